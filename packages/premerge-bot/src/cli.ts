@@ -1,0 +1,1 @@
+console.log('premerge-bot: not built yet');
