@@ -1,2 +1,3 @@
 export * from './errors.js';
+export type * from './results.js';
 export type * from './transcript-model.js';

@@ -1,0 +1,62 @@
+/**
+ * What running transcripts produces: plain data that reporters (pretty, JSON, JUnit) render.
+ * The runner fills these; nothing here knows about terminals.
+ */
+import type { ExpectLine } from './transcript-model.js';
+
+export type StepStatus = 'passed' | 'failed' | 'skipped';
+
+/** Why a step failed. `mismatch`: the bytes differ; the others: the bytes never came or could not be read. */
+export type FailureReason = 'mismatch' | 'timeout' | 'closed' | 'reset' | 'leftover';
+
+export interface StepFailure {
+  reason: FailureReason;
+  /** One line for humans, e.g. `timed out after 5s waiting for the reply`. */
+  message: string;
+  /** Source line of the first expected line that differs (the step's line when nothing was expected). */
+  line: number;
+  /** The expected items of the step. */
+  expected: ExpectLine[];
+  /** Every byte the step received, including what came after the first difference. */
+  received: Uint8Array;
+}
+
+export interface StepResult {
+  /** 0-based index of the step in the transcript; the end-of-transcript check has index `steps.length`. */
+  index: number;
+  /** Source line of the step (its first `>>>` line, or first expected line). */
+  line: number;
+  connection: string;
+  status: StepStatus;
+  durationMs: number;
+  failure?: StepFailure;
+}
+
+export type TranscriptStatus = 'passed' | 'failed' | 'error';
+
+export interface TranscriptResult {
+  path: string;
+  status: TranscriptStatus;
+  durationMs: number;
+  steps: StepResult[];
+  /** Set when status is 'error': the target could not be reached, a TLS handshake failed, ... */
+  error?: { code: string; message: string };
+}
+
+export interface RunSummary {
+  files: number;
+  steps: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Files whose status is 'error'. */
+  errors: number;
+  durationMs: number;
+  results: TranscriptResult[];
+}
+
+/** Progress events, in order, for live reporters. */
+export type RunEvent =
+  | { type: 'file-start'; path: string }
+  | { type: 'step-end'; path: string; step: StepResult }
+  | { type: 'file-end'; result: TranscriptResult };
