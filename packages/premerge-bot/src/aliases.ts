@@ -1,0 +1,173 @@
+/**
+ * The developer's side of the workflow: git aliases `git pup` (push the current branch to the remote's candidate
+ * branch) and `git pu-status` (what the bot said about it, from the verdicts it publishes as git notes).
+ *
+ * Git runs `!` aliases with `sh -c 'ALIAS "$@"'`, so the bodies below are POSIX sh (dash runs them) and end with
+ * the name of the function that receives the arguments.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PremergeError } from './errors.js';
+
+const run = promisify(execFile);
+
+/** Marks an alias as ours, so uninstall never removes an alias of the same name that someone else wrote. */
+const MARKER = ': premerge-bot;';
+
+/** Git config keys the aliases read at run time; install writes them, uninstall removes them. */
+const REMOTE_KEY = 'premerge.remote';
+const BRANCH_KEY = 'premerge.branch';
+
+/** The notes ref the engine publishes verdicts under (see publish.ts). */
+const NOTES_REF = 'refs/notes/premerge';
+
+const PUP = `${MARKER} f() {
+  remote=\${1:-$(git config ${REMOTE_KEY} || echo origin)};
+  branch=$(git symbolic-ref --quiet --short HEAD) || {
+    echo 'git pup: HEAD is detached, so there is no branch to push; switch to one first (git switch -c NAME)' >&2;
+    return 1;
+  };
+  pu=$(git config ${BRANCH_KEY} || echo pu);
+  git push --force "$remote" "refs/heads/$branch:refs/heads/$pu" || return;
+  echo "git pup: pushed $branch ($(git rev-parse --short HEAD)) to $remote $pu; see git pu-status";
+}; f`;
+
+const PU_STATUS = `${MARKER} f() {
+  remote=\${1:-$(git config ${REMOTE_KEY} || echo origin)};
+  pu=$(git config ${BRANCH_KEY} || echo pu);
+  sha=$(git ls-remote "$remote" "refs/heads/$pu") || return;
+  sha=\${sha%%[[:space:]]*};
+  [ -n "$sha" ] || { echo "git pu-status: $remote has no branch $pu; push one with git pup" >&2; return 1; };
+  git cat-file -e "$sha^{commit}" 2>/dev/null || git fetch --quiet "$remote" "refs/heads/$pu" || return;
+  git fetch --quiet "$remote" "+${NOTES_REF}:${NOTES_REF}" 2>/dev/null;
+  if note=$(git notes --ref=premerge show "$sha" 2>/dev/null); then
+    echo "$pu $sha: $note";
+  else
+    echo "$pu $sha: no verdict yet";
+    return 1;
+  fi;
+}; f`;
+
+/** The aliases `alias install` writes, by name. Exported for the README and tests. */
+export const ALIASES: Readonly<Record<string, string>> = { pup: `!${PUP}`, 'pu-status': `!${PU_STATUS}` };
+
+/** Where the aliases live. */
+export interface AliasOptions {
+  /**
+   * A directory inside the developer's clone.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Remote that `git pup` and `git pu-status` use when called without one.
+   * @default 'origin'
+   */
+  remote?: string;
+  /**
+   * Candidate branch on the remote, e.g. `pu/alice` when the bot's config has `candidates: [pu, "pu/*"]`.
+   * @default 'pu'
+   */
+  branch?: string;
+  /**
+   * Write to the user's ~/.gitconfig (`git config --global`) instead of the clone's .git/config.
+   * @default false
+   */
+  perUser?: boolean;
+}
+
+/** What install or uninstall changed. */
+export interface AliasReport {
+  /** `--local` (this clone) or `--global` (every clone of this user). */
+  scope: 'local' | 'global';
+  /** Alias names written or removed. */
+  aliases: string[];
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('git', args, { cwd, env: withoutGitHookEnv() });
+    return stdout;
+  } catch (cause) {
+    const err = cause as NodeJS.ErrnoException & { stderr?: string; code?: unknown };
+    if (err.code === 'ENOENT' && !err.stderr) {
+      throw new PremergeError(`directory not found: ${cwd}`, 'ALIAS_NOT_A_CLONE', { cause });
+    }
+    throw cause;
+  }
+}
+
+/** Aliases may be installed from inside a hook or another git command: stray GIT_DIR etc. must not redirect us. */
+function withoutGitHookEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
+}
+
+/** Reads one config value in the given scope; undefined when unset (git config exits 1). */
+async function readConfig(cwd: string, scope: string, key: string): Promise<string | undefined> {
+  try {
+    return (await git(cwd, ['config', scope, '--get', key])).trimEnd();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 1) return undefined;
+    throw err;
+  }
+}
+
+async function scopeFor(options: AliasOptions): Promise<{ cwd: string; scope: '--local' | '--global' }> {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.perUser) return { cwd, scope: '--global' };
+  try {
+    await git(cwd, ['rev-parse', '--git-dir']);
+  } catch (cause) {
+    if (cause instanceof PremergeError) throw cause;
+    throw new PremergeError(
+      `${cwd} is not inside a git clone (use --per-user to install for every clone)`,
+      'ALIAS_NOT_A_CLONE',
+      { cause },
+    );
+  }
+  return { cwd, scope: '--local' };
+}
+
+/**
+ * Installs `git pup` and `git pu-status`. Refuses (code `ALIAS_EXISTS`) to replace an alias of the same name that
+ * premerge-bot did not write; replaces its own (so upgrading re-installs cleanly).
+ */
+export async function installAliases(options: AliasOptions = {}): Promise<AliasReport> {
+  const { cwd, scope } = await scopeFor(options);
+  for (const name of Object.keys(ALIASES)) {
+    const existing = await readConfig(cwd, scope, `alias.${name}`);
+    if (existing !== undefined && !existing.includes(MARKER)) {
+      throw new PremergeError(
+        `git alias '${name}' already exists and was not written by premerge-bot; remove it first (git config ${scope} --unset alias.${name})`,
+        'ALIAS_EXISTS',
+      );
+    }
+  }
+  for (const [name, body] of Object.entries(ALIASES))
+    await git(cwd, ['config', scope, `alias.${name}`, body]);
+  await setOrUnset(cwd, scope, REMOTE_KEY, options.remote);
+  await setOrUnset(cwd, scope, BRANCH_KEY, options.branch);
+  return { scope: scope === '--global' ? 'global' : 'local', aliases: Object.keys(ALIASES) };
+}
+
+async function setOrUnset(cwd: string, scope: string, key: string, value: string | undefined): Promise<void> {
+  if (value !== undefined) await git(cwd, ['config', scope, key, value]);
+  else if ((await readConfig(cwd, scope, key)) !== undefined)
+    await git(cwd, ['config', scope, '--unset', key]);
+}
+
+/** Removes the aliases premerge-bot installed (and its premerge.* settings) from the same scope; leaves others'. */
+export async function uninstallAliases(
+  options: Omit<AliasOptions, 'remote' | 'branch'> = {},
+): Promise<AliasReport> {
+  const { cwd, scope } = await scopeFor(options);
+  const removed: string[] = [];
+  for (const name of Object.keys(ALIASES)) {
+    const existing = await readConfig(cwd, scope, `alias.${name}`);
+    if (existing === undefined || !existing.includes(MARKER)) continue;
+    await git(cwd, ['config', scope, '--unset', `alias.${name}`]);
+    removed.push(name);
+  }
+  await setOrUnset(cwd, scope, REMOTE_KEY, undefined);
+  await setOrUnset(cwd, scope, BRANCH_KEY, undefined);
+  return { scope: scope === '--global' ? 'global' : 'local', aliases: removed };
+}

@@ -1,0 +1,74 @@
+/**
+ * Throwaway git repositories and a runner for the real binary, for the front-end tests (CLI, hook, aliases,
+ * watch). Everything lives under one temp directory that `cleanup()` removes.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/** The real executable, as a user runs it (needs `npx tsc -b` first). */
+export const BIN = resolve(import.meta.dirname, '../../bin/premerge-bot.js');
+
+/** Environment for git in tests: no user config, no GIT_* from an outer hook, a fixed identity. */
+export function gitEnv(home: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
+  return {
+    ...env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Dev',
+    GIT_AUTHOR_EMAIL: 'dev@example.com',
+    GIT_COMMITTER_NAME: 'Dev',
+    GIT_COMMITTER_EMAIL: 'dev@example.com',
+    GIT_TERMINAL_PROMPT: '0',
+  };
+}
+
+export interface Sandbox {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs git in `cwd`; rejects on a non-zero exit. */
+  git(cwd: string, ...args: string[]): Promise<string>;
+  /** Runs git synchronously and returns status + output, never throws (for commands expected to fail). */
+  gitStatus(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string };
+  cleanup(): void;
+}
+
+export function sandbox(): Sandbox {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'premerge-front-')));
+  const env = gitEnv(dir);
+  return {
+    dir,
+    env,
+    async git(cwd, ...args) {
+      const { stdout } = await exec('git', args, { cwd, env });
+      return stdout.trim();
+    },
+    gitStatus(cwd, ...args) {
+      const r = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined; fails after a generous deadline. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
