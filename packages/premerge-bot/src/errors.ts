@@ -1,9 +1,94 @@
-/** Every error premerge-bot throws on purpose carries a stable `code`; callers branch on it. */
+/**
+ * Every error premerge-bot throws on purpose carries a stable `code`; callers branch on it.
+ *
+ * | code                          | class               | meaning                                                  |
+ * |-------------------------------|---------------------|----------------------------------------------------------|
+ * | `PREMERGE_CONFIG_MISSING`     | ConfigError         | no `.github/premerge.yml` on the default branch          |
+ * | `PREMERGE_CONFIG_INVALID`     | ConfigError         | the file is not valid YAML or a key is wrong (file:line) |
+ * | `PREMERGE_TARGET_MISSING`     | TargetMissingError  | the configured target branch does not exist              |
+ * | `PREMERGE_REPO_UNREACHABLE`   | RepoUnreachableError| fetching or pushing the repository failed                |
+ * | `PREMERGE_GIT`                | GitError            | a git command failed unexpectedly                        |
+ * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
+ * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
+ */
 export class PremergeError extends Error {
   readonly code: string;
   constructor(message: string, code: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'PremergeError';
     this.code = code;
+  }
+}
+
+/** The trusted `.github/premerge.yml` is missing or invalid; nothing lands until it is fixed. */
+export class ConfigError extends PremergeError {
+  /** The file inside the repository, e.g. `.github/premerge.yml`. */
+  readonly file: string;
+  /** The offending key, when one is to blame. */
+  readonly key: string | undefined;
+  /** 1-based line of the offending key or value, when known. */
+  readonly line: number | undefined;
+  constructor(
+    message: string,
+    code: 'PREMERGE_CONFIG_MISSING' | 'PREMERGE_CONFIG_INVALID',
+    where: { file: string; key?: string; line?: number },
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'ConfigError';
+    this.file = where.file;
+    this.key = where.key;
+    this.line = where.line;
+  }
+}
+
+/** The branch the config names as `target` does not exist in the repository. */
+export class TargetMissingError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_TARGET_MISSING');
+    this.name = 'TargetMissingError';
+  }
+}
+
+/** The repository (or the candidates repository) could not be read or written. */
+export class RepoUnreachableError extends PremergeError {
+  readonly repo: string;
+  constructor(message: string, repo: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_REPO_UNREACHABLE', options);
+    this.name = 'RepoUnreachableError';
+    this.repo = repo;
+  }
+}
+
+/** A git command failed where it should not have; `stderr` holds git's own words. */
+export class GitError extends PremergeError {
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  constructor(args: readonly string[], exitCode: number | null, stderr: string) {
+    super(
+      `git ${args.join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').at(-1) ?? ''}`,
+      'PREMERGE_GIT',
+    );
+    this.name = 'GitError';
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}
+
+/** `readRunLog` found no run for that sha or branch. */
+export class LogNotFoundError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_LOG_NOT_FOUND');
+    this.name = 'LogNotFoundError';
+  }
+}
+
+/** The state directory cannot be created or written. */
+export class StateError extends PremergeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_STATE', options);
+    this.name = 'StateError';
   }
 }

@@ -1,0 +1,133 @@
+/**
+ * The public data types of the engine. They live apart from engine.ts so the internal modules (queue, store,
+ * publish) can share them without importing the engine itself; engine.ts re-exports them.
+ */
+
+/**
+ * What the bot decided about one candidate commit.
+ * - `landed`: the tested commit passed and the target moved to it (fast-forward, compare-and-swap).
+ * - `failed`: the test command exited non-zero (or was killed by a signal).
+ * - `needs-rebase`: the candidate does not descend from the target (with `rebase: false`), or its rebase conflicts.
+ * - `timed-out`: the test ran longer than `timeout`; its whole process group was killed.
+ * - `superseded`: the candidate branch moved while its test ran; the run was cancelled and the new tip is tested.
+ * - `error`: the bot could not test it (worktree, spawn, git failure); `reason` says why.
+ */
+export type VerdictKind = 'landed' | 'failed' | 'needs-rebase' | 'timed-out' | 'superseded' | 'error';
+
+/** One recorded verdict, as kept in the journal and published as a git note on the candidate commit. */
+export interface Verdict {
+  kind: VerdictKind;
+  /** The candidate branch, without `refs/heads/` (e.g. `pu` or `pu/alice`). */
+  branch: string;
+  /** The candidate commit: the branch tip the bot saw. */
+  sha: string;
+  /** The target commit the candidate was tested against (the target's value when the run started). */
+  base: string;
+  /** The commit actually tested: `sha` itself, or its rebase onto `base` (possibly stacked on other candidates). */
+  tested: string;
+  /** The target branch name (from the config). */
+  target: string;
+  /** Hash of the trusted configuration the verdict was made under. */
+  configHash: string;
+  /** Wall time of the test run in milliseconds (0 when no test ran). */
+  durationMs: number;
+  /** Exit code of the test command; `null` when it was killed by a signal or did not run. */
+  exitCode: number | null;
+  /** Per-run log file holding the test's output, when a test ran. */
+  logPath?: string;
+  /** Human-readable explanation (always set for `error`, `needs-rebase`, `superseded`). */
+  reason?: string;
+  /** Identifies the test run this verdict came from; candidates tested in one batch share it. */
+  runId?: string;
+  /** ISO-8601 time the verdict was recorded. */
+  at: string;
+}
+
+/** A candidate branch tip the bot has seen. */
+export interface CandidateRef {
+  branch: string;
+  sha: string;
+}
+
+/** Progress reported through {@link EngineOptions.onEvent}; `type` discriminates. */
+export type EngineEvent =
+  | {
+      type: 'recovered';
+      what: 'orphan-process-group' | 'stale-worktree' | 'git-lock-file' | 'torn-journal-line';
+      detail: string;
+    }
+  | { type: 'fetched'; repo: string; target: string; targetSha: string; candidates: CandidateRef[] }
+  | { type: 'pending'; candidates: CandidateRef[] }
+  | {
+      type: 'test-started';
+      runId: string;
+      members: Array<CandidateRef & { tested: string }>;
+      base: string;
+      tested: string;
+      logPath: string;
+    }
+  | {
+      type: 'test-finished';
+      runId: string;
+      outcome: 'passed' | 'failed' | 'timed-out' | 'superseded' | 'cancelled';
+      exitCode: number | null;
+      durationMs: number;
+    }
+  | { type: 'landing'; target: string; from: string; to: string }
+  | { type: 'lost-race'; target: string; expected: string; actual: string }
+  | { type: 'verdict'; verdict: Verdict }
+  | { type: 'published'; count: number; repo: string }
+  | { type: 'publish-failed'; repo: string; reason: string }
+  | { type: 'deferred'; reason: string; holderPid: number };
+
+/** What one {@link runOnce} call did. */
+export interface OnceReport {
+  /** The repository as given in the options. */
+  repo: string;
+  /** Target branch from the trusted config (empty when the bot stopped before reading it). */
+  target: string;
+  /** The target's commit when the run ended. */
+  targetSha: string;
+  /** Every verdict recorded during this call, in order. */
+  verdicts: Verdict[];
+  /** How many test commands were started (a batch of candidates tested together counts once). */
+  testRuns: number;
+  /** How many candidates were tested inside those runs, counted once per run they took part in. */
+  candidateRuns: number;
+  /** How many candidates were pending when the call began. */
+  pendingAtStart: number;
+  /**
+   * True when another bot held the repository lock: it was asked to rescan and this call did nothing else.
+   */
+  deferred: boolean;
+  /** True when {@link EngineOptions.signal} aborted the call: nothing half-done was recorded as a verdict. */
+  aborted: boolean;
+}
+
+/** A test run in progress (or cut off by a crash), read from the journal. */
+export interface RunningRun {
+  runId: string;
+  members: Array<CandidateRef & { tested: string }>;
+  base: string;
+  tested: string;
+  logPath: string;
+  startedAt: string;
+  pid: number;
+}
+
+/** The queue and recent history of one repository, read without taking the lock. */
+export interface StatusReport {
+  repo: string;
+  /** Target branch and its current commit; null when the config could not be read. */
+  target: { branch: string; sha: string } | null;
+  /** Candidate tips that still need a verdict, as far as the journal knows. */
+  pending: CandidateRef[];
+  /** Runs started and not finished (running now, or cut off by a crash and to be run again). */
+  running: RunningRun[];
+  /** Recent verdicts, newest first. */
+  recent: Verdict[];
+  /** The pid holding the repository lock, when a live bot holds it. */
+  lockHolder: number | null;
+  /** Why the target or pending list could not be computed (e.g. the config is invalid), if so. */
+  problem?: { code: string; message: string };
+}
