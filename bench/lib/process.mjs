@@ -1,0 +1,144 @@
+// Running programs and timing them from the outside: every figure the benchmarks print is the wall time of a
+// whole process (spawn to exit), as a user at a shell would see it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Keep at most this much of a child's stdout/stderr (enough to show why it failed). */
+const OUTPUT_CAP = 64 * 1024;
+
+/** GNU time, used to read a child's peak RSS; when missing, /proc sampling stands in. */
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Run `cmd args` to completion.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, peakRss?: boolean }} [options]
+ *   peakRss: also measure the child's peak resident set size (KiB) with /usr/bin/time, or by sampling
+ *   /proc/PID/status VmHWM when GNU time is missing.
+ * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string,
+ *   peakRssKiB?: number }>}
+ */
+export async function run(cmd, args, options = {}) {
+  let argv = [cmd, ...args];
+  let timeFile;
+  if (options.peakRss && existsSync(GNU_TIME)) {
+    timeFile = join(mkdtempSync(join(tmpdir(), 'bench-time-')), 'time.out');
+    // -o keeps GNU time's line out of the child's stderr; %M is the peak RSS in KiB.
+    argv = [GNU_TIME, '-f', '%M', '-o', timeFile, ...argv];
+  }
+  const start = process.hrtime.bigint();
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout = capture(child.stdout);
+  const stderr = capture(child.stderr);
+  let sampledKiB = 0;
+  let sampler;
+  if (options.peakRss && !timeFile) {
+    // VmHWM is the kernel's own high-water mark, so sampling only has to catch the process before it exits.
+    sampler = setInterval(() => {
+      sampledKiB = Math.max(sampledKiB, readVmHwm(child.pid));
+    }, 5);
+  }
+  const { code, signal, end } = await new Promise((resolve, reject) => {
+    let exited;
+    child.on('error', reject);
+    child.on('exit', (c, s) => {
+      exited = { code: c, signal: s, end: process.hrtime.bigint() };
+    });
+    // 'close' also waits for the pipes to drain, so the captured output is complete.
+    child.on('close', () => resolve(exited));
+  });
+  if (sampler) clearInterval(sampler);
+  const result = {
+    ms: Number(end - start) / 1e6,
+    code,
+    signal,
+    stdout: stdout(),
+    stderr: stderr(),
+  };
+  if (timeFile) {
+    const text = readFileSync(timeFile, 'utf8').trim();
+    rmSync(join(timeFile, '..'), { recursive: true, force: true });
+    // GNU time writes "Command exited with non-zero status N" before the format line on failure.
+    result.peakRssKiB = Number(text.split('\n').at(-1));
+  } else if (options.peakRss) {
+    result.peakRssKiB = sampledKiB;
+  }
+  return result;
+}
+
+/**
+ * Run and insist on exit code 0; otherwise throw with the command and the end of its output.
+ * @param {string} label  what this run is, for the error message
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {Parameters<typeof run>[2]} [options]
+ */
+export async function runOk(label, cmd, args, options) {
+  const result = await run(cmd, args, options);
+  if (result.code !== 0) {
+    throw new BenchError(
+      `${label} exited with ${result.code ?? result.signal}: ${[cmd, ...args].join(' ')}\n` +
+        tail(result.stdout + result.stderr, 30),
+    );
+  }
+  return result;
+}
+
+/** A benchmark could not run (as opposed to a slow result, which is only ever printed). */
+export class BenchError extends Error {
+  name = 'BenchError';
+}
+
+/** @returns {string} the last `n` lines of `text` */
+export function tail(text, n) {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+/** A temporary directory and a function that removes it. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function capture(stream) {
+  const chunks = [];
+  let size = 0;
+  stream.on('data', (chunk) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    // Keep the tail: that is where errors are.
+    while (size > OUTPUT_CAP && chunks.length > 1) size -= chunks.shift().length;
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+function readVmHwm(pid) {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0; // already gone
+  }
+}
+
+/**
+ * Run a benchmark body: a BenchError (something could not run) prints one `error:` line and exits 1; anything else
+ * is a bug in the benchmark and keeps its stack.
+ * @param {() => Promise<void>} body
+ */
+export async function main(body) {
+  try {
+    await body();
+  } catch (err) {
+    if (!(err instanceof BenchError)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  }
+}

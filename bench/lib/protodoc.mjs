@@ -1,0 +1,27 @@
+// How the benchmarks invoke protodoc: the built package through its bin, exactly as `npx protodoc` would.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchError } from './process.mjs';
+
+/** The repository root (bench/..). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const BIN = join(ROOT, 'packages', 'protodoc', 'bin', 'protodoc.js');
+const DIST = join(ROOT, 'packages', 'protodoc', 'dist', 'cli.js');
+
+/**
+ * The command that runs protodoc, as [cmd, args]. PROTODOC overrides it with a space-separated command line
+ * (e.g. to compare another build): PROTODOC="node /tmp/old/bin/protodoc.js".
+ * @param {string[]} args  arguments after the program, e.g. ['check', '--connect', target, file]
+ * @returns {[string, string[]]}
+ */
+export function protodoc(args) {
+  if (process.env.PROTODOC) {
+    const [cmd, ...pre] = process.env.PROTODOC.split(' ').filter(Boolean);
+    return [cmd, [...pre, ...args]];
+  }
+  if (!existsSync(DIST))
+    throw new BenchError(`protodoc is not built (${DIST} is missing): run npm run build`);
+  return [process.execPath, [BIN, ...args]];
+}

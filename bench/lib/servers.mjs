@@ -1,0 +1,152 @@
+// The real servers the benchmarks talk to, each on a free 127.0.0.1 port in a temporary directory, stopped after.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './net.mjs';
+import { pinned } from './pin.mjs';
+import { BenchError, tail, tempDir } from './process.mjs';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
+
+/**
+ * Start redis-server with persistence off.
+ * @param {{ pin?: boolean }} [options]  pin: run it on the benchmark CPU (see pin.mjs) @default false
+ * @returns {Promise<{ port: number, stop: () => Promise<void> }>}
+ */
+export async function startRedis({ pin = false } = {}) {
+  const port = await freePort();
+  const tmp = tempDir('redis');
+  const server = await startServer(
+    'redis-server',
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp.dir],
+    port,
+    tmp,
+    pin,
+  );
+  return { port, stop: server.stop };
+}
+
+/**
+ * Start nginx as a single foreground process (no master, so it works the same as root or not) serving `files`.
+ * The access log records each request's connection serial number, so a benchmark can count the connections a
+ * client really used.
+ * @param {Record<string, string>} files  path under the document root → content
+ * @param {{ pin?: boolean }} [options]  pin: run it on the benchmark CPU (see pin.mjs) @default false
+ * @returns {Promise<{ port: number, stop: () => Promise<void>, accessLog: () => string[] }>}
+ */
+export async function startNginx(files, { pin = false } = {}) {
+  const port = await freePort();
+  const tmp = tempDir('nginx');
+  const html = join(tmp.dir, 'html');
+  mkdirSync(html);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(html, name), content);
+  const log = join(tmp.dir, 'access.log');
+  const conf = join(tmp.dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${tmp.dir}/nginx.pid;
+error_log ${tmp.dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  types { text/plain txt; text/html html; }
+  default_type application/octet-stream;
+  log_format bench '$connection $connection_requests $status $request';
+  access_log ${log} bench;
+  client_body_temp_path ${tmp.dir}/client_body;
+  proxy_temp_path ${tmp.dir}/proxy;
+  fastcgi_temp_path ${tmp.dir}/fastcgi;
+  uwsgi_temp_path ${tmp.dir}/uwsgi;
+  scgi_temp_path ${tmp.dir}/scgi;
+  keepalive_requests 100000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port};
+    root ${html};
+  }
+}
+`,
+  );
+  // -e: without it nginx first opens the compiled-in /var/log/nginx/error.log, which a non-root user cannot.
+  const server = await startServer(
+    'nginx',
+    NGINX,
+    ['-p', tmp.dir, '-c', conf, '-e', `${tmp.dir}/error.log`],
+    port,
+    tmp,
+    pin,
+  );
+  return {
+    port,
+    stop: server.stop,
+    accessLog: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+  };
+}
+
+async function startServer(name, cmd, args, port, tmp, pin) {
+  const [file, argv] = pin ? pinned(cmd, args) : [cmd, args];
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk).slice(-8192);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = false;
+  const exit = new Promise((resolve) => {
+    child.on('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  let spawnError;
+  child.on('error', (err) => {
+    spawnError = err;
+    exited = true;
+  });
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      await exit;
+    }
+    tmp.remove();
+  };
+  try {
+    await waitForPort(port, { alive: () => !exited });
+  } catch (err) {
+    await stop();
+    const why = spawnError ? spawnError.message : err.message;
+    throw new BenchError(`${name} did not start: ${why}\n${tail(output, 10)}`);
+  }
+  return { stop };
+}
+
+/**
+ * How many PING commands redis has executed so far (INFO commandstats), to prove a contender made every round trip.
+ * @param {number} port
+ * @returns {Promise<number>}
+ */
+export function redisPingCalls(port) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      text += chunk;
+      // A bulk string reply: $LEN\r\nBODY\r\n
+      const header = /^\$(\d+)\r\n/.exec(text);
+      if (header && Buffer.byteLength(text) >= header[0].length + Number(header[1]) + 2) {
+        socket.destroy();
+        const calls = /^cmdstat_ping:calls=(\d+)/m.exec(text);
+        resolve(calls ? Number(calls[1]) : 0);
+      }
+    });
+    socket.write('INFO commandstats\r\n');
+  });
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// The Node floor for benchmark 1: the least a Node program can do to make COUNT sequential PING round trips on one
+// connection (send PING, wait for +PONG, repeat; nothing pipelined), then half-close and wait for the server to
+// close, as protodoc does at the end of a transcript. It checks every reply byte so that it does the same job.
+//   node bench/raw-redis-client.mjs PORT [COUNT] [HOST]
+import { connect } from 'node:net';
+
+const port = Number(process.argv[2]);
+const count = Number(process.argv[3] ?? 10_000);
+const host = process.argv[4] ?? '127.0.0.1';
+if (!Number.isInteger(port) || !Number.isInteger(count)) {
+  console.error('usage: node bench/raw-redis-client.mjs PORT [COUNT] [HOST]');
+  process.exit(2);
+}
+
+const request = Buffer.from('PING\r\n');
+const reply = Buffer.from('+PONG\r\n');
+let sent = 0;
+let matched = 0; // bytes of the current reply matched so far
+
+const socket = connect(port, host);
+socket.setNoDelay(true);
+socket.on('connect', () => {
+  sent = 1;
+  socket.write(request);
+});
+socket.on('data', (chunk) => {
+  for (let i = 0; i < chunk.length; i++) {
+    if (sent > count || chunk[i] !== reply[matched]) {
+      console.error(`unexpected byte 0x${chunk[i].toString(16)} in reply ${sent}`);
+      process.exit(1);
+    }
+    if (++matched === reply.length) {
+      matched = 0;
+      if (sent === count) {
+        sent++; // anything more is unexpected
+        socket.end();
+      } else {
+        sent++;
+        socket.write(request);
+      }
+    }
+  }
+});
+socket.on('error', (err) => {
+  console.error(`raw-redis-client: ${err.message}`);
+  process.exit(1);
+});
+socket.on('close', () => {
+  if (sent <= count) {
+    console.error(`connection closed after ${sent - 1} of ${count} replies`);
+    process.exit(1);
+  }
+});
