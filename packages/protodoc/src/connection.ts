@@ -1,0 +1,263 @@
+/**
+ * One client connection of a transcript: connect (TCP, TLS or Unix socket) within a time bound,
+ * upgrade to TLS mid-stream (STARTTLS), hand every received chunk to the runner, half-close.
+ * It knows nothing about expected replies: bytes go straight to the handler as they arrive.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { ConnectError } from './errors.js';
+import { defaultServername, type Target } from './target.js';
+
+/** How to verify the server's certificate, for `tls://` targets and `>>>! starttls`. */
+export interface TlsOptions {
+  /** CA certificate(s), PEM, that the server's certificate must chain to. @default Node's bundled CAs */
+  ca?: string | Buffer;
+  /** Accept any certificate, even self-signed or for another name. @default false */
+  insecure?: boolean;
+}
+
+/** Error codes of the `ConnectError`s this module throws. */
+export const CONNECT_ERROR_CODES = {
+  /** Refused, unresolvable host, missing Unix socket, network unreachable. */
+  connect: 'PROTODOC_ERR_CONNECT',
+  /** Connecting or the TLS handshake took longer than the timeout. */
+  timeout: 'PROTODOC_ERR_CONNECT_TIMEOUT',
+  /** The TLS handshake failed (certificate not trusted, wrong name, not a TLS server). */
+  tls: 'PROTODOC_ERR_TLS',
+} as const;
+
+/** Receives what happens on a connection. Called synchronously from socket events. */
+export interface ConnectionHandler {
+  /** Bytes arrived. The buffer is the socket's own; keep it or copy what you need before returning. */
+  onData(conn: Connection, chunk: Buffer): void;
+  /** The server closed (EOF, reset or other error); `conn.error` says which. No more data follows. */
+  onClose(conn: Connection): void;
+}
+
+/** Human-readable reason for a socket error, for `cannot connect to TARGET: REASON`. */
+function describe(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ENOENT':
+      return 'no such socket';
+    case 'ECONNRESET':
+      return 'connection reset by peer';
+    default:
+      return err.message;
+  }
+}
+
+export class Connection {
+  /** The current socket: the plain one, or the TLS one after an upgrade; null before `open()`. */
+  socket: Socket | null = null;
+  /** No more bytes will arrive: the server closed, reset, or we destroyed the socket. */
+  closed = false;
+  /** The socket error that closed the connection (ECONNRESET, EPIPE, ...), if any. */
+  error: NodeJS.ErrnoException | null = null;
+  /** We half-closed (sent FIN). */
+  ended = false;
+
+  private readonly onDataBound = (chunk: Buffer): void => this.handler.onData(this, chunk);
+  private readonly onEndBound = (): void => this.markClosed(null);
+  private readonly onErrorBound = (err: NodeJS.ErrnoException): void => this.markClosed(err);
+  private readonly onCloseBound = (): void => this.markClosed(null);
+
+  /** The connection's name in the transcript (`main` or `>>>@NAME`). */
+  readonly name: string;
+  readonly target: Target;
+  private readonly handler: ConnectionHandler;
+
+  constructor(name: string, target: Target, handler: ConnectionHandler) {
+    this.name = name;
+    this.target = target;
+    this.handler = handler;
+  }
+
+  /**
+   * Connects and, for `tls://` targets, completes the TLS handshake, both within `timeoutMs`.
+   * @throws ConnectError with a code from CONNECT_ERROR_CODES
+   */
+  async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
+    const target = this.target;
+    const socket = await settle(
+      target,
+      timeoutMs,
+      target.kind === 'unix'
+        ? netConnect({ path: target.path, allowHalfOpen: true })
+        : target.tls
+          ? tlsConnect(
+              halfOpen({
+                host: target.host,
+                port: target.port,
+                servername: defaultServername(target),
+                ca: tls.ca,
+                rejectUnauthorized: !tls.insecure,
+              }),
+            )
+          : netConnect({ host: target.host, port: target.port, allowHalfOpen: true }),
+      target.kind === 'tcp' && target.tls ? 'secureConnect' : 'connect',
+    );
+    // Each step is one small write answered by one small reply: Nagle would add a delay to every one.
+    socket.setNoDelay(true);
+    this.attach(socket);
+  }
+
+  /**
+   * Upgrades the open connection to TLS (STARTTLS), within `timeoutMs`.
+   * Bytes already received stay with the caller; later ones arrive decrypted.
+   * @throws ConnectError with a code from CONNECT_ERROR_CODES
+   */
+  async startTls(timeoutMs: number, tls: TlsOptions = {}, servername?: string): Promise<void> {
+    const plain = this.socket;
+    if (plain === null || this.closed) {
+      throw new ConnectError(this.target.text, 'connection closed before STARTTLS', CONNECT_ERROR_CODES.tls);
+    }
+    // Detach first: the TLS socket takes over reading; the plain socket must not report its raw bytes.
+    this.detach(plain);
+    const secure = await settle(
+      this.target,
+      timeoutMs,
+      tlsConnect(
+        halfOpen({
+          socket: plain,
+          servername: servername ?? defaultServername(this.target),
+          ca: tls.ca,
+          rejectUnauthorized: !tls.insecure,
+        }),
+      ),
+      'secureConnect',
+    );
+    this.attach(secure);
+  }
+
+  /** Sends bytes; errors surface through `onClose` with `error` set. */
+  write(bytes: Uint8Array): void {
+    if (this.socket !== null && !this.closed && !this.ended) this.socket.write(bytes);
+  }
+
+  /** Sends FIN: we will send nothing more; the server may still answer and should then close. */
+  halfClose(): void {
+    if (this.socket !== null && !this.ended) {
+      this.ended = true;
+      this.socket.end();
+    }
+  }
+
+  /** Closes at once, without reporting it to the handler. */
+  destroy(): void {
+    if (this.socket !== null) {
+      this.detach(this.socket);
+      // Swallow errors of a socket we are abandoning (e.g. EPIPE from a pending write).
+      this.socket.on('error', () => {});
+      this.socket.destroy();
+    }
+    this.closed = true;
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    socket.on('data', this.onDataBound);
+    socket.on('end', this.onEndBound);
+    socket.on('error', this.onErrorBound);
+    socket.on('close', this.onCloseBound);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.onDataBound);
+    socket.off('end', this.onEndBound);
+    socket.off('error', this.onErrorBound);
+    socket.off('close', this.onCloseBound);
+  }
+
+  private markClosed(err: NodeJS.ErrnoException | null): void {
+    if (err !== null && this.error === null) this.error = err;
+    if (this.closed) return;
+    this.closed = true;
+    this.handler.onClose(this);
+  }
+}
+
+/**
+ * Adds `allowHalfOpen`, which tls.connect passes to its TLSSocket but @types/node does not list:
+ * after the server's FIN we may still need to send, and after ours we still read.
+ */
+function halfOpen(options: ConnectionOptions): ConnectionOptions {
+  return Object.assign(options, { allowHalfOpen: true });
+}
+
+/**
+ * Waits for `readyEvent` on a connecting socket, bounded by `timeoutMs`; on error or timeout the
+ * socket is destroyed and a ConnectError naming the target is thrown.
+ */
+function settle<S extends Socket | TLSSocket>(
+  target: Target,
+  timeoutMs: number,
+  socket: S,
+  readyEvent: 'connect' | 'secureConnect',
+): Promise<S> {
+  return new Promise<S>((resolve, reject) => {
+    const isTls = readyEvent === 'secureConnect';
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off(readyEvent, onReady);
+      socket.off('error', onError);
+      socket.off('close', onEarlyClose);
+    };
+    const fail = (err: ConnectError): void => {
+      cleanup();
+      socket.on('error', () => {});
+      socket.destroy();
+      reject(err);
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve(socket);
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      // A TCP-level failure is a connect error even on a TLS target; anything else during the
+      // handshake (certificate, protocol) is a TLS error.
+      const tcpLevel =
+        err.syscall === 'connect' || err.syscall === 'getaddrinfo' || err.code === 'ECONNREFUSED';
+      fail(
+        new ConnectError(
+          target.text,
+          isTls && !tcpLevel ? `TLS handshake failed: ${describe(err)}` : describe(err),
+          isTls && !tcpLevel ? CONNECT_ERROR_CODES.tls : CONNECT_ERROR_CODES.connect,
+          { cause: err },
+        ),
+      );
+    };
+    const onEarlyClose = (): void => {
+      fail(
+        new ConnectError(
+          target.text,
+          isTls
+            ? 'TLS handshake failed: the server closed the connection'
+            : 'the server closed the connection',
+          isTls ? CONNECT_ERROR_CODES.tls : CONNECT_ERROR_CODES.connect,
+        ),
+      );
+    };
+    const timer = setTimeout(() => {
+      fail(
+        new ConnectError(
+          target.text,
+          `${isTls ? 'TLS handshake' : 'connecting'} timed out after ${formatMs(timeoutMs)}`,
+          CONNECT_ERROR_CODES.timeout,
+        ),
+      );
+    }, timeoutMs);
+    socket.once(readyEvent, onReady);
+    socket.once('error', onError);
+    socket.once('close', onEarlyClose);
+  });
+}
+
+/** `500ms`, `5s`, `1.5s`: the way durations are written on the command line. */
+export function formatMs(ms: number): string {
+  return ms < 1000 || ms % 100 !== 0 ? `${ms}ms` : `${ms / 1000}s`;
+}

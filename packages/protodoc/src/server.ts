@@ -1,0 +1,269 @@
+/**
+ * `--server "COMMAND"`: start the server under test, wait until it accepts connections, and stop
+ * its whole process group afterwards, also on Ctrl-C (SIGINT), SIGTERM and on failure.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
+import { formatMs } from './connection.js';
+import { ServerStartError, UsageError } from './errors.js';
+import { freePort } from './free-port.js';
+import { PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
+
+export interface ServerOptions {
+  /** Shell command, run with `/bin/sh -c`; `{port}` is replaced by a free port. */
+  command: string;
+  /**
+   * Where the server will listen; `{port}` is replaced by the same port. protodoc waits until it
+   * accepts a connection. @default '127.0.0.1:{port}' when the command uses `{port}`
+   */
+  target?: string;
+  /** How long the server may take to accept its first connection. @default 10000 */
+  startTimeoutMs?: number;
+  /** After SIGTERM, how long the process group may take to exit before SIGKILL. @default 3000 */
+  graceMs?: number;
+  /** Working directory of the command. @default process.cwd() */
+  cwd?: string;
+  /** How many of its last output lines (stdout and stderr) a ServerStartError shows. @default 10 */
+  tailLines?: number;
+  /** Stop the server when this process receives SIGINT or SIGTERM. @default true */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  /** The command as run, with `{port}` replaced. */
+  readonly command: string;
+  /** The target it accepted a connection on, with `{port}` replaced. */
+  readonly target: string;
+  /** The port that replaced `{port}`, or undefined when neither command nor target used it. */
+  readonly port: number | undefined;
+  /** Process id of the shell, which is also the process group id. */
+  readonly pid: number;
+  /** The last lines the server printed (stdout and stderr interleaved). */
+  output(): string;
+  /** Kills the whole process group (SIGTERM, then SIGKILL after the grace) and waits for it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Bytes of server output kept for error messages; enough for the last lines of any sane log. */
+const OUTPUT_KEEP = 64 * 1024;
+
+/**
+ * Starts `command` in its own process group and resolves once `target` accepts a TCP/Unix connection.
+ * @throws UsageError when there is nothing to wait for (no target and no `{port}`) or the target is bad
+ * @throws ServerStartError (`PROTODOC_ERR_SERVER`) when the server exits early or never listens; the
+ *   message ends with its last output lines
+ * @example
+ *   const server = await startServer({ command: 'redis-server --port {port}' });
+ *   try { ... connect to server.target ... } finally { await server.stop(); }
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  const graceMs = options.graceMs ?? 3000;
+  const tailLines = options.tailLines ?? 10;
+  const usesPort = options.command.includes(PORT_PLACEHOLDER) || !!options.target?.includes(PORT_PLACEHOLDER);
+  if (options.target === undefined && !options.command.includes(PORT_PLACEHOLDER)) {
+    throw new UsageError(
+      `--server '${options.command}': give --connect TARGET, or use ${PORT_PLACEHOLDER} in the command`,
+    );
+  }
+  const port = usesPort ? await freePort() : undefined;
+  const fill = (text: string): string => (port === undefined ? text : substitutePort(text, port));
+  const command = fill(options.command);
+  const targetText = fill(options.target ?? `127.0.0.1:${PORT_PLACEHOLDER}`);
+  const target = parseTarget(targetText);
+
+  const child = spawn('/bin/sh', ['-c', command], {
+    cwd: options.cwd,
+    // Its own process group, so stopping it also stops whatever the shell started.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    if (output.length > OUTPUT_KEEP * 2) output = output.slice(-OUTPUT_KEEP);
+  };
+  // Keep draining the pipes for the server's whole life, or it blocks once a pipe fills.
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const tail = (): string => lastLines(output, tailLines);
+
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      keep(Buffer.from(`${err.message}\n`));
+      exited ??= { code: null, signal: null };
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | null = null;
+  const pid = child.pid ?? -1;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void stop().then(() => {
+      // We were the only one listening: die of the signal as the process would have without us.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+  // Last resort when the process exits without stop(): exit handlers cannot wait, so SIGKILL.
+  const onExit = (): void => killGroup(pid, 'SIGKILL');
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('exit', onExit);
+      if (options.handleSignals !== false) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      await stopGroup(child, pid, exitedPromise, () => exited !== null, graceMs);
+    })();
+    return stopping;
+  };
+  process.on('exit', onExit);
+  if (options.handleSignals !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  try {
+    await waitUntilAccepting(target, startTimeoutMs, () => exited !== null, exitedPromise);
+  } catch (err) {
+    await stop();
+    if (err instanceof EarlyExit) {
+      const how = describeExit(exited);
+      throw new ServerStartError(
+        `server '${command}' ${how} before accepting connections on ${targetText}${formatTail(tail())}`,
+      );
+    }
+    throw new ServerStartError(
+      `server '${command}' did not accept connections on ${targetText} within ${formatMs(startTimeoutMs)}${formatTail(tail())}`,
+    );
+  }
+  return { command, target: targetText, port, pid, output: tail, stop };
+}
+
+class EarlyExit extends Error {}
+
+/**
+ * Tries to connect until one attempt succeeds. There is no event for "the other process is now
+ * listening", so this polls, with short intervals first so fast servers cost little.
+ */
+async function waitUntilAccepting(
+  target: Target,
+  timeoutMs: number,
+  hasExited: () => boolean,
+  exitedPromise: Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    if (hasExited()) throw new EarlyExit();
+    if (await canConnect(target, Math.max(1, deadline - Date.now()))) return;
+    if (hasExited()) throw new EarlyExit();
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error('timeout');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.min(delay, left));
+      }),
+      exitedPromise,
+    ]);
+    clearTimeout(timer);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** One connection attempt (plain TCP even for `tls://`: accepting is what we wait for). */
+function canConnect(target: Target, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket =
+      target.kind === 'unix'
+        ? netConnect({ path: target.path })
+        : netConnect({ host: target.host, port: target.port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** SIGTERM to the group, wait for it to go, SIGKILL what is left after the grace. */
+async function stopGroup(
+  child: ChildProcess,
+  pid: number,
+  exitedPromise: Promise<void>,
+  hasExited: () => boolean,
+  graceMs: number,
+): Promise<void> {
+  if (pid < 0) return;
+  killGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  // First the shell itself (an event), then any other member of the group (polled: no event exists).
+  if (!hasExited()) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      exitedPromise,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  let delay = 5;
+  while (groupAlive(pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+  if (groupAlive(pid) || !hasExited()) {
+    killGroup(pid, 'SIGKILL');
+    if (!hasExited()) await exitedPromise;
+  }
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describeExit(exited: { code: number | null; signal: NodeJS.Signals | null } | null): string {
+  if (exited?.signal) return `was killed by ${exited.signal}`;
+  if (exited?.code !== null && exited?.code !== undefined) return `exited with code ${exited.code}`;
+  return 'could not be started';
+}
+
+function lastLines(text: string, count: number): string {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return lines.slice(-count).join('\n');
+}
+
+function formatTail(tail: string): string {
+  if (tail === '') return ' (it printed nothing)';
+  return `; its last output:\n${tail
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')}`;
+}

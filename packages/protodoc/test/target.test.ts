@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ProtodocError } from '../src/errors.js';
+import { defaultServername, parseTarget, substitutePort } from '../src/target.js';
+
+describe('parseTarget', () => {
+  it('parses HOST:PORT as plain TCP', () => {
+    expect(parseTarget('127.0.0.1:6379')).toEqual({
+      kind: 'tcp',
+      host: '127.0.0.1',
+      port: 6379,
+      tls: false,
+      text: '127.0.0.1:6379',
+    });
+    expect(parseTarget('localhost:80')).toMatchObject({ kind: 'tcp', host: 'localhost', port: 80 });
+    expect(parseTarget('tcp://example.test:25')).toMatchObject({
+      host: 'example.test',
+      port: 25,
+      tls: false,
+    });
+  });
+
+  it('parses bracketed IPv6', () => {
+    expect(parseTarget('[::1]:11211')).toMatchObject({ kind: 'tcp', host: '::1', port: 11211, tls: false });
+    expect(parseTarget('tls://[fe80::1]:993')).toMatchObject({ host: 'fe80::1', port: 993, tls: true });
+  });
+
+  it('parses tls:// targets', () => {
+    expect(parseTarget('tls://localhost:443')).toMatchObject({
+      kind: 'tcp',
+      host: 'localhost',
+      port: 443,
+      tls: true,
+    });
+  });
+
+  it('parses unix: targets', () => {
+    expect(parseTarget('unix:/run/redis.sock')).toEqual({
+      kind: 'unix',
+      path: '/run/redis.sock',
+      text: 'unix:/run/redis.sock',
+    });
+    expect(parseTarget('unix:relative.sock')).toMatchObject({ kind: 'unix', path: 'relative.sock' });
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['localhost', 'no port'],
+    ['localhost:', 'empty port'],
+    [':80', 'empty host'],
+    ['localhost:0', 'port 0'],
+    ['localhost:65536', 'port too large'],
+    ['localhost:80x', 'port not a number'],
+    ['localhost:-1', 'negative port'],
+    ['::1:80', 'IPv6 without brackets'],
+    ['[::1]80', 'bracket not followed by colon'],
+    ['[::1:80', 'unclosed bracket'],
+    ['[localhost]:80', 'bracketed non-IPv6'],
+    ['unix:', 'empty socket path'],
+    ['http://localhost:80', 'unknown scheme'],
+    ['tls://localhost', 'tls without port'],
+    ['127.0.0.1:{port}', 'placeholder without --server'],
+    ['my host:80', 'space in host'],
+  ])('rejects %j (%s) with a usage error naming it', (text) => {
+    let error: unknown;
+    try {
+      parseTarget(text);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ProtodocError);
+    expect((error as ProtodocError).code).toBe('PROTODOC_ERR_USAGE');
+    expect((error as ProtodocError).message).toContain(`'${text}'`);
+  });
+});
+
+describe('substitutePort', () => {
+  it('replaces every {port}', () => {
+    expect(substitutePort('a {port} b {port}', 4242)).toBe('a 4242 b 4242');
+    expect(substitutePort('127.0.0.1:6379', 1)).toBe('127.0.0.1:6379');
+  });
+});
+
+describe('defaultServername', () => {
+  it('uses host names but never IP addresses or Unix paths', () => {
+    expect(defaultServername(parseTarget('tls://localhost:443'))).toBe('localhost');
+    expect(defaultServername(parseTarget('tls://127.0.0.1:443'))).toBeUndefined();
+    expect(defaultServername(parseTarget('[::1]:443'))).toBeUndefined();
+    expect(defaultServername(parseTarget('unix:/x'))).toBeUndefined();
+  });
+});
