@@ -1,1 +1,313 @@
-console.log('premerge-bot: not built yet');
+/**
+ * The `premerge-bot` command. It only maps flags to options and calls the engine and the front-end modules; the
+ * one place in the package that calls process.exit.
+ *
+ * Exit codes:
+ * - 0  the command did its job (for `once`: the run completed, whatever the verdicts; stopped by a signal too)
+ * - 2  usage: unknown command or option, bad value
+ * - 3  the trusted `.github/premerge.yml` is missing or invalid, or its target branch does not exist
+ * - 4  the bot could not work: repository unreachable, git failed, state dir unusable, hook or alias in the way
+ * - 70 internal error (a bug: the stack is printed, please report it)
+ */
+import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { installAliases, uninstallAliases } from './aliases.js';
+import { parseDuration } from './config.js';
+import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
+import { PremergeError } from './errors.js';
+import { installHook, uninstallHook } from './hook.js';
+import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
+import { pokeWatch, type WatchEvent, watch } from './watch.js';
+
+/** Exit codes, one per class of outcome (see the file comment). */
+export const EXIT = { ok: 0, usage: 2, config: 3, unavailable: 4, internal: 70 } as const;
+
+/** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
+export interface CliContext {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Live human progress when true; JSON lines otherwise. */
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  /** Directory relative paths are resolved against and aliases are installed in. */
+  cwd: string;
+  /** Stops `once` and `watch` cleanly when aborted (the binary aborts it on SIGINT and SIGTERM). */
+  signal: AbortSignal;
+}
+
+/** A usage mistake found after commander's own checks (a bad duration, conflicting options): exit 2. */
+export class UsageError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_USAGE');
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * The state dir used when `--state-dir` is not given: `$XDG_STATE_HOME/premerge-bot`, else
+ * `~/.local/state/premerge-bot`. Resolved here (not left to the engine) because the hook and the watch socket
+ * must name the same absolute directory.
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const base = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
+  return join(base, 'premerge-bot');
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function interval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null) throw new UsageError(`--interval '${text}' is not a duration (e.g. 500ms, 30s, 5m, 1h)`);
+  return ms;
+}
+
+/**
+ * Builds the program. Actions reject with a PremergeError (or a CommanderError under exitOverride) instead of
+ * exiting; {@link exitCodeFor} turns either into an exit code.
+ */
+export function createProgram(ctx: CliContext): Command {
+  const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const local = (p: string) => (/^[^/]*:/.test(p) ? p : resolve(ctx.cwd, p));
+  const stateDirOf = (o: { stateDir?: string }) =>
+    o.stateDir === undefined ? defaultStateDir(ctx.env) : resolve(ctx.cwd, o.stateDir);
+  const engineOptions = (o: { repo: string; candidatesFrom?: string; stateDir?: string }): EngineOptions => ({
+    repo: local(o.repo),
+    ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+    stateDir: stateDirOf(o),
+    signal: ctx.signal,
+  });
+
+  const program = new Command('premerge-bot')
+    .description('Tests each pushed pu branch and fast-forwards master only to commits whose tests passed.')
+    .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
+    .showHelpAfterError('(run premerge-bot help for usage)')
+    .exitOverride();
+
+  const repoOption = () =>
+    new Option('--repo <path|url>', 'repository holding the target branch').makeOptionMandatory();
+  const candidatesOption = () =>
+    new Option('--candidates-from <path|url>', 'repository holding the candidate branches (3-repo workflow)');
+  const stateDirOption = () =>
+    new Option('--state-dir <dir>', 'mirror, journal, logs and lock (default $XDG_STATE_HOME/premerge-bot)');
+
+  program
+    .command('once')
+    .description('process every pending candidate of the repository, then exit')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .option('--json', 'print the run report as JSON')
+    .addOption(
+      new Option(
+        '--poke',
+        'if a watch over this repository runs, poke it instead (used by the hook)',
+      ).hideHelp(),
+    )
+    .action(
+      async (o: {
+        repo: string;
+        candidatesFrom?: string;
+        stateDir?: string;
+        json?: boolean;
+        poke?: boolean;
+      }) => {
+        const options = engineOptions(o);
+        const at = () => new Date().toISOString();
+        if (o.poke && (await pokeWatch(options.stateDir!, o.candidatesFrom ?? o.repo))) {
+          out(`${at()} ${options.repo}: a running watch was poked`);
+          return;
+        }
+        if (!o.json) {
+          options.onEvent = (e) =>
+            out(ctx.isTTY ? formatEngineEvent(e) : `${at()} ${options.repo}: ${formatEngineEvent(e)}`);
+        }
+        const report = await runOnce(options);
+        if (o.json) out(JSON.stringify(report, null, 2));
+        else out(`${ctx.isTTY ? '' : `${at()} ${options.repo}: `}${summarize(report)}`);
+      },
+    );
+
+  program
+    .command('watch')
+    .description('keep processing candidates: poll every interval, at once when a hook pokes')
+    .addOption(
+      new Option('--repo <path|url>', 'repository to watch (repeat for several)')
+        .argParser(collect)
+        .makeOptionMandatory(),
+    )
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .option('--interval <duration>', 'time between polls (ms, s, m, h)', '1m')
+    .action(async (o: { repo: string[]; candidatesFrom?: string; stateDir?: string; interval: string }) => {
+      if (o.candidatesFrom !== undefined && o.repo.length > 1) {
+        throw new UsageError(
+          '--candidates-from needs exactly one --repo (run one watch per repository pair)',
+        );
+      }
+      const intervalMs = interval(o.interval);
+      const log = ctx.isTTY
+        ? (e: WatchEvent) => out(`${new Date().toTimeString().slice(0, 8)} ${formatWatchEvent(e)}`)
+        : (e: WatchEvent) => out(jsonLine(e));
+      await watch({
+        repos: o.repo.map((repo) => ({
+          repo: local(repo),
+          ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+        })),
+        stateDir: stateDirOf(o),
+        intervalMs,
+        signal: ctx.signal,
+        onEvent: log,
+      });
+    });
+
+  program
+    .command('status')
+    .description('the queue and the recent verdicts')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .option('--json', 'machine-readable output')
+    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string; json?: boolean }) => {
+      const status = await readStatus(engineOptions(o));
+      out(o.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    });
+
+  program
+    .command('log')
+    .description('the test output of the latest run of a commit or candidate branch')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .argument('<sha|branch>')
+    .action(async (what: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      ctx.stdout(await readRunLog(engineOptions(o), what));
+    });
+
+  const hook = program.command('hook').description('the post-receive hook that triggers runs on push');
+  hook
+    .command('install')
+    .description('install the hook in the repository pu is pushed to (--candidates-from, else --repo)')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const path = await installHook({
+        repo: local(o.repo),
+        ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+        stateDir: stateDirOf(o),
+      });
+      out(`installed ${path}`);
+    });
+  hook
+    .command('uninstall')
+    .description('remove the hook premerge-bot installed')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .action(async (o: { repo: string; candidatesFrom?: string }) => {
+      const path = await uninstallHook({
+        repo: local(o.repo),
+        ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+      });
+      out(path === undefined ? 'no post-receive hook to remove' : `removed ${path}`);
+    });
+
+  const alias = program.command('alias').description('git pup and git pu-status for a developer clone');
+  alias
+    .command('install')
+    .description('install the aliases in this clone (or for every clone with --per-user)')
+    .option('--remote <name>', 'remote git pup pushes to when none is given (default origin)')
+    .option('--branch <name>', 'candidate branch on the remote, e.g. pu/alice (default pu)')
+    .option('--per-user', 'write to ~/.gitconfig instead of this clone')
+    .action(async (o: { remote?: string; branch?: string; perUser?: boolean }) => {
+      const r = await installAliases({ cwd: ctx.cwd, ...o });
+      out(`installed git ${r.aliases.join(', git ')} (${r.scope})`);
+    });
+  alias
+    .command('uninstall')
+    .description('remove the aliases premerge-bot installed')
+    .option('--per-user', 'remove them from ~/.gitconfig instead of this clone')
+    .action(async (o: { perUser?: boolean }) => {
+      const r = await uninstallAliases({ cwd: ctx.cwd, ...o });
+      out(
+        r.aliases.length === 0
+          ? `no premerge-bot aliases (${r.scope})`
+          : `removed git ${r.aliases.join(', git ')} (${r.scope})`,
+      );
+    });
+
+  return program;
+}
+
+/** Maps a thrown error to an exit code and writes what the user should see (one line, or a stack for bugs). */
+export function exitCodeFor(err: unknown, stderr: (text: string) => void): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed `error: ...` (or the help: exit 0 when asked for, 2 when shown for a missing command).
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (err instanceof PremergeError) {
+    stderr(`error: ${err.message}\n`);
+    if (err.code === 'PREMERGE_USAGE') return EXIT.usage;
+    if (err.code.startsWith('PREMERGE_CONFIG_') || err.code === 'PREMERGE_TARGET_MISSING') return EXIT.config;
+    if (err.code === 'PREMERGE_INTERNAL') {
+      stderr(`${err.stack}\nThis is a bug in premerge-bot; please report it with the lines above.\n`);
+      return EXIT.internal;
+    }
+    return EXIT.unavailable;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  stderr(
+    `error: internal: ${e.message}\n${e.stack}\nThis is a bug in premerge-bot; please report it with the lines above.\n`,
+  );
+  return EXIT.internal;
+}
+
+/** Runs the command line and resolves with the exit code (never exits itself). */
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  try {
+    await createProgram(ctx).parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    return exitCodeFor(err, ctx.stderr);
+  }
+}
+
+/** Entry point of bin/premerge-bot.js: wires signals and standard streams, then exits with the code. */
+export async function main(): Promise<never> {
+  const stop = new AbortController();
+  let stops = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal means the clean stop is taking too long for the user: leave now (the engine is crash-safe).
+    if (++stops > 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await run(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    isTTY: process.stdout.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: stop.signal,
+  });
+  // Let buffered output reach a pipe before exiting.
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  process.exit(code);
+}
+
+// bin/premerge-bot.js imports this module; tests import it too and must not start a run.
+const bin = fileURLToPath(new URL('../bin/premerge-bot.js', import.meta.url));
+if (process.argv[1] !== undefined && realpathSafe(process.argv[1]) === realpathSafe(bin)) void main();
+
+function realpathSafe(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}

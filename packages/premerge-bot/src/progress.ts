@@ -1,0 +1,113 @@
+/**
+ * How the CLI shows what the engine and the daemon do: one readable line per event on a terminal, one JSON
+ * object per line (with a timestamp) everywhere else, for log collectors.
+ */
+import type { EngineEvent, OnceReport, StatusReport, Verdict } from './engine.js';
+import type { WatchEvent } from './watch.js';
+
+const short = (sha: string) => sha.slice(0, 12);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** One line for a verdict, e.g. `landed pu 1a2b3c4d5e6f on master (3.2s)`. */
+export function formatVerdict(v: Verdict): string {
+  const head = `${v.kind} ${v.branch} ${short(v.sha)}`;
+  switch (v.kind) {
+    case 'landed':
+      return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})`;
+    case 'failed':
+    case 'timed-out':
+      return `${head}: exit ${v.exitCode ?? 'by signal'} after ${seconds(v.durationMs)}${v.logPath ? `, log ${v.logPath}` : ''}`;
+    default:
+      return `${head}${v.reason ? `: ${v.reason}` : ''}`;
+  }
+}
+
+/** One human line for an engine event. */
+export function formatEngineEvent(e: EngineEvent): string {
+  switch (e.type) {
+    case 'recovered':
+      return `recovered after a crash: ${e.what} ${e.detail}`;
+    case 'fetched':
+      return `fetched: ${e.target} at ${short(e.targetSha)}, ${e.candidates.length} candidate branch(es)`;
+    case 'pending':
+      return e.candidates.length === 0
+        ? 'nothing pending'
+        : `pending: ${e.candidates.map((c) => `${c.branch} ${short(c.sha)}`).join(', ')}`;
+    case 'test-started':
+      return `testing ${e.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ')} on ${short(e.base)}, log ${e.logPath}`;
+    case 'test-finished':
+      return `test ${e.outcome}${e.exitCode === null ? '' : ` (exit ${e.exitCode})`} after ${seconds(e.durationMs)}`;
+    case 'landing':
+      return `landing: ${e.target} ${short(e.from)} -> ${short(e.to)}`;
+    case 'lost-race':
+      return `${e.target} moved meanwhile (expected ${short(e.expected)}, found ${short(e.actual)})`;
+    case 'verdict':
+      return formatVerdict(e.verdict);
+    case 'published':
+      return `published ${e.count} verdict(s) to ${e.repo}`;
+    case 'publish-failed':
+      return `could not publish verdicts to ${e.repo}: ${e.reason}`;
+    case 'deferred':
+      return `another bot (pid ${e.holderPid}) is working on this repository; asked it to rescan`;
+  }
+}
+
+/** One human line for a daemon event. */
+export function formatWatchEvent(e: WatchEvent): string {
+  switch (e.type) {
+    case 'listening':
+      return `watching ${e.repos.join(', ')} (hooks poke ${e.socket})`;
+    case 'poked':
+      return `${e.repo}: poked by a push`;
+    case 'run-started':
+      return `${e.repo}: looking for candidates`;
+    case 'run-finished':
+      return `${e.repo}: ${summarize(e.report)}`;
+    case 'run-failed':
+      return `${e.repo}: error: ${e.message}${e.stack ? `\n${e.stack}` : ''}`;
+    case 'engine':
+      return `${e.repo}: ${formatEngineEvent(e.event)}`;
+    case 'stopped':
+      return 'stopped';
+  }
+}
+
+/** A JSON log line: the event's own fields, a timestamp first; engine events keep their own `type`. */
+export function jsonLine(e: WatchEvent, now = new Date()): string {
+  const fields = e.type === 'engine' ? { repo: e.repo, ...e.event } : e;
+  return JSON.stringify({ time: now.toISOString(), ...fields });
+}
+
+/** `2 verdict(s) in 1 test run(s): landed 1, failed 1` or `nothing to do`. */
+export function summarize(r: OnceReport): string {
+  if (r.aborted) return 'stopped before finishing; nothing half-done was recorded';
+  if (r.deferred) return 'another bot holds the lock and will rescan';
+  if (r.verdicts.length === 0) return `nothing to do (${r.target || 'target'} at ${short(r.targetSha)})`;
+  const counts = new Map<string, number>();
+  for (const v of r.verdicts) counts.set(v.kind, (counts.get(v.kind) ?? 0) + 1);
+  const kinds = [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
+  return `${r.verdicts.length} verdict(s) in ${r.testRuns} test run(s): ${kinds}; ${r.target} at ${short(r.targetSha)}`;
+}
+
+/** The `status` command's text form. */
+export function formatStatus(s: StatusReport): string {
+  const lines = [`repository: ${s.repo}`];
+  lines.push(s.target ? `target: ${s.target.branch} at ${short(s.target.sha)}` : 'target: unknown');
+  if (s.problem) lines.push(`problem: ${s.problem.code}: ${s.problem.message}`);
+  lines.push(s.lockHolder === null ? 'bot: not running' : `bot: running (pid ${s.lockHolder})`);
+  for (const r of s.running) {
+    lines.push(
+      `running: ${r.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ')} since ${r.startedAt}`,
+    );
+  }
+  lines.push(
+    s.pending.length === 0
+      ? 'pending: none'
+      : `pending: ${s.pending.map((c) => `${c.branch} ${short(c.sha)}`).join(', ')}`,
+  );
+  if (s.recent.length > 0) {
+    lines.push('recent verdicts:');
+    for (const v of s.recent) lines.push(`  ${v.at}  ${formatVerdict(v)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
