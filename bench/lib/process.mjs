@@ -1,7 +1,7 @@
 // Running programs and timing them from the outside: every figure the benchmarks print is the wall time of a
 // whole process (spawn to exit), as a user at a shell would see it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,10 @@ const GNU_TIME = '/usr/bin/time';
  * Run `cmd args` to completion.
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, peakRss?: boolean }} [options]
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, peakRss?: boolean, fullOutput?: boolean }} [options]
+ *   fullOutput: keep all of stdout (for output that is parsed) rather than the last 64 KiB; stdout then goes to a
+ *   file, not a pipe, because a program that calls process.exit() loses what is still queued for a pipe
+ *   @default false
  *   peakRss: also measure the child's peak resident set size (KiB) with /usr/bin/time, or by sampling
  *   /proc/PID/status VmHWM when GNU time is missing.
  * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string,
@@ -29,14 +32,21 @@ export async function run(cmd, args, options = {}) {
     // -o keeps GNU time's line out of the child's stderr; %M is the peak RSS in KiB.
     argv = [GNU_TIME, '-f', '%M', '-o', timeFile, ...argv];
   }
+  let outFile;
+  let outFd;
+  if (options.fullOutput) {
+    outFile = join(mkdtempSync(join(tmpdir(), 'bench-out-')), 'stdout');
+    outFd = openSync(outFile, 'w');
+  }
   const start = process.hrtime.bigint();
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
   });
-  const stdout = capture(child.stdout);
-  const stderr = capture(child.stderr);
+  if (outFd !== undefined) closeSync(outFd);
+  const stdout = outFile ? () => readFileSync(outFile, 'utf8') : capture(child.stdout, OUTPUT_CAP);
+  const stderr = capture(child.stderr, OUTPUT_CAP);
   let sampledKiB = 0;
   let sampler;
   if (options.peakRss && !timeFile) {
@@ -62,6 +72,7 @@ export async function run(cmd, args, options = {}) {
     stdout: stdout(),
     stderr: stderr(),
   };
+  if (outFile) rmSync(join(outFile, '..'), { recursive: true, force: true });
   if (timeFile) {
     const text = readFileSync(timeFile, 'utf8').trim();
     rmSync(join(timeFile, '..'), { recursive: true, force: true });
@@ -107,14 +118,14 @@ export function tempDir(prefix) {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-function capture(stream) {
+function capture(stream, cap) {
   const chunks = [];
   let size = 0;
   stream.on('data', (chunk) => {
     chunks.push(chunk);
     size += chunk.length;
     // Keep the tail: that is where errors are.
-    while (size > OUTPUT_CAP && chunks.length > 1) size -= chunks.shift().length;
+    while (size > cap && chunks.length > 1) size -= chunks.shift().length;
   });
   return () => Buffer.concat(chunks).toString('utf8');
 }
