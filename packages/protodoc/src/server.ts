@@ -3,6 +3,7 @@
  * its whole process group afterwards, also on Ctrl-C (SIGINT), SIGTERM and on failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { formatMs } from './connection.js';
 import { ServerStartError, UsageError } from './errors.js';
@@ -240,13 +241,35 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/**
+ * Whether a process of the group still runs. Zombies do not count: an orphan that exited waits for
+ * init to reap it, which some container inits do only every second or so.
+ */
+export function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pid, 0);
-    return true;
+    process.kill(-pgid, 0);
   } catch {
     return false;
   }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc (not Linux): kill(0) is all we know
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }
 
 function describeExit(exited: { code: number | null; signal: NodeJS.Signals | null } | null): string {

@@ -30,7 +30,7 @@ function sh(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
-async function launch(name: string, dir: string, command: string, target?: string): Promise<LaunchedServer> {
+async function launch(dir: string, command: string, target?: string): Promise<LaunchedServer> {
   let server: RunningServer;
   try {
     server = await startServer({ command, target, handleSignals: false });
@@ -60,7 +60,6 @@ export async function startRedis(): Promise<RedisServer> {
   const dir = tempDir('redis');
   const socket = join(dir, 'redis.sock');
   const server = await launch(
-    'redis',
     dir,
     `exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir ${sh(dir)} ` +
       `--unixsocket ${sh(socket)} --unixsocketperm 700 --protected-mode no --logfile ''`,
@@ -73,13 +72,13 @@ export async function startMemcached(): Promise<LaunchedServer> {
   const dir = tempDir('memcached');
   // memcached refuses to run as root unless told which user to become.
   const user = process.getuid?.() === 0 ? ' -u root' : '';
-  return launch('memcached', dir, `exec memcached -l 127.0.0.1 -p {port} -U 0${user}`);
+  return launch(dir, `exec memcached -l 127.0.0.1 -p {port} -U 0${user}`);
 }
 
 /** beanstalkd without a binlog. */
 export async function startBeanstalkd(): Promise<LaunchedServer> {
   const dir = tempDir('beanstalkd');
-  return launch('beanstalkd', dir, 'exec beanstalkd -l 127.0.0.1 -p {port}');
+  return launch(dir, 'exec beanstalkd -l 127.0.0.1 -p {port}');
 }
 
 export interface NginxOptions {
@@ -146,7 +145,6 @@ http {
   const confPath = join(dir, 'nginx.conf');
   // The port is only known inside startServer, so the shell writes the final config.
   const server = await launch(
-    'nginx',
     dir,
     `sed 's/@PORT@/{port}/' ${sh(template)} > ${sh(confPath)} && ` +
       `exec nginx -e ${sh(join(dir, 'error.log'))} -p ${sh(dir)} -c ${sh(confPath)}`,
