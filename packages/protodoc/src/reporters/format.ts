@@ -1,0 +1,52 @@
+/** Small formatting helpers shared by the reporters. */
+import type { RunSummary, TranscriptResult } from '../results.js';
+
+/** `12ms` below a second, `1.23s` from there. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+/** `1 step`, `2 steps`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Steps of a transcript by status. */
+export function countSteps(result: TranscriptResult): { passed: number; failed: number; skipped: number } {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const step of result.steps) counts[step.status]++;
+  return counts;
+}
+
+/** The summary line: `3 files, 41 steps: 40 passed, 1 failed, 0 skipped (0.21s)`. */
+export function formatSummaryLine(summary: RunSummary): string {
+  const errors = summary.errors > 0 ? `, ${summary.errors} could not run` : '';
+  return (
+    `${plural(summary.files, 'file')}, ${plural(summary.steps, 'step')}: ` +
+    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors} ` +
+    `(${(summary.durationMs / 1000).toFixed(2)}s)`
+  );
+}
+
+/** Totals of a run, for callers that have results but no summary (the runner normally gives one). */
+export function summarize(results: TranscriptResult[], durationMs: number): RunSummary {
+  const summary: RunSummary = {
+    files: results.length,
+    steps: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    errors: 0,
+    durationMs,
+    results,
+  };
+  for (const result of results) {
+    const counts = countSteps(result);
+    summary.steps += result.steps.length;
+    summary.passed += counts.passed;
+    summary.failed += counts.failed;
+    summary.skipped += counts.skipped;
+    if (result.status === 'error') summary.errors++;
+  }
+  return summary;
+}

@@ -1,0 +1,23 @@
+/**
+ * Reporters render a run's results (plain data from the runner) as text: `pretty` for people,
+ * `json` for tools, `junit` for CI dashboards. None of them writes anywhere; the caller does.
+ */
+export { formatDuration, formatSummaryLine, summarize } from './format.js';
+export {
+  formatJson,
+  JSON_REPORT_VERSION,
+  type JsonExpectLine,
+  type JsonReport,
+  type JsonStepFailure,
+  type JsonStepResult,
+  type JsonTranscriptResult,
+  toJsonReport,
+} from './json.js';
+export { escapeXml, formatJunit } from './junit.js';
+export { formatPretty, formatSummary, formatTranscriptResult, type PrettyOptions } from './pretty.js';
+export { escapeBytes, renderExpectLine, renderReceivedLine } from './render.js';
+export { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+
+/** Names accepted by `--reporter`. */
+export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
+export type ReporterName = (typeof REPORTER_NAMES)[number];

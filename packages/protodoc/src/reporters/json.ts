@@ -1,0 +1,84 @@
+/**
+ * The JSON reporter: the run's results as one JSON document, for tools. Bytes are given twice, as
+ * (lossy) UTF-8 text to read and as base64 to trust; each failure carries the same diff the pretty
+ * reporter prints, without colour.
+ */
+import type { RunSummary, StepFailure, StepResult, TranscriptResult } from '../results.js';
+import { renderExpectLine } from './render.js';
+import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+
+/** Version of the document's shape; bumped when a field changes meaning or goes away. */
+export const JSON_REPORT_VERSION = 1;
+
+/** An expected item as JSON: its kind, its source line, and how it reads in the transcript. */
+export interface JsonExpectLine {
+  kind: 'text' | 'any-lines' | 'literal' | 'regex';
+  line: number;
+  /** The item as a transcript line, e.g. `+OK`, `...`, `>>>= \x00`, `>>>~ \d+`. */
+  source: string;
+}
+
+export interface JsonStepFailure extends Omit<StepFailure, 'expected' | 'received'> {
+  expected: JsonExpectLine[];
+  received: { text: string; base64: string };
+  /** Unified diff, expected vs received, as the pretty reporter prints it (no colour); `''` if none. */
+  diff: string;
+}
+
+export interface JsonStepResult extends Omit<StepResult, 'failure'> {
+  failure?: JsonStepFailure;
+}
+
+export interface JsonTranscriptResult extends Omit<TranscriptResult, 'steps'> {
+  steps: JsonStepResult[];
+}
+
+export interface JsonReport {
+  version: typeof JSON_REPORT_VERSION;
+  /** `passed` when every transcript passed, `error` when one could not run, else `failed`. */
+  status: 'passed' | 'failed' | 'error';
+  summary: Omit<RunSummary, 'results'>;
+  transcripts: JsonTranscriptResult[];
+}
+
+const utf8 = new TextDecoder();
+
+async function toJsonFailure(failure: StepFailure, diff?: ReplyDiffOptions): Promise<JsonStepFailure> {
+  const { expected, received, ...rest } = failure;
+  return {
+    ...rest,
+    expected: expected.map((item) => ({ kind: item.kind, line: item.line, source: renderExpectLine(item) })),
+    received: {
+      text: utf8.decode(received),
+      base64: Buffer.from(received.buffer, received.byteOffset, received.byteLength).toString('base64'),
+    },
+    diff: await diffReply(expected, received, diff),
+  };
+}
+
+/** The report as a plain object (what `formatJson` serialises). */
+export async function toJsonReport(
+  summary: RunSummary,
+  options: { diff?: ReplyDiffOptions } = {},
+): Promise<JsonReport> {
+  const { results, ...totals } = summary;
+  const transcripts: JsonTranscriptResult[] = [];
+  for (const result of results) {
+    const steps: JsonStepResult[] = [];
+    for (const { failure, ...step } of result.steps) {
+      steps.push(failure ? { ...step, failure: await toJsonFailure(failure, options.diff) } : step);
+    }
+    transcripts.push({ ...result, steps });
+  }
+  const status =
+    summary.errors > 0 ? 'error' : results.some((r) => r.status !== 'passed') ? 'failed' : 'passed';
+  return { version: JSON_REPORT_VERSION, status, summary: totals, transcripts };
+}
+
+/** The report as JSON text, indented, ending in a newline. */
+export async function formatJson(
+  summary: RunSummary,
+  options: { diff?: ReplyDiffOptions } = {},
+): Promise<string> {
+  return `${JSON.stringify(await toJsonReport(summary, options), null, 2)}\n`;
+}

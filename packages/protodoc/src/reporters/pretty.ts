@@ -1,0 +1,101 @@
+/**
+ * The human reporter: a line per transcript (PASS / FAIL / ERROR), then for each failing step a
+ * `PATH:LINE:` header and a unified diff of expected against received, and a summary line.
+ *
+ *     FAIL examples/protodoc/redis.txt (4 steps: 1 passed, 1 failed, 2 skipped, 3ms)
+ *     examples/protodoc/redis.txt:7: the reply differs
+ *     --- expected
+ *     +++ received
+ *     @@ -1,2 +1,2 @@
+ *      $5
+ *     -world
+ *     +hello
+ *
+ *     1 file, 4 steps: 1 passed, 1 failed, 2 skipped (0.01s)
+ */
+import { styleText } from 'node:util';
+import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
+import { countSteps, formatDuration, formatSummaryLine, plural } from './format.js';
+import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+
+/** Options of the pretty reporter. */
+export interface PrettyOptions {
+  /**
+   * Colour the output with ANSI escapes (the CLI turns this on for a terminal, or with `--color`).
+   * @default false
+   */
+  color?: boolean;
+  /** How much of a differing reply to show. */
+  diff?: ReplyDiffOptions;
+}
+
+type Style = Parameters<typeof styleText>[0];
+
+function painter(color: boolean | undefined): (style: Style, text: string) => string {
+  // validateStream: false, because whether to colour was decided by the caller (a TTY, or --color).
+  return color ? (style, text) => styleText(style, text, { validateStream: false }) : (_style, text) => text;
+}
+
+function colorDiff(diff: string, paint: (style: Style, text: string) => string): string {
+  return diff
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('---') || line.startsWith('+++')) return paint('bold', line);
+      if (line.startsWith('@@')) return paint('cyan', line);
+      if (line.startsWith('-')) return paint('red', line);
+      if (line.startsWith('+')) return paint('green', line);
+      if (line.startsWith('[diff cut')) return paint('dim', line);
+      return line;
+    })
+    .join('\n');
+}
+
+async function formatFailedStep(path: string, step: StepResult, options: PrettyOptions): Promise<string> {
+  const paint = painter(options.color);
+  const failure = step.failure;
+  const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
+  if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}\n`;
+  const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}\n`;
+  const diff = await diffReply(failure.expected, failure.received, options.diff);
+  // A blank line closes each failure so the next transcript's status line stands apart.
+  return `${header}${colorDiff(diff, paint)}\n`;
+}
+
+/** The block for one transcript: its status line, and the diff of each failing step. */
+export async function formatTranscriptResult(
+  result: TranscriptResult,
+  options: PrettyOptions = {},
+): Promise<string> {
+  const paint = painter(options.color);
+  const time = formatDuration(result.durationMs);
+  if (result.status === 'error') {
+    return `${paint(['bold', 'red'], 'ERROR')} ${result.path}: ${result.error?.message ?? 'could not run'}\n`;
+  }
+  if (result.status === 'passed') {
+    return `${paint(['bold', 'green'], 'PASS')} ${result.path} (${plural(result.steps.length, 'step')}, ${time})\n`;
+  }
+  const counts = countSteps(result);
+  let out =
+    `${paint(['bold', 'red'], 'FAIL')} ${result.path} (${plural(result.steps.length, 'step')}: ` +
+    `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${time})\n`;
+  for (const step of result.steps) {
+    if (step.status === 'failed') out += await formatFailedStep(result.path, step, options);
+  }
+  return out;
+}
+
+/** The closing summary line. */
+export function formatSummary(summary: RunSummary, options: PrettyOptions = {}): string {
+  const paint = painter(options.color);
+  const line = formatSummaryLine(summary);
+  const ok = summary.failed === 0 && summary.errors === 0;
+  return `${paint(ok ? 'green' : 'red', line)}\n`;
+}
+
+/** The whole report at once: every transcript's block, then the summary after a blank line. */
+export async function formatPretty(summary: RunSummary, options: PrettyOptions = {}): Promise<string> {
+  let out = '';
+  for (const result of summary.results) out += await formatTranscriptResult(result, options);
+  const gap = out === '' || out.endsWith('\n\n') ? '' : '\n';
+  return `${out}${gap}${formatSummary(summary, options)}`;
+}

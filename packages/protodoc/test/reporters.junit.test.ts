@@ -1,0 +1,55 @@
+import { DOMParser } from '@xmldom/xmldom';
+import { describe, expect, it } from 'vitest';
+import { escapeXml, formatJunit } from '../src/reporters/junit.js';
+import { summary } from './fixtures/results.js';
+
+function parse(xml: string) {
+  // Any warning or error from the parser fails the test: the document must be well-formed.
+  return new DOMParser({
+    onError: (level, message) => {
+      throw new Error(`${level}: ${message}`);
+    },
+  }).parseFromString(xml, 'text/xml');
+}
+
+describe('junit reporter', () => {
+  it('writes one testsuite per transcript and one testcase per step', async () => {
+    const doc = parse(await formatJunit(summary));
+    const root = doc.documentElement!;
+    expect(root.tagName).toBe('testsuites');
+    expect(['tests', 'failures', 'errors', 'skipped', 'time'].map((a) => root.getAttribute(a))).toEqual([
+      '7',
+      '1',
+      '1',
+      '2',
+      '0.210',
+    ]);
+    const suites = Array.from(doc.getElementsByTagName('testsuite'));
+    expect(suites.map((s) => [s.getAttribute('name'), s.getElementsByTagName('testcase').length])).toEqual([
+      ['examples/ping.txt', 2],
+      ['tests/get.txt', 3],
+      ['tests/down.txt', 2],
+    ]);
+  });
+
+  it('puts the diff in the failure, marks skipped steps, and the unreachable target as an error', async () => {
+    const doc = parse(await formatJunit(summary));
+    const failures = Array.from(doc.getElementsByTagName('failure'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.getAttribute('message')).toBe('the reply differs');
+    expect(failures[0]!.getAttribute('type')).toBe('mismatch');
+    expect(failures[0]!.textContent).toContain('-world\n+hello\n+>>>= \\0<&>\n');
+    expect((failures[0]!.parentNode as Element).getAttribute('name')).toBe('tests/get.txt:4');
+    expect(doc.getElementsByTagName('skipped')).toHaveLength(2);
+    const errors = Array.from(doc.getElementsByTagName('error'));
+    expect(errors.map((e) => e.getAttribute('type'))).toEqual(['PROTODOC_ERR_CONNECT']);
+  });
+});
+
+describe('escapeXml', () => {
+  it('escapes markup and replaces characters XML cannot hold', () => {
+    expect(escapeXml(`<a href="x">&'\u0000\u001b\t\n\ud800`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;&amp;&apos;\ufffd\ufffd\t\n\ufffd',
+    );
+  });
+});
