@@ -10,9 +10,15 @@ export type ExpectLine =
   /** `...` alone on a line: zero or more whole received lines. */
   | { kind: 'any-lines'; line: number }
   /** `>>>= TEXT`: a literal line after escape processing (no ellipsis), as bytes. */
-  | { kind: 'literal'; bytes: Uint8Array; noEol: boolean; line: number }
+  | { kind: 'literal'; bytes: Uint8Array; noEol: boolean; eol?: LineEnding; line: number }
   /** `>>>~ REGEX`: a received line (without its line ending) that the regular expression matches whole. */
-  | { kind: 'regex'; source: string; noEol: boolean; line: number };
+  | { kind: 'regex'; source: string; noEol: boolean; eol?: LineEnding; line: number };
+
+/**
+ * The exact line ending a `>>>=(crlf)` / `>>>=(lf)` (or `>>>~`) line requires. Absent: CRLF or LF both match
+ * (unless `noEol`, which requires no ending at all).
+ */
+export type LineEnding = 'crlf' | 'lf';
 
 /** One step: an optional send on a connection, then the reply expected on that connection. */
 export interface Step {

@@ -1,0 +1,508 @@
+/**
+ * Matches the bytes of one reply, as they arrive, against a step's expected lines.
+ *
+ * The expected items form an NFA over lines: state i means "item i is next", a `...` line keeps its state
+ * and also lets the next one start. The set of live states is advanced once per received line, so a reply
+ * costs O(lines × items) whatever it holds: no backtracking, no blow-up like doctest's old ELLIPSIS.
+ * Steps without a `...` line are deterministic and use one integer instead of a set.
+ *
+ * Everything works on Buffers: lines are found with `indexOf(LF)` inside the received chunks, text is
+ * compared against expected bytes encoded once per step, and nothing is decoded except for `>>>~` lines.
+ * Chunks are kept in a list (never concatenated while matching) and a line is copied only when it spans
+ * chunks and its content is needed.
+ */
+import type { ExpectLine } from './transcript-model.js';
+
+/** What a matcher says after each event. */
+export type MatchStatus = 'pending' | 'complete' | 'failed';
+
+const K_TEXT = 0; // whole line, exact bytes (also `>>>=`)
+const K_GLOB = 1; // text line with `...` inside
+const K_ANY = 2; // `...` alone: zero or more lines
+const K_REGEX = 3;
+
+const EOL_NONE = 0; // the line ended at close / quiet, without LF
+const EOL_LF = 1;
+const EOL_CRLF = 2;
+
+// What line ending an item accepts.
+const REQ_ANY_ENDING = 0;
+const REQ_LF = 1;
+const REQ_CRLF = 2;
+const REQ_NONE = 3;
+
+// Typed as number so that TypeScript does not narrow `this.status` across calls that change it.
+const PENDING: number = 0;
+const COMPLETE: number = 1;
+const FAILED: number = 2;
+const STATUS: readonly MatchStatus[] = ['pending', 'complete', 'failed'];
+
+interface Item {
+  kind: number;
+  req: number;
+  /** K_TEXT: the whole line. */
+  bytes: Buffer;
+  /** K_GLOB: literal pieces between the `...`; the first is a prefix, the last a suffix. */
+  segments: Buffer[];
+  minLength: number;
+  regex: RegExp | null;
+  line: number;
+}
+
+interface Compiled {
+  items: Item[];
+  deterministic: boolean;
+  /** The last item is `...` or a `>>>~(no-eol)`: only close or quiet can end the reply. */
+  needsSettle: boolean;
+  /** The last item is a `>>>=(no-eol)` line: the reply ends as soon as the partial line equals it. */
+  lastNoEolBytes: Buffer | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+const ELLIPSIS = '...';
+
+// Steps are compiled once, even if a transcript is run many times.
+const compiledCache = new WeakMap<readonly ExpectLine[], Compiled>();
+
+function compileItem(e: ExpectLine): Item {
+  const item: Item = {
+    kind: K_TEXT,
+    req: REQ_ANY_ENDING,
+    bytes: EMPTY,
+    segments: [],
+    minLength: 0,
+    regex: null,
+    line: e.line,
+  };
+  switch (e.kind) {
+    case 'any-lines':
+      item.kind = K_ANY;
+      break;
+    case 'text':
+      if (e.text.includes(ELLIPSIS)) {
+        item.kind = K_GLOB;
+        item.segments = e.text.split(ELLIPSIS).map((s) => Buffer.from(s, 'utf8'));
+        item.minLength = item.segments.reduce((n, s) => n + s.length, 0);
+      } else {
+        item.bytes = Buffer.from(e.text, 'utf8');
+      }
+      break;
+    case 'literal':
+    case 'regex':
+      item.req = e.noEol ? REQ_NONE : e.eol === 'crlf' ? REQ_CRLF : e.eol === 'lf' ? REQ_LF : REQ_ANY_ENDING;
+      if (e.kind === 'literal') {
+        item.bytes = Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
+      } else {
+        item.kind = K_REGEX;
+        item.regex = new RegExp(`^(?:${e.source})$`, 'u');
+      }
+      break;
+  }
+  return item;
+}
+
+function compile(expect: readonly ExpectLine[]): Compiled {
+  let c = compiledCache.get(expect);
+  if (c) return c;
+  const items = expect.map(compileItem);
+  const last = items[items.length - 1];
+  c = {
+    items,
+    deterministic: !items.some((i) => i.kind === K_ANY),
+    needsSettle:
+      last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE)),
+    lastNoEolBytes: last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null,
+  };
+  compiledCache.set(expect, c);
+  return c;
+}
+
+function eolAccepted(req: number, eol: number): boolean {
+  switch (req) {
+    case REQ_ANY_ENDING:
+      return eol !== EOL_NONE;
+    case REQ_NONE:
+      return eol === EOL_NONE;
+    case REQ_LF:
+      return eol === EOL_LF;
+    default:
+      return eol === EOL_CRLF;
+  }
+}
+
+/** Can a line of this length and ending possibly match? Decides without looking at its bytes. */
+function mayMatch(item: Item, length: number, eol: number): boolean {
+  if (item.kind === K_ANY) return true;
+  if (!eolAccepted(item.req, eol)) return false;
+  if (item.kind === K_TEXT) return item.bytes.length === length;
+  if (item.kind === K_GLOB) return length >= item.minLength;
+  return true;
+}
+
+function equalAt(buf: Buffer, start: number, expected: Buffer): boolean {
+  const n = expected.length;
+  // Short lines (the common case) compare faster in JS than through a native call.
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) if (buf[start + i] !== expected[i]) return false;
+    return true;
+  }
+  return buf.compare(expected, 0, n, start, start + n) === 0;
+}
+
+function globMatch(segments: Buffer[], buf: Buffer, start: number, end: number): boolean {
+  const first = segments[0]!;
+  const last = segments[segments.length - 1]!;
+  if (!equalAt(buf, start, first) || !equalAt(buf, end - last.length, last)) return false;
+  if (segments.length === 2) return true;
+  // Middle pieces: leftmost occurrence of each is always the best choice for `*`-only globs.
+  const limit = end - last.length;
+  const view = buf.subarray(0, limit); // indexOf must not search past the line
+  let pos = start + first.length;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const seg = segments[i]!;
+    const at = view.indexOf(seg, pos);
+    if (at < 0) return false;
+    pos = at + seg.length;
+  }
+  return true;
+}
+
+/** Does the line `buf[start, end)` (ending excluded) with ending `eol` match a non-`...` item? */
+function matchItem(item: Item, buf: Buffer, start: number, end: number, eol: number): boolean {
+  if (!eolAccepted(item.req, eol)) return false;
+  const length = end - start;
+  switch (item.kind) {
+    case K_TEXT:
+      return item.bytes.length === length && equalAt(buf, start, item.bytes);
+    case K_GLOB:
+      return length >= item.minLength && globMatch(item.segments, buf, start, end);
+    default:
+      return item.regex!.test(buf.toString('utf8', start, end));
+  }
+}
+
+function toBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * Incremental matcher for one step's reply. Feed it every chunk the connection delivers with
+ * {@link ReplyMatcher.push}; tell it about close ({@link ReplyMatcher.end}) and, when
+ * {@link ReplyMatcher.needsSettle}, about a quiet period ({@link ReplyMatcher.settle}).
+ *
+ * Completion is lazy: the reply is complete as soon as the expected items are all matched by the fewest
+ * lines; bytes after that are {@link ReplyMatcher.leftover} for the next step on the connection.
+ * Chunks are kept by reference: do not modify a chunk after pushing it.
+ * @example
+ * const m = new ReplyMatcher(step.expect);
+ * socket.on('data', (chunk) => { if (m.push(chunk) !== 'pending') done(m); });
+ */
+export class ReplyMatcher {
+  private readonly items: Item[];
+  private readonly n: number;
+  private readonly deterministic: boolean;
+  private readonly lastNoEolBytes: Buffer | null;
+  /** Completion can only be decided by close ({@link end}) or a quiet period ({@link settle}). */
+  readonly needsSettle: boolean;
+
+  private status = PENDING;
+  private readonly chunks: Buffer[] = [];
+  /** Start of the line not yet ended by LF: chunk index and offset. */
+  private lineChunk = 0;
+  private lineOffset = 0;
+  /** Where the match ended (after 'complete'): chunk index and offset. */
+  private endChunk = 0;
+  private endOffset = 0;
+  /** Deterministic mode: index of the next expected item. */
+  private state = 0;
+  /** NFA mode: cur[i] = 1 when state i is live; next is scratch space for the step. */
+  private cur: Uint8Array = EMPTY;
+  private next: Uint8Array = EMPTY;
+  private failedAt = -1;
+
+  constructor(expect: readonly ExpectLine[]) {
+    const c = compile(expect);
+    this.items = c.items;
+    this.n = c.items.length;
+    this.deterministic = c.deterministic;
+    this.needsSettle = c.needsSettle;
+    this.lastNoEolBytes = c.lastNoEolBytes;
+    if (!this.deterministic) {
+      this.cur = new Uint8Array(this.n + 1);
+      this.next = new Uint8Array(this.n + 1);
+      this.cur[0] = 1;
+      this.closure(this.cur);
+    }
+    // Nothing expected: complete before any byte; whatever arrives is leftover.
+    if (this.n === 0) this.status = COMPLETE;
+  }
+
+  /** The current outcome without feeding anything ('complete' at once for a step that expects nothing). */
+  get result(): MatchStatus {
+    return STATUS[this.status]!;
+  }
+
+  /** Feeds received bytes. After 'complete' or 'failed' further bytes are only collected. */
+  push(chunk: Uint8Array): MatchStatus {
+    const buf = toBuffer(chunk);
+    const ci = this.chunks.push(buf) - 1;
+    if (this.status !== PENDING) return STATUS[this.status]!;
+    // A line that started at the very end of an earlier chunk really starts here.
+    while (this.lineChunk < ci && this.lineOffset >= this.chunks[this.lineChunk]!.length) {
+      this.lineChunk++;
+      this.lineOffset = 0;
+    }
+    let pos = 0;
+    for (;;) {
+      const lf = buf.indexOf(10, pos);
+      if (lf < 0) break;
+      if (this.lineChunk === ci) {
+        const start = this.lineOffset;
+        if (lf > start && buf[lf - 1] === 13) this.feed(buf, start, lf - 1, EOL_CRLF, false);
+        else this.feed(buf, start, lf, EOL_LF, false);
+      } else {
+        this.feedSpanning(ci, lf, EOL_LF);
+      }
+      this.lineChunk = ci;
+      this.lineOffset = pos = lf + 1;
+      if (this.status !== PENDING) {
+        this.endChunk = ci;
+        this.endOffset = pos;
+        return STATUS[this.status]!;
+      }
+    }
+    // `>>>=(no-eol) TEXT` ends the reply the moment the unterminated line equals TEXT.
+    const want = this.lastNoEolBytes;
+    if (want !== null && this.isLive(this.n - 1) && this.partialLength() === want.length) {
+      // Only an exact match ends the reply; otherwise the line may still grow or end, so state stays put.
+      const partial = this.slice(this.lineChunk, this.lineOffset, this.chunks.length, 0);
+      if (Buffer.compare(partial, want) === 0) {
+        this.feedPartial();
+        if (this.status === COMPLETE) this.markEndOfData();
+      }
+    }
+    return STATUS[this.status]!;
+  }
+
+  /** The connection closed: an unterminated last line counts as a line without ending. */
+  end(): 'complete' | 'failed' {
+    if (this.status === PENDING) {
+      if (this.partialLength() > 0) this.feedPartial();
+      if (this.status === PENDING) {
+        if (this.isLive(this.n)) this.status = COMPLETE;
+        else this.fail();
+      }
+      if (this.status === COMPLETE) this.markEndOfData();
+    }
+    return this.status === COMPLETE ? 'complete' : 'failed';
+  }
+
+  /**
+   * The connection has been quiet for the settle time. For a reply ending in `...` or `>>>~(no-eol)`,
+   * what arrived so far is the whole reply if it matches; otherwise keep waiting ('pending').
+   */
+  settle(): MatchStatus {
+    if (this.status !== PENDING || !this.needsSettle) return STATUS[this.status]!;
+    if (this.partialLength() > 0) {
+      // Tentative: an unterminated line only ends the reply if that completes it.
+      const saved = this.deterministic ? null : this.cur.slice();
+      const savedState = this.state;
+      this.feedPartial();
+      if (this.status === PENDING && this.isLive(this.n)) this.status = COMPLETE;
+      if (this.status !== COMPLETE) {
+        this.status = PENDING;
+        this.failedAt = -1;
+        this.state = savedState;
+        if (saved) this.cur.set(saved);
+      }
+    } else if (this.isLive(this.n)) {
+      this.status = COMPLETE;
+    }
+    if (this.status === COMPLETE) this.markEndOfData();
+    return STATUS[this.status]!;
+  }
+
+  /** Bytes received after the end of the match (after 'complete'); empty otherwise. */
+  leftover(): Uint8Array {
+    if (this.status !== COMPLETE) return EMPTY;
+    return this.slice(this.endChunk, this.endOffset, this.chunks.length, 0);
+  }
+
+  /** Bytes this step consumed: up to the end of the match after 'complete', everything otherwise. */
+  received(): Uint8Array {
+    if (this.status === COMPLETE) return this.slice(0, 0, this.endChunk, this.endOffset);
+    return this.slice(0, 0, this.chunks.length, 0);
+  }
+
+  /**
+   * The first expected item that the reply does not match, and its source line: where the failure
+   * was found, or (still pending, e.g. at a timeout) the furthest item the reply has reached.
+   * `line` is 0 when the step expects nothing.
+   */
+  failure(): { expectIndex: number; line: number } {
+    let index = this.failedAt;
+    if (index < 0) index = this.furthestLive();
+    if (index >= this.n) index = this.n - 1;
+    if (index < 0) return { expectIndex: 0, line: 0 };
+    return { expectIndex: index, line: this.items[index]!.line };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private isLive(state: number): boolean {
+    return this.deterministic ? this.state === state : this.cur[state] === 1;
+  }
+
+  private furthestLive(): number {
+    if (this.deterministic) return this.state;
+    for (let i = this.n; i >= 0; i--) if (this.cur[i] === 1) return i;
+    return 0;
+  }
+
+  /** `...` at state i also lets state i+1 start (in index order, so chains of `...` close in one pass). */
+  private closure(set: Uint8Array): void {
+    const items = this.items;
+    for (let i = 0; i < this.n; i++) if (set[i] === 1 && items[i]!.kind === K_ANY) set[i + 1] = 1;
+  }
+
+  private fail(): void {
+    this.failedAt = this.furthestLive();
+    this.status = FAILED;
+  }
+
+  /**
+   * Advances the states over one line `buf[start, end)` with ending `eol`. With `blind`, the line's bytes
+   * were not materialised because no live item could match it (only `...` lines move).
+   */
+  private feed(buf: Buffer, start: number, end: number, eol: number, blind: boolean): void {
+    const items = this.items;
+    if (this.deterministic) {
+      const item = items[this.state]!;
+      if (!blind && matchItem(item, buf, start, end, eol)) {
+        if (++this.state === this.n) this.status = COMPLETE;
+      } else {
+        this.failedAt = this.state;
+        this.status = FAILED;
+      }
+      return;
+    }
+    const cur = this.cur;
+    const next = this.next;
+    next.fill(0);
+    let furthest = -1;
+    for (let i = 0; i < this.n; i++) {
+      if (cur[i] !== 1) continue;
+      furthest = i;
+      const item = items[i]!;
+      if (item.kind === K_ANY) next[i] = 1;
+      else if (!blind && matchItem(item, buf, start, end, eol)) next[i + 1] = 1;
+    }
+    this.closure(next);
+    this.cur = next;
+    this.next = cur;
+    let live = false;
+    for (let i = 0; i <= this.n; i++) {
+      if (next[i] === 1) {
+        live = true;
+        break;
+      }
+    }
+    if (!live) {
+      this.failedAt = furthest;
+      this.status = FAILED;
+    } else if (next[this.n] === 1 && !this.needsSettle) {
+      // Lazy: the fewest lines that match end the reply. Only a trailing `...` (needsSettle) waits.
+      this.status = COMPLETE;
+    }
+  }
+
+  /** Could any live item match a line of this length and ending? If not, its bytes are never needed. */
+  private needsBytes(length: number, eol: number): boolean {
+    if (this.deterministic) return mayMatch(this.items[this.state]!, length, eol);
+    for (let i = 0; i < this.n; i++) {
+      if (this.cur[i] === 1 && this.items[i]!.kind !== K_ANY && mayMatch(this.items[i]!, length, eol))
+        return true;
+    }
+    return false;
+  }
+
+  /** A line from (lineChunk, lineOffset) to chunk `ci` at `lf` (exclusive), across chunk boundaries. */
+  private feedSpanning(ci: number, lf: number, eol: number): void {
+    const chunks = this.chunks;
+    let length = chunks[this.lineChunk]!.length - this.lineOffset + lf;
+    for (let k = this.lineChunk + 1; k < ci; k++) length += chunks[k]!.length;
+    if (eol !== EOL_NONE) {
+      // The CR of a CRLF may sit at the end of an earlier chunk.
+      if (length > 0 && this.byteBefore(ci, lf) === 13) {
+        eol = EOL_CRLF;
+        length--;
+      }
+    }
+    if (!this.needsBytes(length, eol)) {
+      this.feed(EMPTY, 0, 0, eol, true);
+      return;
+    }
+    const line = this.slice(this.lineChunk, this.lineOffset, ci, lf);
+    this.feed(toBuffer(line), 0, length, eol, false);
+  }
+
+  private byteBefore(ci: number, offset: number): number {
+    let c = ci;
+    let o = offset;
+    while (o === 0) {
+      if (c === this.lineChunk) return -1;
+      c--;
+      o = this.chunks[c]!.length;
+      if (c === this.lineChunk && o <= this.lineOffset) return -1;
+    }
+    return this.chunks[c]![o - 1]!;
+  }
+
+  private partialLength(): number {
+    const chunks = this.chunks;
+    if (chunks.length === 0) return 0;
+    let length = chunks[this.lineChunk]!.length - this.lineOffset;
+    for (let k = this.lineChunk + 1; k < chunks.length; k++) length += chunks[k]!.length;
+    return length;
+  }
+
+  /** Feeds the unterminated line at the end of the data as a line without ending. */
+  private feedPartial(): void {
+    const last = this.chunks.length - 1;
+    if (this.lineChunk === last) {
+      const buf = this.chunks[last]!;
+      this.feed(buf, this.lineOffset, buf.length, EOL_NONE, false);
+      return;
+    }
+    const length = this.partialLength();
+    if (!this.needsBytes(length, EOL_NONE)) this.feed(EMPTY, 0, 0, EOL_NONE, true);
+    else
+      this.feed(
+        toBuffer(this.slice(this.lineChunk, this.lineOffset, this.chunks.length, 0)),
+        0,
+        length,
+        EOL_NONE,
+        false,
+      );
+  }
+
+  private markEndOfData(): void {
+    this.endChunk = this.chunks.length;
+    this.endOffset = 0;
+  }
+
+  /** Bytes from (chunk a, offset ao) to (chunk b, offset bo), exclusive; `b` may be chunks.length. */
+  private slice(a: number, ao: number, b: number, bo: number): Uint8Array {
+    const chunks = this.chunks;
+    if (a === b) return ao === bo ? EMPTY : chunks[a]!.subarray(ao, bo);
+    if (b === a + 1 && bo === 0) {
+      const only = chunks[a]!;
+      if (ao === 0) return only;
+      return ao === only.length ? EMPTY : only.subarray(ao);
+    }
+    const parts: Buffer[] = [chunks[a]!.subarray(ao)];
+    for (let k = a + 1; k < b; k++) parts.push(chunks[k]!);
+    if (b < chunks.length && bo > 0) parts.push(chunks[b]!.subarray(0, bo));
+    return Buffer.concat(parts);
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * Transcript text → {@link Transcript}: steps (a send block and the reply expected to it) with source lines.
+ * The fixed rules (`>>> TEXT`, expected lines, `...`) come from doctest; every added construct is a line that
+ * starts with `>>>` and a character other than a space, so it cannot change what a plain transcript means.
+ * FORMAT.md is the specification; keep the two in step.
+ */
+import { durationMs } from './duration.js';
+import { TranscriptSyntaxError } from './errors.js';
+import { decodeEscapes, EscapeError } from './escapes.js';
+import type { ConnectionDecl, ExpectLine, LineEnding, Step, Transcript } from './transcript-model.js';
+
+/** The connection every transcript starts on. */
+export const DEFAULT_CONNECTION = 'main';
+
+const CRLF = Buffer.from('\r\n');
+const LF = Buffer.from('\n');
+const EMPTY = new Uint8Array(0);
+const CONNECTION_NAME = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Parses a transcript.
+ * @param text the file's contents; CRLF file line endings are accepted, a leading BOM is ignored.
+ * @param path the path as the user gave it, used in error messages and results.
+ * @throws {TranscriptSyntaxError} `PROTODOC_ERR_SYNTAX`, message `PATH:LINE:COL: reason`.
+ * @example parseTranscript('>>> PING\n+PONG\n', 'ping.txt').steps[0].expect // [{ kind: 'text', text: '+PONG', line: 2 }]
+ */
+export function parseTranscript(text: string, path: string): Transcript {
+  return parseTranscriptLines(splitLines(text), 1, path);
+}
+
+/**
+ * Splits a file into its lines. The final newline only ends the last line (`hello\n` is one line,
+ * `hello\n\n` is `hello` and an empty line); a CR before each LF is dropped.
+ */
+export function splitLines(text: string): string[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const lines = body.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
+  }
+  return lines;
+}
+
+/**
+ * Parses already split lines; `firstLine` is the file line number of `lines[0]` (markdown blocks start
+ * further down their file).
+ */
+export function parseTranscriptLines(lines: readonly string[], firstLine: number, path: string): Transcript {
+  const parser = new Parser(path);
+  for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, firstLine + i);
+  return parser.finish();
+}
+
+interface SendFlags {
+  esc: boolean;
+  ending: Uint8Array;
+}
+
+interface ExpectFlags {
+  noEol: boolean;
+  eol?: LineEnding;
+}
+
+class Parser {
+  private readonly path: string;
+  private readonly transcript: Transcript;
+  private connection = DEFAULT_CONNECTION;
+  /** The step lines are being added to; null after a connection switch or directive ends it. */
+  private current: { step: Step; sends: Uint8Array[]; sending: boolean } | null = null;
+  /** Header directives are only allowed until the first step or connection switch. */
+  private inHeader = true;
+  /** `>>>! starttls` waiting for the next step of a connection: name → servername and directive line. */
+  private readonly pendingTls = new Map<string, { servername?: string; line: number }>();
+  /** Line number of a `no-eol` expected line in the current step: nothing may follow it. */
+  private noEolLine = 0;
+  /** Send lines of each step, joined once at the end. */
+  private readonly sendsOf = new WeakMap<Step, Uint8Array[]>();
+
+  constructor(path: string) {
+    this.path = path;
+    this.transcript = { path, connections: [], steps: [] };
+  }
+
+  private fail(line: number, column: number, reason: string): never {
+    throw new TranscriptSyntaxError(this.path, line, column, reason);
+  }
+
+  line(text: string, n: number): void {
+    if (!text.startsWith('>>>')) {
+      this.expect(text === '...' ? { kind: 'any-lines', line: n } : { kind: 'text', text, line: n }, n);
+      return;
+    }
+    if (text.length === 3) {
+      this.send(CRLF, n);
+      return;
+    }
+    const marker = text[3]!;
+    switch (marker) {
+      case ' ':
+        this.send(Buffer.concat([Buffer.from(text.slice(4), 'utf8'), CRLF]), n);
+        break;
+      case '#':
+        break;
+      case '!':
+        this.directive(text, n);
+        break;
+      case '@':
+        this.switchConnection(text, n);
+        break;
+      case '(':
+        this.flaggedSend(text, n);
+        break;
+      case '=':
+      case '~':
+        this.special(text, n, marker);
+        break;
+      default:
+        this.fail(n, 4, `unknown line type '>>>${marker}'`);
+    }
+  }
+
+  private connectionDecl(name: string, line: number): ConnectionDecl {
+    let decl = this.transcript.connections.find((c) => c.name === name);
+    if (!decl) {
+      decl = { name, line };
+      this.transcript.connections.push(decl);
+    }
+    return decl;
+  }
+
+  /** Starts a step on the current connection, taking a pending `starttls` for it. */
+  private newStep(line: number, sending: boolean): NonNullable<Parser['current']> {
+    this.inHeader = false;
+    this.noEolLine = 0;
+    this.connectionDecl(this.connection, line);
+    const step: Step = { connection: this.connection, send: EMPTY, line, expect: [] };
+    const tls = this.pendingTls.get(this.connection);
+    if (tls) {
+      step.startTls = tls.servername === undefined ? {} : { servername: tls.servername };
+      this.pendingTls.delete(this.connection);
+    }
+    this.transcript.steps.push(step);
+    const sends: Uint8Array[] = [];
+    this.sendsOf.set(step, sends);
+    this.current = { step, sends, sending };
+    return this.current;
+  }
+
+  private send(bytes: Uint8Array, n: number): void {
+    const cur = this.current?.sending ? this.current : this.newStep(n, true);
+    cur.sends.push(bytes);
+  }
+
+  private expect(item: ExpectLine, n: number): void {
+    if (this.noEolLine) {
+      this.fail(n, 1, `no expected line may follow the no-eol line ${this.noEolLine} in the same reply`);
+    }
+    const cur = this.current ?? this.newStep(n, false);
+    cur.sending = false;
+    cur.step.expect.push(item);
+    if ((item.kind === 'literal' || item.kind === 'regex') && item.noEol) this.noEolLine = n;
+  }
+
+  /** Ends the current step so the next line starts a new one. */
+  private endStep(): void {
+    this.current = null;
+    this.noEolLine = 0;
+  }
+
+  private directive(text: string, n: number): void {
+    // `>>>!name args` and `>>>! name args` are the same.
+    const body = text.slice(4);
+    const lead = body.length - body.trimStart().length;
+    const words = body.trim().split(/\s+/);
+    const name = words[0] ?? '';
+    const nameCol = 5 + lead;
+    const args = words.slice(1);
+    const argCol = (i: number): number => nameCol + body.trim().indexOf(args[i]!, name.length);
+    if (name === '') this.fail(n, 5, "missing directive after '>>>!'");
+    switch (name) {
+      case 'connect':
+      case 'timeout': {
+        if (!this.inHeader) {
+          this.fail(n, nameCol, `'${name}' is a header directive: put it before the first step`);
+        }
+        if (args.length !== 1) {
+          this.fail(n, nameCol, `'${name}' takes exactly one argument`);
+        }
+        const arg = args[0]!;
+        if (name === 'connect') {
+          if (this.transcript.target !== undefined) this.fail(n, nameCol, "duplicate 'connect' directive");
+          this.transcript.target = arg;
+        } else {
+          if (this.transcript.timeoutMs !== undefined) this.fail(n, nameCol, "duplicate 'timeout' directive");
+          const ms = durationMs(arg);
+          if (ms === undefined || ms <= 0) {
+            this.fail(n, argCol(0), `invalid duration '${arg}': expected a number and a unit (ms, s, m, h)`);
+          }
+          this.transcript.timeoutMs = ms;
+        }
+        return;
+      }
+      case 'starttls': {
+        if (args.length > 1)
+          this.fail(n, argCol(1), "'starttls' takes at most one argument (the server name)");
+        if (this.pendingTls.has(this.connection)) {
+          this.fail(n, nameCol, `a 'starttls' is already pending on connection '${this.connection}'`);
+        }
+        this.pendingTls.set(
+          this.connection,
+          args[0] === undefined ? { line: n } : { servername: args[0], line: n },
+        );
+        this.inHeader = false;
+        this.endStep();
+        return;
+      }
+      default:
+        this.fail(n, nameCol, `unknown directive '${name}'`);
+    }
+  }
+
+  private switchConnection(text: string, n: number): void {
+    const body = text.slice(4).trimEnd();
+    const space = body.search(/\s/);
+    const name = space < 0 ? body : body.slice(0, space);
+    if (name === '') this.fail(n, 5, "missing connection name after '>>>@'");
+    if (!CONNECTION_NAME.test(name)) {
+      const bad = name.search(/[^A-Za-z0-9_-]/);
+      this.fail(n, 5 + bad, `invalid connection name '${name}': use letters, digits, '-' and '_'`);
+    }
+    const rest = space < 0 ? '' : body.slice(space).trim();
+    const restCol = 5 + body.indexOf(rest, name.length);
+    if (/\s/.test(rest)) this.fail(n, restCol, "'>>>@NAME' takes at most one target");
+    const known = this.transcript.connections.some((c) => c.name === name);
+    if (rest !== '') {
+      if (known) {
+        this.fail(
+          n,
+          restCol,
+          `connection '${name}' is already in use: give its target at its first '>>>@${name}'`,
+        );
+      }
+      this.transcript.connections.push({ name, target: rest, line: n });
+    } else if (!known && name !== DEFAULT_CONNECTION) {
+      this.connectionDecl(name, n);
+    }
+    this.inHeader = false;
+    this.connection = name;
+    this.endStep();
+  }
+
+  /** Parses `(flag,flag)` at `open` (index of `(`); returns the flags, the text after `) `, and its column. */
+  private flags(
+    text: string,
+    n: number,
+    open: number,
+    allowed: readonly string[],
+  ): { flags: Set<string>; rest: string; restCol: number } {
+    const close = text.indexOf(')', open);
+    if (close < 0) this.fail(n, open + 1, "unterminated flag list: missing ')'");
+    const flags = new Set<string>();
+    let col = open + 2;
+    for (const raw of text.slice(open + 1, close).split(',')) {
+      const flag = raw.trim();
+      const flagCol = col + (raw.length - raw.trimStart().length);
+      if (flag === '') this.fail(n, flagCol, 'empty flag');
+      if (!allowed.includes(flag)) {
+        this.fail(n, flagCol, `unknown flag '${flag}' (allowed here: ${allowed.join(', ')})`);
+      }
+      if (flags.has(flag)) this.fail(n, flagCol, `duplicate flag '${flag}'`);
+      flags.add(flag);
+      col += raw.length + 1;
+    }
+    const after = text.slice(close + 1);
+    if (after !== '' && after[0] !== ' ') this.fail(n, close + 2, "expected a space after ')'");
+    return { flags, rest: after.slice(1), restCol: close + 3 };
+  }
+
+  private flaggedSend(text: string, n: number): void {
+    const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol']);
+    if (flags.has('lf') && flags.has('no-eol')) this.fail(n, 5, "flags 'lf' and 'no-eol' exclude each other");
+    const f: SendFlags = {
+      esc: flags.has('esc'),
+      ending: flags.has('no-eol') ? EMPTY : flags.has('lf') ? LF : CRLF,
+    };
+    const body = f.esc ? this.unescape(rest, n, restCol, true) : Buffer.from(rest, 'utf8');
+    this.send(f.ending.length === 0 ? body : Buffer.concat([body, f.ending]), n);
+  }
+
+  /** `>>>= TEXT` and `>>>~ REGEX`, each with optional `(no-eol|crlf|lf)` flags. */
+  private special(text: string, n: number, marker: '=' | '~'): void {
+    let rest = '';
+    let restCol = 6;
+    const f: ExpectFlags = { noEol: false };
+    const c = text[4];
+    if (c === '(') {
+      const parsed = this.flags(text, n, 4, ['no-eol', 'crlf', 'lf']);
+      if (parsed.flags.size > 1) this.fail(n, 6, "flags 'no-eol', 'crlf' and 'lf' exclude each other");
+      f.noEol = parsed.flags.has('no-eol');
+      if (parsed.flags.has('crlf')) f.eol = 'crlf';
+      if (parsed.flags.has('lf')) f.eol = 'lf';
+      rest = parsed.rest;
+      restCol = parsed.restCol;
+    } else if (c === ' ') {
+      rest = text.slice(5);
+    } else if (c !== undefined) {
+      this.fail(n, 5, `expected a space or '(' after '>>>${marker}'`);
+    }
+    const eol = f.eol === undefined ? {} : { eol: f.eol };
+    if (marker === '=') {
+      this.expect(
+        { kind: 'literal', bytes: this.unescape(rest, n, restCol, false), noEol: f.noEol, ...eol, line: n },
+        n,
+      );
+      return;
+    }
+    try {
+      new RegExp(`^(?:${rest})$`, 'u');
+    } catch (err) {
+      this.fail(n, restCol, `invalid regular expression: ${(err as Error).message}`);
+    }
+    this.expect({ kind: 'regex', source: rest, noEol: f.noEol, ...eol, line: n }, n);
+  }
+
+  private unescape(text: string, n: number, col: number, allowNewline: boolean): Uint8Array {
+    try {
+      return decodeEscapes(text, allowNewline);
+    } catch (err) {
+      if (err instanceof EscapeError) this.fail(n, col + err.offset, err.message);
+      throw err;
+    }
+  }
+
+  finish(): Transcript {
+    // A starttls with no step after it still has to happen: give it an empty step.
+    for (const [connection, tls] of this.pendingTls) {
+      const startTls = tls.servername === undefined ? {} : { servername: tls.servername };
+      this.connectionDecl(connection, tls.line);
+      this.transcript.steps.push({ connection, send: EMPTY, line: tls.line, startTls, expect: [] });
+    }
+    this.pendingTls.clear();
+    // Sends were collected per step; join each block once so the runner writes one buffer.
+    for (const step of this.transcript.steps) {
+      const sends = this.sendsOf.get(step);
+      if (sends && sends.length > 0) step.send = sends.length === 1 ? sends[0]! : Buffer.concat(sends);
+    }
+    return this.transcript;
+  }
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { parseTranscript } from '../src/transcript.js';
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+
+describe('parseTranscript: the fixed rules', () => {
+  it('turns `>>> TEXT` into TEXT + CRLF and the following lines into its reply', () => {
+    const t = parseTranscript('>>> PING\n+PONG\n', 'ping.txt');
+    expect(t.path).toBe('ping.txt');
+    expect(t.steps).toHaveLength(1);
+    const [step] = t.steps;
+    expect(step!.connection).toBe('main');
+    expect(step!.line).toBe(1);
+    expect(text(step!.send)).toBe('PING\r\n');
+    expect(step!.expect).toEqual([{ kind: 'text', text: '+PONG', line: 2 }]);
+  });
+
+  it('sends CRLF for `>>>` alone and joins consecutive send lines into one block', () => {
+    const t = parseTranscript('>>> GET / HTTP/1.0\n>>> Host: x\n>>>\nHTTP/1.0 200 OK\n', 'h.txt');
+    expect(t.steps).toHaveLength(1);
+    expect(text(t.steps[0]!.send)).toBe('GET / HTTP/1.0\r\nHost: x\r\n\r\n');
+    expect(t.steps[0]!.expect.map((e) => e.line)).toEqual([4]);
+  });
+
+  it('keeps everything after `>>> ` verbatim, spaces included', () => {
+    const t = parseTranscript('>>>  two spaces \nok\n', 's.txt');
+    expect(text(t.steps[0]!.send)).toBe(' two spaces \r\n');
+  });
+
+  it('makes lines before the first send a greeting step that sends nothing', () => {
+    const t = parseTranscript('220 mail ESMTP\n>>> QUIT\n221 bye\n', 'smtp.txt');
+    expect(t.steps).toHaveLength(2);
+    expect(t.steps[0]!.send).toHaveLength(0);
+    expect(t.steps[0]!.line).toBe(1);
+    expect(t.steps[0]!.expect).toEqual([{ kind: 'text', text: '220 mail ESMTP', line: 1 }]);
+    expect(t.steps[1]!.line).toBe(2);
+  });
+
+  it('treats blank lines as significant expected lines', () => {
+    const t = parseTranscript('>>> GET /\nHTTP/1.0 200 OK\n\nbody\n', 'h.txt');
+    expect(t.steps[0]!.expect).toEqual([
+      { kind: 'text', text: 'HTTP/1.0 200 OK', line: 2 },
+      { kind: 'text', text: '', line: 3 },
+      { kind: 'text', text: 'body', line: 4 },
+    ]);
+  });
+
+  it("uses the file's final newline only to end its last line", () => {
+    expect(parseTranscript('>>> A\nhello\n', 'a').steps[0]!.expect).toHaveLength(1);
+    expect(parseTranscript('>>> A\nhello', 'a').steps[0]!.expect).toHaveLength(1);
+    const two = parseTranscript('>>> A\nhello\n\n', 'a').steps[0]!.expect;
+    expect(two).toEqual([
+      { kind: 'text', text: 'hello', line: 2 },
+      { kind: 'text', text: '', line: 3 },
+    ]);
+  });
+
+  it('parses `...` alone as any lines and keeps `...` inside a line as text', () => {
+    const t = parseTranscript('>>> INFO\n...\nServer: nginx...\n', 'i.txt');
+    expect(t.steps[0]!.expect).toEqual([
+      { kind: 'any-lines', line: 2 },
+      { kind: 'text', text: 'Server: nginx...', line: 3 },
+    ]);
+  });
+
+  it('keeps lines that look like comments or markup as expected text (redis INFO `# Server`)', () => {
+    const t = parseTranscript('>>> INFO server\n$100\n# Server\nredis_version:7\n', 'i.txt');
+    expect(t.steps[0]!.expect.map((e) => (e.kind === 'text' ? e.text : e.kind))).toEqual([
+      '$100',
+      '# Server',
+      'redis_version:7',
+    ]);
+  });
+
+  it('starts a new step at each send block and numbers steps by their first `>>>` line', () => {
+    const t = parseTranscript('>>> SET a 1\n+OK\n>>> GET a\n$1\n1\n', 'r.txt');
+    expect(t.steps.map((s) => s.line)).toEqual([1, 3]);
+    expect(t.steps.map((s) => text(s.send))).toEqual(['SET a 1\r\n', 'GET a\r\n']);
+    expect(t.steps[1]!.expect).toHaveLength(2);
+  });
+
+  it('allows a send with no expected reply (the next step must then see nothing)', () => {
+    const t = parseTranscript('>>> A\n>>>#\n>>> B\n', 'x');
+    // A comment between sends does not split the block.
+    expect(t.steps).toHaveLength(1);
+    expect(t.steps[0]!.expect).toEqual([]);
+  });
+
+  it('accepts CRLF line endings in the transcript file and ignores a BOM', () => {
+    const t = parseTranscript('\ufeff>>> PING\r\n+PONG\r\n\r\n', 'crlf.txt');
+    expect(text(t.steps[0]!.send)).toBe('PING\r\n');
+    expect(t.steps[0]!.expect).toEqual([
+      { kind: 'text', text: '+PONG', line: 2 },
+      { kind: 'text', text: '', line: 3 },
+    ]);
+  });
+
+  it('parses an empty file as a transcript with no steps', () => {
+    expect(parseTranscript('', 'e.txt').steps).toEqual([]);
+  });
+
+  it('records the default connection once it is used', () => {
+    expect(parseTranscript('>>> PING\n+PONG\n', 'p').connections).toEqual([{ name: 'main', line: 1 }]);
+  });
+});
