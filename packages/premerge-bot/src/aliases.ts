@@ -11,6 +11,21 @@ import { PremergeError } from './errors.js';
 
 const run = promisify(execFile);
 
+/**
+ * Installing or removing aliases failed: `PREMERGE_NOT_A_CLONE` (not inside a git clone) or
+ * `PREMERGE_ALIAS_EXISTS` (an alias of that name that premerge-bot did not write is in the way).
+ */
+export class AliasError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_CLONE' | 'PREMERGE_ALIAS_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'AliasError';
+  }
+}
+
 /** Marks an alias as ours, so uninstall never removes an alias of the same name that someone else wrote. */
 const MARKER = ': premerge-bot;';
 
@@ -90,7 +105,7 @@ async function git(cwd: string, args: string[]): Promise<string> {
   } catch (cause) {
     const err = cause as NodeJS.ErrnoException & { stderr?: string; code?: unknown };
     if (err.code === 'ENOENT' && !err.stderr) {
-      throw new PremergeError(`directory not found: ${cwd}`, 'ALIAS_NOT_A_CLONE', { cause });
+      throw new AliasError(`directory not found: ${cwd}`, 'PREMERGE_NOT_A_CLONE', { cause });
     }
     throw cause;
   }
@@ -117,10 +132,10 @@ async function scopeFor(options: AliasOptions): Promise<{ cwd: string; scope: '-
   try {
     await git(cwd, ['rev-parse', '--git-dir']);
   } catch (cause) {
-    if (cause instanceof PremergeError) throw cause;
-    throw new PremergeError(
+    if (cause instanceof AliasError) throw cause;
+    throw new AliasError(
       `${cwd} is not inside a git clone (use --per-user to install for every clone)`,
-      'ALIAS_NOT_A_CLONE',
+      'PREMERGE_NOT_A_CLONE',
       { cause },
     );
   }
@@ -136,9 +151,9 @@ export async function installAliases(options: AliasOptions = {}): Promise<AliasR
   for (const name of Object.keys(ALIASES)) {
     const existing = await readConfig(cwd, scope, `alias.${name}`);
     if (existing !== undefined && !existing.includes(MARKER)) {
-      throw new PremergeError(
+      throw new AliasError(
         `git alias '${name}' already exists and was not written by premerge-bot; remove it first (git config ${scope} --unset alias.${name})`,
-        'ALIAS_EXISTS',
+        'PREMERGE_ALIAS_EXISTS',
       );
     }
   }

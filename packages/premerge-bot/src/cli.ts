@@ -10,8 +10,7 @@
  * - 70 internal error (a bug: the stack is printed, please report it)
  */
 import { realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
@@ -19,6 +18,7 @@ import { parseDuration } from './config.js';
 import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
 import { installHook, uninstallHook } from './hook.js';
+import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
 
@@ -46,16 +46,6 @@ export class UsageError extends PremergeError {
   }
 }
 
-/**
- * The state dir used when `--state-dir` is not given: `$XDG_STATE_HOME/premerge-bot`, else
- * `~/.local/state/premerge-bot`. Resolved here (not left to the engine) because the hook and the watch socket
- * must name the same absolute directory.
- */
-export function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  const base = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
-  return join(base, 'premerge-bot');
-}
-
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -73,6 +63,7 @@ function interval(text: string): number {
 export function createProgram(ctx: CliContext): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const local = (p: string) => (/^[^/]*:/.test(p) ? p : resolve(ctx.cwd, p));
+  // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
   const stateDirOf = (o: { stateDir?: string }) =>
     o.stateDir === undefined ? defaultStateDir(ctx.env) : resolve(ctx.cwd, o.stateDir);
   const engineOptions = (o: { repo: string; candidatesFrom?: string; stateDir?: string }): EngineOptions => ({

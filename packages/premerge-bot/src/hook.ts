@@ -12,6 +12,22 @@ import { PremergeError } from './errors.js';
 
 const run = promisify(execFile);
 
+/**
+ * Installing or removing the hook failed: `PREMERGE_NOT_A_REPO` (no git repository there),
+ * `PREMERGE_HOOK_NOT_LOCAL` (a URL: hooks are installed on the machine hosting the repository) or
+ * `PREMERGE_HOOK_EXISTS` (a post-receive hook premerge-bot did not write is in the way).
+ */
+export class HookError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_REPO' | 'PREMERGE_HOOK_NOT_LOCAL' | 'PREMERGE_HOOK_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'HookError';
+  }
+}
+
 /** Second line of every hook we write; how uninstall (and re-install) recognises ours. */
 const MARKER = '# premerge-bot post-receive hook';
 
@@ -97,9 +113,9 @@ function isRemote(repo: string): boolean {
 /** Where git looks for this repository's post-receive hook (honours core.hooksPath). */
 async function hookPath(repo: string): Promise<string> {
   if (isRemote(repo)) {
-    throw new PremergeError(
+    throw new HookError(
       `hook install needs a local repository path, not ${repo}: install it on the machine that hosts the repository`,
-      'HOOK_NOT_LOCAL',
+      'PREMERGE_HOOK_NOT_LOCAL',
     );
   }
   const dir = resolve(repo);
@@ -110,7 +126,7 @@ async function hookPath(repo: string): Promise<string> {
       env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_'))),
     }));
   } catch (cause) {
-    throw new PremergeError(`${dir} is not a git repository`, 'HOOK_NOT_A_REPO', { cause });
+    throw new HookError(`${dir} is not a git repository`, 'PREMERGE_NOT_A_REPO', { cause });
   }
   const path = out.trim();
   return isAbsolute(path) ? path : join(dir, path);
@@ -135,9 +151,9 @@ export async function installHook(options: HookOptions): Promise<string> {
   const path = await hookPath(where);
   const existing = await readIfExists(path);
   if (existing !== undefined && !existing.includes(MARKER)) {
-    throw new PremergeError(
+    throw new HookError(
       `${path} already exists and was not written by premerge-bot; merge it by hand or move it away first`,
-      'HOOK_EXISTS',
+      'PREMERGE_HOOK_EXISTS',
     );
   }
   const absolute = (r: string) => (isRemote(r) ? r : resolve(r));
@@ -166,7 +182,7 @@ export async function uninstallHook(
   const existing = await readIfExists(path);
   if (existing === undefined) return undefined;
   if (!existing.includes(MARKER)) {
-    throw new PremergeError(`${path} was not written by premerge-bot; leaving it`, 'HOOK_EXISTS');
+    throw new HookError(`${path} was not written by premerge-bot; leaving it`, 'PREMERGE_HOOK_EXISTS');
   }
   await rm(path);
   return path;

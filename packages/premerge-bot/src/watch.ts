@@ -14,6 +14,17 @@ export function socketPath(stateDir: string): string {
   return join(stateDir, 'watch.sock');
 }
 
+/** `PREMERGE_WATCH_RUNNING`: another watch already serves this state dir (its socket answers). */
+export class WatchRunningError extends PremergeError {
+  constructor(socket: string) {
+    super(
+      `another premerge-bot watch is running on ${socket}; stop it or use another --state-dir`,
+      'PREMERGE_WATCH_RUNNING',
+    );
+    this.name = 'WatchRunningError';
+  }
+}
+
 /** One repository the daemon looks after, as for `premerge-bot once`. */
 export interface WatchTarget {
   /** Repository holding the target branch (path or URL). */
@@ -85,10 +96,7 @@ async function claimSocket(path: string): Promise<void> {
     socket.on('error', () => done(false));
   });
   if (alive) {
-    throw new PremergeError(
-      `another premerge-bot watch is running on ${path}; stop it or use another --state-dir`,
-      'WATCH_RUNNING',
-    );
+    throw new WatchRunningError(path);
   }
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;

@@ -108,12 +108,12 @@ describe('git aliases', () => {
     expect(box.gitStatus(clone, 'pup').status).not.toBe(0);
 
     await box.git(clone, 'config', 'alias.pup', 'push public');
-    await expect(installAliases({ cwd: clone })).rejects.toMatchObject({ code: 'ALIAS_EXISTS' });
+    await expect(installAliases({ cwd: clone })).rejects.toMatchObject({ code: 'PREMERGE_ALIAS_EXISTS' });
     await uninstallAliases({ cwd: clone });
     expect(await box.git(clone, 'config', '--get', 'alias.pup')).toBe('push public');
   });
 
   it('outside a clone, install fails with a code', async () => {
-    await expect(installAliases({ cwd: box.dir })).rejects.toMatchObject({ code: 'ALIAS_NOT_A_CLONE' });
+    await expect(installAliases({ cwd: box.dir })).rejects.toMatchObject({ code: 'PREMERGE_NOT_A_CLONE' });
   });
 });

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { type CliContext, EXIT, exitCodeFor, run } from '../src/cli.js';
+import { ConfigError, PremergeError, RepoUnreachableError } from '../src/errors.js';
+
+/** Runs the CLI in process and captures what it prints. */
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const ctx: CliContext = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    isTTY: false,
+    env: { HOME: '/nonexistent-home' },
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+  };
+  const code = await run(argv, ctx);
+  return { code, stdout, stderr };
+}
+
+describe('CLI usage errors', () => {
+  it('exits 2 with one error line for a missing required option', async () => {
+    const r = await cli('once');
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr.split('\n')[0]).toBe("error: required option '--repo <path|url>' not specified");
+  });
+
+  it('exits 2 for an unknown command or option', async () => {
+    expect((await cli('land')).code).toBe(EXIT.usage);
+    expect((await cli('status', '--repo', '.', '--colour')).code).toBe(EXIT.usage);
+  });
+
+  it('exits 2 for a bad --interval, naming it, without a stack', async () => {
+    const r = await cli('watch', '--repo', '.', '--interval', 'soon');
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toBe("error: --interval 'soon' is not a duration (e.g. 500ms, 30s, 5m, 1h)\n");
+  });
+
+  it('refuses --candidates-from with several --repo', async () => {
+    const r = await cli('watch', '--repo', 'a', '--repo', 'b', '--candidates-from', 'c');
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/^error: --candidates-from needs exactly one --repo/);
+  });
+
+  it('shows help with exit 0 when asked, and exit 2 when no command is given', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(EXIT.ok);
+    for (const command of ['once', 'watch', 'status', 'log', 'hook', 'alias'])
+      expect(help.stdout).toContain(command);
+    const none = await cli();
+    expect(none.code).toBe(EXIT.usage);
+    expect(none.stderr).toContain('Usage: premerge-bot');
+  });
+});
+
+describe('exit code mapping', () => {
+  const mapped = (err: unknown) => {
+    let stderr = '';
+    const code = exitCodeFor(err, (t) => {
+      stderr += t;
+    });
+    return { code, stderr };
+  };
+
+  it('an invalid config is 3, one line naming file and line', () => {
+    const err = new ConfigError(
+      ".github/premerge.yml:4: key 'timeout': not a duration",
+      'PREMERGE_CONFIG_INVALID',
+      { file: '.github/premerge.yml', key: 'timeout', line: 4 },
+    );
+    expect(mapped(err)).toEqual({
+      code: EXIT.config,
+      stderr: "error: .github/premerge.yml:4: key 'timeout': not a duration\n",
+    });
+  });
+
+  it('an unreachable repository is 4, one line', () => {
+    const r = mapped(new RepoUnreachableError('cannot read /nowhere: no such repository', '/nowhere'));
+    expect(r.code).toBe(EXIT.unavailable);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('a bug is 70 with the stack and a please-report line', () => {
+    const r = mapped(new TypeError('x is undefined'));
+    expect(r.code).toBe(EXIT.internal);
+    expect(r.stderr).toMatch(/^error: internal: x is undefined\nTypeError: x is undefined\n\s+at /);
+    expect(r.stderr).toMatch(/please report/);
+    expect(mapped(new PremergeError('invariant broken', 'PREMERGE_INTERNAL')).code).toBe(EXIT.internal);
+  });
+});
