@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pokeWatch, socketPath, type WatchEvent, watch } from '../src/watch.js';
+import { BIN, eventually, type Sandbox, sandbox } from './helpers/front-fixture.js';
+
+let box: Sandbox;
+let bare: string;
+let state: string;
+
+beforeEach(async () => {
+  box = sandbox();
+  bare = join(box.dir, 'public.git');
+  state = join(box.dir, 'state');
+  await box.git(box.dir, 'init', '-q', '--bare', bare);
+});
+afterEach(() => box.cleanup());
+
+const runsEnded = (events: WatchEvent[]) =>
+  events.filter((e) => e.type === 'run-finished' || e.type === 'run-failed').length;
+
+describe('watch', () => {
+  it('runs at once when poked for its repository, ignores pokes for others, stops on abort', async () => {
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const done = watch({
+      repos: [{ repo: bare }],
+      stateDir: state,
+      intervalMs: 3_600_000,
+      signal: stop.signal,
+      onEvent: (e) => events.push(e),
+    });
+    await eventually(() => (runsEnded(events) === 1 ? true : undefined), 'the first run');
+
+    expect(await pokeWatch(state, join(box.dir, 'elsewhere.git'))).toBe(false);
+    expect(await pokeWatch(state, bare)).toBe(true);
+    await eventually(() => (runsEnded(events) === 2 ? true : undefined), 'the run the poke asked for');
+    expect(events.filter((e) => e.type === 'poked')).toEqual([{ type: 'poked', repo: bare }]);
+
+    stop.abort();
+    await done;
+    expect(events.at(-1)).toEqual({ type: 'stopped' });
+    expect(existsSync(socketPath(state))).toBe(false);
+    expect(await pokeWatch(state, bare)).toBe(false);
+  });
+
+  it('refuses to start a second watch on the same state dir', async () => {
+    const stop = new AbortController();
+    const first = watch({
+      repos: [{ repo: bare }],
+      stateDir: state,
+      intervalMs: 3_600_000,
+      signal: stop.signal,
+    });
+    await eventually(() => (existsSync(socketPath(state)) ? true : undefined), 'the first watch to listen');
+    await expect(
+      watch({ repos: [{ repo: bare }], stateDir: state, intervalMs: 3_600_000, signal: stop.signal }),
+    ).rejects.toMatchObject({ code: 'PREMERGE_WATCH_RUNNING' });
+    stop.abort();
+    await first;
+  });
+
+  it('as the real binary: JSON lines when not on a TTY, a poke is logged, SIGTERM stops it with exit 0', async () => {
+    expect(existsSync(join(BIN, '../../dist/cli.js')), 'run npx tsc -b first').toBe(true);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'watch', '--repo', bare, '--state-dir', state, '--interval', '1h'],
+      { env: box.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+
+    await eventually(() => (lines.some((l) => l['type'] === 'listening') ? true : undefined), 'listening');
+    expect(await pokeWatch(state, bare)).toBe(true);
+    await eventually(
+      () => (lines.some((l) => l['type'] === 'poked') ? true : undefined),
+      'the poke in the log',
+    );
+    for (const line of lines) expect(typeof line['time']).toBe('string');
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.at(-1)?.['type']).toBe('stopped');
+    expect(existsSync(socketPath(state))).toBe(false);
+  });
+});
