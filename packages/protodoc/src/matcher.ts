@@ -133,6 +133,7 @@ function eolAccepted(req: number, eol: number): boolean {
 /** Can a line of this length and ending possibly match? Decides without looking at its bytes. */
 function mayMatch(item: Item, length: number, eol: number): boolean {
   if (item.kind === K_ANY) return true;
+  if (item.req === REQ_LF && eol === EOL_CRLF) return mayMatch(item, length + 1, EOL_LF);
   if (!eolAccepted(item.req, eol)) return false;
   if (item.kind === K_TEXT) return item.bytes.length === length;
   if (item.kind === K_GLOB) return length >= item.minLength;
@@ -169,6 +170,8 @@ function globMatch(segments: Buffer[], buf: Buffer, start: number, end: number):
 
 /** Does the line `buf[start, end)` (ending excluded) with ending `eol` match a non-`...` item? */
 function matchItem(item: Item, buf: Buffer, start: number, end: number, eol: number): boolean {
+  // For an LF-only line the CR before the LF is content: `a\r\n` is `>>>=(lf) a\r`, never `>>>=(lf) a`.
+  if (item.req === REQ_LF && eol === EOL_CRLF) return matchItem(item, buf, start, end + 1, EOL_LF);
   if (!eolAccepted(item.req, eol)) return false;
   const length = end - start;
   switch (item.kind) {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { TranscriptSyntaxError } from '../src/errors.js';
+import { parseTranscript } from '../src/transcript.js';
+
+/** Parses `text` expecting a syntax error; returns [line, column]. */
+function errorAt(text: string): [number, number] {
+  let caught: unknown;
+  try {
+    parseTranscript(text, 'bad.txt');
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(TranscriptSyntaxError);
+  const err = caught as TranscriptSyntaxError;
+  expect(err.code).toBe('PROTODOC_ERR_SYNTAX');
+  expect(err.file).toBe('bad.txt');
+  expect(err.message.startsWith(`bad.txt:${err.line}:${err.column}: `)).toBe(true);
+  return [err.line, err.column];
+}
+
+describe('parseTranscript: syntax errors carry file, line and column', () => {
+  const cases: [string, string, [number, number]][] = [
+    ['an unknown `>>>X` line', '>>> A\n>>>?x\n', [2, 4]],
+    ['`>>>` followed by a tab', '>>>\tA\n', [1, 4]],
+    ['an expected line after a no-eol line', '>>> A\n>>>=(no-eol) a\nb\n', [3, 1]],
+    ['`...` after a no-eol regex line', '>>> A\n>>>~(no-eol) a\n...\n', [3, 1]],
+    ['`>>>!` without a directive', '>>>!\n', [1, 5]],
+    ['`>>>!` with only spaces', '>>>!   \n', [1, 5]],
+    ['an unknown directive', '>>>! conect x\n', [1, 6]],
+    ['an unknown directive without space', '>>>!frob\n', [1, 5]],
+    ['connect after the first step', '>>> A\n>>>! connect x:1\n', [2, 6]],
+    ['connect after the greeting line', 'hello\n>>>! connect x:1\n', [2, 6]],
+    ['timeout after a connection switch', '>>>@a\n>>>! timeout 1s\n', [2, 6]],
+    ['connect without its target', '>>>! connect\n', [1, 6]],
+    ['connect with two targets', '>>>! connect a:1 b:2\n', [1, 6]],
+    ['a second connect', '>>>! connect a:1\n>>>! connect b:2\n', [2, 6]],
+    ['a second timeout', '>>>! timeout 1s\n>>>! timeout 2s\n', [2, 6]],
+    ['a timeout without unit', '>>>! timeout 5\n', [1, 14]],
+    ['a zero timeout', '>>>!  timeout 0s\n', [1, 15]],
+    ['starttls with two arguments', '>>>! starttls a b\n', [1, 17]],
+    ['two starttls in a row', '>>>! starttls\n>>>! starttls\n', [2, 6]],
+    ['`>>>@` without a name', '>>>@\n', [1, 5]],
+    ['`>>>@` with a space before the name', '>>>@ a\n', [1, 5]],
+    ['a connection name with a bad character', '>>>@ab.c\n', [1, 7]],
+    ['a connection with two targets', '>>>@a x:1 y:2\n', [1, 7]],
+    ['a target given again', '>>>@a x:1\n>>> A\n>>>@a x:1\n', [3, 7]],
+    ['an unterminated send flag list', '>>>(esc x\n', [1, 4]],
+    ['an empty send flag list', '>>>() x\n', [1, 5]],
+    ['an unknown send flag', '>>>(esc,crlf) x\n', [1, 9]],
+    ['a duplicate send flag', '>>>(lf,lf) x\n', [1, 8]],
+    ['text right after `)`', '>>>(esc)x\n', [1, 9]],
+    ['lf together with no-eol', '>>>(lf,no-eol) x\n', [1, 5]],
+    ['a bad escape in an esc send', '>>>(esc) a\\qb\n', [1, 11]],
+    ['an incomplete \\x escape', '>>>(esc) \\x4\n', [1, 10]],
+    ['a lone backslash at the end', '>>>(esc) ab\\\n', [1, 12]],
+    ['`>>>=` followed by text without space', '>>> A\n>>>=x\n', [2, 5]],
+    ['an unknown literal flag', '>>> A\n>>>=(esc) x\n', [2, 6]],
+    ['crlf together with lf', '>>> A\n>>>=(crlf,lf) x\n', [2, 6]],
+    ['a bad escape in a literal', '>>> A\n>>>= a\\qb\n', [2, 7]],
+    ['a \\n escape in a literal', '>>> A\n>>>=(crlf) a\\nb\n', [2, 13]],
+    ['an unterminated literal flag list', '>>> A\n>>>=(crlf x\n', [2, 5]],
+    ['`>>>~` followed by text without space', '>>> A\n>>>~x\n', [2, 5]],
+    ['an invalid regular expression', '>>> A\n>>>~ a(b\n', [2, 6]],
+    ['an invalid regular expression after flags', '>>> A\n>>>~(lf) [\n', [2, 10]],
+  ];
+  for (const [what, text, at] of cases) {
+    it(`reports ${what}`, () => {
+      expect(errorAt(text)).toEqual(at);
+    });
+  }
+
+  it('counts lines of CRLF files the same way', () => {
+    expect(errorAt('>>> A\r\nok\r\n>>>?\r\n')).toEqual([3, 4]);
+  });
+});
