@@ -56,7 +56,8 @@ const PU_STATUS = `${MARKER} f() {
   git cat-file -e "$sha^{commit}" 2>/dev/null || git fetch --quiet "$remote" "refs/heads/$pu" || return;
   git fetch --quiet "$remote" "+${NOTES_REF}:${NOTES_REF}" 2>/dev/null;
   if note=$(git notes --ref=premerge show "$sha" 2>/dev/null); then
-    echo "$pu $sha: $note";
+    echo "$pu $sha: $(printf '%s' "$note" | sed -n 's/.*"kind":"\\([^"]*\\)".*/\\1/p')";
+    echo "$note";
   else
     echo "$pu $sha: no verdict yet";
     return 1;

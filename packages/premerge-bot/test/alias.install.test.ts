@@ -76,10 +76,10 @@ describe('git aliases', () => {
     expect(before.status).toBe(1);
     expect(before.stdout).toContain(`pu ${sha}: no verdict yet`);
 
-    await publishNote(sha, '{"kind":"landed"}');
+    await publishNote(sha, '{"kind":"landed","branch":"pu"}');
     const after = box.gitStatus(clone, 'pu-status');
     expect(after.status).toBe(0);
-    expect(after.stdout).toBe(`pu ${sha}: {"kind":"landed"}\n`);
+    expect(after.stdout).toBe(`pu ${sha}: landed\n{"kind":"landed","branch":"pu"}\n`);
   });
 
   it('runs under dash, the POSIX sh git uses on Debian', async () => {
