@@ -60,6 +60,11 @@ export class Connection {
   error: NodeJS.ErrnoException | null = null;
   /** We half-closed (sent FIN). */
   ended = false;
+  /**
+   * Bytes received while no step was reading this connection, in order: the start of its next
+   * step's reply, or leftover at the end. Owned by the runner.
+   */
+  readonly unread: Uint8Array[] = [];
 
   private readonly onDataBound = (chunk: Buffer): void => this.handler.onData(this, chunk);
   private readonly onEndBound = (): void => this.markClosed(null);

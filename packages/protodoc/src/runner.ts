@@ -1,0 +1,525 @@
+/**
+ * Replays transcripts against live servers: opens connections lazily, runs the steps in order,
+ * bounds every wait by the timeout, skips the rest of a file after a failure, and checks that
+ * nothing is left over once every connection is half-closed.
+ *
+ * The hot path is event-driven and synchronous: a socket's `data` event feeds the step's matcher,
+ * and a completed step sends the next step's block from inside that same event. There is one
+ * reusable timeout timer (and one settle timer) per transcript, refreshed rather than recreated,
+ * and no promise per step.
+ */
+import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
+import { ConnectError, ProtodocError } from './errors.js';
+import { ReplyMatcher } from './matcher.js';
+import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
+import { parseTarget, substitutePort, type Target } from './target.js';
+import type { Step, Transcript } from './transcript-model.js';
+
+/** How transcripts are run. */
+export interface RunOptions {
+  /**
+   * Target of every connection that does not name its own (`>>>@NAME TARGET`); overrides the
+   * file's `>>>! connect`. `HOST:PORT`, `[::1]:PORT`, `tls://HOST:PORT` or `unix:/path`.
+   * @default the file's `>>>! connect` target
+   */
+  target?: string;
+  /**
+   * Bound, in milliseconds, on connecting, each TLS handshake, each step's wait for its reply, and
+   * the wait for the server to close at the end. Overrides the file's `>>>! timeout`.
+   * @default 5000, or the file's `>>>! timeout`
+   */
+  timeoutMs?: number;
+  /**
+   * Quiet period, in milliseconds, after which a reply ending in `...` (or a `>>>~(no-eol)` line)
+   * is taken as complete, and after which the rest of a mismatching reply is no longer awaited.
+   * @default 200
+   */
+  settleMs?: number;
+  /** Certificate checks for `tls://` targets and `>>>! starttls`. @default verify against Node's CAs */
+  tls?: TlsOptions;
+  /** Replaces `{port}` in every target (the port `--server` picked). @default undefined (no replacement) */
+  port?: number;
+}
+
+/** Receives progress as it happens (file start, each step, file end). */
+export type RunEventListener = (event: RunEvent) => void;
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_SETTLE_MS = 200;
+
+/**
+ * Runs one transcript. Never rejects for what the server does: mismatches are failed steps, an
+ * unreachable target is a result with status 'error'. Rejects only on internal errors.
+ * @example
+ *   const result = await runTranscript(parseTranscript(text, 'ping.txt'), { target: '127.0.0.1:6379' });
+ *   if (result.status !== 'passed') ...
+ */
+export function runTranscript(
+  transcript: Transcript,
+  options: RunOptions = {},
+  onEvent?: RunEventListener,
+): Promise<TranscriptResult> {
+  return new Promise((resolve, reject) => {
+    new TranscriptRun(transcript, options, onEvent, resolve, reject).start();
+  });
+}
+
+/** Runs transcripts one after another (a failing or unreachable one does not stop the others). */
+export async function runTranscripts(
+  transcripts: readonly Transcript[],
+  options: RunOptions = {},
+  onEvent?: RunEventListener,
+): Promise<RunSummary> {
+  const started = performance.now();
+  const results: TranscriptResult[] = [];
+  for (const transcript of transcripts) results.push(await runTranscript(transcript, options, onEvent));
+  const summary: RunSummary = {
+    files: results.length,
+    steps: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    errors: 0,
+    durationMs: 0,
+    results,
+  };
+  for (const result of results) {
+    if (result.status === 'error') summary.errors++;
+    for (const step of result.steps) {
+      summary.steps++;
+      summary[step.status]++;
+    }
+  }
+  summary.durationMs = performance.now() - started;
+  return summary;
+}
+
+/** The step being waited for. */
+interface Active {
+  step: Step;
+  conn: Connection;
+  matcher: ReplyMatcher;
+  started: number;
+  /** Set once the reply is known to fail: the rest of it is only being collected for the report. */
+  failReason: FailureReason | null;
+}
+
+const PHASE_STEPS = 0;
+const PHASE_END = 1;
+const PHASE_DONE = 2;
+
+class TranscriptRun implements ConnectionHandler {
+  private readonly steps: readonly Step[];
+  private readonly timeoutMs: number;
+  private readonly settleMs: number;
+  private readonly results: StepResult[] = [];
+  private readonly conns = new Map<string, Connection>();
+  /** Connections in the order they were opened. */
+  private readonly opened: Connection[] = [];
+  private readonly targets = new Map<string, Target>();
+  private index = 0;
+  private active: Active | null = null;
+  /** The step whose STARTTLS upgrade is done (so the step itself can now run). */
+  private upgradedStep = -1;
+  private phase = PHASE_STEPS;
+  private started = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private settleTimer: NodeJS.Timeout | null = null;
+
+  private readonly transcript: Transcript;
+  private readonly options: RunOptions;
+  private readonly onEvent: RunEventListener | undefined;
+  private readonly resolve: (result: TranscriptResult) => void;
+  private readonly reject: (err: unknown) => void;
+
+  constructor(
+    transcript: Transcript,
+    options: RunOptions,
+    onEvent: RunEventListener | undefined,
+    resolve: (result: TranscriptResult) => void,
+    reject: (err: unknown) => void,
+  ) {
+    this.transcript = transcript;
+    this.options = options;
+    this.onEvent = onEvent;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.steps = transcript.steps;
+    this.timeoutMs = options.timeoutMs ?? transcript.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  }
+
+  start(): void {
+    this.started = performance.now();
+    this.onEvent?.({ type: 'file-start', path: this.transcript.path });
+    try {
+      this.resolveTargets();
+    } catch (err) {
+      this.finishWithError(err);
+      return;
+    }
+    this.guard(() => this.next());
+  }
+
+  // --- connection events (ConnectionHandler) ---------------------------------------------------
+
+  onData(conn: Connection, chunk: Buffer): void {
+    const active = this.active;
+    if (active === null || active.conn !== conn) {
+      // Not being read now: it is the start of this connection's next reply (or leftover).
+      conn.unread.push(chunk);
+      return;
+    }
+    try {
+      const status = active.matcher.push(chunk);
+      if (active.failReason !== null) {
+        this.settleTimer!.refresh();
+      } else if (status === 'complete') {
+        this.completeStep(active);
+        this.next();
+      } else if (status === 'failed') {
+        this.startCollecting(active, 'mismatch');
+      } else if (active.matcher.needsSettle) {
+        this.armSettle();
+      }
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  onClose(conn: Connection): void {
+    this.guard(() => {
+      if (this.phase === PHASE_END) {
+        this.maybeEndDone();
+        return;
+      }
+      const active = this.active;
+      if (active === null || active.conn !== conn) return;
+      if (active.failReason !== null) {
+        this.failStep(active, active.failReason);
+      } else if (active.matcher.end() === 'complete') {
+        this.completeStep(active);
+        this.next();
+      } else {
+        this.failStep(active, conn.error !== null ? 'reset' : 'closed');
+      }
+    });
+  }
+
+  private readonly onTimeout = (): void => {
+    this.guard(() => {
+      if (this.phase === PHASE_END) {
+        this.finishEnd();
+        return;
+      }
+      const active = this.active;
+      if (active === null) return; // stale: the timer is refreshed at the start of each wait
+      this.failStep(active, active.failReason ?? 'timeout');
+    });
+  };
+
+  private readonly onSettle = (): void => {
+    this.guard(() => {
+      const active = this.active;
+      if (active === null || this.phase !== PHASE_STEPS) return;
+      if (active.failReason !== null) {
+        this.failStep(active, active.failReason);
+        return;
+      }
+      if (!active.matcher.needsSettle) return; // stale
+      const status = active.matcher.settle();
+      if (status === 'complete') {
+        this.completeStep(active);
+        this.next();
+      } else if (status === 'failed') {
+        this.failStep(active, 'mismatch');
+      }
+      // 'pending': an unfinished line; wait for more bytes, close or the timeout.
+    });
+  };
+
+  // --- steps ------------------------------------------------------------------------------------
+
+  /** Runs steps until one has to wait for bytes, a connection or a handshake; then returns. */
+  private next(): void {
+    while (this.index < this.steps.length) {
+      const step = this.steps[this.index]!;
+      const conn = this.connection(step.connection);
+      if (conn.socket === null && !conn.closed) {
+        this.open(conn);
+        return;
+      }
+      if (step.startTls && this.upgradedStep !== this.index) {
+        this.upgrade(conn, step);
+        return;
+      }
+      const started = performance.now();
+      if (step.send.length > 0) conn.write(step.send);
+      const matcher = new ReplyMatcher(step.expect);
+      let status = matcher.result;
+      const unread = conn.unread;
+      if (unread.length > 0) {
+        for (let i = 0; i < unread.length; i++) status = matcher.push(unread[i]!);
+        unread.length = 0;
+      }
+      const active: Active = { step, conn, matcher, started, failReason: null };
+      if (status === 'pending' && conn.closed) status = matcher.end();
+      if (status === 'complete') {
+        this.completeStep(active);
+        continue;
+      }
+      this.active = active;
+      if (status === 'failed') {
+        if (conn.closed) {
+          this.failStep(active, 'mismatch');
+        } else {
+          this.armTimeout();
+          this.startCollecting(active, 'mismatch');
+        }
+        return;
+      }
+      this.armTimeout();
+      if (matcher.needsSettle) this.armSettle();
+      return;
+    }
+    this.startEnd();
+  }
+
+  private completeStep(active: Active): void {
+    this.active = null;
+    const rest = active.matcher.leftover();
+    if (rest.length > 0) active.conn.unread.push(rest);
+    this.record({
+      index: this.index,
+      line: active.step.line,
+      connection: active.step.connection,
+      status: 'passed',
+      durationMs: performance.now() - active.started,
+    });
+    this.index++;
+  }
+
+  /** The reply is wrong: keep reading until close, quiet or timeout, so the report shows all of it. */
+  private startCollecting(active: Active, reason: FailureReason): void {
+    // The step's timeout keeps running: collecting never extends the wait beyond it.
+    active.failReason = reason;
+    this.armSettle();
+  }
+
+  private failStep(active: Active, reason: FailureReason): void {
+    this.active = null;
+    const { matcher, step } = active;
+    const where = matcher.failure();
+    this.record({
+      index: this.index,
+      line: step.line,
+      connection: step.connection,
+      status: 'failed',
+      durationMs: performance.now() - active.started,
+      failure: {
+        reason,
+        message: this.failureMessage(reason, active.conn),
+        line: where.line > 0 ? where.line : step.line,
+        expected: step.expect,
+        received: matcher.received(),
+      },
+    });
+    this.index++;
+    this.skipRest();
+    this.finish('failed');
+  }
+
+  private failureMessage(reason: FailureReason, conn: Connection): string {
+    switch (reason) {
+      case 'mismatch':
+        return 'the reply differs from the transcript';
+      case 'timeout':
+        return `timed out after ${formatMs(this.timeoutMs)} waiting for the reply`;
+      case 'closed':
+        return 'the server closed the connection before the reply was complete';
+      case 'reset':
+        return `the connection failed before the reply was complete (${conn.error?.code ?? conn.error?.message ?? 'reset'})`;
+      case 'leftover':
+        return `the server sent more than the transcript expects on connection '${conn.name}'`;
+    }
+  }
+
+  private skipRest(): void {
+    for (; this.index < this.steps.length; this.index++) {
+      const step = this.steps[this.index]!;
+      this.record({
+        index: this.index,
+        line: step.line,
+        connection: step.connection,
+        status: 'skipped',
+        durationMs: 0,
+      });
+    }
+  }
+
+  private record(result: StepResult): void {
+    this.results.push(result);
+    this.onEvent?.({ type: 'step-end', path: this.transcript.path, step: result });
+  }
+
+  // --- connections ------------------------------------------------------------------------------
+
+  private resolveTargets(): void {
+    const declared = new Map(this.transcript.connections.map((decl) => [decl.name, decl.target]));
+    for (const step of this.steps) {
+      const name = step.connection;
+      if (this.targets.has(name)) continue;
+      let text = declared.get(name) ?? this.options.target ?? this.transcript.target;
+      if (text === undefined) {
+        throw new ProtodocError(
+          `${this.transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
+          'PROTODOC_ERR_USAGE',
+        );
+      }
+      if (this.options.port !== undefined) text = substitutePort(text, this.options.port);
+      this.targets.set(name, parseTarget(text));
+    }
+  }
+
+  private connection(name: string): Connection {
+    let conn = this.conns.get(name);
+    if (conn === undefined) {
+      conn = new Connection(name, this.targets.get(name)!, this);
+      this.conns.set(name, conn);
+    }
+    return conn;
+  }
+
+  private open(conn: Connection): void {
+    this.opened.push(conn);
+    conn.open(this.timeoutMs, this.options.tls).then(
+      () => this.guard(() => this.next()),
+      (err) => this.finishWithError(err),
+    );
+  }
+
+  private upgrade(conn: Connection, step: Step): void {
+    conn.startTls(this.timeoutMs, this.options.tls, step.startTls?.servername).then(
+      () =>
+        this.guard(() => {
+          this.upgradedStep = this.index;
+          this.next();
+        }),
+      (err) => this.finishWithError(err),
+    );
+  }
+
+  // --- end of transcript ------------------------------------------------------------------------
+
+  /** Every step passed: half-close each connection and read until the servers close. */
+  private startEnd(): void {
+    this.phase = PHASE_END;
+    for (const conn of this.opened) conn.halfClose();
+    this.armTimeout();
+    this.maybeEndDone();
+  }
+
+  private maybeEndDone(): void {
+    for (const conn of this.opened) if (!conn.closed) return;
+    this.finishEnd();
+  }
+
+  /** Anything a connection received after the last step's reply fails the end-of-transcript check. */
+  private finishEnd(): void {
+    if (this.phase !== PHASE_END) return;
+    let failed = false;
+    const lastLine = this.lastLine();
+    for (const conn of this.opened) {
+      if (conn.unread.length === 0) continue;
+      failed = true;
+      this.record({
+        index: this.steps.length,
+        line: lastLine,
+        connection: conn.name,
+        status: 'failed',
+        durationMs: 0,
+        failure: {
+          reason: 'leftover',
+          message: this.failureMessage('leftover', conn),
+          line: lastLine,
+          expected: [],
+          received: conn.unread.length === 1 ? conn.unread[0]! : Buffer.concat(conn.unread),
+        },
+      });
+    }
+    this.finish(failed ? 'failed' : 'passed');
+  }
+
+  /** The last line the transcript mentions: where the end-of-transcript check is reported. */
+  private lastLine(): number {
+    let line = 0;
+    for (const step of this.steps) {
+      if (step.line > line) line = step.line;
+      for (const item of step.expect) if (item.line > line) line = item.line;
+    }
+    return line;
+  }
+
+  // --- finishing --------------------------------------------------------------------------------
+
+  private finish(status: 'passed' | 'failed', error?: { code: string; message: string }): void {
+    if (this.phase === PHASE_DONE) return;
+    this.phase = PHASE_DONE;
+    this.active = null;
+    this.cleanup();
+    const result: TranscriptResult = {
+      path: this.transcript.path,
+      status: error ? 'error' : status,
+      durationMs: performance.now() - this.started,
+      steps: this.results,
+    };
+    if (error) result.error = error;
+    this.onEvent?.({ type: 'file-end', result });
+    this.resolve(result);
+  }
+
+  /** Connecting or a TLS handshake failed, or the target is unusable: the file is an 'error'. */
+  private finishWithError(err: unknown): void {
+    if (!(err instanceof ConnectError || err instanceof ProtodocError)) {
+      this.crash(err);
+      return;
+    }
+    this.skipRest();
+    this.finish('failed', { code: err.code, message: err.message });
+  }
+
+  /** An internal error: release everything and reject. */
+  private crash(err: unknown): void {
+    if (this.phase === PHASE_DONE) return;
+    this.phase = PHASE_DONE;
+    this.cleanup();
+    this.reject(err);
+  }
+
+  private cleanup(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
+    for (const conn of this.conns.values()) conn.destroy();
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  // --- timers -----------------------------------------------------------------------------------
+
+  /** (Re)starts the timeout: one Timeout object per transcript, refreshed for each wait. */
+  private armTimeout(): void {
+    if (this.timer === null) this.timer = setTimeout(this.onTimeout, this.timeoutMs);
+    else this.timer.refresh();
+  }
+
+  private armSettle(): void {
+    if (this.settleTimer === null) this.settleTimer = setTimeout(this.onSettle, this.settleMs);
+    else this.settleTimer.refresh();
+  }
+}
