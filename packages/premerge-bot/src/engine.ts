@@ -2,8 +2,26 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { PremergeError } from './errors.js';
-import type { EngineEvent, OnceReport, StatusReport } from './types.js';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { isSettled, pendingCandidates, selectCandidates } from './candidates.js';
+import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from './config.js';
+import { Session } from './context.js';
+import {
+  LogNotFoundError,
+  PremergeError,
+  RepoUnreachableError,
+  StateError,
+  TargetMissingError,
+} from './errors.js';
+import { isAncestor } from './git.js';
+import { lockHolder, type RepoLock, tryLock } from './lock.js';
+import { defaultStateDir, normalizeRepo, type RepoPaths, repoPaths } from './paths.js';
+import { NOTES_REF, publishNotes } from './publish.js';
+import { landStack, processQueue } from './queue.js';
+import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { Journal, readJournal, summarize } from './store.js';
+import type { CandidateRef, EngineEvent, OnceReport, RunningRun, StatusReport, Verdict } from './types.js';
+import { Mirror } from './workspace.js';
 
 export type {
   CandidateRef,
@@ -47,20 +65,370 @@ export interface EngineOptions {
   maxBatch?: number;
 }
 
-/** Processes every pending candidate of `options.repo` and resolves when none is left. */
+interface Resolved {
+  repo: string;
+  candidatesFrom: string | undefined;
+  paths: RepoPaths;
+}
+
+function resolveOptions(options: EngineOptions): Resolved {
+  const repo = normalizeRepo(options.repo);
+  const candidatesFrom = options.candidatesFrom ? normalizeRepo(options.candidatesFrom) : undefined;
+  return {
+    repo,
+    candidatesFrom,
+    paths: repoPaths(options.stateDir ?? defaultStateDir(), repo, candidatesFrom),
+  };
+}
+
+/**
+ * Processes every pending candidate of `options.repo` and resolves when none is left.
+ *
+ * Holds the repository's lock while it works. When another bot (a `watch`, or a `once` started by a hook) holds
+ * it, this call asks that bot to look again and returns at once with `deferred: true`: the push is not lost, and the
+ * hook does not wait. Rejects with a {@link PremergeError} (`PREMERGE_CONFIG_*`, `PREMERGE_TARGET_MISSING`,
+ * `PREMERGE_REPO_UNREACHABLE`, ...) when the bot cannot work; a candidate's failure is a verdict, not an error.
+ */
 export async function runOnce(options: EngineOptions): Promise<OnceReport> {
-  throw new PremergeError(`runOnce(${options.repo}): not implemented yet`, 'PREMERGE_INTERNAL');
+  const r = resolveOptions(options);
+  try {
+    mkdirSync(r.paths.root, { recursive: true });
+  } catch (e) {
+    throw new StateError(`cannot create the state directory ${r.paths.root}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const report: OnceReport = {
+    repo: options.repo,
+    target: '',
+    targetSha: '',
+    verdicts: [],
+    testRuns: 0,
+    candidateRuns: 0,
+    pendingAtStart: 0,
+    deferred: false,
+    aborted: false,
+  };
+  const emit = (e: EngineEvent) => {
+    try {
+      options.onEvent?.(e);
+    } catch {
+      // A listener's failure must not stop a landing.
+    }
+  };
+  for (let round = 0; ; round++) {
+    let attempt = tryLock(r.paths.lock);
+    if (!attempt.acquired && round === 0) {
+      // Ask the holder to look again; then try once more, in case it released between our two attempts. (The
+      // holder checks for pokes after releasing, so one of us always sees this push.)
+      poke(r.paths.poke);
+      attempt = tryLock(r.paths.lock);
+    }
+    if (!attempt.acquired) {
+      if (round === 0) {
+        report.deferred = true;
+        emit({
+          type: 'deferred',
+          reason: 'another bot holds the repository lock; it will rescan',
+          holderPid: attempt.holderPid,
+        });
+      }
+      return report;
+    }
+    let lastScan: number;
+    try {
+      lastScan = await work(options, r, attempt.lock, report, round === 0);
+    } finally {
+      attempt.lock.release();
+    }
+    if (report.aborted || pokedAt(r.paths.poke) < lastScan) return report;
+  }
 }
 
-/** The queue and recent verdicts of `options.repo`, read without taking the repository lock. */
+function poke(path: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    writeFileSync(path, '');
+  }
+}
+
+function pokedAt(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
+async function work(
+  options: EngineOptions,
+  r: Resolved,
+  _lock: RepoLock,
+  report: OnceReport,
+  firstRound: boolean,
+): Promise<number> {
+  const { records, tornLines } = readJournal(r.paths.journal);
+  const journal = Journal.open(r.paths.journal);
+  const mirror = new Mirror(r.paths.mirror);
+  const s = new Session({
+    paths: r.paths,
+    repo: r.repo,
+    candidatesFrom: r.candidatesFrom,
+    mirror,
+    journal,
+    records,
+    tornLines,
+    report,
+    onEvent: options.onEvent,
+    signal: options.signal,
+    pollIntervalMs: options.pollIntervalMs ?? 2000,
+    maxBatch: options.maxBatch ?? 16,
+  });
+  try {
+    if (tornLines > 0)
+      s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `${tornLines} in ${r.paths.journal}` });
+    await mirror.ensure();
+    await killOrphanedGroups(s.state, (e) => s.emit(e));
+    await removeStaleWorktrees(mirror, r.paths.worktrees, (e) => s.emit(e));
+    await removeGitLocks(mirror, (e) => s.emit(e));
+    let first = firstRound;
+    for (;;) {
+      const scanStart = Date.now();
+      await scan(s);
+      await finishPassedRuns(s);
+      const listed = await mirror.listBranches(r.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/');
+      const candidates = selectCandidates(listed, s.config);
+      s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
+      const verdicts = s.state.verdicts.map((v) => v.verdict);
+      const pending = await pendingCandidates(mirror.gitDir, candidates, s.targetSha, s.config, verdicts);
+      if (first) report.pendingAtStart = pending.length;
+      first = false;
+      s.emit({ type: 'pending', candidates: pending });
+      const before = report.verdicts.length + report.testRuns;
+      await processQueue(s, pending);
+      await publish(s);
+      report.target = s.config.target;
+      report.targetSha = s.targetSha;
+      if (s.aborted) {
+        report.aborted = true;
+        return scanStart;
+      }
+      const progressed = report.verdicts.length + report.testRuns !== before;
+      if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
+    }
+  } finally {
+    journal.close();
+  }
+}
+
+/** Fetches, reads the trusted config from the default branch and the target's commit. */
+async function scan(s: Session): Promise<void> {
+  await s.mirror.fetch(s.repo, s.candidatesFrom);
+  s.config = await readTrustedConfig(s.mirror, s.repo);
+  const sha = await s.mirror.resolve(`refs/origin/heads/${s.config.target}`);
+  if (!sha) {
+    throw new TargetMissingError(
+      `${CONFIG_PATH}: target branch '${s.config.target}' does not exist in ${s.repo}; nothing can land`,
+    );
+  }
+  s.targetSha = sha;
+}
+
+/** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
+async function readTrustedConfig(mirror: Mirror, repo: string): Promise<PremergeConfig> {
+  const branch = await mirror.defaultBranch(repo);
+  const source = `branch ${branch} of ${repo}`;
+  const text = await mirror.readFile(`refs/origin/heads/${branch}`, CONFIG_PATH);
+  if (text === null) throw missingConfig(source);
+  return parseConfig(text, source);
+}
+
+/**
+ * Runs whose test passed but whose landing the journal does not show (the bot died in between). The exact tested
+ * commit lands from the exact base, and only while every member branch still points where it did; a target that
+ * already contains it means the push went through before the crash.
+ */
+async function finishPassedRuns(s: Session): Promise<void> {
+  for (const [runId, run] of s.state.runs) {
+    if (!run.passed || run.ended) continue;
+    const { base, tested, members, target, configHash, logPath } = run.started;
+    const facts = {
+      runId,
+      logPath,
+      durationMs: run.passed.durationMs,
+      exitCode: run.passed.exitCode,
+      outcome: 'passed' as const,
+    };
+    const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
+    if (landedAlready) {
+      for (const m of members) {
+        s.verdict({
+          kind: 'landed',
+          branch: m.branch,
+          sha: m.sha,
+          base,
+          tested: m.tested,
+          target,
+          configHash,
+          durationMs: facts.durationMs,
+          exitCode: facts.exitCode,
+          logPath,
+          runId,
+        });
+      }
+      continue;
+    }
+    const source = s.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+    let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;
+    for (const m of members) {
+      if (!stillValid) break;
+      stillValid = (await s.mirror.resolve(`${source}${m.branch}`)) === m.sha;
+    }
+    if (!stillValid) {
+      s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'pass-no-longer-valid' });
+      continue;
+    }
+    await landStack(s, members, base, facts);
+    // A lost race leaves no verdict with rebase: true; close the run so it is not retried from a stale base.
+    if (s.state.runs.get(runId)?.ended === false) {
+      s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'lost-race' });
+    }
+  }
+}
+
+/** Publishes verdicts not yet in `repo`'s notes (and mirrors the notes to the candidates repository). */
+async function publish(s: Session): Promise<void> {
+  const done = s.state.published.get(s.repo) ?? new Set<string>();
+  const todo = s.state.verdicts.filter((v) => !done.has(v.id));
+  if (todo.length === 0) return;
+  // Only the latest verdict per commit becomes its note.
+  const latest = new Map<string, Verdict>();
+  for (const v of todo) latest.set(v.verdict.sha, v.verdict);
+  const failure = await publishNotes(s.mirror, s.repo, [...latest.values()]).catch((e: Error) => e.message);
+  if (failure) {
+    s.emit({ type: 'publish-failed', repo: s.repo, reason: failure });
+    return;
+  }
+  s.record({ type: 'published', remote: s.repo, ids: todo.map((v) => v.id) });
+  s.emit({ type: 'published', count: latest.size, repo: s.repo });
+  if (s.candidatesFrom) {
+    const push = await s.mirror.run(
+      ['push', '--quiet', '--force', s.candidatesFrom, `${NOTES_REF}:${NOTES_REF}`],
+      [1, 128],
+    );
+    if (push.code !== 0) {
+      s.emit({
+        type: 'publish-failed',
+        repo: s.candidatesFrom,
+        reason: push.stderr.trim().split('\n').at(-1) ?? '',
+      });
+    }
+  }
+}
+
+/**
+ * The queue and recent verdicts of `options.repo`, read without taking the repository lock (a running bot is not
+ * disturbed). The target and candidate tips are asked of the repositories; the config as of the bot's last fetch.
+ */
 export async function readStatus(options: EngineOptions): Promise<StatusReport> {
-  throw new PremergeError(`readStatus(${options.repo}): not implemented yet`, 'PREMERGE_INTERNAL');
+  const r = resolveOptions(options);
+  const { records, tornLines } = readJournal(r.paths.journal);
+  const state = summarize(records, tornLines);
+  const holder = lockHolder(r.paths.lock);
+  const recent = state.verdicts
+    .map((v) => v.verdict)
+    .reverse()
+    .slice(0, 50);
+  const running: RunningRun[] = [];
+  for (const [runId, run] of state.runs) {
+    if (run.ended || run.passed) continue;
+    running.push({
+      runId,
+      members: run.started.members,
+      base: run.started.base,
+      tested: run.started.tested,
+      logPath: run.started.logPath,
+      startedAt: run.started.at,
+      pid: run.process?.pgid ?? 0,
+    });
+  }
+  const status: StatusReport = {
+    repo: options.repo,
+    target: null,
+    pending: [],
+    running,
+    recent,
+    lockHolder: holder,
+  };
+  try {
+    const mirror = new Mirror(r.paths.mirror);
+    await mirror.ensure();
+    const config = await readTrustedConfig(mirror, r.repo).catch(async (e) => {
+      // Never fetched yet (or the file changed): fetch once so a fresh status still says something useful.
+      if (!(e instanceof PremergeError) || e.code !== 'PREMERGE_CONFIG_MISSING') throw e;
+      if (holder !== null) throw e;
+      await mirror.fetch(r.repo, r.candidatesFrom);
+      return readTrustedConfig(mirror, r.repo);
+    });
+    const heads = await lsHeads(mirror, r.repo);
+    const targetSha = heads.get(config.target);
+    if (!targetSha)
+      throw new TargetMissingError(`target branch '${config.target}' does not exist in ${r.repo}`);
+    status.target = { branch: config.target, sha: targetSha };
+    const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
+    const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));
+    const verdicts = state.verdicts.map((v) => v.verdict);
+    for (const c of selectCandidates(listed, config)) {
+      if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
+      const known = (await mirror.resolve(c.sha)) !== null && (await mirror.resolve(targetSha)) !== null;
+      if (known && (await isAncestor(mirror.gitDir, c.sha, targetSha))) continue;
+      status.pending.push(c);
+    }
+  } catch (e) {
+    if (!(e instanceof PremergeError)) throw e;
+    status.problem = { code: e.code, message: e.message };
+  }
+  return status;
 }
 
-/** The test output of the latest run of a commit (full or abbreviated sha) or a candidate branch. */
+async function lsHeads(mirror: Mirror, repo: string): Promise<Map<string, string>> {
+  let out: string;
+  try {
+    out = (await mirror.run(['ls-remote', '--heads', repo])).stdout;
+  } catch (e) {
+    throw new RepoUnreachableError(`cannot read ${repo}: ${(e as Error).message}`, repo, { cause: e });
+  }
+  const map = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [sha, ref] = line.split('\t');
+    if (sha && ref?.startsWith('refs/heads/')) map.set(ref.slice('refs/heads/'.length), sha);
+  }
+  return map;
+}
+
+/**
+ * The test output of the latest run of a commit (full or abbreviated sha, at least 4 hex digits; the candidate's
+ * sha or the tested commit) or of a candidate branch. Rejects with `PREMERGE_LOG_NOT_FOUND` when there is none.
+ */
 export async function readRunLog(options: EngineOptions, shaOrBranch: string): Promise<string> {
-  throw new PremergeError(
-    `readRunLog(${options.repo}, ${shaOrBranch}): not implemented yet`,
-    'PREMERGE_INTERNAL',
+  const r = resolveOptions(options);
+  const { records, tornLines } = readJournal(r.paths.journal);
+  const state = summarize(records, tornLines);
+  const isSha = /^[0-9a-f]{4,40}$/i.test(shaOrBranch);
+  const wanted = shaOrBranch.toLowerCase();
+  const runs = [...state.runs.values()].reverse();
+  const run = runs.find((run) =>
+    run.started.members.some((m) =>
+      isSha ? m.sha.startsWith(wanted) || m.tested.startsWith(wanted) : m.branch === shaOrBranch,
+    ),
   );
+  if (!run) throw new LogNotFoundError(`no test run recorded for '${shaOrBranch}' in ${options.repo}`);
+  try {
+    return readFileSync(run.started.logPath, 'utf8');
+  } catch {
+    throw new LogNotFoundError(`the log of run ${run.started.runId} is gone (${run.started.logPath})`);
+  }
 }

@@ -1,0 +1,53 @@
+/**
+ * What is pending: candidate branch tips that are not already contained in the target and have no final verdict
+ * for (sha, base, config). A tip that exists when the bot first starts counts like any other.
+ */
+import { matchesCandidate, type PremergeConfig } from './config.js';
+import { isAncestor } from './git.js';
+import type { CandidateRef, Verdict } from './types.js';
+
+/** Candidate branches among `branches`, sorted by name so the queue order is stable. */
+export function selectCandidates(branches: readonly CandidateRef[], config: PremergeConfig): CandidateRef[] {
+  return branches
+    .filter((b) => b.branch !== config.target && matchesCandidate(b.branch, config.candidates))
+    .sort((a, b) => (a.branch < b.branch ? -1 : a.branch > b.branch ? 1 : 0));
+}
+
+/**
+ * Does a recorded verdict settle `sha` against target commit `targetSha`? `landed` settles a commit for good.
+ * `superseded` settles nothing (the branch may come back to it). Other verdicts settle (sha, base, config); without
+ * rebase the commit tested is the candidate itself, so a failure is not re-run just because the target moved.
+ */
+export function isSettled(
+  sha: string,
+  targetSha: string,
+  config: PremergeConfig,
+  verdicts: readonly Verdict[],
+): boolean {
+  return verdicts.some(
+    (v) =>
+      v.sha === sha &&
+      (v.kind === 'landed' ||
+        (v.kind !== 'superseded' &&
+          v.configHash === config.hash &&
+          (v.base === targetSha ||
+            (!config.rebase && v.tested === sha && (v.kind === 'failed' || v.kind === 'timed-out'))))),
+  );
+}
+
+/** The candidates still needing a verdict, in queue order. */
+export async function pendingCandidates(
+  mirrorGitDir: string,
+  candidates: readonly CandidateRef[],
+  targetSha: string,
+  config: PremergeConfig,
+  verdicts: readonly Verdict[],
+): Promise<CandidateRef[]> {
+  const out: CandidateRef[] = [];
+  for (const c of candidates) {
+    if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
+    if (await isAncestor(mirrorGitDir, c.sha, targetSha)) continue;
+    out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,188 @@
+/**
+ * Reads and validates `.github/premerge.yml`. The caller passes the file's text as found on the repository's
+ * default branch (the trusted side): a candidate can never change the test that decides whether it lands.
+ */
+import { createHash } from 'node:crypto';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { ConfigError } from './errors.js';
+
+/** Where the configuration lives inside the repository. */
+export const CONFIG_PATH = '.github/premerge.yml';
+
+/** The validated configuration. */
+export interface PremergeConfig {
+  /** Branch to land on. @default 'master' */
+  target: string;
+  /** Candidate branch names or globs (`*` within one path segment, `**` across). @default ['pu'] */
+  candidates: string[];
+  /** Shell command run with `/bin/sh -c` at the root of the candidate's worktree; exit 0 = pass. */
+  test: string;
+  /** Test timeout in milliseconds (the file says e.g. `30m`, `90s`, `1h`, `500ms`). @default 1_800_000 */
+  timeoutMs: number;
+  /** Rebase a candidate onto a moved target and test the result (true) or report `needs-rebase` (false). @default false */
+  rebase: boolean;
+  /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
+  hash: string;
+}
+
+const KEYS = ['target', 'candidates', 'test', 'timeout', 'rebase'] as const;
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration such as `30m`, `1.5h`, `90s` or `250ms` into milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  if (!m) return null;
+  const ms = Number(m[1]) * UNITS[m[2]!]!;
+  return ms > 0 && Number.isFinite(ms) ? Math.round(ms) : null;
+}
+
+/** A valid branch name for our purposes (what `git check-ref-format --branch` would accept, roughly). */
+function isBranchName(name: string, allowGlob: boolean): boolean {
+  if (
+    name === '' ||
+    name.startsWith('-') ||
+    name.startsWith('/') ||
+    name.endsWith('/') ||
+    name.endsWith('.lock')
+  )
+    return false;
+  if (/\.\.|@\{|\/\/|[\s~^:?\\[\x00-\x1f\x7f]/.test(name)) return false;
+  return allowGlob || !name.includes('*');
+}
+
+/**
+ * Parses the text of `.github/premerge.yml`. `source` names where it came from (branch and repository) for the
+ * error message; errors carry `file`, `key` and `line`.
+ */
+export function parseConfig(text: string, source = ''): PremergeConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = source ? ` (${source})` : '';
+  const fail = (key: string | undefined, node: Node | null | undefined, what: string): never => {
+    const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    const at = line === undefined ? CONFIG_PATH : `${CONFIG_PATH}:${line}`;
+    const keyPart = key ? `key '${key}': ` : '';
+    throw new ConfigError(`${at}: ${keyPart}${what}${where}`, 'PREMERGE_CONFIG_INVALID', {
+      file: CONFIG_PATH,
+      ...(key ? { key } : {}),
+      ...(line === undefined ? {} : { line }),
+    });
+  };
+
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0].line;
+    const msg = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(
+      `${CONFIG_PATH}${line ? `:${line}` : ''}: invalid YAML: ${msg}${where}`,
+      'PREMERGE_CONFIG_INVALID',
+      { file: CONFIG_PATH, ...(line ? { line } : {}) },
+    );
+  }
+  const root = doc.contents;
+  if (!isMap(root))
+    fail(undefined, root, 'expected a mapping of keys (target, candidates, test, timeout, rebase)');
+  const map = root as import('yaml').YAMLMap;
+
+  const found = new Map<string, { keyNode: Node; value: Node | null }>();
+  for (const pair of map.items) {
+    const keyNode = pair.key as Node;
+    const name = isScalar(keyNode) ? String(keyNode.value) : '';
+    if (!(KEYS as readonly string[]).includes(name)) {
+      fail(name || undefined, keyNode, `unknown key; expected one of ${KEYS.join(', ')}`);
+    }
+    found.set(name, { keyNode, value: (pair.value as Node | null) ?? null });
+  }
+
+  const scalarString = (key: string): string | undefined => {
+    const entry = found.get(key);
+    if (!entry) return undefined;
+    const v = entry.value;
+    if (!isScalar(v) || v.value === null || typeof v.value === 'object')
+      fail(key, v ?? entry.keyNode, 'expected a string');
+    return String((v as import('yaml').Scalar).value);
+  };
+
+  const target = scalarString('target') ?? 'master';
+  if (!isBranchName(target, false))
+    fail('target', found.get('target')?.value, `'${target}' is not a branch name`);
+
+  let candidates = ['pu'];
+  const c = found.get('candidates');
+  if (c) {
+    const v = c.value;
+    if (isScalar(v) && typeof v.value === 'string') candidates = [v.value];
+    else if (isSeq(v) && v.items.length > 0) {
+      candidates = v.items.map((item) => {
+        const n = item as Node;
+        if (!isScalar(n) || typeof n.value !== 'string')
+          fail('candidates', n, 'expected a branch name or glob');
+        return String((n as import('yaml').Scalar).value);
+      });
+    } else
+      fail('candidates', v ?? c.keyNode, 'expected a branch name or a non-empty list of names and globs');
+    candidates.forEach((name, i) => {
+      const node = isSeq(v) ? (v.items[i] as Node) : v;
+      if (!isBranchName(name, true)) fail('candidates', node, `'${name}' is not a branch name or glob`);
+      if (name === target) fail('candidates', node, `'${name}' is the target branch itself`);
+    });
+  }
+
+  const test = scalarString('test');
+  if (test === undefined)
+    fail('test', null, 'missing: the shell command that decides whether a candidate lands');
+  if (test!.trim() === '') fail('test', found.get('test')?.value, 'must not be empty');
+
+  let timeoutMs = 30 * 60_000;
+  const t = found.get('timeout');
+  if (t) {
+    const v = t.value;
+    const raw = isScalar(v) ? v.value : undefined;
+    const parsed = typeof raw === 'string' ? parseDuration(raw) : null;
+    if (parsed === null) fail('timeout', v ?? t.keyNode, `expected a duration such as 30m, 90s, 1h or 500ms`);
+    timeoutMs = parsed!;
+  }
+
+  let rebase = false;
+  const r = found.get('rebase');
+  if (r) {
+    const v = r.value;
+    if (!isScalar(v) || typeof v.value !== 'boolean')
+      fail('rebase', v ?? r.keyNode, 'expected true or false');
+    rebase = (v as import('yaml').Scalar<boolean>).value;
+  }
+
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ target, test, timeoutMs, rebase }))
+    .digest('hex')
+    .slice(0, 16);
+  return { target, candidates, test: test!, timeoutMs, rebase, hash };
+}
+
+/** Does branch `name` match one of the candidate names/globs? */
+export function matchesCandidate(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^/]*';
+    } else re += ch.replace(/[.+^${}()|[\]\\?]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The error for a default branch without the file. */
+export function missingConfig(source: string): ConfigError {
+  return new ConfigError(
+    `${CONFIG_PATH}: missing on ${source}; nothing lands until it exists (key 'test' is required)`,
+    'PREMERGE_CONFIG_MISSING',
+    { file: CONFIG_PATH },
+  );
+}

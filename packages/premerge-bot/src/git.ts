@@ -1,0 +1,90 @@
+/**
+ * Runs git as a child process with a clean environment. We use execFile rather than a wrapper library because
+ * every call needs the same environment scrubbing (a post-receive hook exports GIT_DIR=. which would redirect
+ * every git call) and exact control over exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { GitError } from './errors.js';
+
+/**
+ * Variables git sets for hooks or that relocate a repository. Inherited from a hook they would point our git
+ * calls (and the test's) at the wrong repository, so they are always removed.
+ */
+const GIT_LOCATION_VARS = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_QUARANTINE_PATH',
+  'GIT_COMMON_DIR',
+  'GIT_PREFIX',
+  'GIT_NAMESPACE',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_COUNT',
+  'GIT_PUSH_CERT',
+  'GIT_PUSH_OPTION_COUNT',
+  'GIT_REFLOG_ACTION',
+  'GIT_EDITOR',
+  'GIT_SEQUENCE_EDITOR',
+];
+
+/** `env` without git's hook and repository-location variables, with prompts disabled. */
+export function scrubGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (GIT_LOCATION_VARS.includes(k) || /^GIT_(PUSH_OPTION|CONFIG_KEY|CONFIG_VALUE)_\d+$/.test(k)) continue;
+    out[k] = v;
+  }
+  out['GIT_TERMINAL_PROMPT'] = '0';
+  // Credential helpers that open a GUI would block an unattended bot as surely as a prompt.
+  out['GCM_INTERACTIVE'] = 'never';
+  return out;
+}
+
+export interface GitOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
+  okCodes?: number[];
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs `git ARGS`; rejects with {@link GitError} unless the exit code is 0 or listed in `okCodes`. */
+export function git(args: string[], options: GitOptions = {}): Promise<GitResult> {
+  // Read the environment on every call (cheap): a caller may change HOME or identity between runs.
+  const baseEnv = scrubGitEnv(process.env);
+  const env = options.env ? { ...baseEnv, ...options.env } : baseEnv;
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args,
+      { cwd: options.cwd, env, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        if (code === 0 || options.okCodes?.includes(code)) resolve({ stdout, stderr, code });
+        else reject(new GitError(args, code, stderr || String(error?.message ?? '')));
+      },
+    );
+  });
+}
+
+/** `git merge-base --is-ancestor a b` in `gitDir`: is `a` contained in `b`? */
+export async function isAncestor(gitDir: string, a: string, b: string): Promise<boolean> {
+  const r = await git(['--git-dir', gitDir, 'merge-base', '--is-ancestor', a, b], { okCodes: [1] });
+  return r.code === 0;
+}
+
+/** The sha a ref or revision resolves to, or null when it does not exist. */
+export async function revParse(gitDir: string, rev: string): Promise<string | null> {
+  const r = await git(['--git-dir', gitDir, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
+    okCodes: [1, 128],
+  });
+  return r.code === 0 ? r.stdout.trim() : null;
+}

@@ -1,0 +1,100 @@
+/**
+ * Moving the target, with compare-and-swap semantics: from the exact base a candidate was tested on to the exact
+ * commit tested, or not at all. `--force-with-lease` (and `update-ref OLD`) only compare the old value; they do not
+ * check that the move is a fast-forward, so the ancestry check is ours. The target is never rewritten and never
+ * gets a merge commit: a candidate that does not descend from it is rebased (a linear copy) or refused.
+ */
+import { git, isAncestor } from './git.js';
+import type { Mirror } from './workspace.js';
+
+export type LandResult =
+  | { ok: true }
+  /** The target was no longer at `base` (someone else moved it): `actual` is where it is now (null: deleted). */
+  | { ok: false; reason: 'moved'; actual: string | null }
+  /** `tested` does not descend from `base`: landing would rewrite the target. */
+  | { ok: false; reason: 'not-descendant' }
+  /** The push was refused for another reason (hook, permissions, unreachable). */
+  | { ok: false; reason: 'refused'; detail: string };
+
+/** The target's current commit in `repo`, asked of the repository itself (not the mirror). */
+export async function remoteBranchSha(mirror: Mirror, repo: string, branch: string): Promise<string | null> {
+  const r = await mirror.run(['ls-remote', repo, `refs/heads/${branch}`]);
+  const line = r.stdout.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+  return line ? line.split('\t')[0]! : null;
+}
+
+/** Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it. */
+export async function land(
+  mirror: Mirror,
+  repo: string,
+  target: string,
+  base: string,
+  tested: string,
+): Promise<LandResult> {
+  if (!(await isAncestor(mirror.gitDir, base, tested))) return { ok: false, reason: 'not-descendant' };
+  const ref = `refs/heads/${target}`;
+  const push = await mirror.run(
+    ['push', '--porcelain', '--quiet', `--force-with-lease=${ref}:${base}`, repo, `${tested}:${ref}`],
+    [1, 128],
+  );
+  if (push.code === 0) {
+    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
+    return { ok: true };
+  }
+  // Refused: find out whether because the target moved (a lost race, not an error) or for another reason.
+  let actual: string | null;
+  try {
+    actual = await remoteBranchSha(mirror, repo, target);
+  } catch {
+    return { ok: false, reason: 'refused', detail: lastLine(push.stderr || push.stdout) };
+  }
+  if (actual === tested) {
+    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
+    return { ok: true };
+  }
+  if (actual !== base) return { ok: false, reason: 'moved', actual };
+  return { ok: false, reason: 'refused', detail: lastLine(push.stderr || push.stdout) };
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l && l !== 'Done')
+      .at(-1) ?? 'push refused'
+  );
+}
+
+export type RebaseResult = { ok: true; sha: string } | { ok: false; conflict: string };
+
+/**
+ * Replays the candidate's own commits (those in `upstream..sha`) onto `onto`, in the worktree `dir` (any detached
+ * worktree of the mirror). A candidate that already descends from `onto` is used as it is, keeping its sha.
+ * On conflict the rebase is aborted and the worktree left clean.
+ */
+export async function rebaseOnto(
+  mirror: Mirror,
+  dir: string,
+  sha: string,
+  upstream: string,
+  onto: string,
+): Promise<RebaseResult> {
+  if (await isAncestor(mirror.gitDir, onto, sha)) return { ok: true, sha };
+  const env = await mirror.identityEnv();
+  // Run inside the worktree (-C): rebase keeps its state in the worktree's own git dir.
+  const inWt = (args: string[], ok?: number[]) =>
+    git(['-C', dir, '-c', 'core.hooksPath=/dev/null', '-c', 'rebase.autoStash=false', ...args], {
+      okCodes: ok,
+      env,
+    });
+  await inWt(['checkout', '--quiet', '--detach', sha]);
+  const r = await inWt(['rebase', '--quiet', '--no-autosquash', '--onto', onto, upstream], [1, 128]);
+  if (r.code !== 0) {
+    await inWt(['rebase', '--abort'], [1, 128]);
+    await inWt(['reset', '--quiet', '--hard'], [128]);
+    return { ok: false, conflict: lastLine(r.stdout + r.stderr) };
+  }
+  const head = await inWt(['rev-parse', 'HEAD']);
+  return { ok: true, sha: head.stdout.trim() };
+}

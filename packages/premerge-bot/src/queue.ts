@@ -1,0 +1,325 @@
+/**
+ * Works through the pending candidates, one landing at a time.
+ * - Without rebase: each candidate is tested as it is; one that does not descend from the target of the moment is
+ *   `needs-rebase`.
+ * - With rebase: up to `maxBatch` ready candidates are rebased onto the target and onto each other (a stack), and
+ *   the stack's tip is tested once. A pass lands the whole stack; a failure is bisected (bors-style): the left half
+ *   is tried, and when it lands the right half's tip is the very commit that already failed, so it is split again
+ *   without another run. A queue of N with one bad candidate costs about 2·log2(N) runs instead of N.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { newRunId, type Session } from './context.js';
+import { isAncestor } from './git.js';
+import { land, rebaseOnto, remoteBranchSha } from './landing.js';
+import type { RunMember } from './store.js';
+import { runTest, type TestOutcome } from './test-run.js';
+import type { CandidateRef } from './types.js';
+
+/** The facts of one finished test run, carried into the verdicts it decides. */
+export interface RunFacts {
+  runId: string;
+  logPath: string;
+  durationMs: number;
+  exitCode: number | null;
+  outcome: TestOutcome | 'superseded';
+}
+
+export async function processQueue(s: Session, pending: CandidateRef[]): Promise<void> {
+  if (!s.config.rebase) {
+    for (const c of pending) {
+      if (s.aborted) return;
+      const base = s.targetSha;
+      if (!(await isAncestor(s.mirror.gitDir, base, c.sha))) {
+        s.verdict({
+          kind: 'needs-rebase',
+          branch: c.branch,
+          sha: c.sha,
+          base,
+          tested: c.sha,
+          durationMs: 0,
+          exitCode: null,
+          reason: `does not descend from ${s.config.target} (${base.slice(0, 12)}); rebase it or set rebase: true`,
+        });
+        continue;
+      }
+      await processStack(s, [{ ...c, tested: c.sha }], base);
+    }
+    return;
+  }
+  let queue = [...pending];
+  while (queue.length > 0 && !s.aborted) {
+    const batch = queue.splice(0, Math.max(1, s.maxBatch));
+    const { members, base, deferred } = await buildStack(s, batch);
+    const requeue = members.length > 0 ? await processStack(s, members, base) : [];
+    queue = [...requeue, ...deferred, ...queue];
+  }
+}
+
+/**
+ * Rebases `batch` onto the target, each onto the previous one. A conflict with the target itself is a
+ * `needs-rebase` verdict; a conflict with a candidate stacked before it is not the candidate's fault, so it waits
+ * for a later stack.
+ */
+async function buildStack(
+  s: Session,
+  batch: CandidateRef[],
+): Promise<{ members: RunMember[]; base: string; deferred: CandidateRef[] }> {
+  const base = s.targetSha;
+  const members: RunMember[] = [];
+  const deferred: CandidateRef[] = [];
+  const dir = join(s.paths.worktrees, `stack-${newRunId()}`);
+  mkdirSync(s.paths.worktrees, { recursive: true });
+  await s.mirror.addWorktree(dir, base);
+  try {
+    let prev = base;
+    for (const c of batch) {
+      const r = await rebaseOnto(s.mirror, dir, c.sha, base, prev);
+      if (!r.ok) {
+        if (prev !== base) {
+          deferred.push(c);
+          continue;
+        }
+        s.verdict({
+          kind: 'needs-rebase',
+          branch: c.branch,
+          sha: c.sha,
+          base,
+          tested: c.sha,
+          durationMs: 0,
+          exitCode: null,
+          reason: `rebase onto ${s.config.target} (${base.slice(0, 12)}) conflicts: ${r.conflict}`,
+        });
+        continue;
+      }
+      if (r.sha === base) {
+        // Every change of the candidate is already in the target: nothing to test or land.
+        s.verdict({
+          kind: 'landed',
+          branch: c.branch,
+          sha: c.sha,
+          base,
+          tested: base,
+          durationMs: 0,
+          exitCode: null,
+          reason: `its changes are already in ${s.config.target}`,
+        });
+        continue;
+      }
+      members.push({ ...c, tested: r.sha });
+      prev = r.sha;
+    }
+  } finally {
+    await s.mirror.removeWorktree(dir);
+  }
+  return { members, base, deferred };
+}
+
+/**
+ * Tests the stack `members` (built on `base`) and lands it, or bisects it. `knownFailure` is a run that already
+ * tested exactly this stack's tip and failed. Returns the candidates to put back in the queue.
+ */
+async function processStack(
+  s: Session,
+  members: RunMember[],
+  base: string,
+  knownFailure?: RunFacts,
+): Promise<CandidateRef[]> {
+  let facts: RunFacts;
+  if (knownFailure) facts = knownFailure;
+  else {
+    const run = await testStack(s, members, base);
+    if (!run) return []; // stopped, or an error verdict was recorded
+    facts = run.facts;
+    if (facts.outcome === 'cancelled') return [];
+    if (facts.outcome === 'superseded') {
+      for (const m of run.moved) {
+        s.verdict({
+          ...fromMember(m, base, facts),
+          kind: 'superseded',
+          reason: `${m.branch} moved to ${run.movedTo.get(m.branch)?.slice(0, 12) ?? '(deleted)'} during the test`,
+        });
+      }
+      return members.filter((m) => !run.moved.includes(m)).map(({ branch, sha }) => ({ branch, sha }));
+    }
+    if (facts.outcome === 'passed') return landStack(s, members, base, facts);
+  }
+
+  if (members.length === 1) {
+    const m = members[0]!;
+    s.verdict({
+      ...fromMember(m, base, facts),
+      kind: facts.outcome === 'timed-out' ? 'timed-out' : 'failed',
+    });
+    return [];
+  }
+  const mid = Math.ceil(members.length / 2);
+  const left = members.slice(0, mid);
+  const right = members.slice(mid);
+  const leftRequeue = await processStack(s, left, base);
+  if (s.aborted) return [];
+  if (leftRequeue.length === 0 && s.targetSha === left.at(-1)!.tested) {
+    // The left half landed, so the right half sits on the target as it is: its tip is the commit that just failed.
+    return processStack(s, right, s.targetSha, facts);
+  }
+  return [...leftRequeue, ...right.map(({ branch, sha }) => ({ branch, sha }))];
+}
+
+function fromMember(m: RunMember, base: string, f: RunFacts) {
+  return {
+    branch: m.branch,
+    sha: m.sha,
+    base,
+    tested: m.tested,
+    durationMs: f.durationMs,
+    exitCode: f.exitCode,
+    logPath: f.logPath,
+    runId: f.runId,
+  };
+}
+
+/** Lands a passed stack; on a lost race the candidates go back in the queue (rebase) or get `needs-rebase`. */
+export async function landStack(
+  s: Session,
+  members: RunMember[],
+  base: string,
+  facts: RunFacts,
+): Promise<CandidateRef[]> {
+  const tip = members.at(-1)!.tested;
+  s.emit({ type: 'landing', target: s.config.target, from: base, to: tip });
+  const r = await land(s.mirror, s.repo, s.config.target, base, tip);
+  if (r.ok) {
+    s.targetSha = tip;
+    for (const m of members) s.verdict({ ...fromMember(m, base, facts), kind: 'landed' });
+    return [];
+  }
+  if (r.reason === 'moved') {
+    s.emit({ type: 'lost-race', target: s.config.target, expected: base, actual: r.actual ?? '(deleted)' });
+    if (r.actual) s.targetSha = r.actual;
+    s.record({ type: 'run-ended', runId: facts.runId, at: new Date().toISOString(), outcome: 'lost-race' });
+    if (s.config.rebase) return members.map(({ branch, sha }) => ({ branch, sha }));
+    for (const m of members) {
+      s.verdict({
+        ...fromMember(m, r.actual ?? base, facts),
+        kind: 'needs-rebase',
+        reason: `${s.config.target} moved from ${base.slice(0, 12)} to ${r.actual?.slice(0, 12)} during the test`,
+      });
+    }
+    return [];
+  }
+  const reason =
+    r.reason === 'not-descendant'
+      ? `tested commit does not descend from ${base.slice(0, 12)}`
+      : `push refused: ${r.detail}`;
+  for (const m of members) s.verdict({ ...fromMember(m, base, facts), kind: 'error', reason });
+  return [];
+}
+
+/**
+ * One test run of the stack's tip in a fresh worktree, watching the member branches for new pushes.
+ * Returns null when the bot is stopping or the run could not even start (then an `error` verdict is recorded).
+ */
+async function testStack(
+  s: Session,
+  members: RunMember[],
+  base: string,
+): Promise<{ facts: RunFacts; moved: RunMember[]; movedTo: Map<string, string | null> } | null> {
+  if (s.aborted) return null;
+  const tested = members.at(-1)!.tested;
+  const runId = newRunId();
+  const logPath = join(s.paths.logs, `${runId}.log`);
+  const dir = join(s.paths.worktrees, runId);
+  mkdirSync(s.paths.logs, { recursive: true });
+  mkdirSync(s.paths.worktrees, { recursive: true });
+  s.record({
+    type: 'run-started',
+    runId,
+    at: new Date().toISOString(),
+    target: s.config.target,
+    configHash: s.config.hash,
+    base,
+    tested,
+    members,
+    logPath,
+  });
+  s.emit({ type: 'test-started', runId, members, base, tested, logPath });
+  try {
+    await s.mirror.addWorktree(dir, tested);
+  } catch (e) {
+    for (const m of members) {
+      s.verdict({
+        ...fromMember(m, base, { runId, logPath, durationMs: 0, exitCode: null, outcome: 'failed' }),
+        kind: 'error',
+        reason: `could not create the worktree: ${(e as Error).message}`,
+      });
+    }
+    return null;
+  }
+
+  const controller = new AbortController();
+  const onStop = () => controller.abort();
+  s.signal?.addEventListener('abort', onStop, { once: true });
+  const moved: RunMember[] = [];
+  const movedTo = new Map<string, string | null>();
+  const source = s.candidatesFrom ?? s.repo;
+  let polling = false;
+  const poll = setInterval(async () => {
+    if (polling || controller.signal.aborted) return;
+    polling = true;
+    try {
+      for (const m of members) {
+        const now = await remoteBranchSha(s.mirror, source, m.branch);
+        if (now !== m.sha) {
+          moved.push(m);
+          movedTo.set(m.branch, now);
+        }
+      }
+      if (moved.length > 0) controller.abort();
+    } catch {
+      // The candidates repository is briefly unreachable: keep testing, look again next time.
+    } finally {
+      polling = false;
+    }
+  }, s.pollIntervalMs);
+
+  let result: Awaited<ReturnType<typeof runTest>>;
+  try {
+    result = await runTest({
+      command: s.config.test,
+      cwd: dir,
+      timeoutMs: s.config.timeoutMs,
+      logPath,
+      signal: controller.signal,
+      onSpawn: (pgid, startTime) => s.record({ type: 'run-process', runId, pgid, startTime }),
+    });
+  } finally {
+    clearInterval(poll);
+    s.signal?.removeEventListener('abort', onStop);
+    await s.mirror.removeWorktree(dir).catch(() => undefined);
+  }
+  s.report.testRuns++;
+  s.report.candidateRuns += members.length;
+  const outcome: RunFacts['outcome'] =
+    result.outcome === 'cancelled' && moved.length > 0 && !s.aborted ? 'superseded' : result.outcome;
+  const facts: RunFacts = {
+    runId,
+    logPath,
+    durationMs: result.durationMs,
+    exitCode: result.exitCode,
+    outcome,
+  };
+  s.emit({ type: 'test-finished', runId, outcome, exitCode: result.exitCode, durationMs: result.durationMs });
+  if (outcome === 'passed') {
+    s.record({
+      type: 'run-passed',
+      runId,
+      at: new Date().toISOString(),
+      durationMs: result.durationMs,
+      exitCode: 0,
+    });
+  } else if (outcome === 'cancelled') {
+    // Stopped by the bot's own shutdown: not a verdict; the candidates stay pending for the next start.
+    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+  }
+  return { facts, moved, movedTo };
+}

@@ -1,0 +1,69 @@
+/**
+ * Cleans up what a crash leaves behind. Called only while holding the repository lock, so every git lock file in
+ * the mirror and every worktree in the state directory belongs to a dead bot.
+ */
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRecordedGroupAlive, killGroupAndWait } from './process-group.js';
+import type { JournalState } from './store.js';
+import type { EngineEvent } from './types.js';
+import type { Mirror } from './workspace.js';
+
+type Emit = (e: EngineEvent) => void;
+
+/** Kills the process groups of runs the journal shows started but never finished. */
+export async function killOrphanedGroups(state: JournalState, emit: Emit): Promise<void> {
+  for (const [runId, run] of state.runs) {
+    if (run.ended || run.passed || !run.process) continue;
+    const { pgid, startTime } = run.process;
+    if (!isRecordedGroupAlive(pgid, startTime)) continue;
+    await killGroupAndWait(pgid);
+    emit({ type: 'recovered', what: 'orphan-process-group', detail: `run ${runId}, process group ${pgid}` });
+  }
+}
+
+/** Removes every worktree directory left in the state dir, and git's records of them. */
+export async function removeStaleWorktrees(mirror: Mirror, worktreesDir: string, emit: Emit): Promise<void> {
+  if (existsSync(worktreesDir)) {
+    for (const name of readdirSync(worktreesDir)) {
+      rmSync(join(worktreesDir, name), { recursive: true, force: true });
+      emit({ type: 'recovered', what: 'stale-worktree', detail: join(worktreesDir, name) });
+    }
+  }
+  if (existsSync(join(mirror.gitDir, 'HEAD'))) await mirror.run(['worktree', 'prune']);
+}
+
+/**
+ * Removes git `*.lock` files in the mirror. A git child of the dead bot (a push, a fetch) may still be finishing, so
+ * a lock younger than `graceMs` is given that long to go away by itself first.
+ */
+export async function removeGitLocks(mirror: Mirror, emit: Emit, graceMs = 3000): Promise<void> {
+  const locks: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 8 || !existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'objects') walk(p, depth + 1);
+      } else if (entry.name.endsWith('.lock')) locks.push(p);
+    }
+  };
+  walk(mirror.gitDir, 0);
+  for (const lock of locks) {
+    const deadline = Date.now() + graceMs;
+    while (existsSync(lock) && Date.now() < deadline && Date.now() - mtime(lock) < graceMs) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!existsSync(lock)) continue;
+    rmSync(lock, { force: true });
+    emit({ type: 'recovered', what: 'git-lock-file', detail: lock });
+  }
+}
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

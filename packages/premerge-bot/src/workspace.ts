@@ -1,0 +1,118 @@
+/**
+ * The bot's working copy of a repository: one persistent bare mirror in the state directory, fetched (never
+ * re-cloned) before each look, and one `git worktree add --detach` per test run, removed afterwards.
+ *
+ * Ref layout inside the mirror (nothing else writes there):
+ * - `refs/origin/heads/*`   branches of `repo` (the target and its trusted config live here)
+ * - `refs/cands/heads/*`    branches of `candidatesFrom`, when given
+ * - `refs/origin-notes/*`   notes of `repo`, as last fetched; `refs/notes/premerge` is built on top to publish
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import type { GitError } from './errors.js';
+import { RepoUnreachableError } from './errors.js';
+import { git, revParse } from './git.js';
+
+export class Mirror {
+  readonly gitDir: string;
+  private identity: NodeJS.ProcessEnv | undefined;
+
+  constructor(gitDir: string) {
+    this.gitDir = gitDir;
+  }
+
+  /** `git --git-dir MIRROR ARGS`. */
+  run(args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv) {
+    return git(['--git-dir', this.gitDir, ...args], { okCodes, env });
+  }
+
+  /** Creates the bare mirror the first time. */
+  async ensure(): Promise<void> {
+    if (existsSync(`${this.gitDir}/HEAD`)) return;
+    mkdirSync(this.gitDir, { recursive: true });
+    await git(['init', '--bare', '--quiet', this.gitDir]);
+    // Candidate branches are rewritten all the time; keep the reflogs from pinning their old objects.
+    await this.run(['config', 'core.logAllRefUpdates', 'false']);
+  }
+
+  /** Fetches `repo` (and `candidatesFrom`) into the mirror; throws RepoUnreachableError when it cannot. */
+  async fetch(repo: string, candidatesFrom?: string): Promise<void> {
+    await this.fetchOne(repo, ['+refs/heads/*:refs/origin/heads/*', '+refs/notes/*:refs/origin-notes/*']);
+    if (candidatesFrom) await this.fetchOne(candidatesFrom, ['+refs/heads/*:refs/cands/heads/*']);
+  }
+
+  private async fetchOne(url: string, refspecs: string[]): Promise<void> {
+    try {
+      await this.run(['fetch', '--prune', '--no-tags', '--quiet', '--no-write-fetch-head', url, ...refspecs]);
+    } catch (e) {
+      const detail = (e as GitError).stderr?.trim().split('\n').at(-1) ?? String(e);
+      throw new RepoUnreachableError(`cannot fetch ${url}: ${detail}`, url, { cause: e });
+    }
+  }
+
+  /** The branch `repo`'s HEAD names (its default branch); `master` when the server does not say. */
+  async defaultBranch(repo: string): Promise<string> {
+    let out: string;
+    try {
+      out = (await git(['ls-remote', '--symref', repo, 'HEAD'])).stdout;
+    } catch (e) {
+      throw new RepoUnreachableError(`cannot read ${repo}: ${(e as GitError).stderr?.trim() ?? e}`, repo, {
+        cause: e,
+      });
+    }
+    const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
+    return m?.[1] ?? 'master';
+  }
+
+  /** The text of `path` on mirror ref `ref`, or null when the file does not exist there. */
+  async readFile(ref: string, path: string): Promise<string | null> {
+    const r = await this.run(['cat-file', 'blob', `${ref}:${path}`], [128]);
+    return r.code === 0 ? r.stdout : null;
+  }
+
+  /** Branches under `prefix` (e.g. `refs/origin/heads/`) with their tips. */
+  async listBranches(prefix: string): Promise<Array<{ branch: string; sha: string }>> {
+    const r = await this.run(['for-each-ref', '--format=%(objectname) %(refname)', prefix]);
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [sha, ref] = line.split(' ') as [string, string];
+        return { branch: ref.slice(prefix.length), sha };
+      });
+  }
+
+  resolve(rev: string): Promise<string | null> {
+    return revParse(this.gitDir, rev);
+  }
+
+  /**
+   * Environment giving rebases and notes a committer identity of the bot's own when the account has none
+   * configured (git would otherwise refuse, or invent one from the host name).
+   */
+  async identityEnv(): Promise<NodeJS.ProcessEnv> {
+    if (this.identity) return this.identity;
+    const name = await this.run(['config', 'user.name'], [1]);
+    const email = await this.run(['config', 'user.email'], [1]);
+    const env: NodeJS.ProcessEnv = {};
+    if (name.code !== 0 || email.code !== 0) {
+      env['GIT_COMMITTER_NAME'] = 'premerge-bot';
+      env['GIT_COMMITTER_EMAIL'] = 'premerge-bot@localhost';
+      env['GIT_AUTHOR_NAME'] = 'premerge-bot';
+      env['GIT_AUTHOR_EMAIL'] = 'premerge-bot@localhost';
+    }
+    this.identity = env;
+    return env;
+  }
+
+  /** A detached worktree of `sha` at `dir`. */
+  async addWorktree(dir: string, sha: string): Promise<void> {
+    await this.run(['worktree', 'add', '--detach', '--force', '--quiet', dir, sha]);
+  }
+
+  /** Removes a worktree, also when git no longer knows it. */
+  async removeWorktree(dir: string): Promise<void> {
+    await this.run(['worktree', 'remove', '--force', '--force', dir], [128]);
+    rmSync(dir, { recursive: true, force: true });
+    await this.run(['worktree', 'prune']);
+  }
+}

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runOnce } from '../src/engine.js';
+import { createFixture, FAIL, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
+
+let f: Fixture;
+afterEach(() => f?.cleanup());
+
+describe('runOnce: one candidate', () => {
+  it('lands a passing pu by fast-forwarding master to exactly the tested commit', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const base = await f.rev(f.origin, 'master');
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.base, v.tested])).toEqual([
+      ['landed', sha, base, sha],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(sha);
+    expect(report.testRuns).toBe(1);
+    expect(report.verdicts[0]!.exitCode).toBe(0);
+  });
+
+  it('records failed and leaves master alone when the test fails', async () => {
+    f = await createFixture();
+    const base = await f.rev(f.origin, 'master');
+    const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.exitCode])).toEqual([['failed', sha, 1]]);
+    expect(await f.rev(f.origin, 'master')).toBe(base);
+  });
+
+  it('is idempotent: a second run does nothing', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: "pu/*"\n');
+    const bad = await pushCandidate(f, { branch: 'pu/bad', files: { 'test.sh': FAIL } });
+    const ok = await pushCandidate(f, { branch: 'pu/ok', files: { 'b.txt': 'b\n' } });
+    const first = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(first.verdicts.map((v) => [v.kind, v.sha])).toEqual([
+      ['failed', bad],
+      ['landed', ok],
+    ]);
+    const second = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(second.verdicts).toEqual([]);
+    expect(second.testRuns).toBe(0);
+    expect(second.pendingAtStart).toBe(0);
+  });
+
+  it('takes the test command from master, never from the candidate', async () => {
+    f = await createFixture();
+    const base = await f.rev(f.origin, 'master');
+    // The candidate breaks its tests and tries to switch the test to `true`.
+    const sha = await pushCandidate(f, {
+      files: { '.github/premerge.yml': 'test: "true"\n', 'test.sh': FAIL },
+    });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['failed', sha]]);
+    expect(await f.rev(f.origin, 'master')).toBe(base);
+  });
+
+  it('without rebase, a candidate behind a moved master gets needs-rebase and nothing lands', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const moved = await pushToMaster(f, { 'm.txt': 'm\n' });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.base])).toEqual([['needs-rebase', sha, moved]]);
+    expect(report.testRuns).toBe(0);
+    expect(await f.rev(f.origin, 'master')).toBe(moved);
+  });
+
+  it('with rebase, rebases onto the moved master, tests the result and lands it linearly', async () => {
+    f = await createFixture('test: sh test.sh\nrebase: true\n');
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const moved = await pushToMaster(f, { 'm.txt': 'm\n' });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    const v = report.verdicts[0]!;
+    expect([v.kind, v.sha, v.base]).toEqual(['landed', sha, moved]);
+    expect(v.tested).not.toBe(sha);
+    const master = await f.rev(f.origin, 'master');
+    expect(master).toBe(v.tested);
+    expect(await f.rev(f.origin, 'master^')).toBe(moved);
+    // Linear: no merge commit, the candidate's change is there.
+    expect(await f.git(f.origin, 'rev-list', '--merges', `${moved}..master`)).toBe('');
+    expect(await f.git(f.origin, 'show', 'master:a.txt')).toBe('a');
+  });
+
+  it('with rebase, a candidate that conflicts with master gets needs-rebase', async () => {
+    f = await createFixture('test: sh test.sh\nrebase: true\n');
+    const sha = await pushCandidate(f, { files: { README: 'theirs\n' } });
+    const moved = await pushToMaster(f, { README: 'ours\n' });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.base])).toEqual([['needs-rebase', sha, moved]]);
+    expect(await f.rev(f.origin, 'master')).toBe(moved);
+  });
+
+  it('a pu already contained in master is not a candidate', async () => {
+    f = await createFixture();
+    await f.git(f.work, 'push', '--quiet', 'origin', 'master:refs/heads/pu');
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.pendingAtStart).toBe(0);
+    expect(report.testRuns).toBe(0);
+  });
+});
