@@ -1,2 +1,298 @@
-// Placeholder until the CLI lands; keeps `npx protodoc` resolvable after `npm ci`.
-console.log('protodoc: not built yet');
+/**
+ * The `protodoc` command line: maps flags to {@link checkFiles} options, prints what it returns, and
+ * turns the outcome into an exit code. The only module that calls `process.exit`.
+ *
+ * Exit codes: 0 all passed; 1 a transcript failed; 2 usage error; 3 a transcript cannot be parsed;
+ * 4 a target cannot be reached or `--server` failed; 70 internal error (a bug: please report it).
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
+import { parseDuration } from './duration.js';
+import { ProtodocError } from './errors.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
+import type { RunEvent, RunSummary } from './results.js';
+
+export { EXIT_CODES };
+
+/** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
+export interface CliStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  hasColors?(): boolean;
+}
+
+/** What the program talks to. Tests replace the streams, and `checkFiles` to see the options a flag maps to. */
+export interface CliContext {
+  stdout: CliStream;
+  stderr: CliStream;
+  checkFiles: (paths: readonly string[], options: CheckOptions) => Promise<CheckResult>;
+  /** Set by the command that ran; read by {@link runCli}. */
+  exitCode: number;
+}
+
+/** The flags of `protodoc check` as commander parses them. */
+export interface CheckFlags {
+  connect?: string;
+  cacert?: string;
+  insecure?: boolean;
+  server?: string;
+  serverTimeout?: number;
+  timeout?: number;
+  settle?: number;
+  reporter: 'pretty' | 'json' | 'junit';
+  reportJson?: string;
+  reportJunit?: string;
+  color?: boolean;
+}
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0   every transcript passed
+  1   a transcript failed (a reply differed)
+  2   usage error (bad flag, missing file, no transcripts, no target)
+  3   a transcript cannot be parsed (nothing was run)
+  4   a target cannot be reached, or --server failed
+  70  internal error (a bug in protodoc: please report it)
+`;
+
+function durationFlag(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  if (ms <= 0) throw new InvalidArgumentError('the duration must be more than 0');
+  return ms;
+}
+
+/** Maps parsed flags to the options of {@link checkFiles}. */
+export function checkOptionsFromFlags(flags: CheckFlags): CheckOptions {
+  const options: CheckOptions = {};
+  if (flags.connect !== undefined) options.connect = flags.connect;
+  if (flags.cacert !== undefined) options.cacert = flags.cacert;
+  if (flags.insecure) options.insecure = true;
+  if (flags.server !== undefined) options.server = flags.server;
+  if (flags.serverTimeout !== undefined) options.serverStartTimeoutMs = flags.serverTimeout;
+  if (flags.timeout !== undefined) options.timeoutMs = flags.timeout;
+  if (flags.settle !== undefined) options.settleMs = flags.settle;
+  return options;
+}
+
+/** `--color` / `--no-color` decide; otherwise colour only a terminal that supports it (NO_COLOR, TERM=dumb). */
+export function useColor(flag: boolean | undefined, stream: CliStream): boolean {
+  if (flag !== undefined) return flag;
+  return stream.isTTY === true && (stream.hasColors?.() ?? false);
+}
+
+function exitCodeOf(result: CheckResult): number {
+  if (result.outcome === 'error') return EXIT_CODES.unreachable;
+  return result.outcome === 'failed' ? EXIT_CODES.failed : EXIT_CODES.passed;
+}
+
+async function writeReport(path: string, render: () => Promise<string>): Promise<void> {
+  try {
+    await writeFile(path, await render());
+  } catch (err) {
+    throw new ProtodocError(
+      `cannot write the report ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      'PROTODOC_ERR_USAGE',
+    );
+  }
+}
+
+async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
+  const { stdout, stderr } = context;
+  const color = useColor(flags.color, stdout);
+  const pretty = flags.reporter === 'pretty';
+  const options = checkOptionsFromFlags(flags);
+
+  // Print each transcript's block as soon as it ends, in order; formatting is async (the diff
+  // library loads on first use), so the writes are chained and the first error kept for later.
+  let printing = Promise.resolve();
+  let printError: unknown;
+  // A failing transcript's block ends with a blank line already; the summary needs one before it.
+  let endsWithBlankLine = false;
+  options.onEvent = (event: RunEvent): void => {
+    if (event.type !== 'file-end') return;
+    const { result } = event;
+    if (result.status === 'error') stderr.write(`error: ${result.path}: ${result.error?.message}\n`);
+    if (!pretty) return;
+    printing = printing
+      .then(() => formatTranscriptResult(result, { color }))
+      .then((text) => {
+        stdout.write(text);
+        endsWithBlankLine = text.endsWith('\n\n');
+      })
+      .catch((err: unknown) => {
+        printError ??= err;
+      });
+  };
+
+  const result = await context.checkFiles(files, options);
+  await printing;
+  if (printError !== undefined) throw printError;
+  const summary: RunSummary = result.summary;
+  if (pretty) {
+    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}`);
+  } else if (flags.reporter === 'json') {
+    const { formatJson } = await import('./reporters/json.js');
+    stdout.write(await formatJson(summary));
+  } else {
+    const { formatJunit } = await import('./reporters/junit.js');
+    stdout.write(await formatJunit(summary));
+  }
+  if (flags.reportJson !== undefined) {
+    const { formatJson } = await import('./reporters/json.js');
+    await writeReport(flags.reportJson, () => formatJson(summary));
+  }
+  if (flags.reportJunit !== undefined) {
+    const { formatJunit } = await import('./reporters/junit.js');
+    await writeReport(flags.reportJunit, () => formatJunit(summary));
+  }
+  context.exitCode = exitCodeOf(result);
+}
+
+function readVersion(): string {
+  // package.json sits one level above both src/ and dist/. Read synchronously: commander wants the
+  // version while the program is built, and this is one small file.
+  const url = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Builds the `protodoc` program. Errors throw a CommanderError instead of exiting (exitOverride), and
+ * output goes to the context's streams, so tests run it in process.
+ */
+export function createProgram(context: Partial<CliContext> = {}): Command {
+  const ctx: CliContext = {
+    stdout: context.stdout ?? process.stdout,
+    stderr: context.stderr ?? process.stderr,
+    checkFiles: context.checkFiles ?? checkFiles,
+    exitCode: 0,
+  };
+  const program = new Command('protodoc');
+  // Before any subcommand is added: subcommands copy these settings when they are created.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void ctx.stdout.write(text),
+      writeErr: (text) => void ctx.stderr.write(text),
+    })
+    .description(
+      'Doctest for network protocols: replay transcripts against a live server and diff the replies.',
+    )
+    .version(readVersion(), '-V, --version')
+    .addHelpText('after', EXIT_CODE_HELP);
+
+  program
+    .command('check')
+    .description('replay transcript files against live servers and show where the replies differ')
+    .argument('<files...>', 'transcript files, or directories searched for *.txt, *.md, *.protodoc')
+    .option(
+      '--connect <target>',
+      "HOST:PORT, [::1]:PORT, tls://HOST:PORT or unix:/path (overrides '>>>! connect')",
+    )
+    .option('--cacert <file>', 'PEM file with the CA certificate(s) for tls:// targets and STARTTLS')
+    .option('--insecure', 'accept any TLS certificate')
+    .option('--server <command>', 'start this server first ({port}: a free port) and stop it afterwards')
+    .option(
+      '--server-timeout <duration>',
+      'how long --server may take to accept connections (default: 10s)',
+      durationFlag,
+    )
+    .option('--timeout <duration>', 'bound on connect, TLS handshake, each reply (default: 5s)', durationFlag)
+    .option(
+      '--settle <duration>',
+      'quiet period that ends a reply ending in ... (default: 200ms)',
+      durationFlag,
+    )
+    .addOption(
+      new Option('--reporter <name>', 'report format on stdout')
+        .choices(['pretty', 'json', 'junit'])
+        .default('pretty'),
+    )
+    .option('--report-json <file>', 'also write a JSON report to FILE')
+    .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
+    .option('--color', 'colour the output (default: when stdout is a terminal)')
+    .option('--no-color', 'do not colour the output')
+    .addHelpText('after', EXIT_CODE_HELP)
+    .action(async (files: string[], flags: CheckFlags) => runCheck(ctx, files, flags));
+
+  // runCli reads the exit code the action set through this hidden link.
+  contexts.set(program, ctx);
+  return program;
+}
+
+const contexts = new WeakMap<Command, CliContext>();
+
+/** Turns a thrown error into its message on stderr and its exit code. */
+function reportError(err: unknown, stderr: CliStream): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its one-line `error: ...` (or the help / version).
+    return err.exitCode === 0 ? EXIT_CODES.passed : EXIT_CODES.usage;
+  }
+  if (err instanceof TranscriptParseError) {
+    for (const e of err.errors) stderr.write(`error: ${e.message}\n`);
+    return EXIT_CODES.parse;
+  }
+  if (err instanceof ProtodocError) {
+    stderr.write(`error: ${err.message}\n`);
+    switch (err.code) {
+      case 'PROTODOC_ERR_SYNTAX':
+        return EXIT_CODES.parse;
+      case 'PROTODOC_ERR_SERVER':
+      case 'PROTODOC_ERR_CONNECT':
+      case 'PROTODOC_ERR_CONNECT_TIMEOUT':
+      case 'PROTODOC_ERR_TLS':
+        return EXIT_CODES.unreachable;
+      default:
+        return EXIT_CODES.usage;
+    }
+  }
+  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+  stderr.write(
+    `protodoc: internal error: ${stack}\n` +
+      'This is a bug in protodoc. Please report it with the command you ran and the output above.\n',
+  );
+  return EXIT_CODES.internal;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name) and returns the exit code.
+ * Never exits the process and never throws.
+ */
+export async function runCli(argv: readonly string[], context: Partial<CliContext> = {}): Promise<number> {
+  const program = createProgram(context);
+  const ctx = contexts.get(program)!;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    return reportError(err, ctx.stderr);
+  }
+}
+
+/** True when this module is the program being run (through bin/protodoc.js), not imported. */
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    const real = realpathSync(entry);
+    return (
+      real === fileURLToPath(new URL('../bin/protodoc.js', import.meta.url)) ||
+      real === fileURLToPath(import.meta.url)
+    );
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const code = await runCli(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,3 +1,26 @@
+/**
+ * protodoc's public API: parse transcripts, run them against live servers, render the results.
+ * This file only re-exports; `package.json` `exports` exposes nothing else.
+ *
+ * @example
+ *   import { checkFiles, formatPretty } from 'protodoc';
+ *   const { summary, outcome } = await checkFiles(['examples/protodoc/redis.txt'], {
+ *     server: "redis-server --port {port} --save ''",
+ *     connect: '127.0.0.1:{port}',
+ *   });
+ *   process.stdout.write(await formatPretty(summary));
+ */
+export { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
+export type { TlsOptions } from './connection.js';
+export { parseDuration } from './duration.js';
 export * from './errors.js';
+export { EXIT_CODES } from './exit-codes.js';
+export { loadTranscripts } from './load.js';
+export { parseMarkdown } from './markdown.js';
+export { type MatchStatus, ReplyMatcher } from './matcher.js';
+export * from './reporters/index.js';
 export type * from './results.js';
+export { type RunEventListener, type RunOptions, runTranscript, runTranscripts } from './runner.js';
+export { type RunningServer, type ServerOptions, startServer } from './server.js';
+export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';

@@ -29,3 +29,15 @@ describe('lineMatches', () => {
     expect(lineMatches(lit, line('>', true))).toBe(false);
   });
 });
+
+describe('lineMatches and line endings', () => {
+  it('requires an ending unless the item is no-eol, and the exact one when the item names it', () => {
+    expect(lineMatches(text('bye'), line('bye', false))).toBe(false);
+    const crlf: ExpectLine = { kind: 'literal', bytes: Buffer.from('x'), noEol: false, eol: 'crlf', line: 1 };
+    expect(lineMatches(crlf, { bytes: Buffer.from('x'), eol: true, crlf: true })).toBe(true);
+    expect(lineMatches(crlf, { bytes: Buffer.from('x'), eol: true, crlf: false })).toBe(false);
+    const lf: ExpectLine = { kind: 'regex', source: 'x', noEol: false, eol: 'lf', line: 1 };
+    expect(lineMatches(lf, { bytes: Buffer.from('x'), eol: true, crlf: false })).toBe(true);
+    expect(lineMatches(lf, { bytes: Buffer.from('x'), eol: true, crlf: true })).toBe(false);
+  });
+});

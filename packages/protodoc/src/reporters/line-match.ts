@@ -40,6 +40,14 @@ function globMatches(segments: Buffer[], line: Buffer): boolean {
   return true;
 }
 
+// As in the matcher: a line needs an ending (CRLF or LF) unless it is marked no-eol, which needs none.
+function endingFits(item: { noEol?: boolean; eol?: 'crlf' | 'lf' }, line: ReceivedLine): boolean {
+  if (item.noEol) return !line.eol;
+  if (item.eol === 'crlf') return line.eol && line.crlf === true;
+  if (item.eol === 'lf') return line.eol && line.crlf !== true;
+  return line.eol;
+}
+
 /** True when `line` fits `item`; `any-lines` items are handled by the caller (they span lines). */
 export function lineMatches(item: ExpectLine, line: ReceivedLine): boolean {
   const bytes = Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.byteLength);
@@ -47,6 +55,7 @@ export function lineMatches(item: ExpectLine, line: ReceivedLine): boolean {
     case 'any-lines':
       return false;
     case 'text': {
+      if (!line.eol) return false;
       if (!item.text.includes(ELLIPSIS)) return textEquals(item.text, bytes);
       let segments = segmentCache.get(item);
       if (!segments) {
@@ -56,7 +65,7 @@ export function lineMatches(item: ExpectLine, line: ReceivedLine): boolean {
       return globMatches(segments, bytes);
     }
     case 'literal':
-      return (!item.noEol || !line.eol) && bytes.equals(item.bytes);
+      return endingFits(item, line) && bytes.equals(item.bytes);
     case 'regex': {
       let re = regexCache.get(item);
       if (re === undefined) {
@@ -67,7 +76,7 @@ export function lineMatches(item: ExpectLine, line: ReceivedLine): boolean {
         }
         regexCache.set(item, re);
       }
-      return re !== null && (!item.noEol || !line.eol) && re.test(utf8.decode(bytes));
+      return re !== null && endingFits(item, line) && re.test(utf8.decode(bytes));
     }
   }
 }

@@ -33,7 +33,7 @@ export class ReceivedLines {
     const start = k === 0 ? 0 : this.ends[k - 1]! + 1;
     const lf = this.ends[k]!;
     if (lf === this.bytes.length) return { bytes: this.bytes.subarray(start), eol: false };
-    const end = lf > start && this.bytes[lf - 1] === 0x0d ? lf - 1 : lf;
-    return { bytes: this.bytes.subarray(start, end), eol: true };
+    const crlf = lf > start && this.bytes[lf - 1] === 0x0d;
+    return { bytes: this.bytes.subarray(start, crlf ? lf - 1 : lf), eol: true, crlf };
   }
 }

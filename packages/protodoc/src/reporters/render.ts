@@ -10,6 +10,8 @@ import type { ExpectLine } from '../transcript-model.js';
 export interface ReceivedLine {
   bytes: Uint8Array;
   eol: boolean;
+  /** The ending was CRLF (not just LF). */
+  crlf?: boolean;
 }
 
 const NAMED_ESCAPES: Record<number, string> = {
@@ -101,6 +103,11 @@ export function renderReceivedLine(line: ReceivedLine): string {
   return isPlainLine(line.bytes) ? utf8.decode(line.bytes) : `>>>= ${escapeBytes(line.bytes)}`;
 }
 
+function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
+  if (item.noEol) return '(no-eol)';
+  return item.eol ? `(${item.eol})` : '';
+}
+
 /** An expected item as it was written in the transcript (comments and formatting aside). */
 export function renderExpectLine(item: ExpectLine): string {
   switch (item.kind) {
@@ -109,8 +116,8 @@ export function renderExpectLine(item: ExpectLine): string {
     case 'any-lines':
       return '...';
     case 'literal':
-      return `>>>=${item.noEol ? '(no-eol)' : ''} ${escapeBytes(item.bytes)}`;
+      return `>>>=${flags(item)} ${escapeBytes(item.bytes)}`;
     case 'regex':
-      return `>>>~${item.noEol ? '(no-eol)' : ''} ${item.source}`;
+      return `>>>~${flags(item)} ${item.source}`;
   }
 }

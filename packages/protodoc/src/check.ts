@@ -1,0 +1,199 @@
+/**
+ * `protodoc check` as a library function: find the transcript files, parse every one of them (and run
+ * nothing if any cannot be parsed), start the server under test if asked, run, stop it, and return
+ * the results. The CLI is a thin layer over this; it only maps flags and prints.
+ */
+import { readFile } from 'node:fs/promises';
+import { ProtodocError, TranscriptSyntaxError, UsageError } from './errors.js';
+import { expandPaths } from './files.js';
+import { loadTranscripts } from './load.js';
+import { summarize } from './reporters/format.js';
+import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
+import { type RunOptions, runTranscript } from './runner.js';
+import { type RunningServer, startServer } from './server.js';
+import { PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
+import type { Transcript } from './transcript-model.js';
+
+/** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
+export interface CheckOptions {
+  /**
+   * `--connect`: target of every connection that does not name its own; overrides the files'
+   * `>>>! connect`. `{port}` in it is replaced by the port `--server` picked.
+   * @default each file's `>>>! connect`; with `server`, `127.0.0.1:{port}`
+   */
+  connect?: string;
+  /** `--cacert`: path of a PEM file with the CA certificate(s) a TLS server's certificate must chain to. */
+  cacert?: string;
+  /**
+   * `--insecure`: accept any TLS certificate.
+   * @default false
+   */
+  insecure?: boolean;
+  /**
+   * `--server`: shell command that starts the server under test; `{port}` is replaced by a free port.
+   * The server is stopped (its whole process group) when the run ends, also on failure.
+   */
+  server?: string;
+  /**
+   * How long the `server` may take to accept its first connection, in milliseconds.
+   * @default 10000
+   */
+  serverStartTimeoutMs?: number;
+  /**
+   * `--timeout`: bound on connecting, each TLS handshake, each reply and the final close, in ms.
+   * @default 5000, or the file's `>>>! timeout`
+   */
+  timeoutMs?: number;
+  /**
+   * `--settle`: quiet period that ends a reply whose last expected line is `...`, in ms.
+   * @default 200
+   */
+  settleMs?: number;
+  /** Called with progress as it happens (file start, each step, file end), e.g. to print live. */
+  onEvent?: (event: RunEvent) => void;
+}
+
+/**
+ * Several transcripts could not be parsed. Nothing was run; `errors` holds one syntax error per
+ * file that failed (each message reads `PATH:LINE:COL: what is wrong`).
+ */
+export class TranscriptParseError extends ProtodocError {
+  readonly errors: TranscriptSyntaxError[];
+  constructor(errors: TranscriptSyntaxError[]) {
+    super(errors.map((e) => e.message).join('\n'), 'PROTODOC_ERR_SYNTAX');
+    this.name = 'TranscriptParseError';
+    this.errors = errors;
+  }
+}
+
+/** What {@link checkFiles} returns: the results, and the outcome they add up to. */
+export interface CheckResult {
+  summary: RunSummary;
+  /**
+   * `passed`: every transcript passed; `failed`: a reply differed (and every transcript could run);
+   * `error`: a transcript could not run (unreachable target, failed TLS handshake).
+   */
+  outcome: 'passed' | 'failed' | 'error';
+}
+
+/**
+ * Reads every transcript first: one that cannot be read or parsed stops everything before a
+ * single byte is sent, and all of the parse errors are reported together.
+ */
+async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
+  const files = await expandPaths(paths);
+  const transcripts: Transcript[] = [];
+  const syntaxErrors: TranscriptSyntaxError[] = [];
+  for (const file of files) {
+    let found: Transcript[];
+    try {
+      found = await loadTranscripts(file.path);
+    } catch (err) {
+      if (err instanceof TranscriptSyntaxError) {
+        syntaxErrors.push(err);
+        continue;
+      }
+      if (err instanceof ProtodocError && err.code === 'PROTODOC_ERR_FILE') throw new UsageError(err.message);
+      throw err;
+    }
+    if (found.length === 0 && file.explicit) {
+      throw new UsageError(`${file.path}: no \`\`\`protodoc blocks in this Markdown file`);
+    }
+    transcripts.push(...found);
+  }
+  if (syntaxErrors.length > 0) throw new TranscriptParseError(syntaxErrors);
+  if (transcripts.length === 0) throw new UsageError(`no transcripts found in ${paths.join(', ')}`);
+  return transcripts;
+}
+
+/**
+ * Which target a transcript's connections use, checked before anything runs, so a missing or
+ * malformed target is one usage error rather than a failure per file.
+ */
+function targetFor(transcript: Transcript, options: CheckOptions, server: boolean): string | undefined {
+  const fallback =
+    options.connect ?? transcript.target ?? (server ? `127.0.0.1:${PORT_PLACEHOLDER}` : undefined);
+  const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
+  // With --server, `{port}` is filled in later: check the shape with a stand-in port.
+  const check = (text: string): void => {
+    parseTarget(server ? substitutePort(text, 1) : text);
+  };
+  for (const step of transcript.steps) {
+    const decl = declared.get(step.connection);
+    if (decl?.target !== undefined) continue;
+    if (fallback === undefined) {
+      throw new UsageError(
+        `${transcript.path}:${step.line}: no target for connection '${step.connection}': ` +
+          `give --connect TARGET or write '>>>! connect TARGET' in the file`,
+      );
+    }
+  }
+  for (const decl of transcript.connections) if (decl.target !== undefined) check(decl.target);
+  if (fallback !== undefined) check(fallback);
+  return fallback;
+}
+
+async function readCa(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`--cacert ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+function outcomeOf(summary: RunSummary): CheckResult['outcome'] {
+  if (summary.errors > 0) return 'error';
+  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
+}
+
+/**
+ * Checks transcript files against live servers: what `protodoc check FILES...` does.
+ *
+ * @param paths transcript files (any extension; `.md` files contribute their ```` ```protodoc ```` blocks)
+ *   and directories (searched recursively for `*.txt`, `*.md` and `*.protodoc`).
+ * @throws UsageError (`PROTODOC_ERR_USAGE`): a missing path, no transcripts, a bad target or CA file.
+ * @throws TranscriptParseError (`PROTODOC_ERR_SYNTAX`): some transcripts cannot be parsed; nothing ran.
+ * @throws ServerStartError (`PROTODOC_ERR_SERVER`): the `server` exited early or never listened.
+ * @example
+ *   const { outcome, summary } = await checkFiles(['examples/protodoc/redis.txt'], {
+ *     server: 'redis-server --port {port} --save ""',
+ *     connect: '127.0.0.1:{port}',
+ *   });
+ */
+export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<CheckResult> {
+  const transcripts = await loadAll(paths);
+  const useServer = options.server !== undefined;
+  const targets = transcripts.map((t) => targetFor(t, options, useServer));
+  const tls = {
+    insecure: options.insecure ?? false,
+    ...(options.cacert ? { ca: await readCa(options.cacert) } : {}),
+  };
+
+  let server: RunningServer | undefined;
+  if (options.server !== undefined) {
+    server = await startServer({
+      command: options.server,
+      ...(options.connect !== undefined ? { target: options.connect } : {}),
+      ...(options.serverStartTimeoutMs !== undefined ? { startTimeoutMs: options.serverStartTimeoutMs } : {}),
+    });
+  }
+  try {
+    const started = performance.now();
+    const results: TranscriptResult[] = [];
+    for (const [i, transcript] of transcripts.entries()) {
+      const run: RunOptions = { tls };
+      const target = targets[i];
+      // The runner's target overrides every file's own; give it only when the user (or --server) chose one.
+      if (options.connect !== undefined || (server && transcript.target === undefined)) run.target = target;
+      if (server?.port !== undefined) run.port = server.port;
+      if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
+      if (options.settleMs !== undefined) run.settleMs = options.settleMs;
+      results.push(await runTranscript(transcript, run, options.onEvent));
+    }
+    const summary = summarize(results, performance.now() - started);
+    return { summary, outcome: outcomeOf(summary) };
+  } finally {
+    await server?.stop();
+  }
+}

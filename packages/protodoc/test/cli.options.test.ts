@@ -1,0 +1,213 @@
+/**
+ * The CLI in process: which options each flag maps to, and which exit code and message each
+ * outcome gives. `checkFiles` is replaced by a recorder here; cli.binary.test.ts runs the real thing.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CheckOptions, CheckResult } from '../src/check.js';
+import { TranscriptParseError } from '../src/check.js';
+import { type CliContext, runCli, useColor } from '../src/cli.js';
+import { ServerStartError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
+import { summary } from './fixtures/results.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  calls: { paths: readonly string[]; options: CheckOptions }[];
+}
+
+async function cli(argv: string[], check?: CliContext['checkFiles']): Promise<Run> {
+  const run: Run = { code: -1, stdout: '', stderr: '', calls: [] };
+  run.code = await runCli(argv, {
+    stdout: { write: (s: string) => (run.stdout += s) },
+    stderr: { write: (s: string) => (run.stderr += s) },
+    checkFiles: async (paths, options) => {
+      run.calls.push({ paths, options });
+      if (check) return check(paths, options);
+      return { outcome: 'passed', summary: { ...summary, results: [], errors: 0, failed: 0 } };
+    },
+  });
+  return run;
+}
+
+/** The options without the progress callback the CLI always adds. */
+function optionsOf(run: Run): Omit<CheckOptions, 'onEvent'> {
+  const { onEvent: _onEvent, ...options } = run.calls[0]!.options;
+  return options;
+}
+
+describe('protodoc check: flags to options', () => {
+  it('passes files and directories on as given', async () => {
+    const run = await cli(['check', 'a.txt', 'dir/', 'b.md']);
+    expect(run.code).toBe(0);
+    expect(run.calls[0]!.paths).toEqual(['a.txt', 'dir/', 'b.md']);
+    expect(optionsOf(run)).toEqual({});
+  });
+
+  it('maps every run flag, durations in milliseconds', async () => {
+    const run = await cli([
+      'check',
+      '--connect',
+      'tls://example.test:465',
+      '--cacert',
+      'ca.pem',
+      '--insecure',
+      '--server',
+      'redis-server --port {port}',
+      '--server-timeout',
+      '3s',
+      '--timeout',
+      '1.5s',
+      '--settle',
+      '50ms',
+      'x.txt',
+    ]);
+    expect(run.code).toBe(0);
+    expect(optionsOf(run)).toEqual({
+      connect: 'tls://example.test:465',
+      cacert: 'ca.pem',
+      insecure: true,
+      server: 'redis-server --port {port}',
+      serverStartTimeoutMs: 3000,
+      timeoutMs: 1500,
+      settleMs: 50,
+    });
+  });
+
+  it('listens to progress so the pretty report appears as files finish', async () => {
+    const run = await cli(['check', 'x.txt']);
+    expect(typeof run.calls[0]!.options.onEvent).toBe('function');
+  });
+});
+
+describe('protodoc check: usage errors exit 2 with one line', () => {
+  it.each([
+    [
+      ['check', '--timeout', 'soon', 'x.txt'],
+      "error: option '--timeout <duration>' argument 'soon' is invalid.",
+    ],
+    [['check', '--timeout', '0s', 'x.txt'], "error: option '--timeout <duration>' argument '0s' is invalid."],
+    [['check', '--settle', '5', 'x.txt'], "error: option '--settle <duration>' argument '5' is invalid."],
+    [['check', '--reporter', 'xml', 'x.txt'], "error: option '--reporter <name>' argument 'xml' is invalid."],
+    [['check', '--bogus', 'x.txt'], "error: unknown option '--bogus'"],
+    [['check'], "error: missing required argument 'files'"],
+    [['checkk', 'x.txt'], "error: unknown command 'checkk'\n(Did you mean check?)"],
+    [['check', '--connect'], "error: option '--connect <target>' argument missing"],
+  ])('%j', async (argv, firstLine) => {
+    const run = await cli(argv);
+    expect(run.code).toBe(2);
+    expect(run.calls).toHaveLength(0);
+    expect(run.stderr.startsWith(firstLine)).toBe(true);
+    // At most commander's `(Did you mean check?)` follows the line; never a stack.
+    expect(run.stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
+    expect(run.stderr).not.toContain('    at ');
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('protodoc: help and version exit 0', () => {
+  it('prints the version of the package', async () => {
+    const run = await cli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('0.1.0\n');
+  });
+
+  it('documents the flags and the exit codes in the help', async () => {
+    const run = await cli(['check', '--help']);
+    expect(run.code).toBe(0);
+    for (const flag of [
+      '--connect',
+      '--cacert',
+      '--insecure',
+      '--server',
+      '--timeout',
+      '--settle',
+      '--reporter',
+    ]) {
+      expect(run.stdout).toContain(flag);
+    }
+    expect(run.stdout).toContain('Exit codes:\n  0   every transcript passed\n');
+  });
+});
+
+describe('protodoc check: outcomes to exit codes', () => {
+  const result =
+    (outcome: CheckResult['outcome']): CliContext['checkFiles'] =>
+    async () => ({ outcome, summary });
+
+  it('exits 1 when a transcript failed, and prints the report and summary', async () => {
+    const run = await cli(['check', 'x.txt'], result('failed'));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      '3 files, 6 steps: 3 passed, 1 failed, 2 skipped, 1 could not run (0.21s)\n',
+    );
+  });
+
+  it('exits 4 when a transcript could not run', async () => {
+    expect((await cli(['check', 'x.txt'], result('error'))).code).toBe(4);
+  });
+
+  it('exits 2 with one line for a usage error from the library', async () => {
+    const run = await cli(['check', 'x.txt'], async () => {
+      throw new UsageError('x.txt: no such file or directory');
+    });
+    expect([run.code, run.stderr]).toEqual([2, 'error: x.txt: no such file or directory\n']);
+  });
+
+  it('exits 3 and lists every parse error, without a stack', async () => {
+    const run = await cli(['check', 'a.txt', 'b.txt'], async () => {
+      throw new TranscriptParseError([
+        new TranscriptSyntaxError('a.txt', 3, 4, "unknown line type '>>>X'"),
+        new TranscriptSyntaxError('b.txt', 1, 6, "unknown escape '\\q'"),
+      ]);
+    });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(
+      "error: a.txt:3:4: unknown line type '>>>X'\nerror: b.txt:1:6: unknown escape '\\q'\n",
+    );
+  });
+
+  it('exits 4 when --server failed, with its output after the first line', async () => {
+    const run = await cli(['check', 'x.txt'], async () => {
+      throw new ServerStartError("server 'x' exited with code 3; its last output:\n  boom");
+    });
+    expect([run.code, run.stderr]).toEqual([
+      4,
+      "error: server 'x' exited with code 3; its last output:\n  boom\n",
+    ]);
+  });
+
+  it('exits 70 with the stack and a request to report an internal error', async () => {
+    const run = await cli(['check', 'x.txt'], async () => {
+      throw new TypeError('undefined is not a function');
+    });
+    expect(run.code).toBe(70);
+    expect(run.stderr).toMatch(/^protodoc: internal error: TypeError: undefined is not a function\n {4}at /);
+    expect(run.stderr).toContain('Please report it');
+  });
+
+  it('writes the JSON report on stdout with --reporter json, and nothing else there', async () => {
+    const run = await cli(['check', '--reporter', 'json', 'x.txt'], result('failed'));
+    expect(JSON.parse(run.stdout)).toMatchObject({ version: 1, status: 'error', summary: { files: 3 } });
+  });
+
+  it('writes JUnit XML on stdout with --reporter junit', async () => {
+    const run = await cli(['check', '--reporter', 'junit', 'x.txt'], result('failed'));
+    expect(run.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="protodoc"')).toBe(
+      true,
+    );
+  });
+});
+
+describe('useColor', () => {
+  const tty = { write: () => true, isTTY: true, hasColors: () => true };
+  const pipe = { write: () => true };
+
+  it('follows --color / --no-color, else colours only a terminal that has colours', () => {
+    expect(useColor(true, pipe)).toBe(true);
+    expect(useColor(false, tty)).toBe(false);
+    expect(useColor(undefined, tty)).toBe(true);
+    expect(useColor(undefined, pipe)).toBe(false);
+    expect(useColor(undefined, { ...tty, hasColors: () => false })).toBe(false);
+  });
+});
