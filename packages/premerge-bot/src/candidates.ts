@@ -1,6 +1,6 @@
 /**
  * What is pending: candidate branch tips that are not already contained in the target and have no final verdict
- * for (sha, base, config). A tip that exists when the bot first starts counts like any other.
+ * for (sha, base, config) (see {@link isSettled} for which verdicts are final for which bases). A tip that exists when the bot first starts counts like any other.
  */
 import { matchesCandidate, type PremergeConfig } from './config.js';
 import { isAncestor } from './git.js';
@@ -14,9 +14,12 @@ export function selectCandidates(branches: readonly CandidateRef[], config: Prem
 }
 
 /**
- * Does a recorded verdict settle `sha` against target commit `targetSha`? `landed` settles a commit for good.
- * `superseded` settles nothing (the branch may come back to it). Other verdicts settle (sha, base, config); without
- * rebase the commit tested is the candidate itself, so a failure is not re-run just because the target moved.
+ * Does a recorded verdict settle `sha` against target commit `targetSha`?
+ * - `landed` settles a commit for good.
+ * - `failed` and `timed-out` settle it for the config they were made under, whatever the base: a failing commit is
+ *   not re-run each time the target moves (with rebase, a fresh push is the developer's answer to a failure).
+ * - `needs-rebase` and `error` settle (sha, base, config): once the target moves they are looked at again.
+ * - `superseded` settles nothing (the branch may come back to that commit).
  */
 export function isSettled(
   sha: string,
@@ -28,10 +31,10 @@ export function isSettled(
     (v) =>
       v.sha === sha &&
       (v.kind === 'landed' ||
-        (v.kind !== 'superseded' &&
-          v.configHash === config.hash &&
-          (v.base === targetSha ||
-            (!config.rebase && v.tested === sha && (v.kind === 'failed' || v.kind === 'timed-out'))))),
+        (v.configHash === config.hash &&
+          (v.kind === 'failed' ||
+            v.kind === 'timed-out' ||
+            ((v.kind === 'needs-rebase' || v.kind === 'error') && v.base === targetSha)))),
   );
 }
 

@@ -71,7 +71,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
 
   const first = doc.errors[0];
   if (first) {
-    const line = first.linePos?.[0].line;
+    const line = lineCounter.linePos(first.pos[0]).line;
     const msg = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(
       `${CONFIG_PATH}${line ? `:${line}` : ''}: invalid YAML: ${msg}${where}`,

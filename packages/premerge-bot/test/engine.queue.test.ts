@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readRunLog, readStatus, runOnce } from '../src/engine.js';
+import type { PremergeError } from '../src/errors.js';
+import type { EngineEvent } from '../src/types.js';
+import { createFixture, FAIL, type Fixture, pushCandidate } from './helpers/git-fixture.js';
+
+let f: Fixture;
+afterEach(() => f?.cleanup());
+
+function running(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('runOnce: several candidates', () => {
+  it('without rebase: lands the first of several pu/* and marks the others needs-rebase', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: ["pu/*"]\n');
+    const a = await pushCandidate(f, { branch: 'pu/a', files: { 'a.txt': 'a\n' } });
+    const b = await pushCandidate(f, { branch: 'pu/b', files: { 'b.txt': 'b\n' } });
+    const c = await pushCandidate(f, { branch: 'pu/c', files: { 'test.sh': FAIL } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.branch, v.sha])).toEqual([
+      ['landed', 'pu/a', a],
+      ['needs-rebase', 'pu/b', b],
+      ['needs-rebase', 'pu/c', c],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(a);
+  });
+
+  it('with rebase, one at a time (maxBatch 1): every good candidate lands, the bad one does not', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: ["pu/*"]\nrebase: true\n');
+    await pushCandidate(f, { branch: 'pu/a', files: { 'a.txt': 'a\n' } });
+    const bad = await pushCandidate(f, { branch: 'pu/b', files: { 'test.sh': FAIL } });
+    await pushCandidate(f, { branch: 'pu/c', files: { 'c.txt': 'c\n' } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, maxBatch: 1 });
+    expect(report.verdicts.map((v) => [v.kind, v.branch])).toEqual([
+      ['landed', 'pu/a'],
+      ['failed', 'pu/b'],
+      ['landed', 'pu/c'],
+    ]);
+    expect(report.testRuns).toBe(3);
+    expect(report.verdicts[1]!.sha).toBe(bad);
+    expect(await f.git(f.origin, 'show', 'master:a.txt')).toBe('a');
+    expect(await f.git(f.origin, 'show', 'master:c.txt')).toBe('c');
+    expect(await f.git(f.origin, 'show', 'master:test.sh')).toBe('exit 0');
+    expect(await f.git(f.origin, 'rev-list', '--merges', 'master')).toBe('');
+  });
+
+  it('the three-repository workflow: candidates from public, landing on origin, notes on both', async () => {
+    f = await createFixture();
+    const pub = await f.bare('public');
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' }, remote: pub });
+    const report = await runOnce({ repo: f.origin, candidatesFrom: pub, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    expect(await f.rev(f.origin, 'master')).toBe(sha);
+    // master of public is not touched: only origin is landed on.
+    expect(await f.git(pub, 'for-each-ref', '--format=%(refname)', 'refs/heads')).toBe('refs/heads/pu');
+    const note = await f.git(pub, 'notes', '--ref=premerge', 'show', sha);
+    expect(JSON.parse(note).kind).toBe('landed');
+  });
+
+  it('publishes verdicts as git notes another clone sees after a fetch', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
+    await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    const other = join(f.dir, 'other');
+    await f.git(f.dir, 'clone', '--quiet', f.origin, other);
+    await f.git(other, 'fetch', '--quiet', 'origin', 'refs/notes/premerge:refs/notes/premerge');
+    const note = JSON.parse(await f.git(other, 'notes', '--ref=premerge', 'show', sha));
+    expect([note.kind, note.sha, note.branch, note.exitCode]).toEqual(['failed', sha, 'pu', 1]);
+  });
+
+  it('a timed-out test gets timed-out, nothing lands and no process of its group is left', async () => {
+    f = await createFixture('test: sh test.sh\ntimeout: 700ms\n');
+    const pids = join(f.dir, 'pids');
+    const base = await f.rev(f.origin, 'master');
+    const sha = await pushCandidate(f, {
+      files: { 'test.sh': `echo $$ >> ${pids}\nsleep 300 &\necho $! >> ${pids}\nwait\n` },
+    });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.exitCode])).toEqual([['timed-out', sha, null]]);
+    expect(await f.rev(f.origin, 'master')).toBe(base);
+    const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
+    expect(started).toHaveLength(2);
+    expect(started.filter(running)).toEqual([]);
+  });
+
+  it('a newer push cancels the running test (superseded) and the new tip is tested', async () => {
+    f = await createFixture();
+    const pids = join(f.dir, 'pids');
+    const slow = await pushCandidate(f, { files: { 'test.sh': `echo $$ >> ${pids}\nsleep 300\n` } });
+    let newer = '';
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started' && e.members[0]!.sha === slow) {
+        void pushCandidate(f, { files: { 'test.sh': 'exit 0\n', 'b.txt': 'b\n' } }).then((sha) => {
+          newer = sha;
+        });
+      }
+    };
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, pollIntervalMs: 100, onEvent });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([
+      ['superseded', slow],
+      ['landed', newer],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(newer);
+    const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
+    expect(started.filter(running)).toEqual([]);
+  });
+});
+
+describe('readStatus and readRunLog', () => {
+  it('shows the queue before a run, the verdicts after, and the log of a run', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
+    const before = await readStatus({ repo: f.origin, stateDir: f.stateDir });
+    expect(before.pending).toEqual([{ branch: 'pu', sha }]);
+    expect(before.target?.branch).toBe('master');
+    await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    const after = await readStatus({ repo: f.origin, stateDir: f.stateDir });
+    expect(after.pending).toEqual([]);
+    expect(after.recent.map((v) => [v.kind, v.sha])).toEqual([['failed', sha]]);
+    expect(after.lockHolder).toBeNull();
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, sha.slice(0, 8))).toContain(
+      'tests broken',
+    );
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, 'pu')).toContain('tests broken');
+    const err = (await readRunLog({ repo: f.origin, stateDir: f.stateDir }, 'deadbeef').catch(
+      (e) => e,
+    )) as PremergeError;
+    expect(err.code).toBe('PREMERGE_LOG_NOT_FOUND');
+  });
+});
