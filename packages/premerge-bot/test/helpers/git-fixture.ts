@@ -5,7 +5,15 @@
  * from the trusted config on master.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -128,4 +136,32 @@ export async function pushToMaster(
   const sha = await f.commit(files, message);
   await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:refs/heads/master');
   return sha;
+}
+
+/**
+ * Installs a `reference-transaction` hook in bare repository `repo` that appends every committed value of
+ * `refs/heads/BRANCH` to `logFile`: the complete history of the values that branch took, however it was updated.
+ */
+export function recordBranchValues(repo: string, branch: string, logFile: string): void {
+  const hook = join(repo, 'hooks', 'reference-transaction');
+  writeFileSync(
+    hook,
+    `#!/bin/sh
+[ "$1" = committed ] || exit 0
+while read -r old new ref; do
+  [ "$ref" = "refs/heads/${branch}" ] && echo "$new" >> "${logFile}"
+done
+exit 0
+`,
+  );
+  chmodSync(hook, 0o755);
+}
+
+/** Lines of a file written by a test command or hook (empty when it does not exist). */
+export function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }
