@@ -61,9 +61,6 @@ interface Compiled {
 const EMPTY = Buffer.alloc(0);
 const ELLIPSIS = '...';
 
-// Steps are compiled once, even if a transcript is run many times.
-const compiledCache = new WeakMap<readonly ExpectLine[], Compiled>();
-
 function compileItem(e: ExpectLine): Item {
   const item: Item = {
     kind: K_TEXT,
@@ -101,20 +98,28 @@ function compileItem(e: ExpectLine): Item {
   return item;
 }
 
+/**
+ * Compiles a step's expected items. Not cached: each step runs once, and a WeakMap lookup per step
+ * measured slower than compiling a typical one-line reply again.
+ */
 function compile(expect: readonly ExpectLine[]): Compiled {
-  let c = compiledCache.get(expect);
-  if (c) return c;
   const items = expect.map(compileItem);
   const last = items[items.length - 1];
-  c = {
+  return {
     items,
     deterministic: !items.some((i) => i.kind === K_ANY),
     needsSettle:
       last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE)),
     lastNoEolBytes: last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null,
   };
-  compiledCache.set(expect, c);
-  return c;
+}
+
+/** Index of the next LF at or after `pos`, or -1. Short replies are scanned in JS: cheaper than a native call. */
+function indexOfLF(buf: Buffer, pos: number): number {
+  const len = buf.length;
+  if (len - pos > 64) return buf.indexOf(10, pos);
+  for (let i = pos; i < len; i++) if (buf[i] === 10) return i;
+  return -1;
 }
 
 function eolAccepted(req: number, eol: number): boolean {
@@ -257,7 +262,7 @@ export class ReplyMatcher {
     }
     let pos = 0;
     for (;;) {
-      const lf = buf.indexOf(10, pos);
+      const lf = indexOfLF(buf, pos);
       if (lf < 0) break;
       if (this.lineChunk === ci) {
         const start = this.lineOffset;
