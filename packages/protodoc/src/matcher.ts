@@ -218,6 +218,9 @@ export class ReplyMatcher {
   /** Start of the line not yet ended by LF: chunk index and offset. */
   private lineChunk = 0;
   private lineOffset = 0;
+  /** Bytes received so far, and the absolute position where the unterminated line starts. */
+  private total = 0;
+  private lineStart = 0;
   /** Where the match ended (after 'complete'): chunk index and offset. */
   private endChunk = 0;
   private endOffset = 0;
@@ -254,6 +257,8 @@ export class ReplyMatcher {
   push(chunk: Uint8Array): MatchStatus {
     const buf = toBuffer(chunk);
     const ci = this.chunks.push(buf) - 1;
+    const base = this.total;
+    this.total += buf.length;
     if (this.status !== PENDING) return STATUS[this.status]!;
     // A line that started at the very end of an earlier chunk really starts here.
     while (this.lineChunk < ci && this.lineOffset >= this.chunks[this.lineChunk]!.length) {
@@ -273,6 +278,7 @@ export class ReplyMatcher {
       }
       this.lineChunk = ci;
       this.lineOffset = pos = lf + 1;
+      this.lineStart = base + pos;
       if (this.status !== PENDING) {
         this.endChunk = ci;
         this.endOffset = pos;
@@ -467,11 +473,7 @@ export class ReplyMatcher {
   }
 
   private partialLength(): number {
-    const chunks = this.chunks;
-    if (chunks.length === 0) return 0;
-    let length = chunks[this.lineChunk]!.length - this.lineOffset;
-    for (let k = this.lineChunk + 1; k < chunks.length; k++) length += chunks[k]!.length;
-    return length;
+    return this.total - this.lineStart;
   }
 
   /** Feeds the unterminated line at the end of the data as a line without ending. */
