@@ -106,6 +106,20 @@ describe('ReplyMatcher: text lines', () => {
     }
   });
 
+  it('hands many replies that arrived in one packet from step to step through leftover()', () => {
+    const steps = ['+OK\n', '$1\na\n', '...\nEND\n', ':1\n'];
+    let pending: Uint8Array = bytes('+OK\r\n$1\r\na\r\nx\r\nEND\r\n:1\r\n');
+    const seen: string[] = [];
+    for (const exp of steps) {
+      const m = new ReplyMatcher(expectOf(exp));
+      expect(m.push(pending)).toBe('complete');
+      seen.push(str(m.received()));
+      pending = m.leftover();
+    }
+    expect(seen).toEqual(['+OK\r\n', '$1\r\na\r\n', 'x\r\nEND\r\n', ':1\r\n']);
+    expect(pending).toHaveLength(0);
+  });
+
   it('completes a step that expects nothing before any byte, leaving all bytes over', () => {
     const m = new ReplyMatcher([]);
     expect(m.result).toBe('complete');
