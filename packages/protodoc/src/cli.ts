@@ -13,6 +13,7 @@ import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError }
 import { parseDuration } from './duration.js';
 import { ProtodocError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
+import { resultLabel } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary } from './results.js';
 
@@ -120,7 +121,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   options.onEvent = (event: RunEvent): void => {
     if (event.type !== 'file-end') return;
     const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${result.path}: ${result.error?.message}\n`);
+    if (result.status === 'error') stderr.write(`error: ${resultLabel(result)}: ${result.error?.message}\n`);
     if (!pretty) return;
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))

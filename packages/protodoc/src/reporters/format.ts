@@ -28,10 +28,11 @@ export function formatSummaryLine(summary: RunSummary): string {
   );
 }
 
-/** Totals of a run, for callers that have results but no summary (the runner normally gives one). */
+/** Totals of a run's results. */
 export function summarize(results: TranscriptResult[], durationMs: number): RunSummary {
   const summary: RunSummary = {
-    files: results.length,
+    // A Markdown file gives one result per protodoc block: count files, not blocks.
+    files: new Set(results.map((r) => r.path)).size,
     steps: 0,
     passed: 0,
     failed: 0,
@@ -49,4 +50,13 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
     if (result.status === 'error') summary.errors++;
   }
   return summary;
+}
+
+/**
+ * How a result is named in a report: its path, and for a Markdown file (one result per protodoc
+ * block) also the line its block's first step is on, so the blocks can be told apart.
+ */
+export function resultLabel(result: TranscriptResult): string {
+  const first = result.steps[0];
+  return first && /\.md$/i.test(result.path) ? `${result.path}:${first.line}` : result.path;
 }

@@ -4,7 +4,7 @@
  * `<skipped/>` for the steps after it, and an `<error>` for a transcript that could not run.
  */
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps } from './format.js';
+import { countSteps, resultLabel } from './format.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
 
 /**

@@ -15,7 +15,7 @@
  */
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, formatDuration, formatSummaryLine, plural } from './format.js';
+import { countSteps, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
@@ -53,7 +53,9 @@ function colorDiff(diff: string, paint: (style: Style, text: string) => string):
 async function formatFailedStep(path: string, step: StepResult, options: PrettyOptions): Promise<string> {
   const paint = painter(options.color);
   const failure = step.failure;
-  const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
+  // Name the connection when there are several, unless the runner's message already does.
+  const named = step.connection === 'main' || failure?.message.includes(`'${step.connection}'`);
+  const where = named ? '' : ` (connection ${step.connection})`;
   if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}\n`;
   const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}\n`;
   const diff = await diffReply(failure.expected, failure.received, options.diff);
@@ -68,15 +70,16 @@ export async function formatTranscriptResult(
 ): Promise<string> {
   const paint = painter(options.color);
   const time = formatDuration(result.durationMs);
+  const label = resultLabel(result);
   if (result.status === 'error') {
-    return `${paint(['bold', 'red'], 'ERROR')} ${result.path}: ${result.error?.message ?? 'could not run'}\n`;
+    return `${paint(['bold', 'red'], 'ERROR')} ${label}: ${result.error?.message ?? 'could not run'}\n`;
   }
   if (result.status === 'passed') {
-    return `${paint(['bold', 'green'], 'PASS')} ${result.path} (${plural(result.steps.length, 'step')}, ${time})\n`;
+    return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;
   }
   const counts = countSteps(result);
   let out =
-    `${paint(['bold', 'red'], 'FAIL')} ${result.path} (${plural(result.steps.length, 'step')}: ` +
+    `${paint(['bold', 'red'], 'FAIL')} ${label} (${plural(result.steps.length, 'step')}: ` +
     `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${time})\n`;
   for (const step of result.steps) {
     if (step.status === 'failed') out += await formatFailedStep(result.path, step, options);
