@@ -48,6 +48,13 @@ export function startTestServer(
   const server: Server = options.tls
     ? createTlsServer({ key: options.tls.key, cert: options.tls.cert, allowHalfOpen: true }, handle)
     : createNetServer({ allowHalfOpen: true }, handle);
+  // Raw sockets too: a TLS connection whose handshake failed never reaches `handle`, and with
+  // allowHalfOpen nobody would close it.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const onListening = (): void => {
