@@ -53,3 +53,33 @@ describe('escapeXml', () => {
     );
   });
 });
+
+describe('junit testcase names', () => {
+  it('stay unique when the end-of-transcript check shares the last step line', async () => {
+    const result = {
+      path: 'x.txt',
+      status: 'failed' as const,
+      durationMs: 1,
+      steps: [
+        { index: 0, line: 5, connection: 'main', status: 'passed' as const, durationMs: 1 },
+        {
+          index: 1,
+          line: 5,
+          connection: 'main',
+          status: 'failed' as const,
+          durationMs: 0,
+          failure: {
+            reason: 'leftover' as const,
+            message: 'more',
+            line: 5,
+            expected: [],
+            received: Buffer.from('x\n'),
+          },
+        },
+      ],
+    };
+    const doc = parse(await formatJunit({ ...summary, results: [result] }));
+    const names = Array.from(doc.getElementsByTagName('testcase')).map((t) => t.getAttribute('name'));
+    expect(names).toEqual(['x.txt:5', 'x.txt:5 (end of transcript, connection main)']);
+  });
+});

@@ -30,9 +30,9 @@ function attributes(values: Record<string, string | number>): string {
 async function testcase(
   result: TranscriptResult,
   step: StepResult,
+  name: string,
   diff?: ReplyDiffOptions,
 ): Promise<string> {
-  const name = `${result.path}:${step.line}`;
   const head = `    <testcase${attributes({ name, classname: result.path, time: seconds(step.durationMs) })}`;
   if (step.status === 'passed') return `${head}/>\n`;
   if (step.status === 'skipped') return `${head}>\n      <skipped/>\n    </testcase>\n`;
@@ -50,19 +50,29 @@ async function testsuite(result: TranscriptResult, diff?: ReplyDiffOptions): Pro
   const counts = countSteps(result);
   const errors = result.status === 'error' ? 1 : 0;
   let out = `  <testsuite${attributes({
-    name: result.path,
+    name: resultLabel(result),
     tests: result.steps.length + errors,
     failures: counts.failed,
     errors,
     skipped: counts.skipped,
     time: seconds(result.durationMs),
   })}>\n`;
-  for (const step of result.steps) out += await testcase(result, step, diff);
+  const names = new Set<string>();
+  for (const step of result.steps) {
+    // The end-of-transcript check is reported at the last line, which a step may already name.
+    let name = `${result.path}:${step.line}`;
+    if (names.has(name)) {
+      const what = step.failure?.reason === 'leftover' ? 'end of transcript' : `step ${step.index + 1}`;
+      name = `${name} (${what}, connection ${step.connection})`;
+    }
+    names.add(name);
+    out += await testcase(result, step, name, diff);
+  }
   if (result.error) {
     // A transcript that could not run (unreachable target, ...) is one errored case of its own.
     const { code, message } = result.error;
     out +=
-      `    <testcase${attributes({ name: `${result.path} (connect)`, classname: result.path, time: seconds(0) })}>\n` +
+      `    <testcase${attributes({ name: `${resultLabel(result)} (could not run)`, classname: result.path, time: seconds(0) })}>\n` +
       `      <error${attributes({ message, type: code })}/>\n` +
       '    </testcase>\n';
   }
