@@ -98,7 +98,12 @@ async function overhead(engine, work) {
   await generateRepo(bare, `test: ${TEST}\ntimeout: 5m\n`);
   const generatedMs = now() - t0;
   const count = (await git(bare, 'rev-list', '--count', 'master')) | 0;
-  const files = (await git(bare, 'ls-tree', '-r', '--name-only', 'master')).split('\n').length;
+  const listing = await runOk('git ls-tree', 'git', ['ls-tree', '-r', '--name-only', 'master'], {
+    cwd: bare,
+    env: gitEnv,
+    fullOutput: true,
+  });
+  const files = listing.stdout.trimEnd().split('\n').length;
   console.log(
     `repository: ${count} commits, ${files} files, generated in ${fmtMs(generatedMs)} (git fast-import)`,
   );

@@ -3,9 +3,9 @@
  * watch). Everything lives under one temp directory that `cleanup()` removes.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -71,4 +71,33 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A bare "public" repository whose master holds `.github/premerge.yml`, and a developer clone of it. */
+export interface Project {
+  bare: string;
+  clone: string;
+  state: string;
+  /** Commits a change on the clone's current branch and returns the new sha. */
+  commit(file: string, text: string): Promise<string>;
+}
+
+/** Creates the project; `config` is the text of the trusted `.github/premerge.yml`. */
+export async function project(box: Sandbox, config: string): Promise<Project> {
+  const bare = join(box.dir, 'public.git');
+  const clone = join(box.dir, 'clone');
+  await box.git(box.dir, 'init', '-q', '--bare', '-b', 'master', bare);
+  await box.git(box.dir, 'init', '-q', '-b', 'master', clone);
+  await box.git(clone, 'remote', 'add', 'origin', bare);
+  const commit = async (file: string, text: string) => {
+    mkdirSync(dirname(join(clone, file)), { recursive: true });
+    writeFileSync(join(clone, file), text);
+    await box.git(clone, 'add', file);
+    await box.git(clone, 'commit', '-q', '-m', `change ${file}`);
+    return box.git(clone, 'rev-parse', 'HEAD');
+  };
+  await commit('.github/premerge.yml', config);
+  await box.git(clone, 'push', '-q', 'origin', 'master');
+  await box.git(clone, 'switch', '-q', '-c', 'topic');
+  return { bare, clone, state: join(box.dir, 'state'), commit };
 }
