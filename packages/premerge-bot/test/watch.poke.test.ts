@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pokeWatch, socketPath, type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { BIN, eventually, project, type Sandbox, sandbox } from './helpers/front-fixture.js';
 
 let box: Sandbox;
 let bare: string;
@@ -85,5 +85,44 @@ describe('watch', () => {
     expect(await exited).toBe(0);
     expect(lines.at(-1)?.['type']).toBe('stopped');
     expect(existsSync(socketPath(state))).toBe(false);
+  });
+
+  it('SIGTERM during a test run kills the test, records no verdict and exits 0; the next run tests it again', async () => {
+    const pidFile = join(box.dir, 'test.pid');
+    const gate = join(box.dir, 'gate');
+    const p = await project(
+      box,
+      `test: test -e '${gate}' || { echo $$ > '${pidFile}'; sleep 300; }\ntimeout: 10m\n`,
+    );
+    const sha = await p.commit('feature.txt', 'x\n');
+    await box.git(p.clone, 'push', '-q', 'origin', 'HEAD:pu');
+    const child = spawn(process.execPath, [BIN, 'watch', '--repo', p.bare, '--state-dir', p.state], {
+      env: box.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+
+    const pid = await eventually(() => {
+      const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+      return text ? Number(text) : undefined;
+    }, 'the test to start');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(lines.some((l) => l['type'] === 'verdict')).toBe(false);
+    expect(lines.at(-1)?.['type']).toBe('stopped');
+    expect(await box.git(p.bare, 'rev-parse', 'refs/heads/pu')).toBe(sha);
+    expect(await box.git(p.bare, 'rev-parse', 'master')).not.toBe(sha);
+
+    // The cut-off run was not a verdict: the next run tests the commit again (and now it passes).
+    writeFileSync(gate, '');
+    const again = spawnSync(process.execPath, [BIN, 'once', '--repo', p.bare, '--state-dir', p.state], {
+      env: box.env,
+      encoding: 'utf8',
+    });
+    expect(again.status).toBe(0);
+    expect(await box.git(p.bare, 'rev-parse', 'master')).toBe(sha);
   });
 });
