@@ -108,4 +108,23 @@ describe('post-receive hook on a real push', () => {
       await daemon;
     }
   });
+
+  it('three repositories: pu pushed to public lands on origin, and pu-status reads the verdict from public', async () => {
+    writeFileSync(gate, '');
+    const origin = p.bare;
+    const pub = join(box.dir, 'public-3.git');
+    await box.git(box.dir, 'init', '-q', '--bare', '-b', 'master', pub);
+    await box.git(p.clone, 'remote', 'add', 'public', pub);
+    await installHook({ repo: origin, candidatesFrom: pub, stateDir: p.state });
+    const sha = await p.commit('feature.txt', 'feature\n');
+
+    expect(box.gitStatus(p.clone, 'pup', 'public').status).toBe(0);
+    await eventually(() => (master(origin) === sha ? true : undefined), 'origin master to move');
+    const status = await eventually(() => {
+      const r = box.gitStatus(p.clone, 'pu-status', 'public');
+      return r.status === 0 ? r.stdout : undefined;
+    }, 'the verdict on public');
+    expect(status.split('\n')[0]).toBe(`pu ${sha}: landed`);
+    expect(box.gitStatus(origin, 'rev-parse', '--verify', '-q', 'refs/heads/pu').status).not.toBe(0);
+  });
 });
