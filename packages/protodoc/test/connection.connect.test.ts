@@ -77,6 +77,15 @@ describe('Connection', () => {
     expect(Buffer.concat(handler.data).toString()).toBe('unix hello\r\n');
   });
 
+  it('connects to a bracketed IPv6 address', async () => {
+    const server = await serve(startTestServer((socket) => socket.end('v6 hello\r\n'), { host: '::1' }));
+    expect(server.target).toBe(`[::1]:${server.port}`);
+    const handler = recorder();
+    await new Connection('main', parseTarget(server.target), handler).open(5000);
+    await handler.closed;
+    expect(Buffer.concat(handler.data).toString()).toBe('v6 hello\r\n');
+  });
+
   it('reports a refused connection with the target', async () => {
     const target = `127.0.0.1:${await freePort()}`;
     const err = await openError(new Connection('main', parseTarget(target), recorder()));

@@ -7,7 +7,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 
 export interface TestServer {
-  /** `127.0.0.1:PORT` (or `unix:PATH`). */
+  /** `127.0.0.1:PORT`, `[::1]:PORT` or `unix:PATH`. */
   target: string;
   port: number;
   /** Connections accepted so far. */
@@ -22,6 +22,8 @@ export interface TestServerOptions {
   tls?: { key: string; cert: string };
   /** Listen on this Unix socket path instead of a TCP port. */
   unixPath?: string;
+  /** Loopback address to listen on (`::1` for IPv6). @default '127.0.0.1' */
+  host?: string;
 }
 
 /** Starts a server that hands each accepted socket to `onConnection`. */
@@ -29,6 +31,7 @@ export function startTestServer(
   onConnection: (socket: Socket, index: number) => void,
   options: TestServerOptions = {},
 ): Promise<TestServer> {
+  const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   const received: Buffer[] = [];
   let accepted = 0;
@@ -61,7 +64,11 @@ export function startTestServer(
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       resolve({
-        target: options.unixPath ? `unix:${options.unixPath}` : `127.0.0.1:${port}`,
+        target: options.unixPath
+          ? `unix:${options.unixPath}`
+          : host.includes(':')
+            ? `[${host}]:${port}`
+            : `${host}:${port}`,
         port,
         get accepted() {
           return accepted;
@@ -75,7 +82,7 @@ export function startTestServer(
       });
     };
     if (options.unixPath) server.listen(options.unixPath, onListening);
-    else server.listen(0, '127.0.0.1', onListening);
+    else server.listen(0, host, onListening);
   });
 }
 
