@@ -1,0 +1,169 @@
+/**
+ * The bot is SIGKILLed at random moments, many times, and restarted. Whatever the moment, master must only ever
+ * take values whose test passed, and a final clean run must settle everything exactly once.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOnce } from '../src/engine.js';
+import { repoPaths } from '../src/paths.js';
+import { bundleEngineRunner, startEngine } from './helpers/engine-child.js';
+import {
+  createFixture,
+  FAIL,
+  type Fixture,
+  pushCandidate,
+  readLines,
+  recordBranchValues,
+} from './helpers/git-fixture.js';
+
+let runner: string;
+let f: Fixture;
+beforeAll(async () => {
+  runner = await bundleEngineRunner();
+});
+afterAll(() => f?.cleanup());
+
+/** Small seeded PRNG so a failing sequence of kill delays can be replayed from the seed in the message. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function running(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function findLocks(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...findLocks(p));
+    else if (e.name.endsWith('.lock')) out.push(p);
+  }
+  return out;
+}
+
+describe('crash safety', () => {
+  it('SIGKILLed at random moments and restarted, master only ever holds commits that passed', async () => {
+    const seed = Number(process.env['PREMERGE_CRASH_SEED'] ?? Date.now() % 1_000_000);
+    const random = prng(seed);
+    const iterations = 20;
+    f = await createFixture();
+    const passes = join(f.dir, 'passes');
+    const pids = join(f.dir, 'test-pids');
+    const masterLog = join(f.dir, 'master-values');
+    const config = `test: echo $$ >> ${pids}; sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: true\ntimeout: 60s\n`;
+    await f.commit({ '.github/premerge.yml': config }, 'configure premerge');
+    await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:master');
+    recordBranchValues(f.origin, 'master', masterLog);
+    const initialMaster = await f.rev(f.origin, 'master');
+
+    // Tests take a moment so that kills land inside runs as well as between them.
+    const slowPass = 'sleep 0.3\nexit 0\n';
+    const latest = new Map<string, { file: string; bad: boolean }>(); // branch -> its latest push
+    let pushes = 0;
+    const push = async (branch: string, bad: boolean) => {
+      const file = `${branch.replace('/', '-')}-${pushes++}.txt`;
+      const files: Record<string, string> = {
+        [file]: `${branch}\n`,
+        'test.sh': bad ? `sleep 0.2\n${FAIL}` : slowPass,
+      };
+      await pushCandidate(f, { branch, files });
+      latest.set(branch, { file, bad });
+    };
+    for (let i = 0; i < 4; i++) await push(`pu/c${i}`, false);
+    await push('pu/bad', true);
+
+    const options = { repo: f.origin, stateDir: f.stateDir, pollIntervalMs: 100 };
+    const kills: number[] = [];
+    let killed = 0;
+    for (let i = 0; i < iterations; i++) {
+      const run = startEngine(runner, options);
+      const delay = Math.floor(100 + random() * 1400);
+      kills.push(delay);
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+      // Keep the bot busy: new pushes while it runs (some land mid-test and supersede it), now and then a bad one.
+      const pushDelay = Math.floor(random() * 800);
+      const branch = `pu/c${Math.floor(random() * 5)}`;
+      const bad = random() < 0.25;
+      await new Promise((r) => setTimeout(r, pushDelay));
+      await push(branch, bad);
+      const result = await run.done;
+      clearTimeout(timer);
+      if (result.signal === 'SIGKILL') killed++;
+      if (result.code !== null && result.code !== 0) {
+        throw new Error(
+          `seed ${seed}: engine child failed on its own (exit ${result.code}): ${result.stderr}`,
+        );
+      }
+    }
+
+    // The storm must really have hit the bot while it worked, not only between runs.
+    expect(killed, `seed ${seed}`).toBeGreaterThanOrEqual(iterations / 2);
+    if (process.env['PREMERGE_CRASH_DEBUG'])
+      console.log({
+        seed,
+        killed,
+        kills,
+        masterValues: readLines(masterLog).length,
+        passes: readLines(passes).length,
+        pids: readLines(pids).length,
+      });
+
+    // A final clean run (in a child, as a restarted bot would) settles everything.
+    const final = await startEngine(runner, options).done;
+    expect(final.code, `seed ${seed}: ${final.stderr}`).toBe(0);
+
+    // 1. Every value master ever took passed its test as it stands.
+    const passed = new Set(readLines(passes));
+    const values = readLines(masterLog);
+    expect(values.length, `seed ${seed}`).toBeGreaterThan(0);
+    expect(
+      values.filter((v) => v !== initialMaster && !passed.has(v)),
+      `seed ${seed}, kills ${kills.join(',')}`,
+    ).toEqual([]);
+    // Only fast-forwards: each value descends from the one before.
+    let previous = initialMaster;
+    for (const v of values) {
+      const ok = await f
+        .git(f.origin, 'merge-base', '--is-ancestor', previous, v)
+        .then(() => true)
+        .catch(() => false);
+      expect(ok, `seed ${seed}: ${previous} -> ${v} is not a fast-forward`).toBe(true);
+      previous = v;
+    }
+
+    // 2. Everything settled: the latest push of every branch landed when good, not when bad.
+    const tree = (await f.git(f.origin, 'ls-tree', '--name-only', 'master')).split('\n');
+    for (const [branch, { file, bad }] of latest) {
+      expect(tree.includes(file), `seed ${seed}: ${branch}'s latest push (${bad ? 'bad' : 'good'})`).toBe(
+        !bad,
+      );
+    }
+    expect(await f.git(f.origin, 'show', 'master:test.sh')).toBe(slowPass.trim());
+
+    // 3. Idempotent after the storm: nothing left to do, nothing re-tested.
+    const again = await runOnce(options);
+    expect([again.testRuns, again.verdicts.length, again.pendingAtStart]).toEqual([0, 0, 0]);
+
+    // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(readLines(pids).map(Number).filter(running), `seed ${seed}`).toEqual([]);
+    const paths = repoPaths(f.stateDir, f.origin);
+    expect(existsSync(paths.worktrees) ? readdirSync(paths.worktrees) : []).toEqual([]);
+    expect(findLocks(paths.mirror)).toEqual([]);
+    expect(existsSync(paths.lock)).toBe(false);
+  }, 240_000);
+});
