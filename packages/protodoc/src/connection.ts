@@ -4,7 +4,7 @@
  * It knows nothing about expected replies: bytes go straight to the handler as they arrive.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { ConnectError } from './errors.js';
 import { defaultServername, type Target } from './target.js';
 
@@ -88,12 +88,14 @@ export class Connection {
    */
   async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
     const target = this.target;
+    // node:tls is loaded only when needed: it is a noticeable share of start-up for plain TCP runs.
+    const tlsConnect = target.kind === 'tcp' && target.tls ? (await import('node:tls')).connect : null;
     const socket = await settle(
       target,
       timeoutMs,
       target.kind === 'unix'
         ? netConnect({ path: target.path, allowHalfOpen: true })
-        : target.tls
+        : tlsConnect !== null
           ? tlsConnect(
               halfOpen({
                 host: target.host,
@@ -121,6 +123,7 @@ export class Connection {
     if (plain === null || this.closed) {
       throw new ConnectError(this.target.text, 'connection closed before STARTTLS', CONNECT_ERROR_CODES.tls);
     }
+    const { connect: tlsConnect } = await import('node:tls');
     // Detach first: the TLS socket takes over reading; the plain socket must not report its raw bytes.
     this.detach(plain);
     const secure = await settle(
