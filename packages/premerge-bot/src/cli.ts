@@ -108,18 +108,17 @@ export function createProgram(ctx: CliContext): Command {
         poke?: boolean;
       }) => {
         const options = engineOptions(o);
-        const at = () => new Date().toISOString();
+        // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line.
+        const line = (text: string) =>
+          out(ctx.isTTY ? text : `${new Date().toISOString()} [${process.pid}] ${options.repo}: ${text}`);
         if (o.poke && (await pokeWatch(options.stateDir!, o.candidatesFrom ?? o.repo))) {
-          out(`${at()} ${options.repo}: a running watch was poked`);
+          line('a running watch was poked');
           return;
         }
-        if (!o.json) {
-          options.onEvent = (e) =>
-            out(ctx.isTTY ? formatEngineEvent(e) : `${at()} ${options.repo}: ${formatEngineEvent(e)}`);
-        }
+        if (!o.json) options.onEvent = (e) => line(formatEngineEvent(e));
         const report = await runOnce(options);
         if (o.json) out(JSON.stringify(report, null, 2));
-        else out(`${ctx.isTTY ? '' : `${at()} ${options.repo}: `}${summarize(report)}`);
+        else if (!report.deferred) line(summarize(report));
       },
     );
 
