@@ -149,7 +149,8 @@ export class Connection {
 
   /** Sends FIN: we will send nothing more; the server may still answer and should then close. */
   halfClose(): void {
-    if (this.socket !== null && !this.ended) {
+    // After the server closed there is nobody to tell; destroy() releases the socket.
+    if (this.socket !== null && !this.ended && !this.closed) {
       this.ended = true;
       this.socket.end();
     }
