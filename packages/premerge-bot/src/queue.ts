@@ -195,7 +195,9 @@ export async function landStack(
   }
   if (r.reason === 'moved') {
     s.emit({ type: 'lost-race', target: s.config.target, expected: base, actual: r.actual ?? '(deleted)' });
-    if (r.actual) s.targetSha = r.actual;
+    // Learn the new target (its objects too) before anything is stacked on it.
+    await s.mirror.fetch(s.repo, s.candidatesFrom);
+    s.targetSha = (await s.mirror.resolve(`refs/origin/heads/${s.config.target}`)) ?? r.actual ?? base;
     s.record({ type: 'run-ended', runId: facts.runId, at: new Date().toISOString(), outcome: 'lost-race' });
     if (s.config.rebase) return members.map(({ branch, sha }) => ({ branch, sha }));
     for (const m of members) {

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runOnce } from '../src/engine.js';
+import { repoPaths } from '../src/paths.js';
+import { processStartTime } from '../src/process-group.js';
+import { Journal } from '../src/store.js';
+import type { EngineEvent } from '../src/types.js';
+import { bundleEngineRunner, startEngine } from './helpers/engine-child.js';
+import { createFixture, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
+
+let f: Fixture;
+afterEach(() => f?.cleanup());
+
+function running(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('runOnce: stopping, racing and recovering', () => {
+  it('stops cleanly on abort: the test group is killed, no verdict, and the next run tests it again', async () => {
+    f = await createFixture();
+    const pids = join(f.dir, 'pids');
+    const flag = join(f.dir, 'fixed');
+    // Hangs the first time; passes once the flag exists.
+    const sha = await pushCandidate(f, {
+      files: { 'test.sh': `[ -f ${flag} ] && exit 0\necho $$ >> ${pids}\nsleep 300\n` },
+    });
+    const controller = new AbortController();
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started') setTimeout(() => controller.abort(), 200);
+    };
+    const report = await runOnce({
+      repo: f.origin,
+      stateDir: f.stateDir,
+      signal: controller.signal,
+      onEvent,
+    });
+    expect([report.aborted, report.verdicts, report.testRuns]).toEqual([true, [], 1]);
+    const [pid] = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
+    expect(running(pid!)).toBe(false);
+    expect(existsSync(repoPaths(f.stateDir, f.origin).lock)).toBe(false);
+    writeFileSync(flag, '');
+    const again = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect([again.pendingAtStart, again.testRuns]).toEqual([1, 1]);
+    expect(again.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+  });
+
+  it('master moved during the test, without rebase: needs-rebase against the new master, nothing lands', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'test.sh': 'sleep 0.5\nexit 0\n' } });
+    let moved = '';
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started') void pushToMaster(f, { 'm.txt': 'm\n' }).then((s) => (moved = s));
+    };
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent });
+    expect(report.verdicts.map((v) => [v.kind, v.sha, v.base])).toEqual([['needs-rebase', sha, moved]]);
+    expect(await f.rev(f.origin, 'master')).toBe(moved);
+  });
+
+  it('master moved during the test, with rebase: rebased onto the new master, tested again and landed', async () => {
+    f = await createFixture('test: sh test.sh\nrebase: true\n');
+    const sha = await pushCandidate(f, { files: { 'test.sh': 'sleep 0.5\nexit 0\n' } });
+    let moved = '';
+    let started = 0;
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started' && started++ === 0) {
+        void pushToMaster(f, { 'm.txt': 'm\n' }).then((s) => (moved = s));
+      }
+    };
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent });
+    expect(report.testRuns).toBe(2);
+    const v = report.verdicts[0]!;
+    expect([report.verdicts.length, v.kind, v.sha, v.base]).toEqual([1, 'landed', sha, moved]);
+    expect(await f.rev(f.origin, 'master')).toBe(v.tested);
+    expect(await f.rev(f.origin, 'master^')).toBe(moved);
+  });
+
+  it('a second bot defers to the one holding the lock, which picks up the new push', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: "pu/*"\n');
+    await pushCandidate(f, { branch: 'pu/a', files: { 'test.sh': 'sleep 1\nexit 0\n' } });
+    let second: Awaited<ReturnType<typeof runOnce>> | undefined;
+    let b = '';
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started' && !b) {
+        b = 'pushing';
+        void (async () => {
+          b = await pushCandidate(f, { branch: 'pu/b', files: { 'b.txt': 'b\n' }, from: 'origin/pu/a' });
+          second = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+        })();
+      }
+    };
+    const first = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent });
+    expect(second?.deferred).toBe(true);
+    expect(second?.verdicts).toEqual([]);
+    expect(first.verdicts.map((v) => [v.kind, v.branch])).toEqual([
+      ['landed', 'pu/a'],
+      ['landed', 'pu/b'],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(b);
+  });
+
+  it('on start, kills an orphaned test group, removes stale worktrees and git lock files, and re-runs the test', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    // A first look creates the mirror; pretend a bot then died mid-test, leaving all of its mess.
+    await runOnce({ repo: f.origin, stateDir: f.stateDir, signal: AbortSignal.abort() });
+    const paths = repoPaths(f.stateDir, f.origin);
+    const orphan = spawn('/bin/sh', ['-c', 'sleep 300 & wait'], { detached: true, stdio: 'ignore' });
+    orphan.unref();
+    const pgid = orphan.pid!;
+    await new Promise((r) => setTimeout(r, 100));
+    const journal = Journal.open(paths.journal);
+    const base = await f.rev(f.origin, 'master');
+    journal.append({
+      type: 'run-started',
+      runId: 'dead',
+      at: new Date().toISOString(),
+      target: 'master',
+      configHash: 'x',
+      base,
+      tested: sha,
+      members: [{ branch: 'pu', sha, tested: sha }],
+      logPath: join(paths.logs, 'dead.log'),
+    });
+    journal.append({ type: 'run-process', runId: 'dead', pgid, startTime: processStartTime(pgid) });
+    journal.close();
+    mkdirSync(join(paths.worktrees, 'dead'), { recursive: true });
+    writeFileSync(join(paths.mirror, 'packed-refs.lock'), '');
+    const events: EngineEvent[] = [];
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => events.push(e) });
+    const recovered = events.flatMap((e) => (e.type === 'recovered' ? [e.what] : []));
+    expect(recovered.sort()).toEqual(['git-lock-file', 'orphan-process-group', 'stale-worktree']);
+    expect(running(pgid)).toBe(false);
+    expect(existsSync(join(paths.worktrees, 'dead'))).toBe(false);
+    expect(existsSync(join(paths.mirror, 'packed-refs.lock'))).toBe(false);
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+  });
+
+  it('works when started from a hook, with GIT_DIR=. inherited', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const saved = process.env['GIT_DIR'];
+    process.env['GIT_DIR'] = '.';
+    try {
+      const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+      expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    } finally {
+      if (saved === undefined) delete process.env['GIT_DIR'];
+      else process.env['GIT_DIR'] = saved;
+    }
+  });
+
+  it('rebases with a committer identity of its own when the account has none', async () => {
+    f = await createFixture('test: sh test.sh\nrebase: true\n');
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    await pushToMaster(f, { 'm.txt': 'm\n' });
+    const home = join(f.dir, 'empty-home');
+    mkdirSync(home);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
+    Object.assign(env, {
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      GIT_CONFIG_NOSYSTEM: '1',
+      EMAIL: '',
+    });
+    const runner = await bundleEngineRunner();
+    const child = await startEngine(runner, { repo: f.origin, stateDir: f.stateDir }, env).done;
+    expect(child.code, child.stderr).toBe(0);
+    const report = JSON.parse(child.stdout);
+    expect(report.verdicts.map((v: { kind: string; sha: string }) => [v.kind, v.sha])).toEqual([
+      ['landed', sha],
+    ]);
+    expect(await f.git(f.origin, 'log', '-1', '--format=%cn <%ce> / %an <%ae>', 'master')).toBe(
+      'premerge-bot <premerge-bot@localhost> / Dev <dev@example.com>',
+    );
+  });
+});
