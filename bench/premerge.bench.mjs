@@ -178,6 +178,33 @@ async function overhead(engine, work) {
   console.log(
     `fresh clone / premerge-bot: ${fmtRatio(ratio)} (target >= ${TARGET_RATIO}x: ${verdict(ratio >= TARGET_RATIO)}); ${runs} run(s) each`,
   );
+  await checkoutCost(clone, work);
+}
+
+/**
+ * Where a run's start-up goes on this file system: a new worktree writes every file (what a run per fresh worktree
+ * pays), while moving an existing worktree to the next candidate writes only the files that differ.
+ */
+async function checkoutCost(clone, work) {
+  const full = [];
+  const incremental = [];
+  const keep = join(work, 'kept-worktree');
+  await git(clone, 'worktree', 'add', '-q', '--detach', keep, 'HEAD~50');
+  for (let i = 0; i < runCount(); i++) {
+    const dir = join(work, `worktree-${i}`);
+    let t = now();
+    await git(clone, 'worktree', 'add', '-q', '--detach', dir, 'HEAD');
+    full.push(now() - t);
+    await git(clone, 'worktree', 'remove', '--force', dir);
+    t = now();
+    await git(keep, 'checkout', '-q', '--detach', '-f', i % 2 ? 'HEAD~50' : 'HEAD');
+    await git(keep, 'clean', '-qffdx');
+    incremental.push(now() - t);
+  }
+  console.log(
+    `of which a new worktree of all files (git worktree add): ${fmtMs(median(full))}; ` +
+      `moving a kept worktree 50 commits (checkout -f + clean -ffdx): ${fmtMs(median(incremental))}`,
+  );
 }
 
 async function queue(engine, work, maxBatch) {

@@ -17,7 +17,7 @@ import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
 import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
-import { installHook, uninstallHook } from './hook.js';
+import { installHook, isRemote, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
@@ -62,7 +62,7 @@ function interval(text: string): number {
  */
 export function createProgram(ctx: CliContext): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  const local = (p: string) => (/^[^/]*:/.test(p) ? p : resolve(ctx.cwd, p));
+  const local = (p: string) => (isRemote(p) ? p : resolve(ctx.cwd, p));
   // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
   const stateDirOf = (o: { stateDir?: string }) =>
     o.stateDir === undefined ? defaultStateDir(ctx.env) : resolve(ctx.cwd, o.stateDir);
@@ -76,7 +76,6 @@ export function createProgram(ctx: CliContext): Command {
   const program = new Command('premerge-bot')
     .description('Tests each pushed pu branch and fast-forwards master only to commits whose tests passed.')
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
-    .showHelpAfterError('(run premerge-bot help for usage)')
     .exitOverride();
 
   const repoOption = () =>

@@ -106,7 +106,7 @@ exit 0
 }
 
 /** A URL or scp-like `host:path` rather than a local path (git's own rule: a colon before any slash). */
-function isRemote(repo: string): boolean {
+export function isRemote(repo: string): boolean {
   return /^[^/]*:/.test(repo);
 }
 

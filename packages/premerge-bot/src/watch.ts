@@ -8,6 +8,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type EngineEvent, type OnceReport, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
+import { isRemote } from './hook.js';
 
 /** The socket a running watch listens on; one per state dir. */
 export function socketPath(stateDir: string): string {
@@ -57,7 +58,7 @@ export type WatchEvent =
 
 /** How a hook names a repository and a watch recognises it: the real path when local, the text otherwise. */
 export function repoKey(repo: string): string {
-  if (/^[^/]*:/.test(repo)) return repo;
+  if (isRemote(repo)) return repo;
   try {
     return realpathSync(resolve(repo));
   } catch {
