@@ -110,6 +110,9 @@ export function createProgram(ctx: CliContext): Command {
         // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line.
         const line = (text: string) =>
           out(ctx.isTTY ? text : `${new Date().toISOString()} [${process.pid}] ${options.repo}: ${text}`);
+        // Started by the hook: a hang-up of the pusher's session must not cut the run short (Node resets the
+        // SIG_IGN that nohup would set, so ignore it here).
+        if (o.poke) process.on('SIGHUP', () => {});
         if (o.poke && (await pokeWatch(options.stateDir!, o.candidatesFrom ?? o.repo))) {
           line('a running watch was poked');
           return;

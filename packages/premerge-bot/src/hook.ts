@@ -99,7 +99,10 @@ while read -r old new ref; do
 done
 [ -n "$trigger" ] || exit 0
 mkdir -p ${q(options.stateDir)} || exit 0
-nohup ${q(options.command.node)} ${q(options.command.script)} ${args.join(' ')} \\
+# In a session of its own (setsid, where there is one) the run outlives the push's ssh session or terminal.
+detach=
+command -v setsid >/dev/null 2>&1 && detach=setsid
+$detach ${q(options.command.node)} ${q(options.command.script)} ${args.join(' ')} \\
   </dev/null >>${q(join(options.stateDir, HOOK_LOG))} 2>&1 &
 exit 0
 `;

@@ -86,7 +86,8 @@ describe('hook install', () => {
     const record = join(box.dir, 'called');
     writeFileSync(
       fake,
-      `require('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), git: Object.keys(process.env).filter((k) => k.startsWith('GIT_')) }));`,
+      `const fs = require('fs'); const sid = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3];
+fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), sid, git: Object.keys(process.env).filter((k) => k.startsWith('GIT_')) }));`,
     );
     const text = hookScript({
       repo: bare,
@@ -111,8 +112,11 @@ describe('hook install', () => {
     expect(push.status).toBe(0);
     const deadline = Date.now() + 30_000;
     while (!existsSync(record) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
-    const called = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; git: string[] };
+    const called = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; git: string[]; sid: string };
     expect(called.argv).toEqual(['once', '--poke', '--repo', bare, '--state-dir', state]);
     expect(called.git).toEqual([]);
+    // Detached into a session of its own (setsid is in util-linux, present wherever these tests run).
+    const ownSid = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3];
+    expect(called.sid).not.toBe(ownSid);
   });
 });
