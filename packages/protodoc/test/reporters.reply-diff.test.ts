@@ -134,3 +134,12 @@ describe('diffReply', () => {
     expect(diff).toContain('\n+>>>=(no-eol) yyyyyyyy [4992 more bytes not shown]\n');
   });
 });
+
+describe('diffReply with a trailing `...`', () => {
+  it('keeps the lines the trailing `...` swallowed out of the diff', async () => {
+    const received = got(`${Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`).join('\n')}\n`);
+    expect(await diffReply(lines(['line 1', '...', 'line 500', 'line 501 changed', '...']), received)).toBe(
+      '--- expected\n+++ received\n@@ -1,5 +1,5 @@\n line 1\n ...\n line 500\n-line 501 changed\n+line 501\n ...\n',
+    );
+  });
+});

@@ -100,6 +100,18 @@ export async function diffReply(
     eEnd--;
     rEnd--;
   }
+  // A trailing `...` swallows whatever the reply ends with. When the items before it are plain lines,
+  // line them up one to one with the received lines and let the `...` stand for the rest, so a
+  // difference in a long reply does not drag everything after it into the diff.
+  const last = expected[eEnd - 1];
+  if (tail.length === 0 && e < eEnd && eEnd === expected.length && last?.kind === 'any-lines') {
+    const items = expected.slice(e, eEnd - 1);
+    if (items.every((item) => item.kind !== 'any-lines') && rEnd - r >= items.length) {
+      tail.push('...');
+      eEnd--;
+      rEnd = r + items.length;
+    }
+  }
   tail.reverse();
 
   const oldMiddle: string[] = [];

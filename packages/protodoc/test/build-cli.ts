@@ -1,0 +1,61 @@
+/**
+ * Tests that run the real `protodoc` binary need dist/ to match src/. `tsc -b` is incremental (a
+ * fraction of a second when nothing changed); a lock directory keeps test files that run in
+ * parallel workers from writing dist/ at the same time.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The binary, as users run it after `npm ci`. */
+export const BIN = join(ROOT, 'packages/protodoc/bin/protodoc.js');
+
+const LOCK = join(tmpdir(), 'protodoc-test-build.lock');
+const STALE_LOCK_MS = 120_000;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function acquire(): void {
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock left by a killed run must not block every later run.
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS)
+          rmSync(LOCK, { recursive: true, force: true });
+      } catch {}
+      sleep(50);
+    }
+  }
+}
+
+/** Builds packages/protodoc (and what it references); throws with tsc's output if it does not compile. */
+export function buildCli(): void {
+  acquire();
+  try {
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/protodoc'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+  } catch (err) {
+    const out = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(
+      `tsc -b packages/protodoc failed:\n${out.stdout?.toString() ?? ''}${out.stderr?.toString() ?? ''}`,
+    );
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}

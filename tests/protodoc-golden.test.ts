@@ -1,0 +1,148 @@
+/**
+ * protodoc's behaviour, as transcripts with golden output (hurl's integration layout): each case in
+ * tests/protodoc/tests_<outcome>/ is a transcript NAME.txt (or .md) with the exact stdout (NAME.out),
+ * stderr (NAME.err) and exit code (NAME.exit) of the REAL binary run on it:
+ *
+ *   node packages/protodoc/bin/protodoc.js check --no-color ARGS tests/protodoc/tests_<outcome>/NAME.txt
+ *
+ * ARGS come from NAME.args (one argument per line) or default to `--connect 127.0.0.1:@playground@`.
+ * `@NAME@` in the arguments stands for a server this test starts (the port of `playground`, `greeter`,
+ * `tlsplay` and `redis`; `closed` is a port nothing listens on; `cacert` the test CA's path); the same
+ * values in the output are turned back into `@NAME@`. Timings are the only other thing normalised.
+ *
+ * PROTODOC_UPDATE_GOLDEN=1 rewrites the expected files from what the binary does now (review the diff).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../packages/protodoc/src/free-port.js';
+import { BIN, buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
+import { makeCerts, type TestCerts } from '../packages/protodoc/test/helpers/certs.js';
+import { type RedisServer, startRedis } from '../packages/protodoc/test/helpers/servers.js';
+import { startPlayground } from './protodoc/playground.mjs';
+
+const CASES = join(ROOT, 'tests/protodoc');
+const UPDATE = process.env.PROTODOC_UPDATE_GOLDEN === '1';
+
+/** Each folder's exit code: a case in the wrong folder fails even if its .exit file agrees. */
+const FOLDERS: Record<string, number> = {
+  tests_ok: 0,
+  tests_failed: 1,
+  tests_error_usage: 2,
+  tests_error_parser: 3,
+  tests_error_connect: 4,
+};
+
+const TRANSCRIPT = /\.(txt|md|protodoc)$/;
+
+function casesIn(folder: string): string[] {
+  const dir = join(CASES, folder);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => TRANSCRIPT.test(name))
+    .sort();
+}
+
+/** What the binary did. */
+interface Outcome {
+  out: string;
+  err: string;
+  exit: number;
+}
+
+function run(args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      // Without a terminal protodoc would not colour anyway; NO_COLOR keeps a developer's FORCE_COLOR out.
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined }, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const exit = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ out: stdout, err: stderr, exit });
+      },
+    );
+  });
+}
+
+/** Replaces what differs from run to run: ports and paths by their @NAME@, timings by placeholders. */
+function normalise(text: string, values: Map<string, string>): string {
+  let out = text;
+  for (const [name, value] of values) out = out.replaceAll(value, `@${name}@`);
+  return (
+    out
+      // `(3 steps, 12ms)`, `(3 steps: 1 passed, 1 failed, 1 skipped, 1.20s)`
+      .replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)')
+      // the summary line's `(0.21s)`
+      .replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)')
+  );
+}
+
+const values = new Map<string, string>();
+const stops: (() => Promise<void> | void)[] = [];
+let certs: TestCerts;
+
+beforeAll(async () => {
+  buildCli();
+  certs = makeCerts();
+  stops.push(() => certs.remove());
+  const playground = await startPlayground();
+  const greeter = await startPlayground({ greeting: '220 playground ready' });
+  const tlsplay = await startPlayground({ tls: { key: certs.key, cert: certs.cert } });
+  const redis: RedisServer = await startRedis();
+  stops.push(playground.close, greeter.close, tlsplay.close, redis.stop);
+  // Longest values first, so a path is replaced before any port inside it.
+  values.set('cacert', certs.caPath);
+  values.set('playground', String(playground.port));
+  values.set('greeter', String(greeter.port));
+  values.set('tlsplay', String(tlsplay.port));
+  values.set('redis', String(redis.port));
+  values.set('closed', String(await freePort()));
+});
+
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop();
+});
+
+for (const [folder, expectedExit] of Object.entries(FOLDERS)) {
+  describe(folder, () => {
+    for (const name of casesIn(folder)) {
+      const base = join(CASES, folder, name.replace(TRANSCRIPT, ''));
+      it(name, async () => {
+        const argsFile = `${base}.args`;
+        const argsText = existsSync(argsFile)
+          ? readFileSync(argsFile, 'utf8')
+          : '--connect\n127.0.0.1:@playground@\n';
+        const template = argsText === '' ? [] : argsText.replace(/\n$/, '').split('\n');
+        const args = template.map((arg) =>
+          arg.replace(/@(\w+)@/g, (all, key: string) => values.get(key) ?? all),
+        );
+        const got = await run(['check', '--no-color', ...args, `tests/protodoc/${folder}/${name}`]);
+        const actual = {
+          out: normalise(got.out, values),
+          err: normalise(got.err, values),
+          exit: `${got.exit}\n`,
+        };
+        if (UPDATE) {
+          writeFileSync(`${base}.out`, actual.out);
+          writeFileSync(`${base}.err`, actual.err);
+          writeFileSync(`${base}.exit`, actual.exit);
+        }
+        const expected = {
+          out: readFileSync(`${base}.out`, 'utf8'),
+          err: readFileSync(`${base}.err`, 'utf8'),
+          exit: readFileSync(`${base}.exit`, 'utf8'),
+        };
+        expect(actual).toEqual(expected);
+        expect(got.exit).toBe(expectedExit);
+        // A user mistake never shows a stack trace.
+        expect(got.err).not.toMatch(/^\s+at /m);
+      });
+    }
+  });
+}
+
+it('has cases in every outcome folder', () => {
+  for (const folder of Object.keys(FOLDERS)) expect(casesIn(folder).length, folder).toBeGreaterThan(0);
+});
