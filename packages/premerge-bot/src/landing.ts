@@ -16,11 +16,25 @@ export type LandResult =
   /** The push was refused for another reason (hook, permissions, unreachable). */
   | { ok: false; reason: 'refused'; detail: string };
 
-/** The target's current commit in `repo`, asked of the repository itself (not the mirror). */
+/** The current tips of `branches` in `repo`, asked of the repository itself (one connection); absent = deleted. */
+export async function remoteBranchShas(
+  mirror: Mirror,
+  repo: string,
+  branches: string[],
+): Promise<Map<string, string>> {
+  const r = await mirror.run(['ls-remote', repo, ...branches.map((b) => `refs/heads/${b}`)]);
+  const tips = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const [sha, ref] = line.split('\t');
+    if (sha && ref?.startsWith('refs/heads/') && branches.includes(ref.slice(11)))
+      tips.set(ref.slice(11), sha);
+  }
+  return tips;
+}
+
+/** The commit branch `branch` of `repo` points at, or null when it does not exist. */
 export async function remoteBranchSha(mirror: Mirror, repo: string, branch: string): Promise<string | null> {
-  const r = await mirror.run(['ls-remote', repo, `refs/heads/${branch}`]);
-  const line = r.stdout.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
-  return line ? line.split('\t')[0]! : null;
+  return (await remoteBranchShas(mirror, repo, [branch])).get(branch) ?? null;
 }
 
 /** Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it. */

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRunId, type Session } from './context.js';
 import { isAncestor } from './git.js';
-import { land, rebaseOnto, remoteBranchSha } from './landing.js';
+import { land, rebaseOnto, remoteBranchShas } from './landing.js';
 import type { RunMember } from './store.js';
 import { runTest, type TestOutcome } from './test-run.js';
 import type { CandidateRef } from './types.js';
@@ -269,8 +269,13 @@ async function testStack(
     if (polling || controller.signal.aborted) return;
     polling = true;
     try {
+      const tips = await remoteBranchShas(
+        s.mirror,
+        source,
+        members.map((m) => m.branch),
+      );
       for (const m of members) {
-        const now = await remoteBranchSha(s.mirror, source, m.branch);
+        const now = tips.get(m.branch) ?? null;
         if (now !== m.sha) {
           moved.push(m);
           movedTo.set(m.branch, now);

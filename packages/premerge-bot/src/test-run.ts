@@ -72,12 +72,22 @@ export function runTest(options: TestRunOptions): Promise<TestRunResult> {
   const started = Date.now();
   const fd = openSync(options.logPath, 'a');
   writeSync(fd, `$ ${options.command}\n`);
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', options.command], {
-      cwd: options.cwd,
-      env: testEnvironment(),
-      detached: true,
-      stdio: ['ignore', fd, fd],
+  return new Promise((resolve, reject) => {
+    // The group is created first and the test starts only when we say go, after onSpawn has recorded the group:
+    // a bot killed in between closes the pipe, `read` sees end-of-file and the group exits without running anything,
+    // so no test can run unrecorded (and unkillable by the next start's recovery).
+    const child = spawn(
+      '/bin/sh',
+      ['-c', 'read -r go || exit 125; exec /bin/sh -c "$1"', 'premerge-test', options.command],
+      {
+        cwd: options.cwd,
+        env: testEnvironment(),
+        detached: true,
+        stdio: ['pipe', fd, fd],
+      },
+    );
+    child.stdin?.on('error', () => {
+      // The group died before reading "go" (killed by a cancel): nothing to tell it.
     });
     const pgid = child.pid;
     let stopping: 'timed-out' | 'cancelled' | null = null;
@@ -116,7 +126,23 @@ export function runTest(options: TestRunOptions): Promise<TestRunResult> {
 
     child.once('error', (err) => void finish(null, null, err));
     child.once('exit', (code, sig) => void finish(code, sig));
-    if (pgid !== undefined) options.onSpawn?.(pgid, processStartTime(pgid));
+    if (pgid !== undefined) {
+      try {
+        options.onSpawn?.(pgid, processStartTime(pgid));
+      } catch (e) {
+        // Could not record the group (e.g. the journal's disk is full): end-of-file instead of go, nothing runs.
+        child.stdin?.destroy();
+        clearTimeout(timer);
+        finished = true;
+        child.once('exit', () => {
+          closeSync(fd);
+          reject(e);
+        });
+        return;
+      }
+      // The test gets end-of-file on stdin, as with /dev/null.
+      child.stdin?.end('go\n');
+    }
     if (options.signal?.aborted) stop('cancelled');
     else options.signal?.addEventListener('abort', onAbort, { once: true });
   });

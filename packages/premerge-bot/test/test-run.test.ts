@@ -103,6 +103,22 @@ describe('runTest', () => {
     expect(statSync(log).size).toBeGreaterThan(200 * 100_000);
   });
 
+  it('never starts the command when its process group could not be recorded', async () => {
+    const marker = join(dir, 'ran');
+    const failure = new Error('journal unwritable');
+    const r = runTest({
+      command: `touch ${marker}`,
+      cwd: dir,
+      timeoutMs: 10_000,
+      logPath: join(dir, 'f.log'),
+      onSpawn: () => {
+        throw failure;
+      },
+    });
+    await expect(r).rejects.toBe(failure);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('runs in the given directory', async () => {
     await runTest({ command: 'pwd > where', cwd: dir, timeoutMs: 10_000, logPath: join(dir, 'e.log') });
     expect(existsSync(join(dir, 'where'))).toBe(true);
