@@ -125,4 +125,30 @@ describe('watch', () => {
     expect(again.status).toBe(0);
     expect(await box.git(p.bare, 'rev-parse', 'master')).toBe(sha);
   });
+
+  it('on a terminal shows human progress lines instead of JSON', async () => {
+    // `script` gives the watch a pseudo-terminal; `exec` makes node the direct child, to stop it by pid.
+    const command = `exec '${process.execPath}' '${BIN}' watch --repo '${bare}' --state-dir '${state}' --interval 1h`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: box.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString('utf8');
+    });
+    const exited = new Promise<void>((done) => child.on('exit', () => done()));
+    await eventually(() => (screen.includes('(hooks poke ') ? true : undefined), 'the watching line');
+    expect(await pokeWatch(state, bare)).toBe(true);
+    await eventually(() => (screen.includes(`${bare}: poked by a push`) ? true : undefined), 'the poke line');
+    expect(screen).toMatch(/^\d\d:\d\d:\d\d watching /m);
+    expect(screen).not.toMatch(/^\{/m);
+
+    const node = Number(
+      readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0],
+    );
+    process.kill(node, 'SIGTERM');
+    await exited;
+    expect(screen).toMatch(/\d\d:\d\d:\d\d stopped/);
+  });
 });
