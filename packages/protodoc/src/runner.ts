@@ -4,9 +4,9 @@
  * nothing is left over once every connection is half-closed.
  *
  * The hot path is event-driven and synchronous: a socket's `data` event feeds the step's matcher,
- * and a completed step sends the next step's block from inside that same event. There is one
- * reusable timeout timer (and one settle timer) per transcript, refreshed rather than recreated,
- * and no promise per step.
+ * and a completed step sends the next step's block from inside that same event. No promise and
+ * no timer operation per step: each wait only moves a deadline, and one timer, armed lazily,
+ * checks it (a timer that fires early re-arms itself for the rest).
  */
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
 import { ConnectError, ProtodocError } from './errors.js';
@@ -124,6 +124,11 @@ class TranscriptRun implements ConnectionHandler {
   private phase = PHASE_STEPS;
   private started = 0;
   private timer: NodeJS.Timeout | null = null;
+  private timerArmed = false;
+  /** When the current wait (a step's reply, or the end-of-transcript close) times out. */
+  private deadline = 0;
+  /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
+  private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
 
   private readonly transcript: Transcript;
@@ -207,13 +212,22 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   private readonly onTimeout = (): void => {
+    this.timerArmed = false;
     this.guard(() => {
+      if (this.phase === PHASE_DONE) return;
+      // Between waits (connecting, handshaking) nothing times out here; the next wait re-arms.
+      if (this.phase === PHASE_STEPS && this.active === null) return;
+      const left = this.deadline - performance.now();
+      if (left > 0) {
+        // The deadline moved on since the timer was set: sleep for the rest of it.
+        this.armTimer(left);
+        return;
+      }
       if (this.phase === PHASE_END) {
         this.finishEnd();
         return;
       }
-      const active = this.active;
-      if (active === null) return; // stale: the timer is refreshed at the start of each wait
+      const active = this.active!;
       this.failStep(active, active.failReason ?? 'timeout');
     });
   };
@@ -253,7 +267,9 @@ class TranscriptRun implements ConnectionHandler {
         this.upgrade(conn, step);
         return;
       }
-      const started = performance.now();
+      // The previous step's completion time is this one's start: one clock reading per step.
+      const started = this.completedAt >= 0 ? this.completedAt : performance.now();
+      this.completedAt = -1;
       if (step.send.length > 0) conn.write(step.send);
       const matcher = new ReplyMatcher(step.expect);
       let status = matcher.result;
@@ -273,12 +289,12 @@ class TranscriptRun implements ConnectionHandler {
         if (conn.closed) {
           this.failStep(active, 'mismatch');
         } else {
-          this.armTimeout();
+          this.setDeadline(started);
           this.startCollecting(active, 'mismatch');
         }
         return;
       }
-      this.armTimeout();
+      this.setDeadline(started);
       if (matcher.needsSettle) this.armSettle();
       return;
     }
@@ -289,12 +305,14 @@ class TranscriptRun implements ConnectionHandler {
     this.active = null;
     const rest = active.matcher.leftover();
     if (rest.length > 0) active.conn.unread.push(rest);
+    const now = performance.now();
+    this.completedAt = now;
     this.record({
       index: this.index,
       line: active.step.line,
       connection: active.step.connection,
       status: 'passed',
-      durationMs: performance.now() - active.started,
+      durationMs: now - active.started,
     });
     this.index++;
   }
@@ -391,6 +409,7 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   private open(conn: Connection): void {
+    this.completedAt = -1; // the step starts after the connection is up
     this.opened.push(conn);
     conn.open(this.timeoutMs, this.options.tls).then(
       () => this.guard(() => this.next()),
@@ -399,6 +418,7 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   private upgrade(conn: Connection, step: Step): void {
+    this.completedAt = -1;
     conn.startTls(this.timeoutMs, this.options.tls, step.startTls?.servername).then(
       () =>
         this.guard(() => {
@@ -415,7 +435,7 @@ class TranscriptRun implements ConnectionHandler {
   private startEnd(): void {
     this.phase = PHASE_END;
     for (const conn of this.opened) conn.halfClose();
-    this.armTimeout();
+    this.setDeadline(performance.now());
     this.maybeEndDone();
   }
 
@@ -512,10 +532,15 @@ class TranscriptRun implements ConnectionHandler {
 
   // --- timers -----------------------------------------------------------------------------------
 
-  /** (Re)starts the timeout: one Timeout object per transcript, refreshed for each wait. */
-  private armTimeout(): void {
-    if (this.timer === null) this.timer = setTimeout(this.onTimeout, this.timeoutMs);
-    else this.timer.refresh();
+  /** Starts a wait that times out `timeoutMs` after `now`. Only arms the timer if it is idle. */
+  private setDeadline(now: number): void {
+    this.deadline = now + this.timeoutMs;
+    if (!this.timerArmed) this.armTimer(this.timeoutMs);
+  }
+
+  private armTimer(ms: number): void {
+    this.timerArmed = true;
+    this.timer = setTimeout(this.onTimeout, ms);
   }
 
   private armSettle(): void {
