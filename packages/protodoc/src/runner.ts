@@ -448,10 +448,11 @@ class TranscriptRun implements ConnectionHandler {
   private finishEnd(): void {
     if (this.phase !== PHASE_END) return;
     let failed = false;
-    const lastLine = this.lastLine();
+    let lastLine = 0;
     for (const conn of this.opened) {
       if (conn.unread.length === 0) continue;
       failed = true;
+      if (lastLine === 0) lastLine = this.lastLine();
       this.record({
         index: this.steps.length,
         line: lastLine,
