@@ -53,7 +53,7 @@ export interface CheckFlags {
 const EXIT_CODE_HELP = `
 Exit codes:
   0   every transcript passed
-  1   a transcript failed (a reply differed)
+  1   a transcript failed (a reply differed, timed out, or the server closed)
   2   usage error (bad flag, missing file, no transcripts, no target)
   3   a transcript cannot be parsed (nothing was run)
   4   a target cannot be reached, or --server failed
@@ -221,7 +221,13 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
-    .addHelpText('after', EXIT_CODE_HELP)
+    .addHelpText(
+      'after',
+      `${EXIT_CODE_HELP}
+Example:
+  protodoc check --server "redis-server --port {port} --save ''" --connect 127.0.0.1:{port} tests/redis/
+`,
+    )
     .action(async (files: string[], flags: CheckFlags) => runCheck(ctx, files, flags));
 
   // runCli reads the exit code the action set through this hidden link.

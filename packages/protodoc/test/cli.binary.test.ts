@@ -1,0 +1,173 @@
+/**
+ * The real `protodoc` binary (bin/protodoc.js → dist/cli.js), as a user runs it, against a real
+ * redis-server: output compared exactly (timings aside), exit codes, report files, colour, and
+ * --server stopped on Ctrl-C.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, buildCli, ROOT } from './build-cli.js';
+import { type RedisServer, startRedis } from './helpers/servers.js';
+
+let redis: RedisServer;
+let dir: string;
+
+interface Outcome {
+  out: string;
+  err: string;
+  exit: number;
+}
+
+function protodoc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
+        encoding: 'utf8',
+      },
+      (error, out, err) => resolve({ out, err, exit: error ? Number(error.code) : 0 }),
+    );
+  });
+}
+
+const timeless = (text: string): string =>
+  text.replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)').replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)');
+
+beforeAll(async () => {
+  buildCli();
+  redis = await startRedis();
+  dir = mkdtempSync(join(tmpdir(), 'protodoc-bin-'));
+  writeFileSync(join(dir, 'pass.txt'), '>>> SET k hello\n+OK\n>>> GET k\n$5\nhello\n');
+  writeFileSync(join(dir, 'fail.txt'), '>>> SET k hello\n+OK\n>>> GET k\n$5\nhowdy\n>>> PING\n+PONG\n');
+});
+
+afterAll(async () => {
+  await redis?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('protodoc check (the binary)', () => {
+  it('prints PASS and the summary, and exits 0', async () => {
+    const run = await protodoc(['check', '--connect', redis.target, 'pass.txt']);
+    expect({ ...run, out: timeless(run.out) }).toEqual({
+      out: 'PASS pass.txt (2 steps, TIME)\n\n1 file, 2 steps: 2 passed, 0 failed, 0 skipped (TIME)\n',
+      err: '',
+      exit: 0,
+    });
+  });
+
+  it('prints the failing step as PATH:LINE: and a diff, and exits 1', async () => {
+    const run = await protodoc(['check', '--connect', redis.target, 'pass.txt', 'fail.txt']);
+    expect({ ...run, out: timeless(run.out) }).toEqual({
+      out: [
+        'PASS pass.txt (2 steps, TIME)',
+        'FAIL fail.txt (3 steps: 1 passed, 1 failed, 1 skipped, TIME)',
+        'fail.txt:5: the reply differs from the transcript',
+        '--- expected',
+        '+++ received',
+        '@@ -1,2 +1,2 @@',
+        ' $5',
+        '-howdy',
+        '+hello',
+        '',
+        '2 files, 5 steps: 3 passed, 1 failed, 1 skipped (TIME)',
+        '',
+      ].join('\n'),
+      err: '',
+      exit: 1,
+    });
+  });
+
+  it('colours with --color even when stdout is not a terminal, and not by default', async () => {
+    const plain = await protodoc(['check', '--connect', redis.target, 'fail.txt']);
+    expect(plain.out).not.toContain('\x1b[');
+    const coloured = await protodoc(['check', '--color', '--connect', redis.target, 'fail.txt']);
+    expect(coloured.out).toContain('\x1b[31m-howdy\x1b[39m');
+    expect(coloured.out).toContain('\x1b[32m+hello\x1b[39m');
+  });
+
+  it('writes JSON and JUnit reports to files next to the pretty output', async () => {
+    const run = await protodoc([
+      'check',
+      '--connect',
+      redis.target,
+      '--report-json',
+      'report.json',
+      '--report-junit',
+      'report.xml',
+      'pass.txt',
+      'fail.txt',
+    ]);
+    expect(run.exit).toBe(1);
+    const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(json).toMatchObject({ status: 'failed', summary: { files: 2, steps: 5, failed: 1 } });
+    expect(json.transcripts[1].steps[1].failure.diff).toContain('-howdy\n+hello\n');
+    const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
+    expect(xml).toContain('<testsuite name="fail.txt" tests="3" failures="1" errors="0" skipped="1"');
+  });
+
+  it('prints only JSON on stdout with --reporter json', async () => {
+    const run = await protodoc(['check', '--reporter', 'json', '--connect', redis.target, 'pass.txt']);
+    expect(run.exit).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ version: 1, status: 'passed' });
+  });
+
+  it('exits 2 with one line for a bad flag, 3 for a parse error, 4 for a refused connection', async () => {
+    writeFileSync(join(dir, 'bad.txt'), '>>> PING\n>>>? what\n');
+    const usage = await protodoc(['check', '--timeout', 'forever', 'pass.txt']);
+    const parse = await protodoc(['check', '--connect', redis.target, 'bad.txt', 'pass.txt']);
+    const refused = await protodoc(['check', '--connect', '127.0.0.1:1', 'pass.txt']);
+    expect([usage.exit, parse.exit, refused.exit]).toEqual([2, 3, 4]);
+    expect(usage.err).toMatch(/^error: option '--timeout <duration>' argument 'forever' is invalid\..*\n$/);
+    expect(parse).toEqual({ out: '', err: "error: bad.txt:2:4: unknown line type '>>>?'\n", exit: 3 });
+    expect(refused.err).toBe('error: pass.txt: cannot connect to 127.0.0.1:1: connection refused\n');
+  });
+
+  it('runs from the repository root as `npx protodoc` does, with paths as given', async () => {
+    const run = await new Promise<Outcome>((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, 'check', '--connect', redis.target, 'examples/protodoc/redis-tutorial.md'],
+        { cwd: ROOT, encoding: 'utf8' },
+        (error, out, err) => resolve({ out, err, exit: error ? Number(error.code) : 0 }),
+      );
+    });
+    expect(timeless(run.out)).toContain('PASS examples/protodoc/redis-tutorial.md:9 (3 steps, TIME)\n');
+  });
+
+  it('stops the --server process group when interrupted with Ctrl-C (SIGINT)', async () => {
+    const pidFile = join(dir, 'server.pid');
+    // BLPOP with no timeout blocks forever: protodoc is waiting for a reply when the signal comes.
+    writeFileSync(join(dir, 'block.txt'), '>>> BLPOP nothing 0\n*2\n');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'check',
+        '--timeout',
+        '60s',
+        '--server',
+        `echo $$ > ${pidFile}; exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no`,
+        'block.txt',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    // The server is up once it wrote its pid and protodoc connected; poll the pid file, then wait a moment
+    // for the step to be sent (no assertion depends on the timing: only on what happens after SIGINT).
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '')
+      await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code)),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe('SIGINT');
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+});
