@@ -1,0 +1,51 @@
+/**
+ * The example commands in examples/protodoc/README.md work when pasted: each `npx protodoc check`
+ * line there is run as written (through /bin/sh, from the repository root) and must pass.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
+
+const README = join(ROOT, 'examples/protodoc/README.md');
+const commands = readFileSync(README, 'utf8')
+  .split('\n')
+  .filter((line) => line.startsWith('npx protodoc check '));
+
+beforeAll(() => buildCli());
+
+describe('examples/protodoc/README.md', () => {
+  it('lists a command for every example transcript', () => {
+    expect(commands.length).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const command of commands) {
+    const file = command.split(' ').at(-1)!;
+    it(file, async () => {
+      // `npx protodoc` resolves to this binary after `npm ci`; call it directly to skip npx's start-up.
+      const script = command.replace(
+        /^npx protodoc /,
+        `"${process.execPath}" packages/protodoc/bin/protodoc.js `,
+      );
+      const result = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(
+          '/bin/sh',
+          ['-c', script],
+          {
+            cwd: ROOT,
+            // Debian's python3-aiosmtpd is installed for /usr/bin/python3; a pyenv or virtualenv python3
+            // earlier on a developer's PATH would not have it (CI has /usr/bin first anyway).
+            env: { ...process.env, PATH: `/usr/bin:/usr/sbin:${process.env.PATH}` },
+            encoding: 'utf8',
+          },
+          (error, out, err) => resolve({ code: error ? Number(error.code) : 0, out, err }),
+        );
+      });
+      expect(result.err).toBe('');
+      expect(result.out).toMatch(/^PASS /);
+      expect(result.out).not.toMatch(/^(FAIL|ERROR) /m);
+      expect(result.code).toBe(0);
+    });
+  }
+});
