@@ -84,6 +84,32 @@ describe('servers that fail to answer', () => {
     expect(summary).toMatchObject({ files: 2, steps: 3, passed: 1, failed: 1, skipped: 1, errors: 0 });
   });
 
+  it('gives every step its own timeout, however long the whole transcript takes', async () => {
+    const server = await serve(
+      startTestServer((socket) => {
+        onLines(socket, (line) => setTimeout(() => socket.write(`${line}\r\n`), 300));
+        socket.on('end', () => socket.end());
+      }),
+    );
+    // Five replies 300ms apart take longer than one timeout; each alone is well within it.
+    const result = await run('>>> 1\n1\n>>> 2\n2\n>>> 3\n3\n>>> 4\n4\n>>> 5\n5\n', {
+      target: server.target,
+      timeoutMs: 1000,
+    });
+    expect(result.status).toBe('passed');
+    expect(result.steps).toHaveLength(5);
+  });
+
+  it('times out a later step that stalls after earlier ones passed', async () => {
+    const server = await serve(echoServer((line) => (line === 'stall' ? undefined : `${line}\r\n`)));
+    const result = await run('>>> a\na\n>>> b\nb\n>>> stall\nstall\n>>> c\nc\n', {
+      target: server.target,
+      timeoutMs: 200,
+    });
+    expect(statuses(result)).toEqual(['passed', 'passed', 'failed', 'skipped']);
+    expect(failedStep(result).failure.reason).toBe('timeout');
+  });
+
   it("takes the file's >>>! timeout when no option overrides it", async () => {
     const stall = await serve(startTestServer(() => {}));
     const result = await run(`>>>! timeout 150ms\n>>> hello\nhello\n`, { target: stall.target });
