@@ -62,7 +62,7 @@ await main(async () => {
       const argv = protodoc(['check', '--timeout', '60s', '--connect', target, file]);
       const results = [];
       for (let i = 0; i < runs; i++) {
-        const r = await run(...argv, { cwd: ROOT, peakRss: true });
+        const r = await run(...argv, { cwd: ROOT, usage: true });
         if (r.code !== 0) {
           throw new BenchError(
             `protodoc exited with ${r.code ?? r.signal} on ${fmtMiB(size)}\n${r.stdout}${r.stderr}`,

@@ -8,29 +8,29 @@ import { join } from 'node:path';
 /** Keep at most this much of a child's stdout/stderr (enough to show why it failed). */
 const OUTPUT_CAP = 64 * 1024;
 
-/** GNU time, used to read a child's peak RSS; when missing, /proc sampling stands in. */
-const GNU_TIME = '/usr/bin/time';
+/** GNU time, used to read a child's peak RSS and CPU time; when missing, /proc sampling stands in. */
+const GNU_TIME = process.env.BENCH_GNU_TIME ?? '/usr/bin/time';
 
 /**
  * Run `cmd args` to completion.
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, peakRss?: boolean, fullOutput?: boolean }} [options]
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, usage?: boolean, fullOutput?: boolean }} [options]
  *   fullOutput: keep all of stdout (for output that is parsed) rather than the last 64 KiB; stdout then goes to a
  *   file, not a pipe, because a program that calls process.exit() loses what is still queued for a pipe
  *   @default false
- *   peakRss: also measure the child's peak resident set size (KiB) with /usr/bin/time, or by sampling
- *   /proc/PID/status VmHWM when GNU time is missing.
+ *   usage: also measure the child's peak resident set size (KiB) and CPU time (user + system, ms) with
+ *   /usr/bin/time (10 ms resolution), or by sampling /proc/PID when GNU time is missing @default false
  * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string,
- *   peakRssKiB?: number }>}
+ *   peakRssKiB?: number, cpuMs?: number }>}
  */
 export async function run(cmd, args, options = {}) {
   let argv = [cmd, ...args];
   let timeFile;
-  if (options.peakRss && existsSync(GNU_TIME)) {
+  if (options.usage && existsSync(GNU_TIME)) {
     timeFile = join(mkdtempSync(join(tmpdir(), 'bench-time-')), 'time.out');
-    // -o keeps GNU time's line out of the child's stderr; %M is the peak RSS in KiB.
-    argv = [GNU_TIME, '-f', '%M', '-o', timeFile, ...argv];
+    // -o keeps GNU time's line out of the child's stderr; %M is the peak RSS in KiB, %U and %S CPU seconds.
+    argv = [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, ...argv];
   }
   let outFile;
   let outFd;
@@ -47,12 +47,20 @@ export async function run(cmd, args, options = {}) {
   if (outFd !== undefined) closeSync(outFd);
   const stdout = outFile ? () => readFileSync(outFile, 'utf8') : capture(child.stdout, OUTPUT_CAP);
   const stderr = capture(child.stderr, OUTPUT_CAP);
-  let sampledKiB = 0;
+  let sampled = { peakRssKiB: 0, cpuMs: 0 };
   let sampler;
-  if (options.peakRss && !timeFile) {
-    // VmHWM is the kernel's own high-water mark, so sampling only has to catch the process before it exits.
+  if (options.usage && !timeFile) {
+    // VmHWM is the kernel's own high-water mark and CPU times only grow, so sampling only has to catch the
+    // process shortly before it exits.
     sampler = setInterval(() => {
-      sampledKiB = Math.max(sampledKiB, readVmHwm(child.pid));
+      // Max, because a zombie's status no longer shows VmHWM.
+      const now = readProcUsage(child.pid);
+      if (now) {
+        sampled = {
+          peakRssKiB: Math.max(sampled.peakRssKiB, now.peakRssKiB),
+          cpuMs: Math.max(sampled.cpuMs, now.cpuMs),
+        };
+      }
     }, 5);
   }
   const { code, signal, end } = await new Promise((resolve, reject) => {
@@ -77,9 +85,11 @@ export async function run(cmd, args, options = {}) {
     const text = readFileSync(timeFile, 'utf8').trim();
     rmSync(join(timeFile, '..'), { recursive: true, force: true });
     // GNU time writes "Command exited with non-zero status N" before the format line on failure.
-    result.peakRssKiB = Number(text.split('\n').at(-1));
-  } else if (options.peakRss) {
-    result.peakRssKiB = sampledKiB;
+    const [rss, user, sys] = text.split('\n').at(-1).split(' ').map(Number);
+    result.peakRssKiB = rss;
+    result.cpuMs = (user + sys) * 1000;
+  } else if (options.usage) {
+    Object.assign(result, sampled);
   }
   return result;
 }
@@ -130,12 +140,15 @@ function capture(stream, cap) {
   return () => Buffer.concat(chunks).toString('utf8');
 }
 
-function readVmHwm(pid) {
+function readProcUsage(pid) {
   try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const peakRssKiB = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    return { peakRssKiB, cpuMs: (Number(stat[11]) + Number(stat[12])) * 10 };
   } catch {
-    return 0; // already gone
+    return undefined; // already gone
   }
 }
 
