@@ -299,7 +299,25 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * A process stream that goes quiet once its reader has gone (`protodoc check ... | head`): the run
+ * still finishes, so the exit code still tells whether the transcripts passed.
+ */
+function quietOnClose(stream: NodeJS.WriteStream): CliStream {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+  return {
+    write: (chunk: string) => stream.destroyed || stream.write(chunk),
+    isTTY: stream.isTTY,
+    hasColors: () => stream.hasColors?.() ?? false,
+  };
+}
+
 if (isMain()) {
-  const code = await runCli(process.argv.slice(2));
+  const code = await runCli(process.argv.slice(2), {
+    stdout: quietOnClose(process.stdout),
+    stderr: quietOnClose(process.stderr),
+  });
   process.exit(code);
 }

@@ -140,6 +140,22 @@ describe('protodoc check (the binary)', () => {
     expect(timeless(run.out)).toContain('PASS examples/protodoc/redis-tutorial.md:9 (3 steps, TIME)\n');
   });
 
+  it('finishes quietly with the right exit code when its reader goes away (| head)', async () => {
+    for (let i = 0; i < 200; i++)
+      writeFileSync(join(dir, `many-${String(i).padStart(3, '0')}.txt`), '>>> PING\n+PONG\n');
+    const files = Array.from({ length: 200 }, (_, i) => `many-${String(i).padStart(3, '0')}.txt`);
+    const child = spawn(process.execPath, [BIN, 'check', '--connect', redis.target, ...files], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    // Read the first chunk, then close the pipe as `head -1` would.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+  });
+
   it('stops the --server process group when interrupted with Ctrl-C (SIGINT)', async () => {
     const pidFile = join(dir, 'server.pid');
     // BLPOP with no timeout blocks forever: protodoc is waiting for a reply when the signal comes.
