@@ -274,6 +274,9 @@ export function groupAlive(pgid: number): boolean {
 
 function describeExit(exited: { code: number | null; signal: NodeJS.Signals | null } | null): string {
   if (exited?.signal) return `was killed by ${exited.signal}`;
+  // Exit code 0 before listening is almost always a server that daemonized itself.
+  if (exited?.code === 0)
+    return 'exited with code 0 (it must stay in the foreground: do not let it daemonize)';
   if (exited?.code !== null && exited?.code !== undefined) return `exited with code ${exited.code}`;
   return 'could not be started';
 }

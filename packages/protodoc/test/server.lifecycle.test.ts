@@ -77,6 +77,14 @@ describe('startServer', () => {
     expect(err.message).not.toContain('line5\n');
   });
 
+  it('tells a server that daemonized itself to stay in the foreground', async () => {
+    // Like a daemon: the foreground process exits 0 and leaves a child behind (stopped with the group).
+    const err = await startError(startServer({ command: 'sleep 1000 & : {port}', handleSignals: false }));
+    expect(err.code).toBe('PROTODOC_ERR_SERVER');
+    expect(err.message).toContain('exited with code 0');
+    expect(err.message).toContain('foreground');
+  });
+
   it('reports a server that never listens, and kills it', async () => {
     const err = await startError(
       startServer({
