@@ -4,6 +4,7 @@
  * `>>>= ` with escapes (`\xHH`, `\r`, `\e`, ...) where they are not, `>>>=(no-eol) ` for a final line
  * that ended without a newline.
  */
+import { formatEscaped } from '../escapes.js';
 import type { ExpectLine } from '../transcript-model.js';
 
 /** One received line: its bytes without the line ending, and whether a line ending (LF or CRLF) followed. */
@@ -13,15 +14,6 @@ export interface ReceivedLine {
   /** The ending was CRLF (not just LF). */
   crlf?: boolean;
 }
-
-const NAMED_ESCAPES: Record<number, string> = {
-  0: '\\0',
-  9: '\\t',
-  10: '\\n',
-  13: '\\r',
-  27: '\\e',
-  92: '\\\\',
-};
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -43,7 +35,7 @@ function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   }
   // Overlong forms, surrogates and code points past U+10FFFF are not text: show their bytes.
   if (codePoint < min || (codePoint >= 0xd800 && codePoint <= 0xdfff) || codePoint > 0x10ffff) return 0;
-  // C1 control characters are invisible on a terminal; show them escaped too.
+  // C1 control characters are invisible on a terminal: such a line is not plain text.
   if (codePoint >= 0x80 && codePoint <= 0x9f) return 0;
   return length;
 }
@@ -67,35 +59,11 @@ export function isPlainLine(bytes: Uint8Array): boolean {
   return !startsWithPrompt && !isEllipsis;
 }
 
-/** Escapes bytes for a `>>>=` line: printable UTF-8 stays as it is, everything else becomes an escape. */
-export function escapeBytes(bytes: Uint8Array): string {
-  let out = '';
-  let plainStart = 0;
-  let i = 0;
-  const flush = (end: number): void => {
-    if (end > plainStart) out += utf8.decode(bytes.subarray(plainStart, end));
-  };
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    if (b >= 0x20 && b < 0x7f && b !== 0x5c) {
-      i++;
-      continue;
-    }
-    if (b >= 0x80) {
-      const length = utf8SequenceLength(bytes, i);
-      if (length > 0) {
-        i += length;
-        continue;
-      }
-    }
-    flush(i);
-    out += NAMED_ESCAPES[b] ?? `\\x${b.toString(16).padStart(2, '0')}`;
-    i++;
-    plainStart = i;
-  }
-  flush(i);
-  return out;
-}
+/**
+ * Escapes bytes for a `>>>=` line: printable UTF-8 stays as it is, everything else becomes an escape
+ * (the transcript parser's own inverse, so what a report shows reads back as the same bytes).
+ */
+export const escapeBytes: (bytes: Uint8Array) => string = formatEscaped;
 
 /** A received line as a transcript would expect it. */
 export function renderReceivedLine(line: ReceivedLine): string {
