@@ -192,6 +192,11 @@ async function work(
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `${tornLines} in ${r.paths.journal}` });
     await mirror.ensure();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
+    // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).
+    for (const [runId, run] of s.state.runs) {
+      if (!run.ended && !run.passed)
+        s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'cut-off' });
+    }
     await removeStaleWorktrees(mirror, r.paths.worktrees, (e) => s.emit(e));
     await removeGitLocks(mirror, (e) => s.emit(e));
     let first = firstRound;

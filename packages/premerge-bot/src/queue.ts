@@ -258,9 +258,17 @@ async function testStack(
     return null;
   }
 
+  if (s.aborted) {
+    // Stopped while the worktree was being made: no test, no verdict.
+    await s.mirror.removeWorktree(dir).catch(() => undefined);
+    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+    return null;
+  }
   const controller = new AbortController();
   const onStop = () => controller.abort();
   s.signal?.addEventListener('abort', onStop, { once: true });
+  // A stop that came while the worktree was being made fired no event for the listener just added.
+  if (s.signal?.aborted) controller.abort();
   const moved: RunMember[] = [];
   const movedTo = new Map<string, string | null>();
   const source = s.candidatesFrom ?? s.repo;

@@ -97,4 +97,18 @@ describe('runOnce: one candidate', () => {
     expect(report.pendingAtStart).toBe(0);
     expect(report.testRuns).toBe(0);
   });
+
+  it('lands on the branch the default branch config names as target', async () => {
+    f = await createFixture('test: sh test.sh\ntarget: release\n');
+    await f.git(f.work, 'push', '--quiet', 'origin', 'master:refs/heads/release');
+    const master = await f.rev(f.origin, 'master');
+    const sha = await pushCandidate(f, { from: 'origin/release', files: { 'r.txt': 'r\n' } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect([report.target, report.verdicts.map((v) => [v.kind, v.sha, v.target])]).toEqual([
+      'release',
+      [['landed', sha, 'release']],
+    ]);
+    expect(await f.rev(f.origin, 'release')).toBe(sha);
+    expect(await f.rev(f.origin, 'master')).toBe(master);
+  });
 });

@@ -50,6 +50,22 @@ describe('runOnce: stopping, racing and recovering', () => {
     expect(again.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
   });
 
+  it('a stop that comes before the test process exists is not lost', async () => {
+    f = await createFixture();
+    await pushCandidate(f, { files: { 'test.sh': 'sleep 300\n' } });
+    const controller = new AbortController();
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'test-started') controller.abort(); // while the worktree is still being made
+    };
+    const report = await runOnce({
+      repo: f.origin,
+      stateDir: f.stateDir,
+      signal: controller.signal,
+      onEvent,
+    });
+    expect([report.aborted, report.verdicts]).toEqual([true, []]);
+  });
+
   it('master moved during the test, without rebase: needs-rebase against the new master, nothing lands', async () => {
     f = await createFixture();
     const sha = await pushCandidate(f, { files: { 'test.sh': 'sleep 0.5\nexit 0\n' } });
