@@ -7,7 +7,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type EngineEvent, type OnceReport, runOnce } from './engine.js';
-import { PremergeError } from './errors.js';
+import { PremergeError, StateError } from './errors.js';
 import { isRemote } from './hook.js';
 
 /** The socket a running watch listens on; one per state dir. */
@@ -124,6 +124,12 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   await mkdir(stateDir, { recursive: true });
   const path = socketPath(stateDir);
+  // Unix socket paths are limited to about 104-108 bytes depending on the system; fail with a clear line.
+  if (Buffer.byteLength(path) > 100) {
+    throw new StateError(
+      `the state dir path is too long for the watch's Unix socket ${path}; use a shorter --state-dir`,
+    );
+  }
   await claimSocket(path);
   const server = createServer((socket) => {
     let text = '';

@@ -46,6 +46,18 @@ describe('watch', () => {
     expect(await pokeWatch(state, bare)).toBe(false);
   });
 
+  it('a state dir too long for a Unix socket is a clear error', async () => {
+    const stop = new AbortController();
+    await expect(
+      watch({
+        repos: [{ repo: bare }],
+        stateDir: join(state, 'x'.repeat(120)),
+        intervalMs: 1000,
+        signal: stop.signal,
+      }),
+    ).rejects.toMatchObject({ code: 'PREMERGE_STATE' });
+  });
+
   it('refuses to start a second watch on the same state dir', async () => {
     const stop = new AbortController();
     const first = watch({
