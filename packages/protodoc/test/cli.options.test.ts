@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { TranscriptParseError } from '../src/check.js';
-import { type CliContext, runCli, useColor } from '../src/cli.js';
+import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
 import { ServerStartError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
 import { summary } from './fixtures/results.js';
 
@@ -209,5 +209,20 @@ describe('useColor', () => {
     expect(useColor(undefined, tty)).toBe(true);
     expect(useColor(undefined, pipe)).toBe(false);
     expect(useColor(undefined, { ...tty, hasColors: () => false })).toBe(false);
+  });
+});
+
+describe('createProgram', () => {
+  it('throws CommanderErrors instead of exiting, and writes to the given streams', async () => {
+    let err = '';
+    const program = createProgram({
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (err += s) },
+    });
+    await expect(program.parseAsync(['check', '--bogus', 'x.txt'], { from: 'user' })).rejects.toMatchObject({
+      code: 'commander.unknownOption',
+      exitCode: 1,
+    });
+    expect(err).toBe("error: unknown option '--bogus'\n");
   });
 });
