@@ -114,11 +114,12 @@ export class Connection {
   }
 
   /**
-   * Upgrades the open connection to TLS (STARTTLS), within `timeoutMs`.
-   * Bytes already received stay with the caller; later ones arrive decrypted.
+   * Upgrades the open connection to TLS (STARTTLS), within `timeoutMs`. Later bytes arrive decrypted.
+   * @returns the bytes that arrived in plain text while the upgrade began (taken out of `unread`):
+   *   they were sent before the handshake, so they cannot belong to the TLS session
    * @throws ConnectError with a code from CONNECT_ERROR_CODES
    */
-  async startTls(timeoutMs: number, tls: TlsOptions = {}, servername?: string): Promise<void> {
+  async startTls(timeoutMs: number, tls: TlsOptions = {}, servername?: string): Promise<Uint8Array[]> {
     const plain = this.socket;
     if (plain === null || this.closed) {
       throw new ConnectError(this.target.text, 'connection closed before STARTTLS', CONNECT_ERROR_CODES.tls);
@@ -126,6 +127,8 @@ export class Connection {
     const { connect: tlsConnect } = await import('node:tls');
     // Detach first: the TLS socket takes over reading; the plain socket must not report its raw bytes.
     this.detach(plain);
+    // Whatever was read until now came in plain text; from here on only decrypted bytes arrive.
+    const plainText = this.unread.splice(0);
     const secure = await settle(
       this.target,
       timeoutMs,
@@ -140,6 +143,7 @@ export class Connection {
       'secureConnect',
     );
     this.attach(secure);
+    return plainText;
   }
 
   /** Sends bytes; errors surface through `onClose` with `error` set. */

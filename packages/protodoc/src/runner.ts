@@ -264,7 +264,8 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       if (step.startTls && this.upgradedStep !== this.index) {
-        this.upgrade(conn, step);
+        if (conn.unread.length > 0) this.failPlainText(step, conn.unread.splice(0));
+        else this.upgrade(conn, step);
         return;
       }
       // The previous step's completion time is this one's start: one clock reading per step.
@@ -420,13 +421,42 @@ class TranscriptRun implements ConnectionHandler {
   private upgrade(conn: Connection, step: Step): void {
     this.completedAt = -1;
     conn.startTls(this.timeoutMs, this.options.tls, step.startTls?.servername).then(
-      () =>
+      (plainText) =>
         this.guard(() => {
+          if (plainText.length > 0) {
+            this.failPlainText(step, plainText);
+            return;
+          }
           this.upgradedStep = this.index;
           this.next();
         }),
       (err) => this.finishWithError(err),
     );
+  }
+
+  /**
+   * Bytes that arrived in plain text before a STARTTLS upgrade fail the upgrading step: taking them
+   * as part of the TLS session is the STARTTLS command-injection hole (CVE-2011-0411 and kin).
+   */
+  private failPlainText(step: Step, plainText: Uint8Array[]): void {
+    this.record({
+      index: this.index,
+      line: step.line,
+      connection: step.connection,
+      status: 'failed',
+      durationMs: 0,
+      failure: {
+        reason: 'mismatch',
+        message:
+          'the server sent bytes in plain text before the TLS handshake; they are not part of the TLS session',
+        line: step.expect[0]?.line ?? step.line,
+        expected: step.expect,
+        received: plainText.length === 1 ? plainText[0]! : Buffer.concat(plainText),
+      },
+    });
+    this.index++;
+    this.skipRest();
+    this.finish('failed');
   }
 
   // --- end of transcript ------------------------------------------------------------------------

@@ -165,6 +165,37 @@ describe('>>>! starttls', () => {
     expect(['PROTODOC_ERR_TLS', 'PROTODOC_ERR_CONNECT_TIMEOUT']).toContain(result.error?.code);
   });
 
+  it('does not let plain-text bytes sent before the upgrade pass as part of the TLS session', async () => {
+    // STARTTLS command injection, server side: plain bytes after `220 go ahead` must not count as a reply.
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.write('220 ready\r\n');
+        onLines(socket, (line) => {
+          if (line !== 'STARTTLS') return;
+          socket.write('220 go ahead\r\n250 secure MAIL\r\n', () => {
+            const secure = new TLSSocket(socket, { isServer: true, key: certs.key, cert: certs.cert });
+            secure.on('error', () => {});
+            onLines(secure, (inner) => secure.write(`250 secure ${inner}\r\n`));
+          });
+        });
+      }),
+    );
+    const result = await run(
+      '220 ready\n>>> STARTTLS\n220 go ahead\n>>>! starttls localhost\n>>> MAIL\n250 secure MAIL\n',
+      {
+        target: server.target,
+        tls: { ca: certs.ca },
+        settleMs: 50,
+      },
+    );
+    expect(result.status).toBe('failed');
+    const step = failedStep(result);
+    expect(step.index).toBe(2);
+    expect(step.failure.reason).toBe('mismatch');
+    expect(step.failure.message).toContain('plain text before the TLS handshake');
+    expect(text(step.failure.received)).toBe('250 secure MAIL\r\n');
+  });
+
   it('fails the next step when the reply to STARTTLS is wrong', async () => {
     const server = await serve(startTlsServer());
     const result = await run(transcript.replace('220 go ahead\n', '220 go ahead now\n'), {
