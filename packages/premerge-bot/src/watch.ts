@@ -136,11 +136,13 @@ export async function watch(options: WatchOptions): Promise<void> {
     socket.setTimeout(5000, () => socket.destroy());
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
+      // One poke per connection: whatever follows the first line is ignored.
+      if (text.includes('\n')) return;
       text += chunk.toString('utf8');
       if (!text.includes('\n')) return;
       let repo = '';
       try {
-        repo = String((JSON.parse(text) as { repo?: unknown }).repo ?? '');
+        repo = String((JSON.parse(text.slice(0, text.indexOf('\n'))) as { repo?: unknown }).repo ?? '');
       } catch {
         // A malformed poke is answered like one for a repository we do not watch.
       }
