@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
 import type { RepoPaths } from './paths.js';
-import { type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
+import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -69,7 +69,7 @@ export class Session {
   record(rec: JournalRecord): void {
     this.journal.append(rec);
     this.records.push(rec);
-    this.state = summarize(this.records, this.state.tornLines);
+    applyRecord(this.state, rec);
   }
 
   /** Records a verdict: journal first (fsynced), then report and event. */

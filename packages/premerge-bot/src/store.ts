@@ -89,44 +89,47 @@ export function readJournal(path: string): { records: JournalRecord[]; tornLines
 /** Folds records into the state they describe. */
 export function summarize(records: readonly JournalRecord[], tornLines = 0): JournalState {
   const state: JournalState = { runs: new Map(), verdicts: [], published: new Map(), tornLines };
-  for (const r of records) {
-    switch (r.type) {
-      case 'run-started':
-        state.runs.set(r.runId, { started: r, ended: false, verdicts: 0 });
-        break;
-      case 'run-process': {
-        const run = state.runs.get(r.runId);
-        if (run) run.process = { pgid: r.pgid, startTime: r.startTime };
-        break;
+  for (const r of records) applyRecord(state, r);
+  return state;
+}
+
+/** Applies one more record to a summarized state, in place. */
+export function applyRecord(state: JournalState, r: JournalRecord): void {
+  switch (r.type) {
+    case 'run-started':
+      state.runs.set(r.runId, { started: r, ended: false, verdicts: 0 });
+      break;
+    case 'run-process': {
+      const run = state.runs.get(r.runId);
+      if (run) run.process = { pgid: r.pgid, startTime: r.startTime };
+      break;
+    }
+    case 'run-passed': {
+      const run = state.runs.get(r.runId);
+      if (run) run.passed = r;
+      break;
+    }
+    case 'run-ended': {
+      const run = state.runs.get(r.runId);
+      if (run) run.ended = true;
+      break;
+    }
+    case 'verdict': {
+      state.verdicts.push({ id: r.id, verdict: r.verdict });
+      const run = r.verdict.runId ? state.runs.get(r.verdict.runId) : undefined;
+      if (run) {
+        run.verdicts++;
+        run.ended = true;
       }
-      case 'run-passed': {
-        const run = state.runs.get(r.runId);
-        if (run) run.passed = r;
-        break;
-      }
-      case 'run-ended': {
-        const run = state.runs.get(r.runId);
-        if (run) run.ended = true;
-        break;
-      }
-      case 'verdict': {
-        state.verdicts.push({ id: r.id, verdict: r.verdict });
-        const run = r.verdict.runId ? state.runs.get(r.verdict.runId) : undefined;
-        if (run) {
-          run.verdicts++;
-          run.ended = true;
-        }
-        break;
-      }
-      case 'published': {
-        let set = state.published.get(r.remote);
-        if (!set) state.published.set(r.remote, (set = new Set()));
-        for (const id of r.ids) set.add(id);
-        break;
-      }
+      break;
+    }
+    case 'published': {
+      let set = state.published.get(r.remote);
+      if (!set) state.published.set(r.remote, (set = new Set()));
+      for (const id of r.ids) set.add(id);
+      break;
     }
   }
-  return state;
 }
 
 /** The append side of the journal. Only the holder of the repository lock opens it. */
