@@ -76,6 +76,9 @@ function normalise(text: string, values: Map<string, string>): string {
       .replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)')
       // the summary line's `(0.21s)`
       .replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)')
+      // --reporter json and junit
+      .replace(/"durationMs": [\d.e-]+/g, '"durationMs": "TIME"')
+      .replace(/ time="[\d.]+"/g, ' time="TIME"')
   );
 }
 
