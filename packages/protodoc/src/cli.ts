@@ -6,12 +6,13 @@
  * 4 a target cannot be reached or `--server` failed; 70 internal error (a bug: please report it).
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
 import { parseDuration } from './duration.js';
-import { ProtodocError } from './errors.js';
+import { ProtodocError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { resultLabel } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
@@ -99,14 +100,23 @@ async function writeReport(path: string, render: () => Promise<string>): Promise
   try {
     await writeFile(path, await render());
   } catch (err) {
-    throw new ProtodocError(
+    throw new UsageError(
       `cannot write the report ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      'PROTODOC_ERR_USAGE',
     );
   }
 }
 
+/** A report path whose directory does not exist is a usage error found before anything runs. */
+async function checkReportPath(path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  const dir = dirname(path);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`cannot write the report ${path}: no such directory ${dir}`);
+}
+
 async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
+  await checkReportPath(flags.reportJson);
+  await checkReportPath(flags.reportJunit);
   const { stdout, stderr } = context;
   const color = useColor(flags.color, stdout);
   const pretty = flags.reporter === 'pretty';

@@ -226,3 +226,14 @@ describe('createProgram', () => {
     expect(err).toBe("error: unknown option '--bogus'\n");
   });
 });
+
+describe('report files', () => {
+  it('refuses a report path in a missing directory before running anything', async () => {
+    const run = await cli(['check', '--report-junit', '/nonexistent/dir/report.xml', 'x.txt']);
+    expect(run.code).toBe(2);
+    expect(run.calls).toHaveLength(0);
+    expect(run.stderr).toBe(
+      'error: cannot write the report /nonexistent/dir/report.xml: no such directory /nonexistent/dir\n',
+    );
+  });
+});
