@@ -1,6 +1,7 @@
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtodocError } from '../src/errors.js';
+import { freePort } from '../src/free-port.js';
 import { groupAlive, type RunningServer, startServer } from '../src/server.js';
 
 /** Sends one line and resolves with the first reply bytes (or the connect error code). */
@@ -152,5 +153,20 @@ describe('startServer', () => {
     });
     started.push(server);
     expect(server.output()).toContain('hello from the server');
+  });
+});
+
+describe('freePort', () => {
+  it('returns a loopback port that is free to listen on, a different one each time', async () => {
+    const first = await freePort();
+    const second = await freePort();
+    expect(first).toBeGreaterThan(0);
+    expect(second).not.toBe(first);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(first, '127.0.0.1', resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
   });
 });
