@@ -1,40 +1,71 @@
-// Reading a V8 .cpuprofile (node --cpu-prof): self time per function and per file, to say where time goes.
+// Reading a V8 .cpuprofile (node --cpu-prof): self time per function and per file, and total (inclusive) time of
+// the project's own functions, to say where time goes.
 import { readFileSync } from 'node:fs';
 
 /**
  * @param {string} path  a .cpuprofile file
- * @param {{ root?: string }} [options]  root: a path prefix to strip from script URLs
- * @returns {{ totalMs: number, byFunction: [string, number][], byFile: [string, number][] }}  sorted, ms
+ * @param {{ root?: string }} [options]  root: the repository path; its scripts count as "own" and are shown
+ *   relative to it
+ * @returns {{ totalMs: number, idleMs: number, byFunction: [string, number][], byFile: [string, number][],
+ *   ownInclusive: [string, number][] }}  sorted, ms
  */
 export function summarizeProfile(path, { root = '' } = {}) {
   const profile = JSON.parse(readFileSync(path, 'utf8'));
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map();
-  profile.samples.forEach((id, i) => {
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
+  const parent = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const own = `file://${root}`;
+  const name = (n) => {
+    const { functionName, url, lineNumber } = n.callFrame;
+    const file = url ? url.replace(own, '') : `(${functionName})`;
+    return { file, fn: url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : file };
+  };
   const byFunction = new Map();
   const byFile = new Map();
+  const ownInclusive = new Map();
   let total = 0;
-  for (const [id, us] of selfUs) {
-    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
-    const file = url ? url.replace(`file://${root}`, '') : `(${functionName})`;
-    const fn = url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : file;
+  let idle = 0;
+  profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i + 1] ?? 0; // a delta is the time until the next sample
+    const { file, fn } = name(nodes.get(id));
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     byFile.set(file, (byFile.get(file) ?? 0) + us);
     total += us;
-  }
+    if (fn === '((idle))') idle += us;
+    // Inclusive time: once per distinct own function on the stack.
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const n = nodes.get(at);
+      if (!root || !n.callFrame.url.startsWith(own) || n.callFrame.url.includes('/node_modules/')) continue;
+      const key = name(n).fn;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      ownInclusive.set(key, (ownInclusive.get(key) ?? 0) + us);
+    }
+  });
   const sorted = (m) => [...m].map(([k, us]) => [k, us / 1000]).sort((a, b) => b[1] - a[1]);
-  return { totalMs: total / 1000, byFunction: sorted(byFunction), byFile: sorted(byFile) };
+  return {
+    totalMs: total / 1000,
+    idleMs: idle / 1000,
+    byFunction: sorted(byFunction),
+    byFile: sorted(byFile),
+    ownInclusive: sorted(ownInclusive),
+  };
 }
 
-/** Print the top `n` rows of a summary. */
-export function printProfile({ totalMs, byFunction, byFile }, n = 25) {
-  const row = ([name, ms]) =>
-    `${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${name}`;
-  console.log(`sampled ${totalMs.toFixed(1)} ms`);
-  console.log('-- self time by function');
-  for (const r of byFunction.slice(0, n)) console.log(row(r));
+/** Print the top `n` rows of each table of a summary; percentages are of the busy (non-idle) time. */
+export function printProfile({ totalMs, idleMs, byFunction, byFile, ownInclusive }, n = 25) {
+  const busy = totalMs - idleMs;
+  const row = ([label, ms]) =>
+    `${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${label}`;
+  console.log(`sampled ${totalMs.toFixed(1)} ms, of which idle (waiting for I/O) ${idleMs.toFixed(1)} ms`);
+  console.log('(writeBuffer is the write() system call; pinned, it includes redis running on the same CPU)');
+  console.log('-- self time by function (% of busy time)');
+  for (const r of byFunction.filter(([label]) => label !== '((idle))').slice(0, n)) console.log(row(r));
   console.log('-- self time by file');
-  for (const r of byFile.slice(0, 15)) console.log(row(r));
+  for (const r of byFile.filter(([label]) => label !== '((idle))').slice(0, 15)) console.log(row(r));
+  console.log(
+    "-- total time (self + callees) of the project's own functions; garbage collection is counted apart",
+  );
+  for (const r of ownInclusive.slice(0, n)) console.log(row(r));
 }
