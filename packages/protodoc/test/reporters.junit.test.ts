@@ -1,4 +1,4 @@
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, type Element as XmlElement } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { escapeXml, formatJunit } from '../src/reporters/junit.js';
 import { summary } from './fixtures/results.js';
@@ -39,7 +39,7 @@ describe('junit reporter', () => {
     expect(failures[0]!.getAttribute('message')).toBe('the reply differs');
     expect(failures[0]!.getAttribute('type')).toBe('mismatch');
     expect(failures[0]!.textContent).toContain('-world\n+hello\n+>>>= \\0<&>\n');
-    expect((failures[0]!.parentNode as Element).getAttribute('name')).toBe('tests/get.txt:4');
+    expect((failures[0]!.parentNode as XmlElement).getAttribute('name')).toBe('tests/get.txt:4');
     expect(doc.getElementsByTagName('skipped')).toHaveLength(2);
     const errors = Array.from(doc.getElementsByTagName('error'));
     expect(errors.map((e) => e.getAttribute('type'))).toEqual(['PROTODOC_ERR_CONNECT']);
