@@ -44,6 +44,14 @@ describe('runner against redis', () => {
     expect(step.failure.line).toBe(5);
     expect(text(step.failure.received)).toBe('$5\r\nhello\r\n');
     expect(step.failure.expected.map((e) => e.line)).toEqual([4, 5]);
+    // Skipped steps are reported as they are decided, before the file ends.
+    expect(result.events.map((e) => (e.type === 'step-end' ? e.step.status : e.type))).toEqual([
+      'file-start',
+      'passed',
+      'failed',
+      'skipped',
+      'file-end',
+    ]);
   });
 
   it('fails the next step when a reply holds more than the transcript expects', async () => {
