@@ -14,7 +14,7 @@ import {
   TargetMissingError,
 } from './errors.js';
 import { isAncestor } from './git.js';
-import { lockHolder, type RepoLock, tryLock } from './lock.js';
+import { lockHolder, tryLock } from './lock.js';
 import { defaultStateDir, normalizeRepo, type RepoPaths, repoPaths } from './paths.js';
 import { NOTES_REF, publishNotes } from './publish.js';
 import { landStack, processQueue } from './queue.js';
@@ -137,7 +137,7 @@ export async function runOnce(options: EngineOptions): Promise<OnceReport> {
     }
     let lastScan: number;
     try {
-      lastScan = await work(options, r, attempt.lock, report, round === 0);
+      lastScan = await work(options, r, report, round === 0);
     } finally {
       attempt.lock.release();
     }
@@ -166,7 +166,6 @@ function pokedAt(path: string): number {
 async function work(
   options: EngineOptions,
   r: Resolved,
-  _lock: RepoLock,
   report: OnceReport,
   firstRound: boolean,
 ): Promise<number> {
@@ -188,8 +187,9 @@ async function work(
     maxBatch: options.maxBatch ?? 16,
   });
   try {
-    if (tornLines > 0)
-      s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `${tornLines} in ${r.paths.journal}` });
+    if (journal.repairedTail) {
+      s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
+    }
     await mirror.ensure();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
     // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).

@@ -135,11 +135,14 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
 /** The append side of the journal. Only the holder of the repository lock opens it. */
 export class Journal {
   readonly path: string;
+  /** True when opening found a torn last line (a crash mid-write) and terminated it. */
+  readonly repairedTail: boolean;
   private fd: number;
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, fd: number, repairedTail: boolean) {
     this.path = path;
     this.fd = fd;
+    this.repairedTail = repairedTail;
   }
 
   /** Opens (creating) the journal for appending; terminates a torn last line first. */
@@ -153,16 +156,18 @@ export class Journal {
       throw new StateError(`cannot open the journal ${path}: ${(e as Error).message}`, { cause: e });
     }
     const size = fstatSync(fd).size;
+    let repaired = false;
     if (size > 0) {
       const last = Buffer.alloc(1);
       readSync(fd, last, 0, 1, size - 1);
       if (last[0] !== 0x0a) {
         writeSync(fd, '\n');
         fsyncSync(fd);
+        repaired = true;
       }
     }
     if (isNew) fsyncDir(dirname(path));
-    return new Journal(path, fd);
+    return new Journal(path, fd, repaired);
   }
 
   /** Appends one record and fsyncs it: when this returns, the record survives a crash. */

@@ -44,12 +44,16 @@ describe('journal', () => {
     appendFileSync(path, '{"type":"verdict","id":"2","verd'); // a crash in the middle of a write
     expect(readJournal(path).tornLines).toBe(1);
     const again = Journal.open(path);
+    expect(again.repairedTail).toBe(true);
     again.append({ type: 'verdict', id: '3', verdict: verdict('c') });
     again.close();
     const { records, tornLines } = readJournal(path);
     expect(tornLines).toBe(1);
     expect(records.map((r) => (r.type === 'verdict' ? r.id : ''))).toEqual(['1', '3']);
     expect(readFileSync(path, 'utf8').endsWith('\n')).toBe(true);
+    const third = Journal.open(path);
+    expect(third.repairedTail).toBe(false);
+    third.close();
   });
 
   it('a missing journal is empty', () => {
