@@ -27,7 +27,7 @@ await main(async () => {
     const nodeArgs =
       cmd === process.execPath ? ['--cpu-prof', `--cpu-prof-dir=${tmp.dir}`, '--cpu-prof-interval=100'] : [];
     const result = await runOk('protodoc check', ...pinned(cmd, [...nodeArgs, ...argv]), { cwd: ROOT });
-    console.log(`${steps} steps, ${result.ms.toFixed(1)} ms wall under the profiler; ${pinning()}`);
+    console.log(`${steps} steps, ${result.ms.toFixed(1)} ms wall under the profiler; ${pinning(true)}`);
     const profile = readdirSync(tmp.dir).find((f) => f.endsWith('.cpuprofile'));
     printProfile(summarizeProfile(join(tmp.dir, profile), { root: `${ROOT}/` }));
     if (keep) console.log(`profile: ${join(tmp.dir, profile)}`);

@@ -1,28 +1,33 @@
-// CPU pinning for the round-trip benchmarks.
+// CPU placement for the round-trip benchmarks.
 //
-// On this kind of machine (a small VM whose idle vCPUs halt), a wake-up across CPUs costs tens of microseconds and
-// varies from run to run by 2-3x, so 10,000 sequential round trips between a client on one CPU and a server on
-// another measure the hypervisor more than the client. With the server and every contender on the same CPU each
-// round trip is two context switches, and the figures are stable and say how much work each client does.
-// BENCH_PIN=off measures unpinned; BENCH_CPU chooses the CPU.
+// On this kind of machine (a small VM whose idle vCPUs halt), waking a process on another CPU costs tens of
+// microseconds and varies from run to run by 2-3x, so 10,000 sequential round trips between a client on one CPU
+// and a server on another measure the hypervisor as much as the client. With the server and the client on the same
+// CPU each round trip is two context switches and the figures are steady; but then the client's own background
+// threads (V8's optimizing compiler, GC helpers) also share that CPU, which on a real multi-core machine they do
+// not. Neither placement is the truth alone, so benchmark 1 measures both.
+// BENCH_PIN=off measures only unpinned; BENCH_CPU chooses the CPU.
 import { spawnSync } from 'node:child_process';
 
 const cpu = process.env.BENCH_CPU ?? '0';
-const enabled =
+
+/** Whether pinning is wanted and `taskset` works here. */
+export const canPin =
   process.env.BENCH_PIN !== 'off' &&
   spawnSync('taskset', ['-c', cpu, 'true'], { stdio: 'ignore' }).status === 0;
 
-/** @returns {string} how the processes are placed, for the report */
-export function pinning() {
-  return enabled ? `server and client pinned to CPU ${cpu} (taskset; BENCH_PIN=off to unpin)` : 'not pinned';
+/** @returns {string} the placement, for the report */
+export function pinning(pin) {
+  return pin ? `server and client pinned to CPU ${cpu} (taskset)` : 'not pinned (the scheduler places them)';
 }
 
 /**
- * The command line that runs `cmd args` pinned (when pinning is on and taskset works), as [cmd, args].
+ * The command line that runs `cmd args` pinned to the benchmark CPU (when pinning works), as [cmd, args].
  * @param {string} cmd
  * @param {string[]} args
+ * @param {boolean} [pin] @default true
  * @returns {[string, string[]]}
  */
-export function pinned(cmd, args) {
-  return enabled ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
+export function pinned(cmd, args, pin = true) {
+  return pin && canPin ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
 }
