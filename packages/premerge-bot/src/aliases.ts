@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PremergeError } from './errors.js';
+import { NOTES_REF } from './publish.js';
 
 const run = promisify(execFile);
 
@@ -32,9 +33,6 @@ const MARKER = ': premerge-bot;';
 /** Git config keys the aliases read at run time; install writes them, uninstall removes them. */
 const REMOTE_KEY = 'premerge.remote';
 const BRANCH_KEY = 'premerge.branch';
-
-/** The notes ref the engine publishes verdicts under (see publish.ts). */
-const NOTES_REF = 'refs/notes/premerge';
 
 const PUP = `${MARKER} f() {
   remote=\${1:-$(git config ${REMOTE_KEY} || echo origin)};
