@@ -114,9 +114,15 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
   const fallback =
     options.connect ?? transcript.target ?? (server ? `127.0.0.1:${PORT_PLACEHOLDER}` : undefined);
   const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
-  // With --server, `{port}` is filled in later: check the shape with a stand-in port.
-  const check = (text: string): void => {
-    parseTarget(server ? substitutePort(text, 1) : text);
+  // With --server, `{port}` is filled in later: check the shape with a stand-in port. A target written
+  // in the file is reported at its place in the file; --connect's speaks for itself.
+  const check = (text: string, where?: string): void => {
+    try {
+      parseTarget(server ? substitutePort(text, 1) : text);
+    } catch (err) {
+      if (where === undefined || !(err instanceof UsageError)) throw err;
+      throw new UsageError(`${where}: ${err.message}`);
+    }
   };
   for (const step of transcript.steps) {
     const decl = declared.get(step.connection);
@@ -128,8 +134,10 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
       );
     }
   }
-  for (const decl of transcript.connections) if (decl.target !== undefined) check(decl.target);
-  if (fallback !== undefined) check(fallback);
+  for (const decl of transcript.connections) {
+    if (decl.target !== undefined) check(decl.target, `${transcript.path}:${decl.line}`);
+  }
+  if (fallback !== undefined) check(fallback, options.connect === undefined ? transcript.path : undefined);
   return fallback;
 }
 
