@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PremergeError } from './errors.js';
+import { scrubGitEnv } from './git.js';
 import { NOTES_REF } from './publish.js';
 
 const run = promisify(execFile);
@@ -97,9 +98,10 @@ export interface AliasReport {
   aliases: string[];
 }
 
+/** Runs git in `cwd`; run from inside a hook, a stray GIT_DIR must not redirect it to another repository. */
 async function git(cwd: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('git', args, { cwd, env: withoutGitHookEnv() });
+    const { stdout } = await run('git', args, { cwd, env: scrubGitEnv(process.env) });
     return stdout;
   } catch (cause) {
     const err = cause as NodeJS.ErrnoException & { stderr?: string; code?: unknown };
@@ -108,11 +110,6 @@ async function git(cwd: string, args: string[]): Promise<string> {
     }
     throw cause;
   }
-}
-
-/** Aliases may be installed from inside a hook or another git command: stray GIT_DIR etc. must not redirect us. */
-function withoutGitHookEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
 }
 
 /** Reads one config value in the given scope; undefined when unset (git config exits 1). */

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PremergeError } from './errors.js';
+import { scrubGitEnv } from './git.js';
 
 const run = promisify(execFile);
 
@@ -126,7 +127,7 @@ async function hookPath(repo: string): Promise<string> {
   try {
     ({ stdout: out } = await run('git', ['rev-parse', '--git-path', 'hooks/post-receive'], {
       cwd: dir,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_'))),
+      env: scrubGitEnv(process.env),
     }));
   } catch (cause) {
     throw new HookError(`${dir} is not a git repository`, 'PREMERGE_NOT_A_REPO', { cause });
