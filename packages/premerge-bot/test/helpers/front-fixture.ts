@@ -3,7 +3,15 @@
  * watch). Everything lives under one temp directory that `cleanup()` removes.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,9 +62,27 @@ export function sandbox(): Sandbox {
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     cleanup() {
-      rmSync(dir, { recursive: true, force: true });
+      // Runs a hook started in the background may still be finishing (e.g. the one the bot's own landing push
+      // triggered): let them end before removing their state dir.
+      const deadline = Date.now() + 30_000;
+      while (processesMentioning(dir).length > 0 && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
+}
+
+/** Pids of live processes (other than this one) whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
 }
 
 /** Polls `check` until it returns a value other than undefined; fails after a generous deadline. */
