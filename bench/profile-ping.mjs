@@ -7,7 +7,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printProfile, summarizeProfile } from './lib/cpuprofile.mjs';
 import { pinned, pinning } from './lib/pin.mjs';
-import { main, runOk, tempDir } from './lib/process.mjs';
+import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { startRedis } from './lib/servers.mjs';
 import { pingTranscript } from './lib/transcripts.mjs';
@@ -29,6 +29,7 @@ await main(async () => {
     const result = await runOk('protodoc check', ...pinned(cmd, [...nodeArgs, ...argv]), { cwd: ROOT });
     console.log(`${steps} steps, ${result.ms.toFixed(1)} ms wall under the profiler; ${pinning(true)}`);
     const profile = readdirSync(tmp.dir).find((f) => f.endsWith('.cpuprofile'));
+    if (profile === undefined) throw new BenchError(`no profile written: is ${cmd} a Node program?`);
     printProfile(summarizeProfile(join(tmp.dir, profile), { root: `${ROOT}/` }));
     if (keep) console.log(`profile: ${join(tmp.dir, profile)}`);
   } finally {

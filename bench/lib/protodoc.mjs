@@ -19,7 +19,8 @@ const DIST = join(ROOT, 'packages', 'protodoc', 'dist', 'cli.js');
 export function protodoc(args) {
   if (process.env.PROTODOC) {
     const [cmd, ...pre] = process.env.PROTODOC.split(' ').filter(Boolean);
-    return [cmd, [...pre, ...args]];
+    // The same Node as the benchmarks, so that `node` means one thing (and profile-ping can pass it flags).
+    return [cmd === 'node' ? process.execPath : cmd, [...pre, ...args]];
   }
   if (!existsSync(DIST))
     throw new BenchError(`protodoc is not built (${DIST} is missing): run npm run build`);
