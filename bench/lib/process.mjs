@@ -12,10 +12,19 @@ const OUTPUT_CAP = 64 * 1024;
 const GNU_TIME = process.env.BENCH_GNU_TIME ?? '/usr/bin/time';
 
 /**
+ * The environment every measured program runs with: the caller's, less NODE_EXTRA_CA_CERTS, which makes each Node
+ * process parse a CA bundle at start-up (about 80 ms of wall time on the machine these figures come from) although
+ * nothing here uses TLS. It would add the same constant to every Node contender and so flatter their ratios.
+ */
+export const BENCH_ENV = { ...process.env };
+delete BENCH_ENV.NODE_EXTRA_CA_CERTS;
+
+/**
  * Run `cmd args` to completion.
  * @param {string} cmd
  * @param {string[]} args
  * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, usage?: boolean, fullOutput?: boolean }} [options]
+ *   env @default BENCH_ENV
  *   fullOutput: keep all of stdout (for output that is parsed) rather than the last 64 KiB; stdout then goes to a
  *   file, not a pipe, because a program that calls process.exit() loses what is still queued for a pipe
  *   @default false
@@ -41,7 +50,7 @@ export async function run(cmd, args, options = {}) {
   const start = process.hrtime.bigint();
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    env: options.env ?? BENCH_ENV,
     stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
   });
   if (outFd !== undefined) closeSync(outFd);
