@@ -68,15 +68,27 @@ class Parser {
   private readonly transcript: Transcript;
   private connection = DEFAULT_CONNECTION;
   /** The step lines are being added to; null after a connection switch or directive ends it. */
-  private current: { step: Step; sends: Uint8Array[]; sending: boolean } | null = null;
+  private current: Step | null = null;
+  /** The current step is still taking send lines (no expected line yet). */
+  private sending = false;
+  /**
+   * The current step's send lines when it has more than one, joined once the block ends. A step with
+   * one send line (the common case) takes that line's bytes as they are: no list, no copy.
+   */
+  private moreSends: Uint8Array[] | null = null;
   /** Header directives are only allowed until the first step or connection switch. */
   private inHeader = true;
   /** `>>>! starttls` waiting for the next step of a connection: name → servername and directive line. */
   private readonly pendingTls = new Map<string, { servername?: string; line: number }>();
   /** Line number of a `no-eol` expected line in the current step: nothing may follow it. */
   private noEolLine = 0;
-  /** Send lines of each step, joined once at the end. */
-  private readonly sendsOf = new WeakMap<Step, Uint8Array[]>();
+  /** Connections by name (the same objects as `transcript.connections`). */
+  private readonly decls = new Map<string, ConnectionDecl>();
+  /**
+   * Bytes of each distinct `>>> TEXT` line, keyed by the whole line: a transcript repeats its commands,
+   * and each is encoded once. Steps share these buffers; nothing writes into a step's `send`.
+   */
+  private readonly sendCache = new Map<string, Uint8Array>();
 
   constructor(path: string) {
     this.path = path;
@@ -98,9 +110,15 @@ class Parser {
     }
     const marker = text[3]!;
     switch (marker) {
-      case ' ':
-        this.send(Buffer.concat([Buffer.from(text.slice(4), 'utf8'), CRLF]), n);
+      case ' ': {
+        let bytes = this.sendCache.get(text);
+        if (bytes === undefined) {
+          bytes = Buffer.from(`${text.slice(4)}\r\n`, 'utf8');
+          this.sendCache.set(text, bytes);
+        }
+        this.send(bytes, n);
         break;
+      }
       case '#':
         break;
       case '!':
@@ -122,50 +140,71 @@ class Parser {
   }
 
   private connectionDecl(name: string, line: number): ConnectionDecl {
-    let decl = this.transcript.connections.find((c) => c.name === name);
+    let decl = this.decls.get(name);
     if (!decl) {
       decl = { name, line };
-      this.transcript.connections.push(decl);
+      this.addDecl(decl);
     }
     return decl;
   }
 
+  private addDecl(decl: ConnectionDecl): void {
+    this.decls.set(decl.name, decl);
+    this.transcript.connections.push(decl);
+  }
+
   /** Starts a step on the current connection, taking a pending `starttls` for it. */
-  private newStep(line: number, sending: boolean): NonNullable<Parser['current']> {
+  private newStep(line: number, sending: boolean): Step {
+    this.joinSends();
     this.inHeader = false;
     this.noEolLine = 0;
     this.connectionDecl(this.connection, line);
     const step: Step = { connection: this.connection, send: EMPTY, line, expect: [] };
-    const tls = this.pendingTls.get(this.connection);
-    if (tls) {
-      step.startTls = tls.servername === undefined ? {} : { servername: tls.servername };
-      this.pendingTls.delete(this.connection);
+    if (this.pendingTls.size > 0) {
+      const tls = this.pendingTls.get(this.connection);
+      if (tls) {
+        step.startTls = tls.servername === undefined ? {} : { servername: tls.servername };
+        this.pendingTls.delete(this.connection);
+      }
     }
     this.transcript.steps.push(step);
-    const sends: Uint8Array[] = [];
-    this.sendsOf.set(step, sends);
-    this.current = { step, sends, sending };
-    return this.current;
+    this.current = step;
+    this.sending = sending;
+    return step;
   }
 
   private send(bytes: Uint8Array, n: number): void {
-    const cur = this.current?.sending ? this.current : this.newStep(n, true);
-    cur.sends.push(bytes);
+    const step = this.current !== null && this.sending ? this.current : this.newStep(n, true);
+    if (this.moreSends !== null) this.moreSends.push(bytes);
+    else if (step.send === EMPTY) step.send = bytes;
+    else this.moreSends = [step.send, bytes];
+  }
+
+  /** The current send block is over: join its lines into one buffer, so the runner writes once. */
+  private joinSends(): void {
+    if (this.moreSends === null) return;
+    this.current!.send = Buffer.concat(this.moreSends);
+    this.moreSends = null;
   }
 
   private expect(item: ExpectLine, n: number): void {
     if (this.noEolLine) {
       this.fail(n, 1, `no expected line may follow the no-eol line ${this.noEolLine} in the same reply`);
     }
-    const cur = this.current ?? this.newStep(n, false);
-    cur.sending = false;
-    cur.step.expect.push(item);
+    const step = this.current ?? this.newStep(n, false);
+    if (this.sending) {
+      this.joinSends();
+      this.sending = false;
+    }
+    step.expect.push(item);
     if ((item.kind === 'literal' || item.kind === 'regex') && item.noEol) this.noEolLine = n;
   }
 
   /** Ends the current step so the next line starts a new one. */
   private endStep(): void {
+    this.joinSends();
     this.current = null;
+    this.sending = false;
     this.noEolLine = 0;
   }
 
@@ -233,7 +272,7 @@ class Parser {
     const rest = space < 0 ? '' : body.slice(space).trim();
     const restCol = 5 + body.indexOf(rest, name.length);
     if (/\s/.test(rest)) this.fail(n, restCol, "'>>>@NAME' takes at most one target");
-    const known = this.transcript.connections.some((c) => c.name === name);
+    const known = this.decls.has(name);
     if (rest !== '') {
       if (known) {
         this.fail(
@@ -242,7 +281,7 @@ class Parser {
           `connection '${name}' is already in use: give its target at its first '>>>@${name}'`,
         );
       }
-      this.transcript.connections.push({ name, target: rest, line: n });
+      this.addDecl({ name, target: rest, line: n });
     } else if (!known && name !== DEFAULT_CONNECTION) {
       this.connectionDecl(name, n);
     }
@@ -334,6 +373,7 @@ class Parser {
   }
 
   finish(): Transcript {
+    this.endStep();
     // A starttls with no step after it still has to happen: give it an empty step.
     for (const [connection, tls] of this.pendingTls) {
       const startTls = tls.servername === undefined ? {} : { servername: tls.servername };
@@ -341,11 +381,6 @@ class Parser {
       this.transcript.steps.push({ connection, send: EMPTY, line: tls.line, startTls, expect: [] });
     }
     this.pendingTls.clear();
-    // Sends were collected per step; join each block once so the runner writes one buffer.
-    for (const step of this.transcript.steps) {
-      const sends = this.sendsOf.get(step);
-      if (sends && sends.length > 0) step.send = sends.length === 1 ? sends[0]! : Buffer.concat(sends);
-    }
     return this.transcript;
   }
 }

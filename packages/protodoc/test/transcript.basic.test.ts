@@ -79,6 +79,24 @@ describe('parseTranscript: the fixed rules', () => {
     expect(t.steps[1]!.expect).toHaveLength(2);
   });
 
+  it('sends a repeated command line each time it is written, alone or within a block', () => {
+    // Send bytes are encoded once per distinct line and shared: repeating one must not merge or drop it.
+    const t = parseTranscript('>>> PING\n+PONG\n>>> PING\n>>> PING\n+PONG\n+PONG\n>>> PING\n', 'p.txt');
+    expect(t.steps.map((s) => text(s.send))).toEqual(['PING\r\n', 'PING\r\nPING\r\n', 'PING\r\n']);
+  });
+
+  it('ends a send block at a connection switch, a directive and the end of the file', () => {
+    const t = parseTranscript(
+      '>>> A\n>>> B\n>>>@other\n>>> C\n>>>(no-eol) D\n>>>! starttls\n>>> E\n>>>(lf) F\n',
+      'x.txt',
+    );
+    expect(t.steps.map((s) => [s.connection, text(s.send)])).toEqual([
+      ['main', 'A\r\nB\r\n'],
+      ['other', 'C\r\nD'],
+      ['other', 'E\r\nF\n'],
+    ]);
+  });
+
   it('allows a send with no expected reply (the next step must then see nothing)', () => {
     const t = parseTranscript('>>> A\n>>>#\n>>> B\n', 'x');
     // A comment between sends does not split the block.
