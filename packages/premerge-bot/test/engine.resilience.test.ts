@@ -171,6 +171,21 @@ describe('runOnce: stopping, racing and recovering', () => {
     }
   });
 
+  it("keeps the bot's secrets out of the test's environment and passes the rest", async () => {
+    f = await createFixture();
+    const check =
+      '[ -z "$GITHUB_TOKEN" ] && [ -z "$PREMERGE_SECRET" ] && [ "$GIT_TERMINAL_PROMPT" = 0 ] && [ "$KEEP_ME" = yes ]\n';
+    const sha = await pushCandidate(f, { files: { 'test.sh': check } });
+    const vars = { GITHUB_TOKEN: 'ghs_secret', PREMERGE_SECRET: 'x', KEEP_ME: 'yes' };
+    Object.assign(process.env, vars);
+    try {
+      const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+      expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    } finally {
+      for (const k of Object.keys(vars)) delete process.env[k];
+    }
+  });
+
   it('rebases with a committer identity of its own when the account has none', async () => {
     f = await createFixture('test: sh test.sh\nrebase: true\n');
     const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
