@@ -10,14 +10,14 @@
  * - 70 internal error (a bug: the stack is printed, please report it)
  */
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
 import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
-import { installHook, isRemote, uninstallHook } from './hook.js';
+import { HOOK_LOG, installHook, isRemote, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
@@ -188,12 +188,13 @@ export function createProgram(ctx: CliContext): Command {
     .addOption(candidatesOption())
     .addOption(stateDirOption())
     .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const stateDir = stateDirOf(o);
       const path = await installHook({
         repo: local(o.repo),
         ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
-        stateDir: stateDirOf(o),
+        stateDir,
       });
-      out(`installed ${path}`);
+      out(`installed ${path}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
     });
   hook
     .command('uninstall')

@@ -136,6 +136,20 @@ describe('premerge-bot binary', () => {
     expect(readFileSync(join(box.dir, '.gitconfig'), 'utf8')).not.toMatch(/pup|pu\/dev/);
   });
 
+  it('hook install and uninstall through the binary', async () => {
+    await box.git(box.dir, 'init', '-q', '--bare', 'r.git');
+    const installed = bin(box.dir, 'hook', 'install', '--repo', 'r.git', '--state-dir', 'st');
+    expect(installed.code).toBe(EXIT.ok);
+    const hook = join(box.dir, 'r.git', 'hooks', 'post-receive');
+    expect(installed.stdout).toBe(
+      `installed ${hook}; the runs it starts log to ${join(box.dir, 'st', 'hook.log')}\n`,
+    );
+    expect(readFileSync(hook, 'utf8')).toContain(`--state-dir '${join(box.dir, 'st')}'`);
+    const removed = bin(box.dir, 'hook', 'uninstall', '--repo', 'r.git');
+    expect(removed.stdout).toBe(`removed ${hook}\n`);
+    expect(existsSync(hook)).toBe(false);
+  });
+
   it('alias install outside a clone and hook install on a non-repository exit 4 with one line', () => {
     for (const args of [
       ['alias', 'install'],
