@@ -206,7 +206,7 @@ function halfOpen(options: ConnectionOptions): ConnectionOptions {
  * Waits for `readyEvent` on a connecting socket, bounded by `timeoutMs`; on error or timeout the
  * socket is destroyed and a ConnectError naming the target is thrown.
  */
-function settle<S extends Socket | TLSSocket>(
+export function settle<S extends Socket | TLSSocket>(
   target: Target,
   timeoutMs: number,
   socket: S,

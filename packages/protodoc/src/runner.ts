@@ -10,6 +10,7 @@
  */
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
 import { ConnectError, ProtodocError } from './errors.js';
+import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
 import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
 import { parseTarget, substitutePort, type Target } from './target.js';
@@ -130,6 +131,8 @@ class TranscriptRun implements ConnectionHandler {
   /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
   private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
+  /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
+  private http: typeof HttpExchange | null = null;
 
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
@@ -163,7 +166,33 @@ class TranscriptRun implements ConnectionHandler {
       this.finishWithError(err);
       return;
     }
+    for (const target of this.targets.values()) {
+      if (target.kind === 'tcp' && target.http) {
+        this.startHttp();
+        return;
+      }
+    }
     this.guard(() => this.next());
+  }
+
+  /** Loads the HTTP exchange (and undici) for HTTP targets and checks every request before sending. */
+  private startHttp(): void {
+    import('./http-exchange.js').then(
+      (http) => {
+        this.http = http;
+        try {
+          http.checkHttpSteps(this.transcript, (name) => {
+            const target = this.targets.get(name);
+            return target?.kind === 'tcp' && target.http === true;
+          });
+        } catch (err) {
+          this.finishWithError(err);
+          return;
+        }
+        this.guard(() => this.next());
+      },
+      (err) => this.crash(err),
+    );
   }
 
   // --- connection events (ConnectionHandler) ---------------------------------------------------
@@ -190,6 +219,22 @@ class TranscriptRun implements ConnectionHandler {
     } catch (err) {
       this.crash(err);
     }
+  }
+
+  /** HTTP connections only: the response is complete, so the reply ends here (no settle wait). */
+  onReplyEnd(conn: Connection): void {
+    this.guard(() => {
+      const active = this.active;
+      if (active === null || active.conn !== conn || this.phase !== PHASE_STEPS) return;
+      if (active.failReason !== null) {
+        this.failStep(active, active.failReason);
+      } else if (active.matcher.end() === 'complete') {
+        this.completeStep(active);
+        this.next();
+      } else {
+        this.failStep(active, 'mismatch');
+      }
+    });
   }
 
   onClose(conn: Connection): void {
@@ -403,7 +448,11 @@ class TranscriptRun implements ConnectionHandler {
   private connection(name: string): Connection {
     let conn = this.conns.get(name);
     if (conn === undefined) {
-      conn = new Connection(name, this.targets.get(name)!, this);
+      const target = this.targets.get(name)!;
+      conn =
+        target.kind === 'tcp' && target.http
+          ? new this.http!.HttpConnection(name, target, this)
+          : new Connection(name, target, this);
       this.conns.set(name, conn);
     }
     return conn;

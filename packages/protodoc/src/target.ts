@@ -6,8 +6,12 @@ import { UsageError } from './errors.js';
 
 /** A parsed connection target. `text` is the target as written, for messages. */
 export type Target =
-  /** `HOST:PORT`, `[::1]:PORT` (plain TCP) or `tls://HOST:PORT` (TLS from the first byte). */
-  | { kind: 'tcp'; host: string; port: number; tls: boolean; text: string }
+  /**
+   * `HOST:PORT`, `[::1]:PORT` (plain TCP) or `tls://HOST:PORT` (TLS from the first byte).
+   * `http://HOST:PORT` / `https://HOST:PORT` set `http`: each send block is an HTTP request sent
+   * through undici (src/http-exchange.ts), and the reply is the response rendered as text.
+   */
+  | { kind: 'tcp'; host: string; port: number; tls: boolean; text: string; http?: true }
   /** `unix:/path/to/socket`. */
   | { kind: 'unix'; path: string; text: string };
 
@@ -15,7 +19,7 @@ export type Target =
 export const PORT_PLACEHOLDER = '{port}';
 
 /**
- * Parses `HOST:PORT`, `[IPV6]:PORT`, `tls://HOST:PORT` or `unix:/path`.
+ * Parses `HOST:PORT`, `[IPV6]:PORT`, `tls://HOST:PORT`, `http://HOST:PORT`, `https://HOST:PORT` or `unix:/path`.
  * @throws UsageError (`PROTODOC_ERR_USAGE`) naming the target when it is malformed.
  * @example parseTarget('127.0.0.1:6379') // { kind: 'tcp', host: '127.0.0.1', port: 6379, tls: false, ... }
  */
@@ -30,13 +34,22 @@ export function parseTarget(text: string): Target {
   }
   let rest = text;
   let tls = false;
-  if (rest.startsWith('tls://')) {
+  let http = false;
+  const scheme = /^(https?):\/\//i.exec(rest);
+  if (scheme !== null) {
+    http = true;
+    tls = scheme[1]!.length === 5;
+    // An origin only: the request paths come from the transcript.
+    rest = rest.slice(scheme[0].length).replace(/\/$/, '');
+  } else if (rest.startsWith('tls://')) {
     tls = true;
     rest = rest.slice('tls://'.length);
   } else if (rest.startsWith('tcp://')) {
     rest = rest.slice('tcp://'.length);
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rest)) {
-    throw new UsageError(`target '${text}': unknown scheme (use HOST:PORT, tls://HOST:PORT or unix:/path)`);
+    throw new UsageError(
+      `target '${text}': unknown scheme (use HOST:PORT, tls://HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:/path)`,
+    );
   }
   let host: string;
   let portText: string;
@@ -61,7 +74,9 @@ export function parseTarget(text: string): Target {
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
     throw new UsageError(`target '${text}': port must be a number from 1 to 65535`);
   }
-  return { kind: 'tcp', host, port: Number(portText), tls, text };
+  return http
+    ? { kind: 'tcp', host, port: Number(portText), tls, text, http: true }
+    : { kind: 'tcp', host, port: Number(portText), tls, text };
 }
 
 /** Replaces every `{port}` in `text` with `port` (the port `--server` picked). */
