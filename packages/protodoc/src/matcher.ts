@@ -7,7 +7,7 @@
  * Steps without a `...` line are deterministic and use one integer instead of a set.
  *
  * Everything works on Buffers: lines are found with `indexOf(LF)` inside the received chunks, text is
- * compared against expected bytes encoded once per step, and nothing is decoded except for `>>>~` lines.
+ * compared against expected bytes encoded once (and shared by every step expecting the same line), and nothing is decoded except for `>>>~` lines.
  * Chunks are kept in a list (never concatenated while matching) and a line is copied only when it spans
  * chunks and its content is needed.
  */
@@ -37,6 +37,7 @@ const COMPLETE: number = 1;
 const FAILED: number = 2;
 const STATUS: readonly MatchStatus[] = ['pending', 'complete', 'failed'];
 
+/** A compiled expected item. Immutable once built: text items are shared between steps (see {@link textItem}). */
 interface Item {
   kind: number;
   req: number;
@@ -46,46 +47,58 @@ interface Item {
   segments: Buffer[];
   minLength: number;
   regex: RegExp | null;
-  line: number;
-}
-
-interface Compiled {
-  items: Item[];
-  deterministic: boolean;
-  /** The last item is `...` or a `>>>~(no-eol)`: only close or quiet can end the reply. */
-  needsSettle: boolean;
-  /** The last item is a `>>>=(no-eol)` line: the reply ends as soon as the partial line equals it. */
-  lastNoEolBytes: Buffer | null;
 }
 
 const EMPTY = Buffer.alloc(0);
 const ELLIPSIS = '...';
 
+function newItem(kind: number): Item {
+  return { kind, req: REQ_ANY_ENDING, bytes: EMPTY, segments: [], minLength: 0, regex: null };
+}
+
+const ANY_ITEM = newItem(K_ANY);
+
+/**
+ * Compiled text lines by their text. A transcript repeats its replies (`+OK`, `END`, `HTTP/1.1 200 OK`),
+ * and encoding each expected line once per step was most of a short step's cost. Bounded: cleared when
+ * full, and long lines (rarely repeated, costly to keep) are not kept.
+ */
+const textItems = new Map<string, Item>();
+const TEXT_CACHE_ENTRIES = 4096;
+const TEXT_CACHE_MAX_LENGTH = 256;
+
+function compileText(text: string): Item {
+  if (!text.includes(ELLIPSIS)) {
+    const item = newItem(K_TEXT);
+    item.bytes = Buffer.from(text, 'utf8');
+    return item;
+  }
+  const item = newItem(K_GLOB);
+  item.segments = text.split(ELLIPSIS).map((s) => Buffer.from(s, 'utf8'));
+  item.minLength = item.segments.reduce((n, s) => n + s.length, 0);
+  return item;
+}
+
+function textItem(text: string): Item {
+  let item = textItems.get(text);
+  if (item === undefined) {
+    item = compileText(text);
+    if (text.length <= TEXT_CACHE_MAX_LENGTH) {
+      if (textItems.size >= TEXT_CACHE_ENTRIES) textItems.clear();
+      textItems.set(text, item);
+    }
+  }
+  return item;
+}
+
 function compileItem(e: ExpectLine): Item {
-  const item: Item = {
-    kind: K_TEXT,
-    req: REQ_ANY_ENDING,
-    bytes: EMPTY,
-    segments: [],
-    minLength: 0,
-    regex: null,
-    line: e.line,
-  };
   switch (e.kind) {
-    case 'any-lines':
-      item.kind = K_ANY;
-      break;
     case 'text':
-      if (e.text.includes(ELLIPSIS)) {
-        item.kind = K_GLOB;
-        item.segments = e.text.split(ELLIPSIS).map((s) => Buffer.from(s, 'utf8'));
-        item.minLength = item.segments.reduce((n, s) => n + s.length, 0);
-      } else {
-        item.bytes = Buffer.from(e.text, 'utf8');
-      }
-      break;
-    case 'literal':
-    case 'regex':
+      return textItem(e.text);
+    case 'any-lines':
+      return ANY_ITEM;
+    default: {
+      const item = newItem(K_TEXT);
       item.req = e.noEol ? REQ_NONE : e.eol === 'crlf' ? REQ_CRLF : e.eol === 'lf' ? REQ_LF : REQ_ANY_ENDING;
       if (e.kind === 'literal') {
         item.bytes = Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
@@ -93,25 +106,9 @@ function compileItem(e: ExpectLine): Item {
         item.kind = K_REGEX;
         item.regex = new RegExp(`^(?:${e.source})$`, 'u');
       }
-      break;
+      return item;
+    }
   }
-  return item;
-}
-
-/**
- * Compiles a step's expected items. Not cached: each step runs once, and a WeakMap lookup per step
- * measured slower than compiling a typical one-line reply again.
- */
-function compile(expect: readonly ExpectLine[]): Compiled {
-  const items = expect.map(compileItem);
-  const last = items[items.length - 1];
-  return {
-    items,
-    deterministic: !items.some((i) => i.kind === K_ANY),
-    needsSettle:
-      last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE)),
-    lastNoEolBytes: last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null,
-  };
 }
 
 /** Index of the next LF at or after `pos`, or -1. Short replies are scanned in JS: cheaper than a native call. */
@@ -206,6 +203,7 @@ function toBuffer(chunk: Uint8Array): Buffer {
  * socket.on('data', (chunk) => { if (m.push(chunk) !== 'pending') done(m); });
  */
 export class ReplyMatcher {
+  private readonly expect: readonly ExpectLine[];
   private readonly items: Item[];
   private readonly n: number;
   private readonly deterministic: boolean;
@@ -232,15 +230,26 @@ export class ReplyMatcher {
   private failedAt = -1;
 
   constructor(expect: readonly ExpectLine[]) {
-    const c = compile(expect);
-    this.items = c.items;
-    this.n = c.items.length;
-    this.deterministic = c.deterministic;
-    this.needsSettle = c.needsSettle;
-    this.lastNoEolBytes = c.lastNoEolBytes;
-    if (!this.deterministic) {
-      this.cur = new Uint8Array(this.n + 1);
-      this.next = new Uint8Array(this.n + 1);
+    const n = expect.length;
+    const items: Item[] = [];
+    let deterministic = true;
+    for (let i = 0; i < n; i++) {
+      const item = compileItem(expect[i]!);
+      if (item.kind === K_ANY) deterministic = false;
+      items.push(item);
+    }
+    this.expect = expect;
+    this.items = items;
+    this.n = n;
+    this.deterministic = deterministic;
+    const last = n > 0 ? items[n - 1]! : undefined;
+    this.needsSettle =
+      last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE));
+    this.lastNoEolBytes =
+      last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null;
+    if (!deterministic) {
+      this.cur = new Uint8Array(n + 1);
+      this.next = new Uint8Array(n + 1);
       this.cur[0] = 1;
       this.closure(this.cur);
     }
@@ -358,7 +367,7 @@ export class ReplyMatcher {
     if (index < 0) index = this.furthestLive();
     if (index >= this.n) index = this.n - 1;
     if (index < 0) return { expectIndex: 0, line: 0 };
-    return { expectIndex: index, line: this.items[index]!.line };
+    return { expectIndex: index, line: this.expect[index]!.line };
   }
 
   // --- internals -------------------------------------------------------------------------------
