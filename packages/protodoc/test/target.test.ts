@@ -56,7 +56,7 @@ describe('parseTarget', () => {
     ['[::1:80', 'unclosed bracket'],
     ['[localhost]:80', 'bracketed non-IPv6'],
     ['unix:', 'empty socket path'],
-    ['http://localhost:80', 'unknown scheme'],
+    ['ftp://localhost:21', 'unknown scheme'],
     ['tls://localhost', 'tls without port'],
     ['127.0.0.1:{port}', 'placeholder without --server'],
     ['my host:80', 'space in host'],

@@ -1,0 +1,161 @@
+/** The HTTP exchange's pure parts: send block → request, response → text, targets, the up-front check. */
+import { describe, expect, it } from 'vitest';
+import { ProtodocError } from '../src/errors.js';
+import { checkHttpSteps, type HttpRequest, parseHttpRequest, renderHead } from '../src/http-exchange.js';
+import { parseTarget } from '../src/target.js';
+import { parseTranscript } from '../src/transcript.js';
+
+const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+function request(block: string): HttpRequest {
+  const result = parseHttpRequest(bytes(block));
+  if (typeof result === 'string') throw new Error(`expected a request, got: ${result}`);
+  return result;
+}
+
+describe('parseHttpRequest', () => {
+  it('reads the request line, the headers in order with their case, and no body', () => {
+    expect(
+      request('GET /a?b=1 HTTP/1.1\r\nHost: localhost\r\nX-Mixed-Case: a b \r\nAccept: */*\r\n\r\n'),
+    ).toEqual({
+      method: 'GET',
+      path: '/a?b=1',
+      headers: ['Host', 'localhost', 'X-Mixed-Case', 'a b', 'Accept', '*/*'],
+      body: null,
+      close: false,
+    });
+  });
+
+  it('accepts LF line endings (>>>(lf) sends) and keeps the body bytes as sent', () => {
+    const req = request('POST /echo HTTP/1.1\nContent-Length: 7\n\nhi\r\n\xff\x00!');
+    expect(req.method).toBe('POST');
+    expect(req.headers).toEqual(['Content-Length', '7']);
+    expect(req.body).toEqual(Buffer.from([0x68, 0x69, 0x0d, 0x0a, 0xff, 0x00, 0x21]));
+  });
+
+  it('takes the rest after the empty line as the body without a Content-Length (undici sets it)', () => {
+    expect(request('PUT /x HTTP/1.1\r\n\r\nline\r\n\r\nmore').body?.toString()).toBe('line\r\n\r\nmore');
+  });
+
+  it('notices Connection: close among other tokens', () => {
+    expect(request('GET / HTTP/1.1\r\nConnection: TE, Close\r\n\r\n').close).toBe(true);
+    expect(request('GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n').close).toBe(false);
+  });
+
+  it.each([
+    ['GET / HTTP/1.1\r\nHost: x\r\n', /no empty line ends the request headers/],
+    ['\r\n', /starts with an empty line/],
+    ['GET /\r\n\r\n', /not a request line/],
+    ['GET  / HTTP/1.1\r\n\r\n', /not a request line/],
+    ['G(T / HTTP/1.1\r\n\r\n', /not a request method/],
+    ['GET http://x/ HTTP/1.1\r\n\r\n', /must start with '\/'/],
+    ['GET / HTTP/1.0\r\n\r\n', /HTTP\/1.1 only/],
+    ['CONNECT /x HTTP/1.1\r\n\r\n', /CONNECT/],
+    ['GET / HTTP/1.1\r\nno colon here\r\n\r\n', /not a header line/],
+    ['GET / HTTP/1.1\r\n folded: x\r\n\r\n', /not a header line/],
+    ['GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n', /control characters/],
+    ['GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n', /Transfer-Encoding/],
+    ['GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n', /upgrades/],
+    ['GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n', /Expect/],
+    ['GET / HTTP/1.1\r\nKeep-Alive: timeout=5\r\n\r\n', /Keep-Alive/],
+    ['GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n', /Host is given twice/],
+    ['POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nhello', /Content-Length is 3 but the body .* 5 bytes/],
+    ['POST / HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 0\r\n\r\n', /twice/],
+  ])('refuses %j', (block, reason) => {
+    const result = parseHttpRequest(bytes(block));
+    expect(typeof result).toBe('string');
+    expect(result).toMatch(reason);
+  });
+});
+
+describe('renderHead', () => {
+  it('writes the status line and each raw header with CRLF, then the empty line', () => {
+    const head = renderHead('HTTP/1.0', 200, 'OK', [
+      bytes('Content-Type'),
+      bytes('text/plain'),
+      bytes('Set-Cookie'),
+      bytes('a=1'),
+      bytes('set-cookie'),
+      bytes('b=2'),
+    ]);
+    expect(head.toString('latin1')).toBe(
+      'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n',
+    );
+  });
+
+  it('keeps the space after the status code when the reason phrase is empty (RFC 9112)', () => {
+    expect(renderHead('HTTP/1.1', 204, '', []).toString('latin1')).toBe('HTTP/1.1 204 \r\n\r\n');
+  });
+});
+
+describe('http:// and https:// targets', () => {
+  it('parses them as TCP targets marked http, TLS for https', () => {
+    expect(parseTarget('http://127.0.0.1:8080')).toEqual({
+      kind: 'tcp',
+      host: '127.0.0.1',
+      port: 8080,
+      tls: false,
+      text: 'http://127.0.0.1:8080',
+      http: true,
+    });
+    expect(parseTarget('https://localhost:8443/')).toMatchObject({
+      host: 'localhost',
+      port: 8443,
+      tls: true,
+      http: true,
+    });
+    expect(parseTarget('HTTP://[::1]:80')).toMatchObject({ host: '::1', port: 80, tls: false, http: true });
+  });
+
+  it('leaves other targets unmarked', () => {
+    expect(parseTarget('tls://localhost:443')).not.toHaveProperty('http');
+    expect(parseTarget('127.0.0.1:80')).not.toHaveProperty('http');
+  });
+
+  it.each(['http://localhost', 'http://localhost:8080/api', 'http://:80'])('refuses %j', (target) => {
+    expect(() => parseTarget(target)).toThrow(ProtodocError);
+    try {
+      parseTarget(target);
+    } catch (err) {
+      expect((err as ProtodocError).code).toBe('PROTODOC_ERR_USAGE');
+    }
+  });
+});
+
+describe('checkHttpSteps', () => {
+  const usage = (text: string, isHttp: (name: string) => boolean = () => true): ProtodocError => {
+    try {
+      checkHttpSteps(parseTranscript(text, 'api.txt'), isHttp);
+    } catch (err) {
+      return err as ProtodocError;
+    }
+    throw new Error('checkHttpSteps accepted the transcript');
+  };
+
+  it('accepts requests, and leaves steps on other connections alone', () => {
+    const text = '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n...\n>>>@raw\n>>> PING\n+PONG\n';
+    expect(() => checkHttpSteps(parseTranscript(text, 'a.txt'), (name) => name === 'main')).not.toThrow();
+  });
+
+  it('names the file and the line of the block that is not a request', () => {
+    const err = usage(
+      '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n>>> GET /two HTTP/1.1\n>>> Host: x\nHTTP/1.1 200 OK\n',
+    );
+    expect(err.code).toBe('PROTODOC_ERR_USAGE');
+    expect(err.message).toMatch(/^api\.txt:4: the send block is not an HTTP request: no empty line/);
+  });
+
+  it('refuses a greeting: an HTTP server speaks only when asked', () => {
+    const err = usage('HTTP/1.1 200 OK\n>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n');
+    expect(err.code).toBe('PROTODOC_ERR_USAGE');
+    expect(err.message).toMatch(/^api\.txt:1: /);
+  });
+
+  it('refuses starttls on an HTTP connection', () => {
+    const err = usage(
+      '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n>>>! starttls\n>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n',
+    );
+    expect(err.code).toBe('PROTODOC_ERR_USAGE');
+    expect(err.message).toMatch(/^api\.txt:5: starttls/);
+  });
+});
