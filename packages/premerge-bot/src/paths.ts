@@ -15,6 +15,9 @@ export function normalizeRepo(repo: string): string {
   return resolve(repo);
 }
 
+/** Name of the worktree the bot keeps between runs, inside `worktrees/`. */
+export const KEPT_WORKTREE = 'kept';
+
 export interface RepoPaths {
   root: string;
   journal: string;

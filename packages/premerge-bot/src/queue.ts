@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { newRunId, type Session } from './context.js';
 import { isAncestor } from './git.js';
 import { land, rebaseOnto, remoteBranchShas } from './landing.js';
+import { KEPT_WORKTREE } from './paths.js';
 import type { RunMember } from './store.js';
 import { runTest, type TestOutcome } from './test-run.js';
 import type { CandidateRef } from './types.js';
@@ -56,6 +57,11 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
   }
 }
 
+/** The one worktree runs and rebases use, one at a time (see Mirror.prepareWorktree). */
+function keptWorktree(s: Session): string {
+  return join(s.paths.worktrees, KEPT_WORKTREE);
+}
+
 /**
  * Rebases `batch` onto the target, each onto the previous one. A conflict with the target itself is a
  * `needs-rebase` verdict; a conflict with a candidate stacked before it is not the candidate's fault, so it waits
@@ -68,9 +74,8 @@ async function buildStack(
   const base = s.targetSha;
   const members: RunMember[] = [];
   const deferred: CandidateRef[] = [];
-  const dir = join(s.paths.worktrees, `stack-${newRunId()}`);
-  mkdirSync(s.paths.worktrees, { recursive: true });
-  await s.mirror.addWorktree(dir, base);
+  const dir = keptWorktree(s);
+  await s.mirror.prepareWorktree(dir, base);
   try {
     let prev = base;
     for (const c of batch) {
@@ -110,7 +115,7 @@ async function buildStack(
       prev = r.sha;
     }
   } finally {
-    await s.mirror.removeWorktree(dir);
+    await s.mirror.cleanWorktree(dir);
   }
   return { members, base, deferred };
 }
@@ -230,7 +235,7 @@ async function testStack(
   const tested = members.at(-1)!.tested;
   const runId = newRunId();
   const logPath = join(s.paths.logs, `${runId}.log`);
-  const dir = join(s.paths.worktrees, runId);
+  const dir = keptWorktree(s);
   mkdirSync(s.paths.logs, { recursive: true });
   mkdirSync(s.paths.worktrees, { recursive: true });
   s.record({
@@ -246,7 +251,7 @@ async function testStack(
   });
   s.emit({ type: 'test-started', runId, members, base, tested, logPath });
   try {
-    await s.mirror.addWorktree(dir, tested);
+    await s.mirror.prepareWorktree(dir, tested);
   } catch (e) {
     for (const m of members) {
       s.verdict({
@@ -260,7 +265,7 @@ async function testStack(
 
   if (s.aborted) {
     // Stopped while the worktree was being made: no test, no verdict.
-    await s.mirror.removeWorktree(dir).catch(() => undefined);
+    await s.mirror.cleanWorktree(dir).catch(() => undefined);
     s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
     return null;
   }
@@ -310,7 +315,7 @@ async function testStack(
   } finally {
     clearInterval(poll);
     s.signal?.removeEventListener('abort', onStop);
-    await s.mirror.removeWorktree(dir).catch(() => undefined);
+    await s.mirror.cleanWorktree(dir).catch(() => undefined);
   }
   s.report.testRuns++;
   s.report.candidateRuns += members.length;

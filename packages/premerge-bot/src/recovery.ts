@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { KEPT_WORKTREE } from './paths.js';
 import { isRecordedGroupAlive, killGroupAndWait } from './process-group.js';
 import type { JournalState } from './store.js';
 import type { EngineEvent } from './types.js';
@@ -22,10 +23,14 @@ export async function killOrphanedGroups(state: JournalState, emit: Emit): Promi
   }
 }
 
-/** Removes every worktree directory left in the state dir, and git's records of them. */
+/**
+ * Removes every worktree directory left in the state dir but the kept one (which is reset before its next use),
+ * and git's records of them.
+ */
 export async function removeStaleWorktrees(mirror: Mirror, worktreesDir: string, emit: Emit): Promise<void> {
   if (existsSync(worktreesDir)) {
     for (const name of readdirSync(worktreesDir)) {
+      if (name === KEPT_WORKTREE) continue;
       rmSync(join(worktreesDir, name), { recursive: true, force: true });
       emit({ type: 'recovered', what: 'stale-worktree', detail: join(worktreesDir, name) });
     }

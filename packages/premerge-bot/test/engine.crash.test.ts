@@ -168,7 +168,13 @@ describe.each([
     await new Promise((r) => setTimeout(r, 200));
     expect(readLines(pids).map(Number).filter(running), `seed ${seed}`).toEqual([]);
     const paths = repoPaths(f.stateDir, f.origin);
-    expect(existsSync(paths.worktrees) ? readdirSync(paths.worktrees) : []).toEqual([]);
+    // Only the kept worktree, clean (no test output, no change to tracked files).
+    expect(
+      existsSync(paths.worktrees) ? readdirSync(paths.worktrees).filter((n) => n !== 'kept') : [],
+    ).toEqual([]);
+    if (existsSync(join(paths.worktrees, 'kept'))) {
+      expect(await f.git(join(paths.worktrees, 'kept'), 'status', '--porcelain', '--ignored')).toBe('');
+    }
     expect(findLocks(paths.mirror)).toEqual([]);
     expect(existsSync(paths.lock)).toBe(false);
   }, 240_000);

@@ -113,6 +113,27 @@ describe('runOnce: several candidates', () => {
   });
 });
 
+describe('the worktree a test runs in', () => {
+  it('is a pristine checkout each time: nothing a previous test wrote or changed is left', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: "pu/*"\n');
+    const messy =
+      'echo junk > untracked.txt\nmkdir -p build && touch build/out\necho more >> README\nexit 1\n';
+    const check =
+      '[ ! -e untracked.txt ] && [ ! -e build ] && [ "$(cat README)" = project ] && [ -z "$(git status --porcelain --ignored)" ]\n';
+    await pushCandidate(f, { branch: 'pu/a-messy', files: { 'test.sh': messy, '.gitignore': 'build/\n' } });
+    const clean = await pushCandidate(f, {
+      branch: 'pu/b-check',
+      files: { 'test.sh': check, '.gitignore': 'build/\n' },
+    });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.branch])).toEqual([
+      ['failed', 'pu/a-messy'],
+      ['landed', 'pu/b-check'],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(clean);
+  });
+});
+
 describe('readStatus and readRunLog', () => {
   it('shows the queue before a run, the verdicts after, and the log of a run', async () => {
     f = await createFixture();
