@@ -251,8 +251,14 @@ export class HttpConnection extends Connection {
     socket.setNoDelay(true);
     this.sniffVersion(socket);
     // Ours come first: the connection is closed for the runner before undici fails the request.
+    // What undici makes of the server closing (its own errors after the FIN, or UND_ERR_INFO when
+    // it closes after `Connection: close`) is a close, as over TCP; anything else is a failure.
+    let serverEnded = false;
+    socket.on('end', () => {
+      serverEnded = true;
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.error === null) this.error = err;
+      if (this.error === null && !serverEnded && err.code !== 'UND_ERR_INFO') this.error = err;
     });
     socket.on('close', () => this.markHttpClosed(null));
     this.socket = socket;
