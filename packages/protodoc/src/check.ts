@@ -10,7 +10,7 @@ import { loadTranscripts } from './load.js';
 import { summarize } from './reporters/format.js';
 import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
-import { type RunningServer, startServer } from './server.js';
+import type { RunningServer } from './server.js';
 import { PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
 
@@ -180,6 +180,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
 
   let server: RunningServer | undefined;
   if (options.server !== undefined) {
+    // Loaded only with --server: child_process and the start-up logic are not needed otherwise.
+    const { startServer } = await import('./server.js');
     server = await startServer({
       command: options.server,
       ...(options.connect !== undefined ? { target: options.connect } : {}),
