@@ -16,7 +16,7 @@
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
 import { countSteps, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
-import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+import type { ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
 export interface PrettyOptions {
@@ -58,6 +58,8 @@ async function formatFailedStep(path: string, step: StepResult, options: PrettyO
   const where = named ? '' : ` (connection ${step.connection})`;
   if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}\n`;
   const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}\n`;
+  // Only failures need the diff code: a passing run does not load it.
+  const { diffReply } = await import('./reply-diff.js');
   const diff = await diffReply(failure.expected, failure.received, options.diff);
   // A blank line closes each failure so the next transcript's status line stands apart.
   return `${header}${colorDiff(diff, paint)}\n`;
