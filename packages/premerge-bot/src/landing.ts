@@ -60,14 +60,29 @@ export async function land(
   try {
     actual = await remoteBranchSha(mirror, repo, target);
   } catch {
-    return { ok: false, reason: 'refused', detail: lastLine(push.stderr || push.stdout) };
+    return { ok: false, reason: 'refused', detail: pushFailure(push.stdout, push.stderr) };
   }
   if (actual === tested) {
     await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
     return { ok: true };
   }
   if (actual !== base) return { ok: false, reason: 'moved', actual };
-  return { ok: false, reason: 'refused', detail: lastLine(push.stderr || push.stdout) };
+  return { ok: false, reason: 'refused', detail: pushFailure(push.stdout, push.stderr) };
+}
+
+/** What the server said (its `remote:` lines) and git's rejection, in one line. */
+function pushFailure(stdout: string, stderr: string): string {
+  const remote = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('remote: '))
+    .map((l) => l.slice(8).trim())
+    .filter(Boolean);
+  const rejected = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.split('\t').slice(2).join(' ').trim());
+  const parts = [...remote, ...rejected];
+  return parts.length > 0 ? parts.join('; ') : lastLine(stderr || stdout);
 }
 
 function lastLine(text: string): string {

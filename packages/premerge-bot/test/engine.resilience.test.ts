@@ -171,6 +171,24 @@ describe('runOnce: stopping, racing and recovering', () => {
     }
   });
 
+  it('a push the repository refuses (pre-receive hook) is an error verdict with the reason, not a loop', async () => {
+    f = await createFixture();
+    const hook = join(f.origin, 'hooks', 'pre-receive');
+    writeFileSync(
+      hook,
+      '#!/bin/sh\nwhile read -r old new ref; do\n  if [ "$ref" = refs/heads/master ]; then echo "master is frozen" >&2; exit 1; fi\ndone\n',
+      { mode: 0o755 },
+    );
+    const base = await f.rev(f.origin, 'master');
+    const cand = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['error', cand]]);
+    expect(report.verdicts[0]!.reason).toContain('master is frozen');
+    expect(await f.rev(f.origin, 'master')).toBe(base);
+    const again = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect([again.testRuns, again.verdicts.length]).toEqual([0, 0]);
+  });
+
   it("keeps the bot's secrets out of the test's environment and passes the rest", async () => {
     f = await createFixture();
     const check =
