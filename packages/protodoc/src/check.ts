@@ -141,6 +141,25 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
   return fallback;
 }
 
+/**
+ * Send blocks on `http://` / `https://` connections must be HTTP requests: checked before anything
+ * runs, like the targets, so a malformed one is one usage error naming its file and line.
+ */
+async function checkHttpRequests(
+  transcripts: readonly Transcript[],
+  targets: readonly (string | undefined)[],
+): Promise<void> {
+  const isHttp = (text: string | undefined): boolean => text !== undefined && /^https?:\/\//i.test(text);
+  for (const [i, transcript] of transcripts.entries()) {
+    const declared = new Map(transcript.connections.map((decl) => [decl.name, decl.target]));
+    const httpConnection = (name: string): boolean => isHttp(declared.get(name) ?? targets[i]);
+    if (!transcript.steps.some((step) => httpConnection(step.connection))) continue;
+    // Loaded only when some target is HTTP: it brings undici.
+    const { checkHttpSteps } = await import('./http-exchange.js');
+    checkHttpSteps(transcript, httpConnection);
+  }
+}
+
 async function readCa(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
@@ -173,6 +192,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   const transcripts = await loadAll(paths);
   const useServer = options.server !== undefined;
   const targets = transcripts.map((t) => targetFor(t, options, useServer));
+  await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
     ...(options.cacert ? { ca: await readCa(options.cacert) } : {}),

@@ -1,5 +1,9 @@
 /** The HTTP exchange's pure parts: send block → request, response → text, targets, the up-front check. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkFiles } from '../src/check.js';
 import { ProtodocError } from '../src/errors.js';
 import { checkHttpSteps, type HttpRequest, parseHttpRequest, renderHead } from '../src/http-exchange.js';
 import { parseTarget } from '../src/target.js';
@@ -157,5 +161,31 @@ describe('checkHttpSteps', () => {
     );
     expect(err.code).toBe('PROTODOC_ERR_USAGE');
     expect(err.message).toMatch(/^api\.txt:5: starttls/);
+  });
+});
+
+describe('checkFiles with an http:// target', () => {
+  it('refuses a block that is not a request before running anything: a usage error at its file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protodoc-http-'));
+    try {
+      const good = join(dir, 'a-good.txt');
+      const bad = join(dir, 'b-bad.txt');
+      writeFileSync(good, '>>>! connect http://127.0.0.1:9\n>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n');
+      writeFileSync(
+        bad,
+        '>>>! connect http://127.0.0.1:9\n>>> GET / HTTP/1.1\n>>> Host: x\nHTTP/1.1 200 OK\n',
+      );
+      // The target would refuse: had anything run, checkFiles would resolve with an error result.
+      const error = await checkFiles([good, bad]).then(
+        () => null,
+        (err: ProtodocError) => err,
+      );
+      expect(error?.code).toBe('PROTODOC_ERR_USAGE');
+      expect(error?.message).toMatch(
+        new RegExp(`^${bad.replaceAll('.', '\\.')}:2: the send block is not an HTTP request`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
