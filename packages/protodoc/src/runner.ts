@@ -213,12 +213,20 @@ class TranscriptRun implements ConnectionHandler {
         this.next();
       } else if (status === 'failed') {
         this.startCollecting(active, 'mismatch');
-      } else if (active.matcher.needsSettle) {
+      } else if (active.matcher.needsSettle && this.settles(conn)) {
         this.armSettle();
       }
     } catch (err) {
       this.crash(err);
     }
+  }
+
+  /**
+   * Whether a reply ending in `...` on `conn` completes after the quiet period. Not on HTTP
+   * connections: the end of the response ends the reply (`onReplyEnd`), however slow the body.
+   */
+  private settles(conn: Connection): boolean {
+    return this.http === null || !(conn instanceof this.http.HttpConnection);
   }
 
   /** HTTP connections only: the response is complete, so the reply ends here (no settle wait). */
@@ -341,7 +349,7 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       this.setDeadline(started);
-      if (matcher.needsSettle) this.armSettle();
+      if (matcher.needsSettle && this.settles(conn)) this.armSettle();
       return;
     }
     this.startEnd();

@@ -40,6 +40,12 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
         res.writeHead(200, ['Content-Encoding', 'gzip', 'Content-Length', String(GZIPPED.length)]);
         res.end(GZIPPED);
         return;
+      case 'GET /slow':
+        res.writeHead(200, ['Content-Length', '8']);
+        res.write('one\n');
+        // Far longer than the settle time the test gives: only the end of the response may end the reply.
+        setTimeout(() => res.end('two\n'), 300);
+        return;
       case 'GET /lines':
         res.writeHead(200, ['Content-Length', '12']);
         res.end('one\ntwo\nend\n');
@@ -152,6 +158,14 @@ describe('http:// targets against node:http', () => {
     const result = await run(
       '>>> GET /lines HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n...\n\none\n...\n>>> GET /hello HTTP/1.1\n>>>\n...\n',
       { target: http, settleMs: 600_000, timeoutMs: 600_000 },
+    );
+    expect(statuses(result)).toEqual(['passed', 'passed']);
+  });
+
+  it('waits for the end of a slow response rather than a quiet period', async () => {
+    const result = await run(
+      `>>> GET /slow HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n...\n\none\n...\n>>> GET /hello HTTP/1.1\n>>>\n${HELLO}`,
+      { target: http, settleMs: 10 },
     );
     expect(statuses(result)).toEqual(['passed', 'passed']);
   });
