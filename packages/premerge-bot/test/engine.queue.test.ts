@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRunLog, readStatus, runOnce } from '../src/engine.js';
@@ -73,6 +73,26 @@ describe('runOnce: several candidates', () => {
     await f.git(other, 'fetch', '--quiet', 'origin', 'refs/notes/premerge:refs/notes/premerge');
     const note = JSON.parse(await f.git(other, 'notes', '--ref=premerge', 'show', sha));
     expect([note.kind, note.sha, note.branch, note.exitCode]).toEqual(['failed', sha, 'pu', 1]);
+  });
+
+  it('a verdict whose publication failed is published by a later run', async () => {
+    f = await createFixture();
+    const hook = join(f.origin, 'hooks', 'pre-receive');
+    writeFileSync(
+      hook,
+      '#!/bin/sh\nwhile read -r old new ref; do case "$ref" in refs/notes/*) echo "notes closed" >&2; exit 1;; esac; done\n',
+      { mode: 0o755 },
+    );
+    const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
+    const events: EngineEvent[] = [];
+    const first = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => events.push(e) });
+    expect(first.verdicts.map((v) => v.kind)).toEqual(['failed']);
+    expect(events.some((e) => e.type === 'publish-failed')).toBe(true);
+    expect(await f.git(f.origin, 'for-each-ref', 'refs/notes')).toBe('');
+    rmSync(hook);
+    const second = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect([second.verdicts.length, second.testRuns]).toEqual([0, 0]);
+    expect(JSON.parse(await f.git(f.origin, 'notes', '--ref=premerge', 'show', sha)).kind).toBe('failed');
   });
 
   it('a timed-out test gets timed-out, nothing lands and no process of its group is left', async () => {
