@@ -395,11 +395,21 @@ class ReplyReader implements Dispatcher.DispatchHandler {
   onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
-    _headers: unknown,
+    headers: Record<string, string | string[] | undefined>,
     statusMessage?: string,
   ): void {
-    // rawHeaders keep the server's names, order and repeats; the headers object lowercases and merges.
-    const raw = Array.isArray(controller.rawHeaders) ? (controller.rawHeaders as (Buffer | string)[]) : [];
+    // rawHeaders keep the server's names, order and repeats; the headers object lowercases and merges,
+    // so it is only the fallback should undici ever not pass raw headers on.
+    let raw: (Buffer | string)[];
+    if (Array.isArray(controller.rawHeaders)) {
+      raw = controller.rawHeaders;
+    } else {
+      raw = [];
+      for (const [name, value] of Object.entries(headers)) {
+        for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value])
+          raw.push(name, one);
+      }
+    }
     this.conn.deliver(renderHead(this.conn.httpVersion, statusCode, statusMessage ?? '', raw));
   }
 

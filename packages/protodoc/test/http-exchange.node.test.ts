@@ -240,6 +240,21 @@ describe('http:// targets against raw servers', () => {
     expect(result.status).toBe('passed');
   });
 
+  it('shows an interim 1xx response before the final one, as on the wire', async () => {
+    const server = await startTestServer((socket) => {
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n',
+        ),
+      );
+    });
+    raw.push(server);
+    const transcript =
+      '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 103 Early Hints\nLink: </a.css>\n\nHTTP/1.1 200 OK\nContent-Length: 3\n\nok\n';
+    expect((await run(transcript, { target: `http://${server.target}` })).status).toBe('passed');
+    expect((await run(transcript, { target: server.target })).status).toBe('passed');
+  });
+
   it('fails a step whose response is cut off by the server closing, with the bytes received', async () => {
     const server = await startTestServer((socket) => {
       socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial\n'));
