@@ -215,7 +215,7 @@ const VERSION = /^HTTP\/\d\.\d$/;
  */
 export class HttpConnection extends Connection {
   private client: Client | null = null;
-  /** Requests written so far, and the sequence number of the one whose response is being read. */
+  /** Requests written so far: the number of the latest, whose response's end ends the current reply. */
   private sent = 0;
   /** The HTTP version of the server's first status line (undici does not report it). */
   private version = DEFAULT_VERSION;
