@@ -196,7 +196,10 @@ class Parser {
       this.joinSends();
       this.sending = false;
     }
-    step.expect.push(item);
+    // A first push into `[]` reserves room for 17 items; most replies have one or two lines, and every
+    // byte of a parsed transcript survives the young-generation GCs that run while it is parsed.
+    if (step.expect.length === 0) step.expect = [item];
+    else step.expect.push(item);
     if ((item.kind === 'literal' || item.kind === 'regex') && item.noEol) this.noEolLine = n;
   }
 
