@@ -4,7 +4,7 @@
  * check that the move is a fast-forward, so the ancestry check is ours. The target is never rewritten and never
  * gets a merge commit: a candidate that does not descend from it is rebased (a linear copy) or refused.
  */
-import { git, isAncestor } from './git.js';
+import { isAncestor } from './git.js';
 import type { Mirror } from './workspace.js';
 
 export type LandResult =
@@ -111,12 +111,17 @@ export async function rebaseOnto(
 ): Promise<RebaseResult> {
   if (await isAncestor(mirror.gitDir, onto, sha)) return { ok: true, sha };
   const env = await mirror.identityEnv();
-  // Run inside the worktree (-C): rebase keeps its state in the worktree's own git dir.
-  const inWt = (args: string[], ok?: number[]) =>
-    git(['-C', dir, '-c', 'core.hooksPath=/dev/null', '-c', 'rebase.autoStash=false', ...args], {
-      okCodes: ok,
-      env,
-    });
+  // Inside the worktree: rebase keeps its state in the worktree's own git dir. The account's own preferences
+  // (signing, autostash, updating other branches) must not change or break what the bot produces.
+  const settings = [
+    '-c',
+    'rebase.autoStash=false',
+    '-c',
+    'rebase.updateRefs=false',
+    '-c',
+    'commit.gpgSign=false',
+  ];
+  const inWt = (args: string[], ok?: number[]) => mirror.inWorktree(dir, [...settings, ...args], ok, env);
   await inWt(['checkout', '--quiet', '--detach', sha]);
   const r = await inWt(['rebase', '--quiet', '--no-autosquash', '--onto', onto, upstream], [1, 128]);
   if (r.code !== 0) {
