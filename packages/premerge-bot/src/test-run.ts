@@ -1,6 +1,8 @@
 /**
  * Runs the configured test command for one candidate: `/bin/sh -c TEST` in the worktree root, as the leader of its
- * own process group, output to a per-run log, killed as a whole group on timeout or cancel.
+ * own process group, output to a per-run log, killed as a whole group on timeout or cancel (and whatever is left of
+ * the group is killed when the command exits, so a passing test cannot leave a server running either). A process
+ * that leaves the group on purpose (`setsid`, a daemon that double-forks into a new session) is beyond its reach.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
