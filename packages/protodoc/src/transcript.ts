@@ -25,7 +25,17 @@ const CONNECTION_NAME = /^[A-Za-z0-9_-]+$/;
  * @example parseTranscript('>>> PING\n+PONG\n', 'ping.txt').steps[0].expect // [{ kind: 'text', text: '+PONG', line: 2 }]
  */
 export function parseTranscript(text: string, path: string): Transcript {
-  return parseTranscriptLines(splitLines(text), 1, path);
+  // The same lines as splitLines gives, without holding them all in an array while parsing.
+  const parser = new Parser(path);
+  const end = text.length;
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (let n = 1; pos < end; n++) {
+    let lf = text.indexOf('\n', pos);
+    if (lf < 0) lf = end;
+    parser.line(text.slice(pos, lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf), n);
+    pos = lf + 1;
+  }
+  return parser.finish();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTranscript } from '../src/transcript.js';
+import { parseTranscript, parseTranscriptLines, splitLines } from '../src/transcript.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -111,6 +111,14 @@ describe('parseTranscript: the fixed rules', () => {
       { kind: 'text', text: '+PONG', line: 2 },
       { kind: 'text', text: '', line: 3 },
     ]);
+  });
+
+  it('splits the file into the same lines as splitLines (markdown blocks use that)', () => {
+    const texts = ['\n', '\n\n', 'a', 'a\r', 'a\r\r\n', '\r\n\r\nb', '\ufeff\n>>> x\n\n', '>>> x\ny\n\n\n'];
+    for (const t of texts) {
+      const expected = parseTranscriptLines(splitLines(t), 1, 'f.txt');
+      expect(parseTranscript(t, 'f.txt'), JSON.stringify(t)).toEqual(expected);
+    }
   });
 
   it('parses an empty file as a transcript with no steps', () => {
