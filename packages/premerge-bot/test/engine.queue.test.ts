@@ -154,6 +154,31 @@ describe('the worktree a test runs in', () => {
   });
 });
 
+describe('the worktree, after a test that broke it', () => {
+  it('is made anew when a test deleted its .git, without the bot touching a repository around the state dir', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: "pu/*"\n');
+    const vandal = 'mkdir -p locked/inner && chmod 000 locked\nrm -f .git\nexit 1\n';
+    const check = '[ ! -e locked ] && [ -z "$(git status --porcelain --ignored)" ]\n';
+    await pushCandidate(f, { branch: 'pu/a', files: { 'test.sh': vandal } });
+    const good = await pushCandidate(f, { branch: 'pu/b', files: { 'test.sh': check } });
+    // The state dir sits inside someone's repository: with the worktree's .git gone, the bot's git calls there must
+    // fail rather than reset and clean that enclosing repository.
+    const host = join(f.dir, 'host');
+    await f.git(f.dir, 'init', '--quiet', host);
+    writeFileSync(join(host, 'tracked.txt'), 'committed\n');
+    await f.git(host, 'add', 'tracked.txt');
+    await f.git(host, 'commit', '--quiet', '-m', 'host');
+    writeFileSync(join(host, 'tracked.txt'), 'work in progress\n');
+    const report = await runOnce({ repo: f.origin, stateDir: join(host, 'state') });
+    expect(report.verdicts.map((v) => [v.kind, v.branch])).toEqual([
+      ['failed', 'pu/a'],
+      ['landed', 'pu/b'],
+    ]);
+    expect(await f.rev(f.origin, 'master')).toBe(good);
+    expect(readFileSync(join(host, 'tracked.txt'), 'utf8')).toBe('work in progress\n');
+  });
+});
+
 describe('readStatus and readRunLog', () => {
   it('shows the queue before a run, the verdicts after, and the log of a run', async () => {
     f = await createFixture();
