@@ -203,13 +203,12 @@ function toBuffer(chunk: Uint8Array): Buffer {
  * socket.on('data', (chunk) => { if (m.push(chunk) !== 'pending') done(m); });
  */
 export class ReplyMatcher {
-  private readonly expect: readonly ExpectLine[];
-  private readonly items: Item[];
-  private readonly n: number;
-  private readonly deterministic: boolean;
-  private readonly lastNoEolBytes: Buffer | null;
-  /** Completion can only be decided by close ({@link end}) or a quiet period ({@link settle}). */
-  readonly needsSettle: boolean;
+  private expect: readonly ExpectLine[] = [];
+  private readonly items: Item[] = [];
+  private n = 0;
+  private deterministic = true;
+  private lastNoEolBytes: Buffer | null = null;
+  private settleNeeded = false;
 
   private status = PENDING;
   private readonly chunks: Buffer[] = [];
@@ -230,8 +229,18 @@ export class ReplyMatcher {
   private failedAt = -1;
 
   constructor(expect: readonly ExpectLine[]) {
+    this.reset(expect);
+  }
+
+  /**
+   * Starts over for another reply, as a new matcher would: one matcher can serve every step of a run,
+   * so a step allocates nothing here and the hot path keeps one object shape.
+   * Forgets the bytes of the previous reply: read its {@link leftover} / {@link received} first.
+   */
+  reset(expect: readonly ExpectLine[]): void {
     const n = expect.length;
-    const items: Item[] = [];
+    const items = this.items;
+    items.length = 0;
     let deterministic = true;
     for (let i = 0; i < n; i++) {
       const item = compileItem(expect[i]!);
@@ -239,22 +248,38 @@ export class ReplyMatcher {
       items.push(item);
     }
     this.expect = expect;
-    this.items = items;
     this.n = n;
     this.deterministic = deterministic;
     const last = n > 0 ? items[n - 1]! : undefined;
-    this.needsSettle =
+    this.settleNeeded =
       last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE));
     this.lastNoEolBytes =
       last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null;
-    if (!deterministic) {
+    this.chunks.length = 0;
+    this.lineChunk = 0;
+    this.lineOffset = 0;
+    this.total = 0;
+    this.lineStart = 0;
+    this.endChunk = 0;
+    this.endOffset = 0;
+    this.state = 0;
+    this.failedAt = -1;
+    if (deterministic) {
+      this.cur = EMPTY;
+      this.next = EMPTY;
+    } else {
       this.cur = new Uint8Array(n + 1);
       this.next = new Uint8Array(n + 1);
       this.cur[0] = 1;
       this.closure(this.cur);
     }
     // Nothing expected: complete before any byte; whatever arrives is leftover.
-    if (this.n === 0) this.status = COMPLETE;
+    this.status = n === 0 ? COMPLETE : PENDING;
+  }
+
+  /** Completion can only be decided by close ({@link end}) or a quiet period ({@link settle}). */
+  get needsSettle(): boolean {
+    return this.settleNeeded;
   }
 
   /** The current outcome without feeding anything ('complete' at once for a step that expects nothing). */

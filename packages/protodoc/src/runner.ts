@@ -131,6 +131,7 @@ class TranscriptRun implements ConnectionHandler {
   /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
   private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
+  private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
   private http: typeof HttpExchange | null = null;
 
@@ -325,7 +326,9 @@ class TranscriptRun implements ConnectionHandler {
       const started = this.completedAt >= 0 ? this.completedAt : performance.now();
       this.completedAt = -1;
       if (step.send.length > 0) conn.write(step.send);
-      const matcher = new ReplyMatcher(step.expect);
+      // One matcher serves every step (reset, not rebuilt): the previous step's bytes were taken already.
+      const matcher = this.matcher;
+      matcher.reset(step.expect);
       let status = matcher.result;
       const unread = conn.unread;
       if (unread.length > 0) {

@@ -120,6 +120,28 @@ describe('ReplyMatcher: text lines', () => {
     expect(pending).toHaveLength(0);
   });
 
+  it('after reset() behaves as a new matcher, whatever state the previous reply left', () => {
+    // The runner reuses one matcher for every step: nothing of a reply may leak into the next.
+    const m = new ReplyMatcher(expectOf('...\nEND\n'));
+    expect(m.push(bytes('x\r\npartial'))).toBe('pending');
+    m.reset(expectOf('+PONG\n'));
+    expect(m.needsSettle).toBe(false);
+    expect(m.push(bytes('+PO'))).toBe('pending');
+    expect(m.push(bytes('NG\r\nrest'))).toBe('complete');
+    expect(str(m.received())).toBe('+PONG\r\n');
+    expect(str(m.leftover())).toBe('rest');
+    m.reset(expectOf('a\n...\n'));
+    expect(m.needsSettle).toBe(true);
+    expect(m.push(bytes('b\r\n'))).toBe('failed');
+    expect(m.failure()).toEqual({ expectIndex: 0, line: 2 });
+    m.reset([]);
+    expect(m.result).toBe('complete');
+    expect(m.received()).toHaveLength(0);
+    m.reset(expectOf('ok\n'));
+    expect(m.result).toBe('pending');
+    expect(m.end()).toBe('failed');
+  });
+
   it('completes a step that expects nothing before any byte, leaving all bytes over', () => {
     const m = new ReplyMatcher([]);
     expect(m.result).toBe('complete');
