@@ -441,8 +441,12 @@ class TranscriptRun implements ConnectionHandler {
 
   private resolveTargets(): void {
     const declared = new Map(this.transcript.connections.map((decl) => [decl.name, decl.target]));
+    let previous: string | undefined;
     for (const step of this.steps) {
       const name = step.connection;
+      // Consecutive steps mostly share a connection: skip the lookup for a long run of them.
+      if (name === previous) continue;
+      previous = name;
       if (this.targets.has(name)) continue;
       let text = declared.get(name) ?? this.options.target ?? this.transcript.target;
       if (text === undefined) {
