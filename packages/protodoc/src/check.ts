@@ -124,15 +124,14 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
       throw new UsageError(`${where}: ${err.message}`);
     }
   };
-  for (const step of transcript.steps) {
+  // Only without a fallback can a step lack a target: then find the first such step.
+  for (const step of fallback === undefined ? transcript.steps : []) {
     const decl = declared.get(step.connection);
     if (decl?.target !== undefined) continue;
-    if (fallback === undefined) {
-      throw new UsageError(
-        `${transcript.path}:${step.line}: no target for connection '${step.connection}': ` +
-          `give --connect TARGET or write '>>>! connect TARGET' in the file`,
-      );
-    }
+    throw new UsageError(
+      `${transcript.path}:${step.line}: no target for connection '${step.connection}': ` +
+        `give --connect TARGET or write '>>>! connect TARGET' in the file`,
+    );
   }
   for (const decl of transcript.connections) {
     if (decl.target !== undefined) check(decl.target, `${transcript.path}:${decl.line}`);
@@ -153,7 +152,14 @@ async function checkHttpRequests(
   for (const [i, transcript] of transcripts.entries()) {
     const declared = new Map(transcript.connections.map((decl) => [decl.name, decl.target]));
     const httpConnection = (name: string): boolean => isHttp(declared.get(name) ?? targets[i]);
-    if (!transcript.steps.some((step) => httpConnection(step.connection))) continue;
+    // Once per run of steps on one connection, not once per step (10,000 steps are common).
+    let previous: string | undefined;
+    const usesHttp = transcript.steps.some((step) => {
+      if (step.connection === previous) return false;
+      previous = step.connection;
+      return httpConnection(previous);
+    });
+    if (!usesHttp) continue;
     // Loaded only when some target is HTTP: it brings undici.
     const { checkHttpSteps } = await import('./http-exchange.js');
     checkHttpSteps(transcript, httpConnection);
