@@ -17,9 +17,10 @@ import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
 import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
-import { HOOK_LOG, installHook, isRemote, uninstallHook } from './hook.js';
+import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
+import { normalizeRepo } from './repo-location.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
 
 /** Exit codes, one per class of outcome (see the file comment). */
@@ -62,7 +63,7 @@ function interval(text: string): number {
  */
 export function createProgram(ctx: CliContext): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  const local = (p: string) => (isRemote(p) ? p : resolve(ctx.cwd, p));
+  const local = (p: string) => normalizeRepo(p, ctx.cwd);
   // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
   const stateDirOf = (o: { stateDir?: string }) =>
     o.stateDir === undefined ? defaultStateDir(ctx.env) : resolve(ctx.cwd, o.stateDir);

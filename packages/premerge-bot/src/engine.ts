@@ -15,10 +15,11 @@ import {
 } from './errors.js';
 import { isAncestor } from './git.js';
 import { lockHolder, tryLock } from './lock.js';
-import { defaultStateDir, normalizeRepo, type RepoPaths, repoPaths } from './paths.js';
+import { defaultStateDir, type RepoPaths, repoPaths } from './paths.js';
 import { NOTES_REF, publishNotes } from './publish.js';
 import { landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { normalizeRepo } from './repo-location.js';
 import { Journal, readJournal, summarize } from './store.js';
 import type { CandidateRef, EngineEvent, OnceReport, RunningRun, StatusReport, Verdict } from './types.js';
 import { Mirror } from './workspace.js';

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PremergeError } from './errors.js';
 import { scrubGitEnv } from './git.js';
+import { localPath, normalizeRepo } from './repo-location.js';
 
 const run = promisify(execFile);
 
@@ -109,20 +110,15 @@ exit 0
 `;
 }
 
-/** A URL or scp-like `host:path` rather than a local path (git's own rule: a colon before any slash). */
-export function isRemote(repo: string): boolean {
-  return /^[^/]*:/.test(repo);
-}
-
 /** Where git looks for this repository's post-receive hook (honours core.hooksPath). */
 async function hookPath(repo: string): Promise<string> {
-  if (isRemote(repo)) {
+  const dir = localPath(repo);
+  if (dir === null) {
     throw new HookError(
       `hook install needs a local repository path, not ${repo}: install it on the machine that hosts the repository`,
       'PREMERGE_HOOK_NOT_LOCAL',
     );
   }
-  const dir = resolve(repo);
   let out: string;
   try {
     ({ stdout: out } = await run('git', ['rev-parse', '--git-path', 'hooks/post-receive'], {
@@ -160,10 +156,9 @@ export async function installHook(options: HookOptions): Promise<string> {
       'PREMERGE_HOOK_EXISTS',
     );
   }
-  const absolute = (r: string) => (isRemote(r) ? r : resolve(r));
   const script = hookScript({
-    repo: absolute(options.repo),
-    candidatesFrom: options.candidatesFrom === undefined ? undefined : absolute(options.candidatesFrom),
+    repo: normalizeRepo(options.repo),
+    candidatesFrom: options.candidatesFrom === undefined ? undefined : normalizeRepo(options.candidatesFrom),
     stateDir: resolve(options.stateDir),
     command: options.command ?? currentCommand(),
   });

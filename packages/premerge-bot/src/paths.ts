@@ -2,17 +2,12 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { normalizeRepo } from './repo-location.js';
 
 /** The state directory when none is given: `$XDG_STATE_HOME/premerge-bot` or `~/.local/state/premerge-bot`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env['XDG_STATE_HOME'];
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state'), 'premerge-bot');
-}
-
-/** A local path made absolute (so the same repository gets the same state from any cwd); URLs stay as they are. */
-export function normalizeRepo(repo: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo)) return repo;
-  return resolve(repo);
 }
 
 /** Name of the worktree the bot keeps between runs, inside `worktrees/`. */

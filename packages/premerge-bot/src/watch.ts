@@ -8,7 +8,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type EngineEvent, type OnceReport, runOnce } from './engine.js';
 import { PremergeError, StateError } from './errors.js';
-import { isRemote } from './hook.js';
+import { isRemote } from './repo-location.js';
 
 /** The socket a running watch listens on; one per state dir. */
 export function socketPath(stateDir: string): string {
