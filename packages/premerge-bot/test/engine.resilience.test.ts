@@ -7,7 +7,7 @@ import { repoPaths } from '../src/paths.js';
 import { processStartTime } from '../src/process-group.js';
 import { Journal } from '../src/store.js';
 import type { EngineEvent } from '../src/types.js';
-import { bundleEngineRunner, startEngine } from './helpers/engine-child.js';
+import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
 import { createFixture, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
 
 let f: Fixture;
@@ -217,7 +217,7 @@ describe('runOnce: stopping, racing and recovering', () => {
       GIT_CONFIG_NOSYSTEM: '1',
       EMAIL: '',
     });
-    const runner = await bundleEngineRunner();
+    const runner = builtEngineRunner();
     const child = await startEngine(runner, { repo: f.origin, stateDir: f.stateDir }, env).done;
     expect(child.code, child.stderr).toBe(0);
     const report = JSON.parse(child.stdout);

@@ -1,36 +1,30 @@
 /**
- * Runs the engine in a child process that a test can SIGKILL. The engine's sources are bundled to one ESM file
- * (with rolldown, already installed as part of vitest's toolchain) because a plain `node` child cannot import .ts.
+ * Runs the engine in a child process that a test can SIGKILL. The child runs the built package (`dist/`), as the
+ * binary tests do, because a plain `node` child cannot import the .ts sources: build with `npx tsc -b` first.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const ENGINE_SRC = resolve(import.meta.dirname, '../../src/engine.ts');
+const PACKAGE = resolve(import.meta.dirname, '../..');
+const RUNNER = join(import.meta.dirname, 'run-once-child.mjs');
 
-/** Bundles the engine once per test file; returns the path of a runner script taking a JSON options argument. */
-export async function bundleEngineRunner(): Promise<string> {
-  const { build } = await import('rolldown');
-  const dir = mkdtempSync(join(tmpdir(), 'premerge-bundle-'));
-  const engine = join(dir, 'engine.mjs');
-  await build({
-    input: ENGINE_SRC,
-    platform: 'node',
-    external: [/^node:/],
-    output: { file: engine, format: 'esm' },
-    logLevel: 'silent',
-  });
-  const runner = join(dir, 'run-once.mjs');
-  writeFileSync(
-    runner,
-    `import { runOnce } from ${JSON.stringify(engine)};
-const options = JSON.parse(process.argv[2]);
-const report = await runOnce(options);
-process.stdout.write(JSON.stringify(report));
-`,
-  );
-  return runner;
+/**
+ * The runner script (engine options as a JSON argument). Throws when `dist/` is missing or older than `src/`: the
+ * child would test other code than the sources the rest of the test imports.
+ */
+export function builtEngineRunner(): string {
+  const buildInfo = join(PACKAGE, 'dist', '.tsbuildinfo');
+  if (!existsSync(join(PACKAGE, 'dist', 'index.js')) || !existsSync(buildInfo)) {
+    throw new Error('premerge-bot is not built: run npx tsc -b first');
+  }
+  const built = statSync(buildInfo).mtimeMs;
+  const src = join(PACKAGE, 'src');
+  const newer = readdirSync(src).filter((name) => statSync(join(src, name)).mtimeMs > built);
+  if (newer.length > 0) {
+    throw new Error(`premerge-bot's dist/ is older than src/ (${newer.join(', ')}): run npx tsc -b first`);
+  }
+  return RUNNER;
 }
 
 export interface ChildRun {
