@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runOnce } from '../src/engine.js';
+import { readStatus, runOnce } from '../src/engine.js';
 import {
   createFixture,
   FAIL,
@@ -73,6 +73,34 @@ describe('batching with bisection (rebase: true)', () => {
       expect(values.filter((v) => !passed.has(v))).toEqual([]);
     }
   });
+
+  it.each([
+    // As in the benchmark: 16 candidates, the 11th bad (it once got two failed verdicts in one run), and the ends.
+    { n: 16, bad: 10 },
+    { n: 16, bad: 0 },
+    { n: 16, bad: 15 },
+  ])(
+    'queue of $n, bad at $bad: exactly one failed verdict for it, and at most log2(n) + 2 runs',
+    async ({ n, bad }) => {
+      const { f, shas } = await queueOf(n, bad);
+      const options = { repo: f.origin, stateDir: f.stateDir };
+      const report = await runOnce(options);
+      const failed = report.verdicts.filter((v) => v.kind === 'failed');
+      expect(failed.map((v) => v.sha)).toEqual([shas[bad]]);
+      expect(report.verdicts.filter((v) => v.kind === 'landed')).toHaveLength(n - 1);
+      expect(report.testRuns).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + 2);
+      // The journal agrees, and a second run neither re-tests the bad candidate nor records anything.
+      const again = await runOnce(options);
+      expect([again.testRuns, again.verdicts.length]).toEqual([0, 0]);
+      const { recent } = await readStatus(options);
+      const perShaConfig = new Map<string, number>();
+      for (const v of recent.filter((v) => v.kind === 'failed')) {
+        const key = `${v.sha} ${v.configHash}`;
+        perShaConfig.set(key, (perShaConfig.get(key) ?? 0) + 1);
+      }
+      expect([...perShaConfig.values()]).toEqual([1]);
+    },
+  );
 
   it('a good queue lands in one run', async () => {
     const { f, shas } = await queueOf(5, -1);
