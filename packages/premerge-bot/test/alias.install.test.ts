@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALIASES, installAliases, uninstallAliases } from '../src/aliases.js';
-import { type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let clone: string;

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliContext, EXIT, run } from '../src/cli.js';
-import { BIN, type Project, project, type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { EXIT } from '../src/cli.js';
+import { runCli } from './helpers/cli-in-process.js';
+import { BIN, type Project, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 
@@ -19,22 +20,8 @@ function bin(cwd: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function inProcess(cwd: string, ...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const ctx: CliContext = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    isTTY: false,
-    env: box.env,
-    cwd,
-    signal: new AbortController().signal,
-  };
-  return { code: await run(argv, ctx), stdout, stderr };
+function inProcess(cwd: string, ...argv: string[]) {
+  return runCli(argv, { env: box.env, cwd });
 }
 
 const passing = `test: echo running the tests; test -e feature.txt\ntimeout: 1m\n`;

@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type CliContext, EXIT, exitCodeFor, run } from '../src/cli.js';
+import { EXIT, exitCodeFor } from '../src/cli.js';
 import { ConfigError, PremergeError, RepoUnreachableError } from '../src/errors.js';
+import { runCli } from './helpers/cli-in-process.js';
 
-/** Runs the CLI in process and captures what it prints. */
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const ctx: CliContext = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    isTTY: false,
-    env: { HOME: '/nonexistent-home' },
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  };
-  const code = await run(argv, ctx);
-  return { code, stdout, stderr };
+/** Runs the CLI in process, with no user config to find, and captures what it prints. */
+function cli(...argv: string[]) {
+  return runCli(argv, { env: { HOME: '/nonexistent-home' }, cwd: process.cwd() });
 }
 
 describe('CLI usage errors', () => {

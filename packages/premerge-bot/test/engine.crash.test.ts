@@ -2,7 +2,7 @@
  * The bot is SIGKILLed at random moments, many times, and restarted. Whatever the moment, master must only ever
  * take values whose test passed, and a final clean run must settle everything exactly once.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus, runOnce } from '../src/engine.js';
@@ -12,6 +12,7 @@ import {
   createFixture,
   FAIL,
   type Fixture,
+  isRunning,
   pushCandidate,
   readLines,
   recordBranchValues,
@@ -35,14 +36,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function running(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 function findLocks(dir: string): string[] {
@@ -170,7 +163,7 @@ describe.each([
 
     // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror.
     await new Promise((r) => setTimeout(r, 200));
-    expect(readLines(pids).map(Number).filter(running), `seed ${seed}`).toEqual([]);
+    expect(readLines(pids).map(Number).filter(isRunning), `seed ${seed}`).toEqual([]);
     const paths = repoPaths(f.stateDir, f.origin);
     // Only the kept worktree, clean (no test output, no change to tracked files).
     expect(

@@ -4,18 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readRunLog, readStatus, runOnce } from '../src/engine.js';
 import type { PremergeError } from '../src/errors.js';
 import type { EngineEvent } from '../src/types.js';
-import { createFixture, FAIL, type Fixture, pushCandidate } from './helpers/git-fixture.js';
+import { createFixture, FAIL, type Fixture, isRunning, pushCandidate } from './helpers/git-fixture.js';
 
 let f: Fixture;
 afterEach(() => f?.cleanup());
-
-function running(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('runOnce: several candidates', () => {
   it('without rebase: lands the first of several pu/* and marks the others needs-rebase', async () => {
@@ -107,7 +99,7 @@ describe('runOnce: several candidates', () => {
     expect(await f.rev(f.origin, 'master')).toBe(base);
     const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
     expect(started).toHaveLength(2);
-    expect(started.filter(running)).toEqual([]);
+    expect(started.filter(isRunning)).toEqual([]);
   });
 
   it('a newer push cancels the running test (superseded) and the new tip is tested', async () => {
@@ -129,7 +121,7 @@ describe('runOnce: several candidates', () => {
     ]);
     expect(await f.rev(f.origin, 'master')).toBe(newer);
     const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(started.filter(running)).toEqual([]);
+    expect(started.filter(isRunning)).toEqual([]);
   });
 });
 

@@ -8,18 +8,16 @@ import { processStartTime } from '../src/process-group.js';
 import { Journal } from '../src/store.js';
 import type { EngineEvent } from '../src/types.js';
 import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
-import { createFixture, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
+import {
+  createFixture,
+  type Fixture,
+  isRunning,
+  pushCandidate,
+  pushToMaster,
+} from './helpers/git-fixture.js';
 
 let f: Fixture;
 afterEach(() => f?.cleanup());
-
-function running(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('runOnce: stopping, racing and recovering', () => {
   it('stops cleanly on abort: the test group is killed, no verdict, and the next run tests it again', async () => {
@@ -42,7 +40,7 @@ describe('runOnce: stopping, racing and recovering', () => {
     });
     expect([report.aborted, report.verdicts, report.testRuns]).toEqual([true, [], 1]);
     const [pid] = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(running(pid!)).toBe(false);
+    expect(isRunning(pid!)).toBe(false);
     expect(existsSync(repoPaths(f.stateDir, f.origin).lock)).toBe(false);
     writeFileSync(flag, '');
     const again = await runOnce({ repo: f.origin, stateDir: f.stateDir });
@@ -151,7 +149,7 @@ describe('runOnce: stopping, racing and recovering', () => {
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => events.push(e) });
     const recovered = events.flatMap((e) => (e.type === 'recovered' ? [e.what] : []));
     expect(recovered.sort()).toEqual(['git-lock-file', 'orphan-process-group', 'stale-worktree']);
-    expect(running(pgid)).toBe(false);
+    expect(isRunning(pgid)).toBe(false);
     expect(existsSync(join(paths.worktrees, 'dead'))).toBe(false);
     expect(existsSync(join(paths.mirror, 'packed-refs.lock'))).toBe(false);
     expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);

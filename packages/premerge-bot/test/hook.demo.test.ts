@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 const DEMO = resolve(import.meta.dirname, '../../../examples/premerge/demo.sh');
 let box: Sandbox;

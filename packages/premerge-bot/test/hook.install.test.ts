@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hookScript, installHook, shellQuote, uninstallHook } from '../src/hook.js';
-import { type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let bare: string;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installAliases } from '../src/aliases.js';
 import { HOOK_LOG, installHook } from '../src/hook.js';
 import { type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, type Project, project, type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { BIN, eventually, type Project, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let p: Project;

@@ -3,22 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runTest, testEnvironment } from '../src/test-run.js';
+import { isRunning } from './helpers/git-fixture.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'premerge-testrun-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Is `pid` still a running process? A zombie (exited, not yet reaped) counts as gone. Read straight from /proc. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\S+ \(.*\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}
 
 function pidsFrom(file: string): number[] {
   return readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
@@ -61,7 +52,7 @@ describe('runTest', () => {
     const all = pidsFrom(pids);
     expect(all.length).toBeGreaterThanOrEqual(3);
     expect(all[0]).toBe(pgid);
-    expect(all.filter(running)).toEqual([]);
+    expect(all.filter(isRunning)).toEqual([]);
   });
 
   it('kills background processes a passing test leaves behind', async () => {
@@ -73,7 +64,7 @@ describe('runTest', () => {
       logPath: join(dir, 'c.log'),
     });
     expect(r.outcome).toBe('passed');
-    expect(pidsFrom(pids).filter(running)).toEqual([]);
+    expect(pidsFrom(pids).filter(isRunning)).toEqual([]);
   });
 
   it('is cancelled by its AbortSignal and kills its group', async () => {
@@ -88,7 +79,7 @@ describe('runTest', () => {
       signal: controller.signal,
     });
     expect(r.outcome).toBe('cancelled');
-    expect(pidsFrom(pids).filter(running)).toEqual([]);
+    expect(pidsFrom(pids).filter(isRunning)).toEqual([]);
   });
 
   it('copes with a test that prints a lot', async () => {

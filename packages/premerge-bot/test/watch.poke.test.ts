@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pokeWatch, socketPath, type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, project, type Sandbox, sandbox } from './helpers/front-fixture.js';
+import { BIN, eventually, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let bare: string;

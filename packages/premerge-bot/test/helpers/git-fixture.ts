@@ -1,30 +1,43 @@
 /**
- * Throwaway git repositories for the engine tests: a bare `origin` (the repository the bot lands on), a developer
- * clone `work`, and a state directory, all under one temp directory. Test commands are tiny shell scripts kept in
- * the repository (`test.sh`), so each candidate decides its own pass or fail while the command that runs it comes
- * from the trusted config on master.
+ * Throwaway git repositories for premerge-bot's tests, all under one temp directory that `cleanup()` removes:
+ * - {@link sandbox}: the directory, an isolated git environment (no user config, a fixed identity) and a git runner;
+ * - {@link createFixture} (engine tests): a bare `origin` (the repository the bot lands on), a developer clone
+ *   `work`, and a state directory. Test commands are tiny shell scripts kept in the repository (`test.sh`), so each
+ *   candidate decides its own pass or fail while the command that runs it comes from the trusted config on master;
+ * - {@link project} (front-end tests: CLI, hook, aliases, watch): a bare "public" repository and a clone on a topic
+ *   branch, for the real binary {@link BIN}.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-/** Environment for the fixture's own git calls: a fixed identity, no GIT_* from outside. */
-export function fixtureGitEnv(): NodeJS.ProcessEnv {
+/** The real executable, as a user runs it (needs `npx tsc -b` first). */
+export const BIN = resolve(import.meta.dirname, '../../bin/premerge-bot.js');
+
+/**
+ * Environment for git in tests: HOME in the sandbox (no user or system config: a user's `commit.gpgsign` or hooks
+ * must not leak in), no GIT_* from an outer hook, a fixed identity, never a prompt.
+ */
+export function gitEnv(home: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
   return {
     ...env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Dev',
     GIT_AUTHOR_EMAIL: 'dev@example.com',
     GIT_COMMITTER_NAME: 'Dev',
@@ -33,24 +46,93 @@ export function fixtureGitEnv(): NodeJS.ProcessEnv {
   };
 }
 
+export interface Sandbox {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs git in `cwd`; rejects on a non-zero exit; resolves with its trimmed stdout. */
+  git(cwd: string, ...args: string[]): Promise<string>;
+  /** Runs git synchronously and returns status + output, never throws (for commands expected to fail). */
+  gitStatus(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string };
+  cleanup(): void;
+}
+
+/** A new temp directory (real path) with its git environment; `prefix` names it for whoever finds it left over. */
+export function sandbox(prefix = 'premerge-front-'): Sandbox {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const env = gitEnv(dir);
+  return {
+    dir,
+    env,
+    async git(cwd, ...args) {
+      const { stdout } = await exec('git', args, { cwd, env });
+      return stdout.trim();
+    },
+    gitStatus(cwd, ...args) {
+      const r = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    cleanup() {
+      // Runs a hook started in the background may still be finishing (e.g. the one the bot's own landing push
+      // triggered): let them end before removing their state dir.
+      const deadline = Date.now() + 30_000;
+      while (processesMentioning(dir).length > 0 && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    },
+  };
+}
+
+/** Pids of live processes (other than this one) whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** Is `pid` still a running process? A zombie (exited, not yet reaped) counts as gone. Read straight from /proc. */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined; fails after a generous deadline. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export const PASS = 'exit 0\n';
 export const FAIL = 'echo "tests broken" >&2\nexit 1\n';
 
-export interface Fixture {
-  dir: string;
+export interface Fixture extends Sandbox {
   /** The bare repository holding master (and, unless a 3-repo test says otherwise, the candidates). */
   origin: string;
   /** A developer's clone of origin. */
   work: string;
   stateDir: string;
-  git(cwd: string, ...args: string[]): Promise<string>;
   /** Writes files in `work` (relative paths), commits them on the current branch, returns the new sha. */
   commit(files: Record<string, string>, message?: string): Promise<string>;
   /** Sha of `rev` in repository `cwd` (bare or not). */
   rev(cwd: string, rev: string): Promise<string>;
   /** Makes a new bare repository next to origin. */
   bare(name: string): Promise<string>;
-  cleanup(): void;
 }
 
 /** A config file text with the given test command and extra lines. */
@@ -63,20 +145,18 @@ export function premergeYml(test = 'sh test.sh', extra = ''): string {
  * and a clone with master checked out.
  */
 export async function createFixture(config = premergeYml()): Promise<Fixture> {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'premerge-engine-')));
-  const env = fixtureGitEnv();
-  const git = async (cwd: string, ...args: string[]) => (await exec('git', args, { cwd, env })).stdout.trim();
+  const box = sandbox('premerge-engine-');
+  const { dir, git } = box;
   const origin = join(dir, 'origin.git');
   const work = join(dir, 'work');
   await git(dir, 'init', '--bare', '--quiet', '--initial-branch=master', origin);
   await git(dir, 'init', '--quiet', '--initial-branch=master', work);
   await git(work, 'remote', 'add', 'origin', origin);
   const f: Fixture = {
-    dir,
+    ...box,
     origin,
     work,
     stateDir: join(dir, 'state'),
-    git,
     async commit(files, message = 'change') {
       for (const [path, text] of Object.entries(files)) {
         mkdirSync(dirname(join(work, path)), { recursive: true });
@@ -92,9 +172,6 @@ export async function createFixture(config = premergeYml()): Promise<Fixture> {
       const path = join(dir, `${name}.git`);
       await git(dir, 'init', '--bare', '--quiet', '--initial-branch=master', path);
       return path;
-    },
-    cleanup() {
-      rmSync(dir, { recursive: true, force: true });
     },
   };
   await f.commit({ '.github/premerge.yml': config, 'test.sh': PASS, README: 'project\n' }, 'initial');
@@ -164,4 +241,33 @@ export function readLines(file: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A bare "public" repository whose master holds `.github/premerge.yml`, and a developer clone of it. */
+export interface Project {
+  bare: string;
+  clone: string;
+  state: string;
+  /** Commits a change on the clone's current branch and returns the new sha. */
+  commit(file: string, text: string): Promise<string>;
+}
+
+/** Creates the project; `config` is the text of the trusted `.github/premerge.yml`. */
+export async function project(box: Sandbox, config: string): Promise<Project> {
+  const bare = join(box.dir, 'public.git');
+  const clone = join(box.dir, 'clone');
+  await box.git(box.dir, 'init', '-q', '--bare', '-b', 'master', bare);
+  await box.git(box.dir, 'init', '-q', '-b', 'master', clone);
+  await box.git(clone, 'remote', 'add', 'origin', bare);
+  const commit = async (file: string, text: string) => {
+    mkdirSync(dirname(join(clone, file)), { recursive: true });
+    writeFileSync(join(clone, file), text);
+    await box.git(clone, 'add', file);
+    await box.git(clone, 'commit', '-q', '-m', `change ${file}`);
+    return box.git(clone, 'rev-parse', 'HEAD');
+  };
+  await commit('.github/premerge.yml', config);
+  await box.git(clone, 'push', '-q', 'origin', 'master');
+  await box.git(clone, 'switch', '-q', '-c', 'topic');
+  return { bare, clone, state: join(box.dir, 'state'), commit };
 }
