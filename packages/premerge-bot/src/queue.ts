@@ -32,16 +32,12 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
       if (s.aborted) return;
       const base = s.targetSha;
       if (!(await isAncestor(s.mirror.gitDir, base, c.sha))) {
-        s.verdict({
-          kind: 'needs-rebase',
-          branch: c.branch,
-          sha: c.sha,
+        needsRebase(
+          s,
+          c,
           base,
-          tested: c.sha,
-          durationMs: 0,
-          exitCode: null,
-          reason: `does not descend from ${s.config.target} (${base.slice(0, 12)}); rebase it or set rebase: true`,
-        });
+          `does not descend from ${s.config.target} (${base.slice(0, 12)}); rebase it or set rebase: true`,
+        );
         continue;
       }
       await processStack(s, [{ ...c, tested: c.sha }], base);
@@ -55,6 +51,20 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
     const requeue = members.length > 0 ? await processStack(s, members, base) : [];
     queue = [...requeue, ...deferred, ...queue];
   }
+}
+
+/** A `needs-rebase` verdict decided before any test ran. */
+function needsRebase(s: Session, c: CandidateRef, base: string, reason: string): void {
+  s.verdict({
+    kind: 'needs-rebase',
+    branch: c.branch,
+    sha: c.sha,
+    base,
+    tested: c.sha,
+    durationMs: 0,
+    exitCode: null,
+    reason,
+  });
 }
 
 /** The one worktree runs and rebases use, one at a time (see Mirror.prepareWorktree). */
@@ -85,16 +95,12 @@ async function buildStack(
           deferred.push(c);
           continue;
         }
-        s.verdict({
-          kind: 'needs-rebase',
-          branch: c.branch,
-          sha: c.sha,
+        needsRebase(
+          s,
+          c,
           base,
-          tested: c.sha,
-          durationMs: 0,
-          exitCode: null,
-          reason: `rebase onto ${s.config.target} (${base.slice(0, 12)}) conflicts: ${r.conflict}`,
-        });
+          `rebase onto ${s.config.target} (${base.slice(0, 12)}) conflicts: ${r.conflict}`,
+        );
         continue;
       }
       if (r.sha === base) {

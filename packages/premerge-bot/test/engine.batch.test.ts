@@ -75,12 +75,12 @@ describe('batching with bisection (rebase: true)', () => {
   });
 
   it.each([
-    // As in the benchmark: 16 candidates, the 11th bad (it once got two failed verdicts in one run), and the ends.
-    { n: 16, bad: 10 },
-    { n: 16, bad: 0 },
-    { n: 16, bad: 15 },
+    // As in the benchmark (it once got two failed verdicts in one run), and the two ends of the queue.
+    { n: 16, bad: 10, where: 'the 11th' },
+    { n: 16, bad: 0, where: 'the first' },
+    { n: 16, bad: 15, where: 'the last' },
   ])(
-    'queue of $n, bad at $bad: exactly one failed verdict for it, and at most log2(n) + 2 runs',
+    'queue of $n, $where bad: exactly one failed verdict for it, and at most log2(n) + 2 runs',
     async ({ n, bad }) => {
       const { f, shas } = await queueOf(n, bad);
       const options = { repo: f.origin, stateDir: f.stateDir };
