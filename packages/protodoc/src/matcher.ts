@@ -91,6 +91,18 @@ function textItem(text: string): Item {
   return item;
 }
 
+/** Both lists are the same text lines (so they compile to the same items); false for an empty list. */
+function sameText(a: readonly ExpectLine[], b: readonly ExpectLine[]): boolean {
+  const n = a.length;
+  if (n === 0 || n !== b.length) return false;
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.kind !== 'text' || y.kind !== 'text' || x.text !== y.text) return false;
+  }
+  return true;
+}
+
 function compileItem(e: ExpectLine): Item {
   switch (e.kind) {
     case 'text':
@@ -239,22 +251,10 @@ export class ReplyMatcher {
    */
   reset(expect: readonly ExpectLine[]): void {
     const n = expect.length;
-    const items = this.items;
-    items.length = 0;
-    let deterministic = true;
-    for (let i = 0; i < n; i++) {
-      const item = compileItem(expect[i]!);
-      if (item.kind === K_ANY) deterministic = false;
-      items.push(item);
-    }
+    // The same reply as the last step's (`+OK` after `+OK`) keeps its compiled items.
+    if (!sameText(expect, this.expect)) this.compile(expect);
     this.expect = expect;
     this.n = n;
-    this.deterministic = deterministic;
-    const last = n > 0 ? items[n - 1]! : undefined;
-    this.settleNeeded =
-      last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE));
-    this.lastNoEolBytes =
-      last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null;
     this.chunks.length = 0;
     this.lineChunk = 0;
     this.lineOffset = 0;
@@ -264,7 +264,7 @@ export class ReplyMatcher {
     this.endOffset = 0;
     this.state = 0;
     this.failedAt = -1;
-    if (deterministic) {
+    if (this.deterministic) {
       this.cur = EMPTY;
       this.next = EMPTY;
     } else {
@@ -275,6 +275,24 @@ export class ReplyMatcher {
     }
     // Nothing expected: complete before any byte; whatever arrives is leftover.
     this.status = n === 0 ? COMPLETE : PENDING;
+  }
+
+  private compile(expect: readonly ExpectLine[]): void {
+    const n = expect.length;
+    const items = this.items;
+    items.length = 0;
+    let deterministic = true;
+    for (let i = 0; i < n; i++) {
+      const item = compileItem(expect[i]!);
+      if (item.kind === K_ANY) deterministic = false;
+      items.push(item);
+    }
+    this.deterministic = deterministic;
+    const last = n > 0 ? items[n - 1]! : undefined;
+    this.settleNeeded =
+      last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE));
+    this.lastNoEolBytes =
+      last !== undefined && last.kind === K_TEXT && last.req === REQ_NONE ? last.bytes : null;
   }
 
   /** Completion can only be decided by close ({@link end}) or a quiet period ({@link settle}). */

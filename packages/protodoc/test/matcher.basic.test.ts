@@ -130,6 +130,13 @@ describe('ReplyMatcher: text lines', () => {
     expect(m.push(bytes('NG\r\nrest'))).toBe('complete');
     expect(str(m.received())).toBe('+PONG\r\n');
     expect(str(m.leftover())).toBe('rest');
+    // The same text again (its compiled lines are kept): the state still starts over.
+    m.reset(expectOf('+PONG\n'));
+    expect(m.push(bytes('+PONG\r\n'))).toBe('complete');
+    m.reset(expectOf('+PONG\n'));
+    expect(m.push(bytes('+PANG\r\n'))).toBe('failed');
+    m.reset(expectOf('+PONG\nx\n'));
+    expect(m.push(bytes('+PONG\r\n'))).toBe('pending');
     m.reset(expectOf('a\n...\n'));
     expect(m.needsSettle).toBe(true);
     expect(m.push(bytes('b\r\n'))).toBe('failed');
