@@ -61,15 +61,26 @@ export class RepoUnreachableError extends PremergeError {
 }
 
 /** A git command failed where it should not have; `stderr` holds git's own words. */
+/**
+ * The line of git's stderr that says what went wrong: its first `fatal:` or `error:` line (without the
+ * prefix), else its first non-empty line. git often ends with advice ("Please make sure you have the
+ * correct access rights / and the repository exists."), so the last line is the wrong one to show.
+ */
+export function gitReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const fatal = lines.find((line) => /^(fatal|error):/.test(line));
+  return (fatal ?? lines[0] ?? '').replace(/^(fatal|error):\s*/, '');
+}
+
 export class GitError extends PremergeError {
   readonly args: readonly string[];
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(args: readonly string[], exitCode: number | null, stderr: string) {
-    super(
-      `git ${args.join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').at(-1) ?? ''}`,
-      'PREMERGE_GIT',
-    );
+    super(`git ${args.join(' ')} failed (exit ${exitCode}): ${gitReason(stderr)}`, 'PREMERGE_GIT');
     this.name = 'GitError';
     this.args = args;
     this.exitCode = exitCode;

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GitError } from './errors.js';
-import { RepoUnreachableError } from './errors.js';
+import { gitReason, RepoUnreachableError } from './errors.js';
 import { git, revParse } from './git.js';
 
 export class Mirror {
@@ -46,7 +46,8 @@ export class Mirror {
     try {
       await this.run(['fetch', '--prune', '--no-tags', '--quiet', '--no-write-fetch-head', url, ...refspecs]);
     } catch (e) {
-      const detail = (e as GitError).stderr?.trim().split('\n').at(-1) ?? String(e);
+      const stderr = (e as GitError).stderr;
+      const detail = stderr ? gitReason(stderr) : String(e);
       throw new RepoUnreachableError(`cannot fetch ${url}: ${detail}`, url, { cause: e });
     }
   }

@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../src/cli.js';
-import { ConfigError, PremergeError, RepoUnreachableError } from '../src/errors.js';
+import { ConfigError, gitReason, PremergeError, RepoUnreachableError } from '../src/errors.js';
 import { runCli } from './helpers/cli-in-process.js';
 
 /** Runs the CLI in process, with no user config to find, and captures what it prints. */
@@ -76,5 +79,27 @@ describe('exit code mapping', () => {
     expect(r.stderr).toMatch(/^error: internal: x is undefined\nTypeError: x is undefined\n\s+at /);
     expect(r.stderr).toMatch(/please report/);
     expect(mapped(new PremergeError('invariant broken', 'PREMERGE_INTERNAL')).code).toBe(EXIT.internal);
+  });
+});
+
+describe('CLI against a repository that is not there', () => {
+  it("exits 4 with one line that gives git's reason, not its closing advice", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'premerge-unreachable-'));
+    const r = await cli('once', '--repo', '/nonexistent/premerge-repo.git', '--state-dir', stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+    expect(r.code).toBe(EXIT.unavailable);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('/nonexistent/premerge-repo.git');
+    expect(lines[0]).toContain('does not appear to be a git repository');
+  });
+
+  it('gitReason picks the fatal line over trailing advice', () => {
+    const stderr =
+      "fatal: 'x' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\n" +
+      'Please make sure you have the correct access rights\nand the repository exists.\n';
+    expect(gitReason(stderr)).toBe("'x' does not appear to be a git repository");
+    expect(gitReason('warning: something\n')).toBe('warning: something');
+    expect(gitReason('')).toBe('');
   });
 });
