@@ -4,7 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readRunLog, readStatus, runOnce } from '../src/engine.js';
 import type { PremergeError } from '../src/errors.js';
 import type { EngineEvent } from '../src/types.js';
-import { createFixture, FAIL, type Fixture, isRunning, pushCandidate } from './helpers/git-fixture.js';
+import {
+  createFixture,
+  FAIL,
+  type Fixture,
+  isRunning,
+  pushCandidate,
+  refusePushesTo,
+} from './helpers/git-fixture.js';
 
 let f: Fixture;
 afterEach(() => f?.cleanup());
@@ -69,12 +76,7 @@ describe('runOnce: several candidates', () => {
 
   it('a verdict whose publication failed is published by a later run', async () => {
     f = await createFixture();
-    const hook = join(f.origin, 'hooks', 'pre-receive');
-    writeFileSync(
-      hook,
-      '#!/bin/sh\nwhile read -r old new ref; do case "$ref" in refs/notes/*) echo "notes closed" >&2; exit 1;; esac; done\n',
-      { mode: 0o755 },
-    );
+    const hook = refusePushesTo(f.origin, 'refs/notes/*', 'notes closed');
     const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
     const events: EngineEvent[] = [];
     const first = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => events.push(e) });

@@ -14,6 +14,7 @@ import {
   isRunning,
   pushCandidate,
   pushToMaster,
+  refusePushesTo,
 } from './helpers/git-fixture.js';
 
 let f: Fixture;
@@ -171,12 +172,7 @@ describe('runOnce: stopping, racing and recovering', () => {
 
   it('a push the repository refuses (pre-receive hook) is an error verdict with the reason, not a loop', async () => {
     f = await createFixture();
-    const hook = join(f.origin, 'hooks', 'pre-receive');
-    writeFileSync(
-      hook,
-      '#!/bin/sh\nwhile read -r old new ref; do\n  if [ "$ref" = refs/heads/master ]; then echo "master is frozen" >&2; exit 1; fi\ndone\n',
-      { mode: 0o755 },
-    );
+    refusePushesTo(f.origin, 'refs/heads/master', 'master is frozen');
     const base = await f.rev(f.origin, 'master');
     const cand = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });

@@ -3,17 +3,14 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hookScript, installHook, shellQuote, uninstallHook } from '../src/hook.js';
-import { type Sandbox, sandbox } from './helpers/git-fixture.js';
+import { bareSandbox, type Sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let bare: string;
 let state: string;
 
 beforeEach(async () => {
-  box = sandbox();
-  bare = join(box.dir, 'public.git');
-  state = join(box.dir, 'state dir');
-  await box.git(box.dir, 'init', '-q', '--bare', bare);
+  ({ box, bare, state } = await bareSandbox('state dir'));
 });
 afterEach(() => box.cleanup());
 

@@ -4,17 +4,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pokeWatch, socketPath, type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
+import { BIN, bareSandbox, eventually, project, type Sandbox } from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let bare: string;
 let state: string;
 
 beforeEach(async () => {
-  box = sandbox();
-  bare = join(box.dir, 'public.git');
-  state = join(box.dir, 'state');
-  await box.git(box.dir, 'init', '-q', '--bare', bare);
+  ({ box, bare, state } = await bareSandbox('state'));
 });
 afterEach(() => box.cleanup());
 

@@ -81,6 +81,14 @@ export function sandbox(prefix = 'premerge-front-'): Sandbox {
   };
 }
 
+/** A sandbox holding an empty bare repository `public.git`, and the path (not created) of a state dir named `stateName`. */
+export async function bareSandbox(stateName: string): Promise<{ box: Sandbox; bare: string; state: string }> {
+  const box = sandbox();
+  const bare = join(box.dir, 'public.git');
+  await box.git(box.dir, 'init', '-q', '--bare', bare);
+  return { box, bare, state: join(box.dir, stateName) };
+}
+
 /** Pids of live processes (other than this one) whose command line mentions `text`. */
 function processesMentioning(text: string): number[] {
   const pids: number[] = [];
@@ -232,6 +240,17 @@ exit 0
 `,
   );
   chmodSync(hook, 0o755);
+}
+
+/** Installs a `pre-receive` hook in bare repository `repo` that refuses any push updating `ref`, saying `message`. */
+export function refusePushesTo(repo: string, ref: string, message: string): string {
+  const hook = join(repo, 'hooks', 'pre-receive');
+  writeFileSync(
+    hook,
+    `#!/bin/sh\nwhile read -r old new ref; do case "$ref" in ${ref}) echo "${message}" >&2; exit 1;; esac; done\n`,
+    { mode: 0o755 },
+  );
+  return hook;
 }
 
 /** Lines of a file written by a test command or hook (empty when it does not exist). */
