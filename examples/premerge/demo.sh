@@ -57,23 +57,19 @@ premerge-bot alias install
 
 say "4. A VERSION command with its transcript, on a topic branch, then git pup"
 git switch -q -c version-command
-cat > reply.js <<'EOF'
-/** The protocol: one request line in, one reply line out. Kept apart from the socket code so it is unit-tested. */
-export function reply(line) {
-  const [command, ...rest] = line.split(' ');
-  switch (command) {
-    case 'PING':
-      return '+PONG';
-    case 'ECHO':
-      return rest.join(' ');
-    case 'VERSION':
-      return '+1.1';
-    case 'QUIT':
-      return '+BYE';
-    default:
-      return `-ERR unknown command '${command}'`;
-  }
-}
+# The change itself, as a developer's diff: reply.js learns VERSION.
+git apply <<'EOF'
+--- a/reply.js
++++ b/reply.js
+@@ -5,6 +5,8 @@ export function reply(line) {
+       return '+PONG';
+     case 'ECHO':
+       return rest.join(' ');
++    case 'VERSION':
++      return '+1.1';
+     case 'QUIT':
+       return '+BYE';
+     default:
 EOF
 printf '>>> VERSION\n+1.1\n>>> QUIT\n+BYE\n' > transcripts/version.txt
 git add -A
