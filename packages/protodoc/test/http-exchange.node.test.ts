@@ -2,9 +2,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failedStep, run, statuses, text } from './helpers/run.js';
-import { startTestServer, type TestServer } from './helpers/tcp-servers.js';
+import { closedAfterEach, startTestServer } from './helpers/tcp-servers.js';
 
 const GZIPPED = gzipSync('hello\n');
 
@@ -74,10 +74,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const raw: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(raw.splice(0).map((s) => s.close()));
-});
+const serve = closedAfterEach();
 
 // Node adds these two to every keep-alive reply.
 const KEEP_ALIVE = 'Connection: keep-alive\nKeep-Alive: timeout=5\n';
@@ -227,10 +224,11 @@ describe('http:// targets against node:http', () => {
 
 describe('http:// targets against raw servers', () => {
   it('shows the HTTP version the server answered with', async () => {
-    const server = await startTestServer((socket) => {
-      socket.once('data', () => socket.write('HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold'));
-    });
-    raw.push(server);
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => socket.write('HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold'));
+      }),
+    );
     const result = await run(
       '>>> GET / HTTP/1.1\n>>>\nHTTP/1.0 200 OK\nContent-Length: 3\n\n>>>=(no-eol) old\n',
       {
@@ -241,14 +239,15 @@ describe('http:// targets against raw servers', () => {
   });
 
   it('shows an interim 1xx response before the final one, as on the wire', async () => {
-    const server = await startTestServer((socket) => {
-      socket.once('data', () =>
-        socket.end(
-          'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n',
-        ),
-      );
-    });
-    raw.push(server);
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () =>
+          socket.end(
+            'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n',
+          ),
+        );
+      }),
+    );
     const transcript =
       '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 103 Early Hints\nLink: </a.css>\n\nHTTP/1.1 200 OK\nContent-Length: 3\n\nok\n';
     expect((await run(transcript, { target: `http://${server.target}` })).status).toBe('passed');
@@ -256,10 +255,11 @@ describe('http:// targets against raw servers', () => {
   });
 
   it('fails a step whose response is cut off by the server closing, with the bytes received', async () => {
-    const server = await startTestServer((socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial\n'));
-    });
-    raw.push(server);
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial\n'));
+      }),
+    );
     const result = await run(
       '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\nContent-Length: 100\n\npartial\nrest\n',
       {
@@ -272,10 +272,11 @@ describe('http:// targets against raw servers', () => {
   });
 
   it('fails a step whose reply is not HTTP, naming undici’s parse error', async () => {
-    const server = await startTestServer((socket) => {
-      socket.once('data', () => socket.write('+PONG\r\n'));
-    });
-    raw.push(server);
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => socket.write('+PONG\r\n'));
+      }),
+    );
     const result = await run('>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n', {
       target: `http://${server.target}`,
     });
@@ -286,8 +287,7 @@ describe('http:// targets against raw servers', () => {
   });
 
   it('times out a step whose response never comes', async () => {
-    const server = await startTestServer(() => {});
-    raw.push(server);
+    const server = await serve(startTestServer(() => {}));
     const result = await run('>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n', {
       target: `http://${server.target}`,
       timeoutMs: 100,

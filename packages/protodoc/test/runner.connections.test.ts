@@ -1,18 +1,10 @@
 /** Named connections: opened lazily at their first step, in order; bytes kept per connection. */
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { failedStep, run, statuses, text } from './helpers/run.js';
-import { echoServer, onLines, startTestServer, type TestServer } from './helpers/tcp-servers.js';
+import { closedAfterEach, echoServer, onLines, startTestServer } from './helpers/tcp-servers.js';
 
-const servers: TestServer[] = [];
-async function serve(server: Promise<TestServer>): Promise<TestServer> {
-  const started = await server;
-  servers.push(started);
-  return started;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = closedAfterEach();
 
 describe('named connections', () => {
   it('opens a connection only when its first step runs', async () => {

@@ -2,27 +2,19 @@
  * What real servers do to clients, provoked on purpose by small in-test servers: replies split
  * byte by byte or batched into one packet, stalls, resets, early closes, invalid UTF-8, megabytes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runTranscripts } from '../src/runner.js';
 import { parseTranscript } from '../src/transcript.js';
 import { failedStep, run, statuses, text } from './helpers/run.js';
 import {
+  closedAfterEach,
   echoServer,
   onLines,
   startTestServer,
-  type TestServer,
   writeByteByByte,
 } from './helpers/tcp-servers.js';
 
-const servers: TestServer[] = [];
-async function serve(server: Promise<TestServer>): Promise<TestServer> {
-  const started = await server;
-  servers.push(started);
-  return started;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = closedAfterEach();
 
 describe('replies split and batched', () => {
   it('matches replies that arrive one byte per packet, greeting included', async () => {

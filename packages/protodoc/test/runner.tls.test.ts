@@ -1,11 +1,11 @@
 /** TLS from the first byte (`tls://`) and mid-stream (`>>>! starttls`), against Node TLS servers and nginx. */
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { failedStep, run, statuses, text } from './helpers/run.js';
 import { type NginxServer, startNginx } from './helpers/servers.js';
-import { echoServer, onLines, startTestServer, type TestServer } from './helpers/tcp-servers.js';
+import { closedAfterEach, echoServer, onLines, startTestServer } from './helpers/tcp-servers.js';
 
 let certs: TestCerts;
 let nginx: NginxServer;
@@ -21,15 +21,7 @@ afterAll(async () => {
   certs?.remove();
 });
 
-const servers: TestServer[] = [];
-async function serve(server: Promise<TestServer>): Promise<TestServer> {
-  const started = await server;
-  servers.push(started);
-  return started;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = closedAfterEach();
 
 describe('tls:// targets', () => {
   it('talks TLS to a server whose certificate chains to the given CA', async () => {

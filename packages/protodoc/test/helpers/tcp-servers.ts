@@ -5,6 +5,7 @@
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { afterEach } from 'vitest';
 
 export interface TestServer {
   /** `127.0.0.1:PORT`, `[::1]:PORT` or `unix:PATH`. */
@@ -126,4 +127,20 @@ export function echoServer(
     });
     socket.on('end', () => socket.end());
   }, options);
+}
+
+/**
+ * For a test file's top level: returns `serve`, which awaits a starting server and has it closed after
+ * the current test. `const serve = closedAfterEach(); const server = await serve(echoServer());`
+ */
+export function closedAfterEach(): (server: Promise<TestServer>) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (server) => {
+    const started = await server;
+    servers.push(started);
+    return started;
+  };
 }
