@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { ProtodocError, TranscriptSyntaxError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import { summarize } from './reporters/format.js';
+import { runStatus, summarize } from './reporters/format.js';
 import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
@@ -175,11 +175,6 @@ async function readCa(path: string): Promise<Buffer> {
   }
 }
 
-function outcomeOf(summary: RunSummary): CheckResult['outcome'] {
-  if (summary.errors > 0) return 'error';
-  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
-}
-
 /**
  * Checks transcript files against live servers: what `protodoc check FILES...` does.
  *
@@ -228,7 +223,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       results.push(await runTranscript(transcript, run, options.onEvent));
     }
     const summary = summarize(results, performance.now() - started);
-    return { summary, outcome: outcomeOf(summary) };
+    return { summary, outcome: runStatus(summary) };
   } finally {
     await server?.stop();
   }

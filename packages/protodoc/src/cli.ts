@@ -14,11 +14,9 @@ import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError }
 import { parseDuration } from './duration.js';
 import { ProtodocError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { resultLabel } from './reporters/format.js';
+import { REPORTER_NAMES, type ReporterName, resultLabel } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary } from './results.js';
-
-export { EXIT_CODES };
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
 export interface CliStream {
@@ -45,7 +43,7 @@ export interface CheckFlags {
   serverTimeout?: number;
   timeout?: number;
   settle?: number;
-  reporter: 'pretty' | 'json' | 'junit';
+  reporter: ReporterName;
   reportJson?: string;
   reportJunit?: string;
   color?: boolean;
@@ -94,6 +92,12 @@ export function useColor(flag: boolean | undefined, stream: CliStream): boolean 
 function exitCodeOf(result: CheckResult): number {
   if (result.outcome === 'error') return EXIT_CODES.unreachable;
   return result.outcome === 'failed' ? EXIT_CODES.failed : EXIT_CODES.passed;
+}
+
+/** The run as a JSON or JUnit document; each reporter is loaded only when it is asked for. */
+async function formatReport(reporter: 'json' | 'junit', summary: RunSummary): Promise<string> {
+  if (reporter === 'json') return (await import('./reporters/json.js')).formatJson(summary);
+  return (await import('./reporters/junit.js')).formatJunit(summary);
 }
 
 async function writeReport(path: string, render: () => Promise<string>): Promise<void> {
@@ -148,22 +152,16 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   await printing;
   if (printError !== undefined) throw printError;
   const summary: RunSummary = result.summary;
-  if (pretty) {
+  if (flags.reporter === 'pretty') {
     stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}`);
-  } else if (flags.reporter === 'json') {
-    const { formatJson } = await import('./reporters/json.js');
-    stdout.write(await formatJson(summary));
   } else {
-    const { formatJunit } = await import('./reporters/junit.js');
-    stdout.write(await formatJunit(summary));
+    stdout.write(await formatReport(flags.reporter, summary));
   }
   if (flags.reportJson !== undefined) {
-    const { formatJson } = await import('./reporters/json.js');
-    await writeReport(flags.reportJson, () => formatJson(summary));
+    await writeReport(flags.reportJson, () => formatReport('json', summary));
   }
   if (flags.reportJunit !== undefined) {
-    const { formatJunit } = await import('./reporters/junit.js');
-    await writeReport(flags.reportJunit, () => formatJunit(summary));
+    await writeReport(flags.reportJunit, () => formatReport('junit', summary));
   }
   context.exitCode = exitCodeOf(result);
 }
@@ -223,9 +221,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
       durationFlag,
     )
     .addOption(
-      new Option('--reporter <name>', 'report format on stdout')
-        .choices(['pretty', 'json', 'junit'])
-        .default('pretty'),
+      new Option('--reporter <name>', 'report format on stdout').choices(REPORTER_NAMES).default('pretty'),
     )
     .option('--report-json <file>', 'also write a JSON report to FILE')
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')

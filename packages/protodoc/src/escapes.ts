@@ -65,8 +65,11 @@ export function decodeEscapes(text: string, allowNewline: boolean): Uint8Array {
   return Buffer.concat(parts);
 }
 
-/** Length of the valid UTF-8 sequence starting at `i` (2–4), or 0 when the bytes there are not valid UTF-8. */
-function utf8SequenceLength(bytes: Uint8Array, i: number): number {
+/**
+ * Length of the valid UTF-8 sequence starting at `i` (2–4), or 0 when the bytes there are not valid UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF included).
+ */
+export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   const b0 = bytes[i]!;
   let len: number;
   let lo = 0x80;

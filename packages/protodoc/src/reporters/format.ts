@@ -1,6 +1,10 @@
 /** Small formatting helpers shared by the reporters. */
 import type { RunSummary, TranscriptResult } from '../results.js';
 
+/** Names accepted by `--reporter`. */
+export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
+export type ReporterName = (typeof REPORTER_NAMES)[number];
+
 /** `12ms` below a second, `1.23s` from there. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
@@ -26,6 +30,12 @@ export function formatSummaryLine(summary: RunSummary): string {
     `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors} ` +
     `(${(summary.durationMs / 1000).toFixed(2)}s)`
   );
+}
+
+/** What a run adds up to: `error` when a transcript could not run, `passed` when every one passed, else `failed`. */
+export function runStatus(summary: RunSummary): 'passed' | 'failed' | 'error' {
+  if (summary.errors > 0) return 'error';
+  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
 }
 
 /** Totals of a run's results. */

@@ -2,7 +2,13 @@
  * Reporters render a run's results (plain data from the runner) as text: `pretty` for people,
  * `json` for tools, `junit` for CI dashboards. None of them writes anywhere; the caller does.
  */
-export { formatDuration, formatSummaryLine, summarize } from './format.js';
+export {
+  formatDuration,
+  formatSummaryLine,
+  REPORTER_NAMES,
+  type ReporterName,
+  summarize,
+} from './format.js';
 export {
   formatJson,
   JSON_REPORT_VERSION,
@@ -17,7 +23,3 @@ export { escapeXml, formatJunit } from './junit.js';
 export { formatPretty, formatSummary, formatTranscriptResult, type PrettyOptions } from './pretty.js';
 export { escapeBytes, renderExpectLine, renderReceivedLine } from './render.js';
 export { diffReply, type ReplyDiffOptions } from './reply-diff.js';
-
-/** Names accepted by `--reporter`. */
-export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
-export type ReporterName = (typeof REPORTER_NAMES)[number];

@@ -4,6 +4,7 @@
  * reporter prints, without colour.
  */
 import type { RunSummary, StepFailure, StepResult, TranscriptResult } from '../results.js';
+import { runStatus } from './format.js';
 import { renderExpectLine } from './render.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
 
@@ -70,9 +71,7 @@ export async function toJsonReport(
     }
     transcripts.push({ ...result, steps });
   }
-  const status =
-    summary.errors > 0 ? 'error' : results.some((r) => r.status !== 'passed') ? 'failed' : 'passed';
-  return { version: JSON_REPORT_VERSION, status, summary: totals, transcripts };
+  return { version: JSON_REPORT_VERSION, status: runStatus(summary), summary: totals, transcripts };
 }
 
 /** The report as JSON text, indented, ending in a newline. */

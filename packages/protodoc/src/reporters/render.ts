@@ -4,7 +4,7 @@
  * `>>>= ` with escapes (`\xHH`, `\r`, `\e`, ...) where they are not, `>>>=(no-eol) ` for a final line
  * that ended without a newline.
  */
-import { formatEscaped } from '../escapes.js';
+import { formatEscaped, utf8SequenceLength } from '../escapes.js';
 import type { ExpectLine } from '../transcript-model.js';
 
 /** One received line: its bytes without the line ending, and whether a line ending (LF or CRLF) followed. */
@@ -17,29 +17,6 @@ export interface ReceivedLine {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-/** Length of the well-formed UTF-8 sequence starting at `i`, or 0 when the byte there does not start one. */
-function utf8SequenceLength(bytes: Uint8Array, i: number): number {
-  const b = bytes[i]!;
-  let length: number;
-  let min: number;
-  if (b >= 0xc2 && b <= 0xdf) [length, min] = [2, 0x80];
-  else if (b >= 0xe0 && b <= 0xef) [length, min] = [3, 0x800];
-  else if (b >= 0xf0 && b <= 0xf4) [length, min] = [4, 0x10000];
-  else return 0;
-  if (i + length > bytes.length) return 0;
-  let codePoint = b & (0xff >> (length + 1));
-  for (let k = 1; k < length; k++) {
-    const c = bytes[i + k]!;
-    if ((c & 0xc0) !== 0x80) return 0;
-    codePoint = (codePoint << 6) | (c & 0x3f);
-  }
-  // Overlong forms, surrogates and code points past U+10FFFF are not text: show their bytes.
-  if (codePoint < min || (codePoint >= 0xd800 && codePoint <= 0xdfff) || codePoint > 0x10ffff) return 0;
-  // C1 control characters are invisible on a terminal: such a line is not plain text.
-  if (codePoint >= 0x80 && codePoint <= 0x9f) return 0;
-  return length;
-}
-
 /** True when the line can be written as a plain transcript line and reads back as exactly these bytes. */
 export function isPlainLine(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; ) {
@@ -49,7 +26,8 @@ export function isPlainLine(bytes: Uint8Array): boolean {
       i++;
     } else {
       const length = utf8SequenceLength(bytes, i);
-      if (length === 0) return false;
+      // C1 control characters (U+0080-U+009F: C2 80 to C2 9F) are invisible on a terminal: not plain text.
+      if (length === 0 || (b === 0xc2 && bytes[i + 1]! < 0xa0)) return false;
       i += length;
     }
   }
