@@ -5,11 +5,11 @@
 // in this process (as under `premerge-bot watch`), from the built package. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
+import { ROOT } from './lib/protodoc.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const COMMITS = Number(process.env.BENCH_PREMERGE_COMMITS ?? 20_000);
 const FILES = Number(process.env.BENCH_PREMERGE_FILES ?? 5_000);
 const QUEUE = 16;
@@ -135,13 +135,10 @@ async function overhead(engine, work) {
     const sha = await pushCandidate(clone, 'pu', n);
     const dir = join(work, `fresh-${n}`);
     const seen = now();
-    await runOk('git clone', 'git', ['clone', '-q', '-b', 'pu', `file://${bare}`, dir], { env: gitEnv });
+    await git(work, 'clone', '-q', '-b', 'pu', `file://${bare}`, dir);
     await runOk('test', '/bin/sh', ['-c', TEST], { cwd: dir, env: { ...gitEnv, BENCH_MARKS: marks } });
     const passed = readMark(marks, 'end');
-    await runOk('git push', 'git', ['push', '-q', 'origin', `${sha}:refs/heads/master`], {
-      cwd: dir,
-      env: gitEnv,
-    });
+    await git(dir, 'push', '-q', 'origin', `${sha}:refs/heads/master`);
     const moved = now();
     rmSync(dir, { recursive: true, force: true });
     return { start: readMark(marks, 'start') - seen, land: moved - passed };

@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BenchError, main, run, tempDir } from './lib/process.mjs';
+import { main, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { fmtMiB, fmtMs, median, printTable, runCount, verdict } from './lib/stats.mjs';
 
@@ -16,7 +16,7 @@ const LINE = `data ${'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV
 const BLOCK = Buffer.from(LINE.repeat(MiB / LINE.length));
 
 /** The transcript: ask for SIZE bytes, expect the first and last lines, skip the rest with `...`. */
-export function largeTranscript(size) {
+function largeTranscript(size) {
   return `>>> SEND ${size}\nBEGIN\n${size > 0 ? 'data ...\n...\n' : ''}END\n`;
 }
 
@@ -62,13 +62,7 @@ await main(async () => {
       const argv = protodoc(['check', '--timeout', '60s', '--connect', target, file]);
       const results = [];
       for (let i = 0; i < runs; i++) {
-        const r = await run(...argv, { cwd: ROOT, usage: true });
-        if (r.code !== 0) {
-          throw new BenchError(
-            `protodoc exited with ${r.code ?? r.signal} on ${fmtMiB(size)}\n${r.stdout}${r.stderr}`,
-          );
-        }
-        results.push(r);
+        results.push(await runOk(`protodoc on ${fmtMiB(size)}`, ...argv, { cwd: ROOT, usage: true }));
       }
       rows.push({
         size,
