@@ -65,6 +65,11 @@ export class Connection {
    * step's reply, or leftover at the end. Owned by the runner.
    */
   readonly unread: Uint8Array[] = [];
+  /**
+   * A reply ending in `...` completes after a quiet period. False where the protocol marks the end of
+   * a reply itself (HTTP: the end of the response, however slow the body).
+   */
+  readonly settles: boolean = true;
 
   private readonly onDataBound = (chunk: Buffer): void => this.handler.onData(this, chunk);
   private readonly onEndBound = (): void => this.markClosed(null);
@@ -186,7 +191,8 @@ export class Connection {
     socket.off('close', this.onCloseBound);
   }
 
-  private markClosed(err: NodeJS.ErrnoException | null): void {
+  /** Records the error (the first one wins) and reports the close to the handler once. */
+  protected markClosed(err: NodeJS.ErrnoException | null): void {
     if (err !== null && this.error === null) this.error = err;
     if (this.closed) return;
     this.closed = true;

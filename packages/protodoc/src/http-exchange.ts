@@ -214,6 +214,8 @@ const VERSION = /^HTTP\/\d\.\d$/;
  * and handed to undici once: if it closes, the connection stays closed, as a TCP connection would.
  */
 export class HttpConnection extends Connection {
+  /** The end of each response ends the reply (`onReplyEnd`): no quiet period. */
+  override readonly settles = false;
   private client: Client | null = null;
   /** Requests written so far: the number of the latest, whose response's end ends the current reply. */
   private sent = 0;
@@ -260,7 +262,7 @@ export class HttpConnection extends Connection {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.error === null && !serverEnded && err.code !== 'UND_ERR_INFO') this.error = err;
     });
-    socket.on('close', () => this.markHttpClosed(null));
+    socket.on('close', () => this.markClosed(null));
     this.socket = socket;
     let given = false;
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
@@ -315,8 +317,8 @@ export class HttpConnection extends Connection {
     if (client === null || this.ended || this.closed) return;
     this.ended = true;
     client.close().then(
-      () => this.markHttpClosed(null),
-      () => this.markHttpClosed(null),
+      () => this.markClosed(null),
+      () => this.markClosed(null),
     );
   }
 
@@ -340,19 +342,12 @@ export class HttpConnection extends Connection {
 
   /** @internal undici gave up on a request: the connection is unusable from here on. */
   requestFailed(err: Error): void {
-    this.markHttpClosed(err as NodeJS.ErrnoException);
+    this.markClosed(err as NodeJS.ErrnoException);
   }
 
   /** @internal The version for the status line of a response. */
   get httpVersion(): string {
     return this.version;
-  }
-
-  private markHttpClosed(err: NodeJS.ErrnoException | null): void {
-    if (err !== null && this.error === null) this.error = err;
-    if (this.closed) return;
-    this.closed = true;
-    this.replyHandler.onClose(this);
   }
 
   /**

@@ -214,7 +214,7 @@ class TranscriptRun implements ConnectionHandler {
         this.next();
       } else if (status === 'failed') {
         this.startCollecting(active, 'mismatch');
-      } else if (active.matcher.needsSettle && this.settles(conn)) {
+      } else if (active.matcher.needsSettle && conn.settles) {
         this.armSettle();
       }
     } catch (err) {
@@ -222,27 +222,12 @@ class TranscriptRun implements ConnectionHandler {
     }
   }
 
-  /**
-   * Whether a reply ending in `...` on `conn` completes after the quiet period. Not on HTTP
-   * connections: the end of the response ends the reply (`onReplyEnd`), however slow the body.
-   */
-  private settles(conn: Connection): boolean {
-    return this.http === null || !(conn instanceof this.http.HttpConnection);
-  }
-
   /** HTTP connections only: the response is complete, so the reply ends here (no settle wait). */
   onReplyEnd(conn: Connection): void {
     this.guard(() => {
       const active = this.active;
       if (active === null || active.conn !== conn || this.phase !== PHASE_STEPS) return;
-      if (active.failReason !== null) {
-        this.failStep(active, active.failReason);
-      } else if (active.matcher.end() === 'complete') {
-        this.completeStep(active);
-        this.next();
-      } else {
-        this.failStep(active, 'mismatch');
-      }
+      this.endReply(active, 'mismatch');
     });
   }
 
@@ -254,15 +239,20 @@ class TranscriptRun implements ConnectionHandler {
       }
       const active = this.active;
       if (active === null || active.conn !== conn) return;
-      if (active.failReason !== null) {
-        this.failStep(active, active.failReason);
-      } else if (active.matcher.end() === 'complete') {
-        this.completeStep(active);
-        this.next();
-      } else {
-        this.failStep(active, conn.error !== null ? 'reset' : 'closed');
-      }
+      this.endReply(active, conn.error !== null ? 'reset' : 'closed');
     });
+  }
+
+  /** No more bytes belong to the reply (close, or the end of an HTTP response): it passes or fails now. */
+  private endReply(active: Active, incomplete: FailureReason): void {
+    if (active.failReason !== null) {
+      this.failStep(active, active.failReason);
+    } else if (active.matcher.end() === 'complete') {
+      this.completeStep(active);
+      this.next();
+    } else {
+      this.failStep(active, incomplete);
+    }
   }
 
   private readonly onTimeout = (): void => {
@@ -352,7 +342,7 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       this.setDeadline(started);
-      if (matcher.needsSettle && this.settles(conn)) this.armSettle();
+      if (matcher.needsSettle && conn.settles) this.armSettle();
       return;
     }
     this.startEnd();
