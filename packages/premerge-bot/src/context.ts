@@ -30,7 +30,6 @@ export class Session {
   readonly candidatesFrom: string | undefined;
   readonly mirror: Mirror;
   readonly journal: Journal;
-  readonly records: JournalRecord[];
   readonly report: OnceReport;
   readonly signal: AbortSignal | undefined;
   readonly pollIntervalMs: number;
@@ -38,6 +37,11 @@ export class Session {
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
   state: JournalState;
   config!: PremergeConfig;
+  /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
+  get candidateRefs(): string {
+    return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+  }
+
   /** The target's commit as far as this session knows (updated by fetches and by our own landings). */
   targetSha = '';
 
@@ -47,7 +51,6 @@ export class Session {
     this.candidatesFrom = init.candidatesFrom;
     this.mirror = init.mirror;
     this.journal = init.journal;
-    this.records = init.records;
     this.report = init.report;
     this.signal = init.signal;
     this.pollIntervalMs = init.pollIntervalMs;
@@ -68,7 +71,6 @@ export class Session {
   /** Appends (and fsyncs) a journal record, then updates the derived state. */
   record(rec: JournalRecord): void {
     this.journal.append(rec);
-    this.records.push(rec);
     applyRecord(this.state, rec);
   }
 

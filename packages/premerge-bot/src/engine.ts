@@ -9,9 +9,10 @@ import { Session } from './context.js';
 import {
   LogNotFoundError,
   PremergeError,
-  RepoUnreachableError,
+  pushReason,
   StateError,
   TargetMissingError,
+  unreachable,
 } from './errors.js';
 import { isAncestor } from './git.js';
 import { lockHolder, tryLock } from './lock.js';
@@ -205,7 +206,7 @@ async function work(
       const scanStart = Date.now();
       await scan(s);
       await finishPassedRuns(s);
-      const listed = await mirror.listBranches(r.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/');
+      const listed = await mirror.listBranches(s.candidateRefs);
       const candidates = selectCandidates(listed, s.config);
       s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
       const verdicts = s.state.verdicts.map((v) => v.verdict);
@@ -287,11 +288,10 @@ async function finishPassedRuns(s: Session): Promise<void> {
       }
       continue;
     }
-    const source = s.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;
     for (const m of members) {
       if (!stillValid) break;
-      stillValid = (await s.mirror.resolve(`${source}${m.branch}`)) === m.sha;
+      stillValid = (await s.mirror.resolve(`${s.candidateRefs}${m.branch}`)) === m.sha;
     }
     if (!stillValid) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'pass-no-longer-valid' });
@@ -322,14 +322,14 @@ async function publish(s: Session): Promise<void> {
   s.emit({ type: 'published', count: latest.size, repo: s.repo });
   if (s.candidatesFrom) {
     const push = await s.mirror.run(
-      ['push', '--quiet', '--force', s.candidatesFrom, `${NOTES_REF}:${NOTES_REF}`],
+      ['push', '--quiet', '--porcelain', '--force', s.candidatesFrom, `${NOTES_REF}:${NOTES_REF}`],
       [1, 128],
     );
     if (push.code !== 0) {
       s.emit({
         type: 'publish-failed',
         repo: s.candidatesFrom,
-        reason: push.stderr.trim().split('\n').at(-1) ?? '',
+        reason: pushReason(push.stdout, push.stderr),
       });
     }
   }
@@ -387,9 +387,11 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
     const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
     const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));
     const verdicts = state.verdicts.map((v) => v.verdict);
+    // The mirror may not hold the commits ls-remote just named; what it lacks cannot be shown to be landed.
+    const targetKnown = (await mirror.resolve(targetSha)) !== null;
     for (const c of selectCandidates(listed, config)) {
       if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
-      const known = (await mirror.resolve(c.sha)) !== null && (await mirror.resolve(targetSha)) !== null;
+      const known = targetKnown && (await mirror.resolve(c.sha)) !== null;
       if (known && (await isAncestor(mirror.gitDir, c.sha, targetSha))) continue;
       status.pending.push(c);
     }
@@ -405,7 +407,7 @@ async function lsHeads(mirror: Mirror, repo: string): Promise<Map<string, string
   try {
     out = (await mirror.run(['ls-remote', '--heads', repo])).stdout;
   } catch (e) {
-    throw new RepoUnreachableError(`cannot read ${repo}: ${(e as Error).message}`, repo, { cause: e });
+    throw unreachable('read', repo, e);
   }
   const map = new Map<string, string>();
   for (const line of out.split('\n')) {

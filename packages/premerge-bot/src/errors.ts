@@ -60,7 +60,6 @@ export class RepoUnreachableError extends PremergeError {
   }
 }
 
-/** A git command failed where it should not have; `stderr` holds git's own words. */
 /**
  * The line of git's stderr that says what went wrong: its first `fatal:` or `error:` line (without the
  * prefix), else its first non-empty line. git often ends with advice ("Please make sure you have the
@@ -75,6 +74,27 @@ export function gitReason(stderr: string): string {
   return (fatal ?? lines[0] ?? '').replace(/^(fatal|error):\s*/, '');
 }
 
+/**
+ * Why a `git push --porcelain` was refused, in one line: what the server said (its `remote:` lines, e.g. a
+ * pre-receive hook's message) and the ref's `! [rejected]` status line, which name the cause better than any
+ * `error:` line; without either (the repository could not be reached), {@link gitReason}.
+ */
+export function pushReason(stdout: string, stderr: string): string {
+  const remote = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('remote: '))
+    .map((l) => l.slice(8).trim())
+    .filter(Boolean);
+  const rejected = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.split('\t').slice(2).join(' ').trim());
+  const parts = [...remote, ...rejected];
+  return parts.length > 0 ? parts.join('; ') : gitReason(stderr) || 'push refused';
+}
+
+/** A git command failed where it should not have; `stderr` holds git's own words. */
+
 export class GitError extends PremergeError {
   readonly args: readonly string[];
   readonly exitCode: number | null;
@@ -86,6 +106,17 @@ export class GitError extends PremergeError {
     this.exitCode = exitCode;
     this.stderr = stderr;
   }
+}
+
+/** `cannot ACTION URL: REASON` for a git call against `url` that failed, REASON being git's own {@link gitReason}. */
+export function unreachable(action: string, url: string, cause: unknown): RepoUnreachableError {
+  const detail =
+    cause instanceof GitError && cause.stderr
+      ? gitReason(cause.stderr)
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
+  return new RepoUnreachableError(`cannot ${action} ${url}: ${detail}`, url, { cause });
 }
 
 /** `readRunLog` found no run for that sha or branch. */

@@ -3,16 +3,12 @@
  * The hook returns at once (`git pup` must not wait for tests): it starts `premerge-bot once --poke` in the
  * background, which pokes a running `premerge-bot watch` or else runs the candidates itself.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PremergeError } from './errors.js';
-import { scrubGitEnv } from './git.js';
+import { git } from './git.js';
 import { localPath, normalizeRepo } from './repo-location.js';
-
-const run = promisify(execFile);
 
 /**
  * Installing or removing the hook failed: `PREMERGE_NOT_A_REPO` (no git repository there),
@@ -121,10 +117,7 @@ async function hookPath(repo: string): Promise<string> {
   }
   let out: string;
   try {
-    ({ stdout: out } = await run('git', ['rev-parse', '--git-path', 'hooks/post-receive'], {
-      cwd: dir,
-      env: scrubGitEnv(process.env),
-    }));
+    ({ stdout: out } = await git(['rev-parse', '--git-path', 'hooks/post-receive'], { cwd: dir }));
   } catch (cause) {
     throw new HookError(`${dir} is not a git repository`, 'PREMERGE_NOT_A_REPO', { cause });
   }

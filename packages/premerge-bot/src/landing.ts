@@ -4,6 +4,7 @@
  * check that the move is a fast-forward, so the ancestry check is ours. The target is never rewritten and never
  * gets a merge commit: a candidate that does not descend from it is rebased (a linear copy) or refused.
  */
+import { pushReason } from './errors.js';
 import { isAncestor } from './git.js';
 import type { Mirror } from './workspace.js';
 
@@ -60,39 +61,19 @@ export async function land(
   try {
     actual = await remoteBranchSha(mirror, repo, target);
   } catch {
-    return { ok: false, reason: 'refused', detail: pushFailure(push.stdout, push.stderr) };
+    return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
   }
   if (actual === tested) {
     await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
     return { ok: true };
   }
   if (actual !== base) return { ok: false, reason: 'moved', actual };
-  return { ok: false, reason: 'refused', detail: pushFailure(push.stdout, push.stderr) };
+  return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
 }
 
-/** What the server said (its `remote:` lines) and git's rejection, in one line. */
-function pushFailure(stdout: string, stderr: string): string {
-  const remote = stderr
-    .split('\n')
-    .filter((l) => l.startsWith('remote: '))
-    .map((l) => l.slice(8).trim())
-    .filter(Boolean);
-  const rejected = stdout
-    .split('\n')
-    .filter((l) => l.startsWith('!'))
-    .map((l) => l.split('\t').slice(2).join(' ').trim());
-  const parts = [...remote, ...rejected];
-  return parts.length > 0 ? parts.join('; ') : lastLine(stderr || stdout);
-}
-
+/** The last line rebase printed: on a conflict, `Could not apply SHA... SUBJECT`. */
 function lastLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l && l !== 'Done')
-      .at(-1) ?? 'push refused'
-  );
+  return text.trim().split('\n').filter(Boolean).at(-1) ?? 'rebase failed';
 }
 
 export type RebaseResult = { ok: true; sha: string } | { ok: false; conflict: string };

@@ -4,6 +4,7 @@
  * `git fetch origin refs/notes/premerge:refs/notes/premerge` and `git notes --ref=premerge show SHA`.
  * The journal stays the source of truth: a failed publish is retried on the next run.
  */
+import { pushReason } from './errors.js';
 import type { Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -58,7 +59,7 @@ export async function publishNotes(
     ],
     [1, 128],
   );
-  if (push.code !== 0) return (push.stderr || push.stdout).trim().split('\n').at(-1) ?? 'push refused';
+  if (push.code !== 0) return pushReason(push.stdout, push.stderr);
   const now = await mirror.resolve(NOTES_REF);
   if (now) await mirror.run(['update-ref', 'refs/origin-notes/premerge', now]);
   return null;

@@ -10,8 +10,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { GitError } from './errors.js';
-import { gitReason, RepoUnreachableError } from './errors.js';
+import { unreachable } from './errors.js';
 import { git, revParse } from './git.js';
 
 export class Mirror {
@@ -46,9 +45,7 @@ export class Mirror {
     try {
       await this.run(['fetch', '--prune', '--no-tags', '--quiet', '--no-write-fetch-head', url, ...refspecs]);
     } catch (e) {
-      const stderr = (e as GitError).stderr;
-      const detail = stderr ? gitReason(stderr) : String(e);
-      throw new RepoUnreachableError(`cannot fetch ${url}: ${detail}`, url, { cause: e });
+      throw unreachable('fetch', url, e);
     }
   }
 
@@ -58,9 +55,7 @@ export class Mirror {
     try {
       out = (await git(['ls-remote', '--symref', repo, 'HEAD'])).stdout;
     } catch (e) {
-      throw new RepoUnreachableError(`cannot read ${repo}: ${(e as GitError).stderr?.trim() ?? e}`, repo, {
-        cause: e,
-      });
+      throw unreachable('read', repo, e);
     }
     const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
     return m?.[1] ?? 'master';
