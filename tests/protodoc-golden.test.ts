@@ -12,12 +12,11 @@
  *
  * PROTODOC_UPDATE_GOLDEN=1 rewrites the expected files from what the binary does now (review the diff).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../packages/protodoc/src/free-port.js';
-import { BIN, buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
+import { buildCli, type Outcome, ROOT, runBin, timeless } from '../packages/protodoc/test/build-cli.js';
 import { makeCerts, type TestCerts } from '../packages/protodoc/test/helpers/certs.js';
 import { type RedisServer, startRedis } from '../packages/protodoc/test/helpers/servers.js';
 import { startPlayground } from './protodoc/playground.mjs';
@@ -44,26 +43,9 @@ function casesIn(folder: string): string[] {
     .sort();
 }
 
-/** What the binary did. */
-interface Outcome {
-  out: string;
-  err: string;
-  exit: number;
-}
-
 function run(args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      // Without a terminal protodoc would not colour anyway; NO_COLOR keeps a developer's FORCE_COLOR out.
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined }, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        const exit = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ out: stdout, err: stderr, exit });
-      },
-    );
-  });
+  // Without a terminal protodoc would not colour anyway; NO_COLOR keeps a developer's FORCE_COLOR out.
+  return runBin(args, ROOT, { NO_COLOR: '1' });
 }
 
 /** Replaces what differs from run to run: ports and paths by their @NAME@, timings by placeholders. */
@@ -71,11 +53,7 @@ function normalise(text: string, values: Map<string, string>): string {
   let out = text;
   for (const [name, value] of values) out = out.replaceAll(value, `@${name}@`);
   return (
-    out
-      // `(3 steps, 12ms)`, `(3 steps: 1 passed, 1 failed, 1 skipped, 1.20s)`
-      .replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)')
-      // the summary line's `(0.21s)`
-      .replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)')
+    timeless(out)
       // --reporter json and junit
       .replace(/"durationMs": [\d.e-]+/g, '"durationMs": "TIME"')
       .replace(/ time="[\d.]+"/g, ' time="TIME"')

@@ -1,9 +1,9 @@
 /**
- * Tests that run the real `protodoc` binary need dist/ to match src/. `tsc -b` is incremental (a
+ * Tests that run the real `protodoc` binary need dist/ to match src/ (and run it with {@link runBin}). `tsc -b` is incremental (a
  * fraction of a second when nothing changed); a lock directory keeps test files that run in
  * parallel workers from writing dist/ at the same time.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,4 +58,35 @@ export function buildCli(): void {
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
+}
+
+/** What the binary did. */
+export interface Outcome {
+  out: string;
+  err: string;
+  /** The exit code; -1 when the process ended by a signal. */
+  exit: number;
+}
+
+/**
+ * Runs the binary with `args` in `cwd`. The test's NO_COLOR and FORCE_COLOR are left out; `env` is laid
+ * over the rest of its environment.
+ */
+export function runBin(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env }, encoding: 'utf8' },
+      (error, out, err) => {
+        const exit = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ out, err, exit });
+      },
+    );
+  });
+}
+
+/** The pretty reporter's timings as TIME: `(3 steps, 12ms)`, `(..., 1.20s)` and the summary's `(0.21s)`. */
+export function timeless(text: string): string {
+  return text.replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)').replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)');
 }

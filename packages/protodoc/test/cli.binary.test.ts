@@ -3,40 +3,20 @@
  * redis-server: output compared exactly (timings aside), exit codes, report files, colour, and
  * --server stopped on Ctrl-C.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, buildCli, ROOT } from './build-cli.js';
+import { BIN, buildCli, type Outcome, ROOT, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let redis: RedisServer;
 let dir: string;
 
-interface Outcome {
-  out: string;
-  err: string;
-  exit: number;
-}
-
 function protodoc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
-        encoding: 'utf8',
-      },
-      (error, out, err) => resolve({ out, err, exit: error ? Number(error.code) : 0 }),
-    );
-  });
+  return runBin(args, dir, env);
 }
-
-const timeless = (text: string): string =>
-  text.replace(/, \d+(?:\.\d+)?m?s\)$/gm, ', TIME)').replace(/ \(\d+\.\d\ds\)$/gm, ' (TIME)');
 
 beforeAll(async () => {
   buildCli();
@@ -129,14 +109,10 @@ describe('protodoc check (the binary)', () => {
   });
 
   it('runs from the repository root as `npx protodoc` does, with paths as given', async () => {
-    const run = await new Promise<Outcome>((resolve) => {
-      execFile(
-        process.execPath,
-        [BIN, 'check', '--connect', redis.target, 'examples/protodoc/redis-tutorial.md'],
-        { cwd: ROOT, encoding: 'utf8' },
-        (error, out, err) => resolve({ out, err, exit: error ? Number(error.code) : 0 }),
-      );
-    });
+    const run = await runBin(
+      ['check', '--connect', redis.target, 'examples/protodoc/redis-tutorial.md'],
+      ROOT,
+    );
     expect(timeless(run.out)).toContain('PASS examples/protodoc/redis-tutorial.md:9 (3 steps, TIME)\n');
   });
 
