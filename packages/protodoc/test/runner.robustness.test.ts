@@ -11,6 +11,7 @@ import {
   echoServer,
   onLines,
   startTestServer,
+  type TestServer,
   writeByteByByte,
 } from './helpers/tcp-servers.js';
 

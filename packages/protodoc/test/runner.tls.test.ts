@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { failedStep, run, statuses, text } from './helpers/run.js';
 import { type NginxServer, startNginx } from './helpers/servers.js';
-import { closedAfterEach, echoServer, onLines, startTestServer } from './helpers/tcp-servers.js';
+import {
+  closedAfterEach,
+  echoServer,
+  onLines,
+  startTestServer,
+  type TestServer,
+} from './helpers/tcp-servers.js';
 
 let certs: TestCerts;
 let nginx: NginxServer;

@@ -133,12 +133,12 @@ export function echoServer(
  * For a test file's top level: returns `serve`, which awaits a starting server and has it closed after
  * the current test. `const serve = closedAfterEach(); const server = await serve(echoServer());`
  */
-export function closedAfterEach(): (server: Promise<TestServer>) => Promise<TestServer> {
+export function closedAfterEach(): <T extends TestServer>(server: Promise<T>) => Promise<T> {
   const servers: TestServer[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
-  return async (server) => {
+  return async <T extends TestServer>(server: Promise<T>): Promise<T> => {
     const started = await server;
     servers.push(started);
     return started;
