@@ -99,7 +99,6 @@ export async function runTranscripts(
 interface Active {
   step: Step;
   conn: Connection;
-  matcher: ReplyMatcher;
   started: number;
   /** Set once the reply is known to fail: the rest of it is only being collected for the report. */
   failReason: FailureReason | null;
@@ -131,6 +130,7 @@ class TranscriptRun implements ConnectionHandler {
   /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
   private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
+  /** One matcher serves every step (reset, not rebuilt): the active step's reply is in it. */
   private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
   private http: typeof HttpExchange | null = null;
@@ -206,7 +206,7 @@ class TranscriptRun implements ConnectionHandler {
       return;
     }
     try {
-      const status = active.matcher.push(chunk);
+      const status = this.matcher.push(chunk);
       if (active.failReason !== null) {
         this.settleTimer!.refresh();
       } else if (status === 'complete') {
@@ -214,7 +214,7 @@ class TranscriptRun implements ConnectionHandler {
         this.next();
       } else if (status === 'failed') {
         this.startCollecting(active, 'mismatch');
-      } else if (active.matcher.needsSettle && conn.settles) {
+      } else if (this.matcher.needsSettle && conn.settles) {
         this.armSettle();
       }
     } catch (err) {
@@ -247,7 +247,7 @@ class TranscriptRun implements ConnectionHandler {
   private endReply(active: Active, incomplete: FailureReason): void {
     if (active.failReason !== null) {
       this.failStep(active, active.failReason);
-    } else if (active.matcher.end() === 'complete') {
+    } else if (this.matcher.end() === 'complete') {
       this.completeStep(active);
       this.next();
     } else {
@@ -284,8 +284,8 @@ class TranscriptRun implements ConnectionHandler {
         this.failStep(active, active.failReason);
         return;
       }
-      if (!active.matcher.needsSettle) return; // stale
-      const status = active.matcher.settle();
+      if (!this.matcher.needsSettle) return; // stale
+      const status = this.matcher.settle();
       if (status === 'complete') {
         this.completeStep(active);
         this.next();
@@ -316,7 +316,7 @@ class TranscriptRun implements ConnectionHandler {
       const started = this.completedAt >= 0 ? this.completedAt : performance.now();
       this.completedAt = -1;
       if (step.send.length > 0) conn.write(step.send);
-      // One matcher serves every step (reset, not rebuilt): the previous step's bytes were taken already.
+      // The previous step's bytes were taken already (completeStep / failStep).
       const matcher = this.matcher;
       matcher.reset(step.expect);
       let status = matcher.result;
@@ -325,7 +325,7 @@ class TranscriptRun implements ConnectionHandler {
         for (let i = 0; i < unread.length; i++) status = matcher.push(unread[i]!);
         unread.length = 0;
       }
-      const active: Active = { step, conn, matcher, started, failReason: null };
+      const active: Active = { step, conn, started, failReason: null };
       if (status === 'pending' && conn.closed) status = matcher.end();
       if (status === 'complete') {
         this.completeStep(active);
@@ -350,7 +350,7 @@ class TranscriptRun implements ConnectionHandler {
 
   private completeStep(active: Active): void {
     this.active = null;
-    const rest = active.matcher.leftover();
+    const rest = this.matcher.leftover();
     if (rest.length > 0) active.conn.unread.push(rest);
     const now = performance.now();
     this.completedAt = now;
@@ -373,7 +373,8 @@ class TranscriptRun implements ConnectionHandler {
 
   private failStep(active: Active, reason: FailureReason): void {
     this.active = null;
-    const { matcher, step } = active;
+    const { step } = active;
+    const matcher = this.matcher;
     const where = matcher.failure();
     this.record({
       index: this.index,
