@@ -31,7 +31,7 @@ export const BIN = resolve(import.meta.dirname, '../../bin/premerge-bot.js');
  * Environment for git in tests: HOME in the sandbox (no user or system config: a user's `commit.gpgsign` or hooks
  * must not leak in), no GIT_* from an outer hook, a fixed identity, never a prompt.
  */
-export function gitEnv(home: string): NodeJS.ProcessEnv {
+function gitEnv(home: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
   return {
     ...env,
@@ -143,16 +143,11 @@ export interface Fixture extends Sandbox {
   bare(name: string): Promise<string>;
 }
 
-/** A config file text with the given test command and extra lines. */
-export function premergeYml(test = 'sh test.sh', extra = ''): string {
-  return `test: ${test}\n${extra}`;
-}
-
 /**
  * Creates origin with one commit on master holding `.github/premerge.yml` (`config`) and `test.sh` (passing),
  * and a clone with master checked out.
  */
-export async function createFixture(config = premergeYml()): Promise<Fixture> {
+export async function createFixture(config = 'test: sh test.sh\n'): Promise<Fixture> {
   const box = sandbox('premerge-engine-');
   const { dir, git } = box;
   const origin = join(dir, 'origin.git');
