@@ -18,7 +18,7 @@ import { isAncestor } from './git.js';
 import { lockHolder, tryLock } from './lock.js';
 import { defaultStateDir, type RepoPaths, repoPaths } from './paths.js';
 import { NOTES_REF, publishNotes } from './publish.js';
-import { landStack, processQueue } from './queue.js';
+import { fromMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { normalizeRepo } from './repo-location.js';
 import { Journal, readJournal, summarize } from './store.js';
@@ -271,21 +271,8 @@ async function finishPassedRuns(s: Session): Promise<void> {
     };
     const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
     if (landedAlready) {
-      for (const m of members) {
-        s.verdict({
-          kind: 'landed',
-          branch: m.branch,
-          sha: m.sha,
-          base,
-          tested: m.tested,
-          target,
-          configHash,
-          durationMs: facts.durationMs,
-          exitCode: facts.exitCode,
-          logPath,
-          runId,
-        });
-      }
+      for (const m of members)
+        s.verdict({ ...fromMember(m, base, facts), kind: 'landed', target, configHash });
       continue;
     }
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;

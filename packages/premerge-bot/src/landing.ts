@@ -79,18 +79,20 @@ function lastLine(text: string): string {
 export type RebaseResult = { ok: true; sha: string } | { ok: false; conflict: string };
 
 /**
- * Replays the candidate's own commits (those in `upstream..sha`) onto `onto`, in the worktree `dir` (any detached
- * worktree of the mirror). A candidate that already descends from `onto` is used as it is, keeping its sha.
- * On conflict the rebase is aborted and the worktree left clean.
+ * Replays the candidate's own commits (those in `upstream..sha`) onto `onto`, in the worktree `worktree()` yields
+ * (any detached worktree of the mirror; asked for only when there is something to replay). A candidate that already
+ * descends from `onto` is used as it is, keeping its sha. On conflict the rebase is aborted and the worktree left
+ * clean.
  */
 export async function rebaseOnto(
   mirror: Mirror,
-  dir: string,
+  worktree: () => Promise<string>,
   sha: string,
   upstream: string,
   onto: string,
 ): Promise<RebaseResult> {
   if (await isAncestor(mirror.gitDir, onto, sha)) return { ok: true, sha };
+  const dir = await worktree();
   const env = await mirror.identityEnv();
   // Inside the worktree: rebase keeps its state in the worktree's own git dir. The account's own preferences
   // (signing, autostash, updating other branches) must not change or break what the bot produces.

@@ -85,11 +85,17 @@ async function buildStack(
   const members: RunMember[] = [];
   const deferred: CandidateRef[] = [];
   const dir = keptWorktree(s);
-  await s.mirror.prepareWorktree(dir, base);
+  // Made ready on the first real rebase: a stack of candidates that already sit on each other needs no worktree.
+  let prepared = false;
+  const worktree = async () => {
+    if (!prepared) await s.mirror.prepareWorktree(dir, base);
+    prepared = true;
+    return dir;
+  };
   try {
     let prev = base;
     for (const c of batch) {
-      const r = await rebaseOnto(s.mirror, dir, c.sha, base, prev);
+      const r = await rebaseOnto(s.mirror, worktree, c.sha, base, prev);
       if (!r.ok) {
         if (prev !== base) {
           deferred.push(c);
@@ -121,7 +127,7 @@ async function buildStack(
       prev = r.sha;
     }
   } finally {
-    await s.mirror.cleanWorktree(dir);
+    if (prepared) await s.mirror.cleanWorktree(dir);
   }
   return { members, base, deferred };
 }
@@ -176,7 +182,8 @@ async function processStack(
   return [...leftRequeue, ...right.map(({ branch, sha }) => ({ branch, sha }))];
 }
 
-function fromMember(m: RunMember, base: string, f: RunFacts) {
+/** The verdict fields a run member and its run's facts give. */
+export function fromMember(m: RunMember, base: string, f: RunFacts) {
   return {
     branch: m.branch,
     sha: m.sha,
@@ -243,7 +250,6 @@ async function testStack(
   const logPath = join(s.paths.logs, `${runId}.log`);
   const dir = keptWorktree(s);
   mkdirSync(s.paths.logs, { recursive: true });
-  mkdirSync(s.paths.worktrees, { recursive: true });
   s.record({
     type: 'run-started',
     runId,
