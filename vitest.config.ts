@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 2,
+    // Finds (or installs, where allowed) every server the suite runs: tests/setup/requirements.json.
+    globalSetup: ['tests/setup/global-setup.ts'],
     projects: [
       { extends: true, test: { name: 'protodoc', include: ['packages/protodoc/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'premerge-bot', include: ['packages/premerge-bot/test/**/*.test.ts'] } },

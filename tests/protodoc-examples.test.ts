@@ -29,17 +29,8 @@ describe('examples/protodoc/README.md', () => {
         `"${process.execPath}" packages/protodoc/bin/protodoc.js `,
       );
       const result = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile(
-          '/bin/sh',
-          ['-c', script],
-          {
-            cwd: ROOT,
-            // Debian's python3-aiosmtpd is installed for /usr/bin/python3; a pyenv or virtualenv python3
-            // earlier on a developer's PATH would not have it (CI has /usr/bin first anyway).
-            env: { ...process.env, PATH: `/usr/bin:/usr/sbin:${process.env.PATH}` },
-            encoding: 'utf8',
-          },
-          (error, out, err) => resolve({ code: error ? Number(error.code) : 0, out, err }),
+        execFile('/bin/sh', ['-c', script], { cwd: ROOT, encoding: 'utf8' }, (error, out, err) =>
+          resolve({ code: error ? Number(error.code) : 0, out, err }),
         );
       });
       expect(result.err).toBe('');

@@ -10,4 +10,4 @@ trap 'exit 143' INT TERM
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost \
   -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-python3 -m aiosmtpd -n -l "127.0.0.1:$port" --tlscert "$dir/cert.pem" --tlskey "$dir/key.pem"
+sh "$(dirname "$0")/aiosmtpd.sh" -n -l "127.0.0.1:$port" --tlscert "$dir/cert.pem" --tlskey "$dir/key.pem"
