@@ -11,6 +11,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.method === 'POST' && req.url === '/echo') {
+    /** @type {Buffer[]} */
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {

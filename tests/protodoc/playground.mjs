@@ -193,10 +193,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [port, ...rest] = process.argv.slice(2);
   /** @type {PlaygroundOptions} */
   const options = { port: Number(port) };
+  const value = (/** @type {number} */ at) => {
+    const text = rest[at];
+    if (text === undefined) throw new Error(`playground: ${rest[at - 1]} needs a value`);
+    return text;
+  };
   for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === '--greeting') options.greeting = rest[++i];
+    if (rest[i] === '--greeting') options.greeting = value(++i);
     else if (rest[i] === '--tls')
-      options.tls = { key: readFileSync(rest[++i]), cert: readFileSync(rest[++i]) };
+      options.tls = { key: readFileSync(value(++i)), cert: readFileSync(value(++i)) };
   }
   const playground = await startPlayground(options);
   process.on('SIGTERM', () => playground.close().then(() => process.exit(0)));

@@ -213,8 +213,8 @@ export function ensureRequirements(options = {}) {
     // Under the lock the list is read again: a suite that waited finds it installed and does nothing.
     const self = fileURLToPath(import.meta.url);
     const inner = [process.execPath, self, 'install-missing', '--for', groups.join(',')];
-    const command = findProgram('flock', env.PATH) ? ['flock', LOCK, ...inner] : inner;
-    const result = spawnSync(command[0], command.slice(1), {
+    const [file, ...args] = findProgram('flock', env.PATH) ? ['flock', LOCK, ...inner] : inner;
+    const result = spawnSync(file ?? process.execPath, args, {
       env: { ...env, PROTODOC_TEST_SUDO: permission.sudo ? '1' : '' },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],

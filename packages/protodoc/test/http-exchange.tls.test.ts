@@ -1,6 +1,7 @@
 /** https:// targets: certificate checks as for tls:// (--cacert, --insecure), against node:https and nginx. */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { run, statuses } from './helpers/run.js';
@@ -14,7 +15,12 @@ beforeAll(async () => {
   certs = makeCerts();
   server = createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
     res.sendDate = false;
-    res.writeHead(200, ['Content-Length', '7', 'X-Secure', String(req.socket.encrypted === true)]);
+    res.writeHead(200, [
+      'Content-Length',
+      '7',
+      'X-Secure',
+      String((req.socket as TLSSocket).encrypted === true),
+    ]);
     res.end('secret\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -105,7 +105,8 @@ function startTlsServer(): Promise<TestServer & { servernames: (string | false)[
       upgraded = true;
       socket.write('220 go ahead\r\n', () => {
         const secure = new TLSSocket(socket, { isServer: true, key: certs.key, cert: certs.cert });
-        secure.on('secure', () => servernames.push(secure.servername));
+        // `servername` is false when the client sent no SNI, null before the handshake.
+        secure.on('secure', () => servernames.push(secure.servername ?? false));
         secure.on('error', () => {});
         onLines(secure, (inner) => secure.write(`250 secure ${inner}\r\n`));
         secure.on('end', () => secure.end());

@@ -2,5 +2,5 @@
 // with the JSON engine options in argv[2] and prints the report as JSON.
 import { runOnce } from '../../dist/index.js';
 
-const report = await runOnce(JSON.parse(process.argv[2]));
+const report = await runOnce(JSON.parse(process.argv[2] ?? '{}'));
 process.stdout.write(JSON.stringify(report));
