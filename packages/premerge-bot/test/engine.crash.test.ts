@@ -54,8 +54,16 @@ describe.each([
   { rebase: true, iterations: 20, maxDelay: 3000 },
   { rebase: false, iterations: 15, maxDelay: 1200 },
 ])('crash safety (rebase: $rebase)', ({ rebase, iterations, maxDelay }) => {
-  it('SIGKILLed at random moments and restarted, master only ever holds commits that passed', async () => {
+  it('SIGKILLed at random moments and restarted, master only ever holds commits that passed', async ({
+    onTestFailed,
+  }) => {
     const seed = Number(process.env['PREMERGE_CRASH_SEED'] ?? Date.now() % 1_000_000);
+    // Whatever fails (an assertion, a timeout, a throw), the seed that replays it is printed.
+    onTestFailed(() => {
+      console.error(
+        `crash test (rebase: ${rebase}) failed with seed ${seed}: replay with PREMERGE_CRASH_SEED=${seed}`,
+      );
+    });
     const random = prng(seed);
     f?.cleanup();
     f = await createFixture();
