@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sandbox, sandbox } from '../packages/premerge-bot/test/helpers/git-fixture.js';
-import { buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
+import { ROOT } from '../packages/protodoc/test/build-cli.js';
 import { requirementsTable } from './setup/requirements.mjs';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -52,7 +52,6 @@ describe('README.md', () => {
   });
 
   it('quick start: protodoc checks the example transcript against the shipped server', async () => {
-    buildCli();
     box = sandbox('readme-');
     const result = await sh(quickstart[0]!, { ...box.env, TMPDIR: box.dir });
     expect(result.output).toMatch(/^PASS examples\/protodoc\/http\.txt/m);
