@@ -15,6 +15,13 @@ const FILES = Number(process.env.BENCH_PREMERGE_FILES ?? 5_000);
 const QUEUE = 16;
 const TARGET_RATIO = 10;
 
+/**
+ * The built package's API (the benchmark loads dist/index.js; its types come from the source it is built from).
+ * @typedef {typeof import('../packages/premerge-bot/src/index.js')} Engine
+ */
+
+/** @typedef {{ start: number, land: number }} Overhead  ms: push seen -> test started, test passed -> master moved */
+
 const now = () => performance.timeOrigin + performance.now();
 const gitEnv = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_'))),
@@ -25,10 +32,18 @@ const gitEnv = {
   GIT_COMMITTER_EMAIL: 'bench@example.com',
   GIT_TERMINAL_PROMPT: '0',
 };
+/**
+ * @param {string} cwd
+ * @param {...string} args
+ */
 const git = async (cwd, ...args) =>
   (await runOk(`git ${args[0]}`, 'git', args, { cwd, env: gitEnv })).stdout.trim();
 
-/** Feeds a generated history to `git fast-import`: FILES files in the first commit, then one file changed per commit. */
+/**
+ * Feeds a generated history to `git fast-import`: FILES files in the first commit, then one file changed per commit.
+ * @param {string} bare  the bare repository to create
+ * @param {string} config  the content of its .github/premerge.yml
+ */
 async function generateRepo(bare, config) {
   await git(ROOT, 'init', '-q', '--bare', '-b', 'master', bare);
   const child = spawn('git', ['fast-import', '--quiet'], {
@@ -40,9 +55,12 @@ async function generateRepo(bare, config) {
   child.stderr.on('data', (c) => {
     stderr += c;
   });
+  /** @type {Promise<number | null>} */
   const exited = new Promise((done) => child.on('exit', done));
+  /** @type {string[]} */
   const chunks = [];
   let size = 0;
+  /** @param {string} text */
   const write = async (text) => {
     chunks.push(text);
     size += text.length;
@@ -52,7 +70,9 @@ async function generateRepo(bare, config) {
     size = 0;
     if (!ok) await new Promise((done) => child.stdin.once('drain', done));
   };
+  /** @param {string} text */
   const data = (text) => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  /** @param {number} i */
   const path = (i) => `src/m${String(i % 100).padStart(2, '0')}/file${i}.txt`;
   for (let c = 0; c < COMMITS; c++) {
     const when = 1_700_000_000 + c * 60;
@@ -72,7 +92,13 @@ async function generateRepo(bare, config) {
   await git(bare, 'repack', '-adq');
 }
 
-/** A new commit on top of the remote's master, pushed to `branch`; returns its sha. */
+/**
+ * A new commit on top of the remote's master, pushed to `branch`; returns its sha.
+ * @param {string} clone  a working clone of the repository
+ * @param {string} branch
+ * @param {number} n  numbers the candidate
+ * @param {string} [file]  the file it adds
+ */
 async function pushCandidate(clone, branch, n, file = `bench/c${n}.txt`) {
   await git(clone, 'fetch', '-q', 'origin', 'master');
   await git(clone, 'reset', '-q', '--hard', 'FETCH_HEAD');
@@ -84,11 +110,21 @@ async function pushCandidate(clone, branch, n, file = `bench/c${n}.txt`) {
   return git(clone, 'rev-parse', 'HEAD');
 }
 
+/**
+ * A timestamp the test recorded (`date +%s%N`), in ms.
+ * @param {string} marks  the directory
+ * @param {string} name  the file
+ */
 const readMark = (marks, name) => Number(readFileSync(join(marks, name), 'utf8').trim()) / 1e6;
 
 /** The test command both contenders run: it only records when it started and when it passed. */
 const TEST = 'date +%s%N > "$BENCH_MARKS/start" && date +%s%N > "$BENCH_MARKS/end"';
 
+/**
+ * The bot's overhead per candidate against a fresh clone per run, on a generated repository of real size.
+ * @param {Engine} engine
+ * @param {string} work  a temporary directory
+ */
 async function overhead(engine, work) {
   const marks = join(work, 'marks');
   mkdirSync(marks);
@@ -97,7 +133,7 @@ async function overhead(engine, work) {
   const t0 = now();
   await generateRepo(bare, `test: ${TEST}\ntimeout: 5m\n`);
   const generatedMs = now() - t0;
-  const count = (await git(bare, 'rev-list', '--count', 'master')) | 0;
+  const count = Number(await git(bare, 'rev-list', '--count', 'master'));
   const listing = await runOk('git ls-tree', 'git', ['ls-tree', '-r', '--name-only', 'master'], {
     cwd: bare,
     env: gitEnv,
@@ -111,7 +147,11 @@ async function overhead(engine, work) {
   await git(work, 'clone', '-q', bare, clone);
   const state = join(work, 'state');
 
-  /** The bot: pushed to pu, then runOnce (the moment a watch is poked); figures from the test's own timestamps. */
+  /**
+   * The bot: pushed to pu, then runOnce (the moment a watch is poked); figures from the test's own timestamps.
+   * @param {number} n
+   * @returns {Promise<Overhead>}
+   */
   const bot = async (n) => {
     const sha = await pushCandidate(clone, 'pu', n);
     let landedAt = 0;
@@ -130,7 +170,11 @@ async function overhead(engine, work) {
     return { start: readMark(marks, 'start') - seen, land: landedAt - readMark(marks, 'end') };
   };
 
-  /** A fresh clone per run (over the git protocol, as CI does from a URL), test, push to master. */
+  /**
+   * A fresh clone per run (over the git protocol, as CI does from a URL), test, push to master.
+   * @param {number} n
+   * @returns {Promise<Overhead>}
+   */
   const fresh = async (n) => {
     const sha = await pushCandidate(clone, 'pu', n);
     const dir = join(work, `fresh-${n}`);
@@ -145,6 +189,7 @@ async function overhead(engine, work) {
   };
 
   const runs = runCount();
+  /** @type {{ bot: Overhead[], fresh: Overhead[] }} */
   const rows = { bot: [], fresh: [] };
   let n = 0;
   // One uncounted run of each first: the bot's first run builds its mirror (once per repository, ever).
@@ -154,7 +199,12 @@ async function overhead(engine, work) {
     rows.bot.push(await bot(n++));
     rows.fresh.push(await fresh(n++));
   }
+  /**
+   * @param {Overhead[]} list
+   * @param {keyof Overhead} key
+   */
   const m = (list, key) => median(list.map((r) => r[key]));
+  /** @param {Overhead[]} list */
   const total = (list) => median(list.map((r) => r.start + r.land));
   printTable([
     ['overhead per candidate (median)', 'push seen -> test started', 'test passed -> master moved', 'total'],
@@ -181,9 +231,13 @@ async function overhead(engine, work) {
 /**
  * Where a run's start-up goes on this file system: a new worktree writes every file (what a run per fresh worktree
  * pays), while moving an existing worktree to the next candidate writes only the files that differ.
+ * @param {string} clone  a working clone of the generated repository
+ * @param {string} work  a temporary directory
  */
 async function checkoutCost(clone, work) {
+  /** @type {number[]} */
   const full = [];
+  /** @type {number[]} */
   const incremental = [];
   const keep = join(work, 'kept-worktree');
   await git(clone, 'worktree', 'add', '-q', '--detach', keep, 'HEAD~50');
@@ -204,6 +258,13 @@ async function checkoutCost(clone, work) {
   );
 }
 
+/**
+ * A queue of QUEUE candidates, one bad, landed by one runOnce; checks what landed.
+ * @param {Engine} engine
+ * @param {string} work  a temporary directory
+ * @param {number} maxBatch
+ * @returns {Promise<number>}  how many test runs it took
+ */
 async function queue(engine, work, maxBatch) {
   const bare = join(work, `queue-${maxBatch}.git`);
   const seed = join(work, `queue-${maxBatch}-seed`);
@@ -245,11 +306,13 @@ async function queue(engine, work, maxBatch) {
 
 await main(async () => {
   const dist = join(ROOT, 'packages/premerge-bot/dist/index.js');
+  /** @type {Engine} */
   let engine;
   try {
     engine = await import(dist);
   } catch (err) {
-    throw new BenchError(`cannot load ${dist} (run npm run build first): ${err.message}`);
+    const why = err instanceof Error ? err.message : String(err);
+    throw new BenchError(`cannot load ${dist} (run npm run build first): ${why}`);
   }
   const { dir, remove } = tempDir('premerge');
   try {

@@ -14,7 +14,16 @@ const TARGET = 5;
 const BODY = 'Hello, world!\n';
 const HTTPYAC = join(ROOT, 'node_modules', '.bin', 'httpyac');
 
-/** One request and the reply protodoc expects; the values that change (version, dates, ETag) are `...`. */
+/**
+ * One program measured: how it is run, where, and its timed runs (with the connections each used).
+ * @typedef {{ name: string, argv: [string, string[]], cwd?: string,
+ *   runs: (import('./lib/process.mjs').RunResult & { connections: number })[] }} Contender
+ */
+
+/**
+ * One request and the reply protodoc expects; the values that change (version, dates, ETag) are `...`.
+ * @param {string} body  the body it expects
+ */
 function protodocExchange(body) {
   return [
     '>>> GET /hello.txt HTTP/1.1',
@@ -35,7 +44,11 @@ function protodocExchange(body) {
   ].join('\n');
 }
 
-/** The same request in httpyac's .http syntax, with its one assertion. */
+/**
+ * The same request in httpyac's .http syntax, with its one assertion.
+ * @param {number} port
+ * @param {number} status  the status it asserts
+ */
 function httpyacRequest(port, status) {
   return `GET http://127.0.0.1:${port}/hello.txt\n\n?? status == ${status}\n\n###\n\n`;
 }
@@ -45,6 +58,10 @@ await main(async () => {
   const nginx = await startNginx({ 'hello.txt': BODY });
   try {
     const target = `127.0.0.1:${nginx.port}`;
+    /**
+     * @param {string} name
+     * @param {string} text
+     */
     const file = (name, text) => {
       const path = join(tmp.dir, name);
       writeFileSync(path, text);
@@ -59,6 +76,10 @@ await main(async () => {
     /**
      * Run to a zero exit, then read from nginx's log how many requests and connections the run used; all
      * REQUESTS must have been served with 200.
+     * @param {string} label
+     * @param {string} cmd
+     * @param {string[]} args
+     * @param {string} [cwd]
      */
     const served = async (label, cmd, args, cwd = ROOT) => {
       const before = nginx.accessLog().length;
@@ -71,20 +92,30 @@ await main(async () => {
       return { ...result, connections };
     };
 
-    const pd = { name: 'protodoc check', argv: protodoc(['check', '--connect', target, transcript]) };
+    /** @type {Contender} */
+    const pd = {
+      name: 'protodoc check',
+      argv: protodoc(['check', '--connect', target, transcript]),
+      runs: [],
+    };
     // httpyac only takes files under its working directory, so it runs in the temporary one.
+    /** @type {Contender} */
     const hy = {
       name: 'httpyac send --all',
       argv: [HTTPYAC, ['send', basename(httpFile), '--all', '-o', 'none']],
       cwd: tmp.dir,
+      runs: [],
     };
+    /** @param {string} path */
     const httpyacJson = async (path) => {
       const r = await run(HTTPYAC, ['send', basename(path), '--all', '--json'], {
         cwd: tmp.dir,
         fullOutput: true,
       });
       try {
-        return { ...r, summary: JSON.parse(r.stdout).summary };
+        /** @type {import('httpyac/dist/cli/send/jsonOutput.js').SendJsonOutput} */
+        const output = JSON.parse(r.stdout);
+        return { ...r, summary: output.summary };
       } catch {
         throw new BenchError(
           `httpyac --json exited with ${r.code}, no JSON:\n${(r.stdout + r.stderr).slice(-3000)}`,
@@ -127,22 +158,22 @@ await main(async () => {
     );
     console.log(`1 check run each (not counted), then ${runs} interleaved runs; whole-process wall time`);
     const contenders = [pd, hy];
-    const results = contenders.map(() => []);
     for (let i = 0; i < runs; i++) {
-      for (const [j, c] of contenders.entries()) results[j].push(await served(c.name, ...c.argv, c.cwd));
+      for (const c of contenders) c.runs.push(await served(c.name, ...c.argv, c.cwd));
     }
-    const medians = results.map((rs) => median(rs.map((r) => r.ms)));
+    /** @param {Contender} c */
+    const medianMs = (c) => median(c.runs.map((r) => r.ms));
     printTable([
       ['', 'median', 'min', 'max', 'connections'],
-      ...contenders.map((c, j) => {
-        const ms = results[j].map((r) => r.ms);
-        const conns = [...new Set(results[j].map((r) => r.connections))].join('/');
-        return [c.name, fmtMs(medians[j]), fmtMs(Math.min(...ms)), fmtMs(Math.max(...ms)), conns];
+      ...contenders.map((c) => {
+        const ms = c.runs.map((r) => r.ms);
+        const conns = [...new Set(c.runs.map((r) => r.connections))].join('/');
+        return [c.name, fmtMs(medianMs(c)), fmtMs(Math.min(...ms)), fmtMs(Math.max(...ms)), conns];
       }),
     ]);
     if (pdFirst.connections !== 1)
       console.log(`note: protodoc used ${pdFirst.connections} connections, expected 1`);
-    const ratio = medians[1] / medians[0];
+    const ratio = medianMs(hy) / medianMs(pd);
     console.log(`httpyac / protodoc: ${fmtRatio(ratio)} (target ≥ ${TARGET}x: ${verdict(ratio >= TARGET)})`);
   } finally {
     await nginx.stop();

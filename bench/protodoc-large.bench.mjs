@@ -5,6 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { listeningPort } from './lib/net.mjs';
 import { main, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { fmtMiB, fmtMs, median, printTable, runCount, verdict } from './lib/stats.mjs';
@@ -15,12 +16,18 @@ const TARGET = 4;
 const LINE = `data ${'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV'}\n`; // 64 bytes
 const BLOCK = Buffer.from(LINE.repeat(MiB / LINE.length));
 
-/** The transcript: ask for SIZE bytes, expect the first and last lines, skip the rest with `...`. */
+/**
+ * The transcript: ask for SIZE bytes, expect the first and last lines, skip the rest with `...`.
+ * @param {number} size
+ */
 function largeTranscript(size) {
   return `>>> SEND ${size}\nBEGIN\n${size > 0 ? 'data ...\n...\n' : ''}END\n`;
 }
 
-/** Answers `SEND N` with BEGIN, N bytes of 64-byte lines (N a multiple of 1 MiB), END, then closes. */
+/**
+ * Answers `SEND N` with BEGIN, N bytes of 64-byte lines (N a multiple of 1 MiB), END, then closes.
+ * @returns {Promise<import('node:net').Server>}  listening on 127.0.0.1
+ */
 function startLineServer() {
   const server = createServer((socket) => {
     let request = '';
@@ -47,7 +54,7 @@ await main(async () => {
   const tmp = tempDir('large');
   const server = await startLineServer();
   try {
-    const target = `127.0.0.1:${server.address().port}`;
+    const target = `127.0.0.1:${listeningPort(server)}`;
     const runs = runCount();
     const method = existsSync('/usr/bin/time') ? '/usr/bin/time %M' : 'sampling /proc/PID/status VmHWM';
     console.log(
@@ -55,6 +62,7 @@ await main(async () => {
     );
     console.log(`${runs} runs per size, medians; whole-process wall time; peak RSS by ${method}`);
 
+    /** @type {{ size: number, ms: number, rss: number }[]} */
     const rows = [];
     for (const size of SIZES) {
       const file = join(tmp.dir, `large-${size}.txt`);
@@ -72,6 +80,9 @@ await main(async () => {
     }
 
     const [base, ...big] = rows;
+    const [smallest, largest] = [big[0], big.at(-1)];
+    if (!base || !smallest || !largest)
+      throw new Error('SIZES must hold the baseline (0) and at least one size');
     printTable([
       ['reply', 'wall', 'ms/MiB', 'peak RSS', 'RSS/size', 'growth', 'growth/size'],
       ['empty (baseline)', fmtMs(base.ms), '', fmtMiB(base.rss), '', '', ''],
@@ -85,13 +96,12 @@ await main(async () => {
         `${((r.rss - base.rss) / r.size).toFixed(2)}x`,
       ]),
     ]);
-    const largest = big.at(-1);
     console.log(
       `peak RSS / reply size at ${fmtMiB(largest.size)}: ${(largest.rss / largest.size).toFixed(2)}x ` +
         `(target < ${TARGET}x: ${verdict(largest.rss / largest.size < TARGET)})`,
     );
     // Linear: the time and memory each extra MiB costs should not rise with the size.
-    const [a, b] = [big[0], big.at(-1)];
+    const [a, b] = [smallest, largest];
     const timeSlope = (b.ms - a.ms) / ((b.size - a.size) / MiB);
     const rssSlope = (b.rss - a.rss) / (b.size - a.size);
     console.log(

@@ -16,7 +16,17 @@ const STEPS = 10_000;
 const TARGET_RAW = 1.15;
 const STRETCH_C = 1.6;
 
-/** Measure the three contenders with one placement; print the table and the ratios. */
+/**
+ * One program measured: how it is run, and its timed runs.
+ * @typedef {{ name: string, argv: [string, string[]], runs: (import('./lib/process.mjs').RunResult &
+ *   import('./lib/process.mjs').Usage)[] }} Contender
+ */
+
+/**
+ * Measure the three contenders with one placement; print the table and the ratios.
+ * @param {string} file  the transcript
+ * @param {boolean} pin  pin redis and the clients to the benchmark CPU
+ */
 async function measure(file, pin) {
   const redis = await startRedis({ pin });
   try {
@@ -33,17 +43,25 @@ async function measure(file, pin) {
       '-P',
       '1',
     ];
-    const contenders = [
-      { name: 'protodoc check', argv: protodoc(['check', '--connect', target, file]) },
-      { name: 'redis-benchmark', argv: ['redis-benchmark', [...benchmarkArgs, '-t', 'ping_inline', '-q']] },
-      {
-        name: 'raw Node client',
-        argv: [
-          process.execPath,
-          [join(ROOT, 'bench', 'raw-redis-client.mjs'), String(redis.port), String(STEPS)],
-        ],
-      },
-    ];
+    /** @type {Contender} */
+    const pd = { name: 'protodoc check', argv: protodoc(['check', '--connect', target, file]), runs: [] };
+    /** @type {Contender} */
+    const redisBenchmark = {
+      name: 'redis-benchmark',
+      argv: ['redis-benchmark', [...benchmarkArgs, '-t', 'ping_inline', '-q']],
+      runs: [],
+    };
+    /** @type {Contender} */
+    const raw = {
+      name: 'raw Node client',
+      argv: [
+        process.execPath,
+        [join(ROOT, 'bench', 'raw-redis-client.mjs'), String(redis.port), String(STEPS)],
+      ],
+      runs: [],
+    };
+    const contenders = [pd, redisBenchmark, raw];
+    /** @param {Contender} c */
     const once = async (c) => {
       const before = await redisPingCalls(redis.port);
       const result = await runOk(c.name, ...pinned(...c.argv, pin), { cwd: ROOT, usage: true });
@@ -56,34 +74,46 @@ async function measure(file, pin) {
     const runs = runCount();
     console.log(`\n${pinning(pin)}; redis on ${target}`);
     for (const c of contenders) await once(c);
-    const results = contenders.map(() => []);
     for (let i = 0; i < runs; i++) {
-      for (const [j, c] of contenders.entries()) results[j].push(await once(c));
+      for (const c of contenders) c.runs.push(await once(c));
     }
 
-    const wall = results.map((rs) => rs.map((r) => r.ms));
-    const medians = wall.map(median);
-    const cpu = results.map((rs) => median(rs.map((r) => r.cpuMs)));
+    /** @param {Contender} c */
+    const wall = (c) => c.runs.map((r) => r.ms);
+    /** @param {Contender} c */
+    const wallMedian = (c) => median(wall(c));
+    /** @param {Contender} c */
+    const cpu = (c) => median(c.runs.map((r) => r.cpuMs));
     printTable([
       ['', 'wall median', 'min', 'max', 'per step', 'CPU median'],
-      ...contenders.map((c, j) => [
+      ...contenders.map((c) => [
         c.name,
-        fmtMs(medians[j]),
-        fmtMs(Math.min(...wall[j])),
-        fmtMs(Math.max(...wall[j])),
-        `${((medians[j] * 1000) / STEPS).toFixed(1)} µs`,
-        fmtMs(cpu[j]),
+        fmtMs(wallMedian(c)),
+        fmtMs(Math.min(...wall(c))),
+        fmtMs(Math.max(...wall(c))),
+        `${((wallMedian(c) * 1000) / STEPS).toFixed(1)} µs`,
+        fmtMs(cpu(c)),
       ]),
     ]);
-    const ratio = (a, b) => medians[a] / medians[b];
-    const ratios = (a, b) => `${fmtRatio(ratio(a, b))} wall, ${fmtRatio(cpu[a] / cpu[b])} CPU`;
+    /**
+     * @param {Contender} a
+     * @param {Contender} b
+     */
+    const ratio = (a, b) => wallMedian(a) / wallMedian(b);
+    /**
+     * @param {Contender} a
+     * @param {Contender} b
+     */
+    const ratios = (a, b) => `${fmtRatio(ratio(a, b))} wall, ${fmtRatio(cpu(a) / cpu(b))} CPU`;
     console.log(
-      `protodoc / raw Node client: ${ratios(0, 2)} (target ≤ ${TARGET_RAW}x wall: ${verdict(ratio(0, 2) <= TARGET_RAW)})`,
+      `protodoc / raw Node client: ${ratios(pd, raw)} (target ≤ ${TARGET_RAW}x wall: ${verdict(ratio(pd, raw) <= TARGET_RAW)})`,
     );
     console.log(
-      `protodoc / redis-benchmark: ${ratios(0, 1)} (stretch ≤ ${STRETCH_C}x wall: ${verdict(ratio(0, 1) <= STRETCH_C)})`,
+      `protodoc / redis-benchmark: ${ratios(pd, redisBenchmark)} (stretch ≤ ${STRETCH_C}x wall: ${verdict(ratio(pd, redisBenchmark) <= STRETCH_C)})`,
     );
-    console.log(`raw Node client / redis-benchmark: ${ratios(2, 1)} (the Node floor against the C floor)`);
+    console.log(
+      `raw Node client / redis-benchmark: ${ratios(raw, redisBenchmark)} (the Node floor against the C floor)`,
+    );
   } finally {
     await redis.stop();
   }

@@ -27,7 +27,7 @@ socket.on('connect', () => {
 socket.on('data', (chunk) => {
   for (let i = 0; i < chunk.length; i++) {
     if (sent > count || chunk[i] !== reply[matched]) {
-      console.error(`unexpected byte 0x${chunk[i].toString(16)} in reply ${sent}`);
+      console.error(`unexpected byte 0x${chunk.readUInt8(i).toString(16)} in reply ${sent}`);
       process.exit(1);
     }
     if (++matched === reply.length) {

@@ -3,39 +3,64 @@
 import { readFileSync } from 'node:fs';
 
 /**
+ * What `node --cpu-prof` writes: the inspector's Profiler.Profile, whose samples and time deltas are always there.
+ * @typedef {import('node:inspector').Profiler.Profile & { samples: number[], timeDeltas: number[] }} CpuProfile
+ */
+
+/**
+ * @typedef {object} ProfileSummary  ms; each table sorted, largest first
+ * @property {number} totalMs
+ * @property {number} idleMs
+ * @property {[string, number][]} byFunction  self time
+ * @property {[string, number][]} byFile  self time
+ * @property {[string, number][]} ownInclusive  self + callees, of the project's own functions
+ */
+
+/**
  * @param {string} path  a .cpuprofile file
  * @param {{ root?: string }} [options]  root: the repository path; its scripts count as "own" and are shown
  *   relative to it
- * @returns {{ totalMs: number, idleMs: number, byFunction: [string, number][], byFile: [string, number][],
- *   ownInclusive: [string, number][] }}  sorted, ms
+ * @returns {ProfileSummary}
  */
 export function summarizeProfile(path, { root = '' } = {}) {
+  /** @type {CpuProfile} */
   const profile = JSON.parse(readFileSync(path, 'utf8'));
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  /** @param {number} id */
+  const node = (id) => {
+    const n = nodes.get(id);
+    if (n === undefined) throw new Error(`${path}: no node ${id}`);
+    return n;
+  };
+  /** @type {Map<number, number>} */
   const parent = new Map();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
   const own = `file://${root}`;
+  /** @param {import('node:inspector').Profiler.ProfileNode} n */
   const name = (n) => {
     const { functionName, url, lineNumber } = n.callFrame;
     const file = url ? url.replace(own, '') : `(${functionName})`;
     return { file, fn: url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : file };
   };
+  /** @type {Map<string, number>} */
   const byFunction = new Map();
+  /** @type {Map<string, number>} */
   const byFile = new Map();
+  /** @type {Map<string, number>} */
   const ownInclusive = new Map();
   let total = 0;
   let idle = 0;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i + 1] ?? 0; // a delta is the time until the next sample
-    const { file, fn } = name(nodes.get(id));
+    const { file, fn } = name(node(id));
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     byFile.set(file, (byFile.get(file) ?? 0) + us);
     total += us;
     if (fn === '((idle))') idle += us;
     // Inclusive time: once per distinct own function on the stack.
     const seen = new Set();
-    for (let at = id; at !== undefined; at = parent.get(at)) {
-      const n = nodes.get(at);
+    for (let /** @type {number | undefined} */ at = id; at !== undefined; at = parent.get(at)) {
+      const n = node(at);
       if (!root || !n.callFrame.url.startsWith(own) || n.callFrame.url.includes('/node_modules/')) continue;
       const key = name(n).fn;
       if (seen.has(key)) continue;
@@ -43,7 +68,12 @@ export function summarizeProfile(path, { root = '' } = {}) {
       ownInclusive.set(key, (ownInclusive.get(key) ?? 0) + us);
     }
   });
-  const sorted = (m) => [...m].map(([k, us]) => [k, us / 1000]).sort((a, b) => b[1] - a[1]);
+  /**
+   * @param {Map<string, number>} m  µs
+   * @returns {[string, number][]}  ms, largest first
+   */
+  const sorted = (m) =>
+    [...m].map(/** @returns {[string, number]} */ ([k, us]) => [k, us / 1000]).sort((a, b) => b[1] - a[1]);
   return {
     totalMs: total / 1000,
     idleMs: idle / 1000,
@@ -53,9 +83,14 @@ export function summarizeProfile(path, { root = '' } = {}) {
   };
 }
 
-/** Print the top `n` rows of each table of a summary; percentages are of the busy (non-idle) time. */
+/**
+ * Print the top `n` rows of each table of a summary; percentages are of the busy (non-idle) time.
+ * @param {ProfileSummary} summary
+ * @param {number} [n]  rows per table of functions (the file table shows 15)
+ */
 export function printProfile({ totalMs, idleMs, byFunction, byFile, ownInclusive }, n = 25) {
   const busy = totalMs - idleMs;
+  /** @param {[string, number]} entry */
   const row = ([label, ms]) =>
     `${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${label}`;
   console.log(`sampled ${totalMs.toFixed(1)} ms, of which idle (waiting for I/O) ${idleMs.toFixed(1)} ms`);

@@ -1,16 +1,32 @@
 // Loopback ports for the servers the benchmarks start.
 import { connect, createServer } from 'node:net';
 
-/** A port on 127.0.0.1 that was free a moment ago (listen on 0, read it, close). */
+/**
+ * A port on 127.0.0.1 that was free a moment ago (listen on 0, read it, close).
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const port = listeningPort(server);
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The TCP port a listening server is bound to.
+ * @param {import('node:net').Server} server  listening on a TCP address (not a pipe or Unix socket)
+ * @returns {number}
+ */
+export function listeningPort(server) {
+  const address = server.address();
+  if (address === null || typeof address === 'string') {
+    throw new Error(`expected a server listening on a TCP port, got ${address}`);
+  }
+  return address.port;
 }
 
 /**
@@ -29,6 +45,10 @@ export async function waitForPort(port, { timeoutMs = 10_000, alive = () => true
   }
 }
 
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>}  whether 127.0.0.1:port accepted a connection
+ */
 function canConnect(port) {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');

@@ -16,7 +16,10 @@ export const canPin =
   process.env.BENCH_PIN !== 'off' &&
   spawnSync('taskset', ['-c', cpu, 'true'], { stdio: 'ignore' }).status === 0;
 
-/** @returns {string} the placement, for the report */
+/**
+ * @param {boolean} pin  whether the measurement is pinned
+ * @returns {string} the placement, for the report
+ */
 export function pinning(pin) {
   return pin ? `server and client pinned to CPU ${cpu} (taskset)` : 'not pinned (the scheduler places them)';
 }

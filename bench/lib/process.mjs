@@ -20,20 +20,52 @@ export const BENCH_ENV = { ...process.env };
 delete BENCH_ENV.NODE_EXTRA_CA_CERTS;
 
 /**
+ * @typedef {object} RunOptions
+ * @property {string} [cwd]
+ * @property {NodeJS.ProcessEnv} [env]  default: BENCH_ENV
+ * @property {boolean} [fullOutput]  keep all of stdout (for output that is parsed) rather than the last 64 KiB;
+ *   stdout then goes to a file, not a pipe, because a program that calls process.exit() loses what is still queued
+ *   for a pipe (default: false)
+ * @property {boolean} [usage]  also measure the child's peak resident set size (KiB) and CPU time (user + system,
+ *   ms) with /usr/bin/time (10 ms resolution), or by sampling /proc/PID when GNU time is missing (default: false)
+ */
+
+/**
+ * @typedef {object} RunResult
+ * @property {number} ms  wall time from spawn to exit
+ * @property {number | null} code
+ * @property {NodeJS.Signals | null} signal
+ * @property {string} stdout
+ * @property {string} stderr
+ * @property {number} [peakRssKiB]  with `usage`
+ * @property {number} [cpuMs]  with `usage`
+ */
+
+/** @typedef {{ peakRssKiB: number, cpuMs: number }} Usage */
+
+/**
  * Run `cmd args` to completion.
+ * @overload
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, usage?: boolean, fullOutput?: boolean }} [options]
- *   env @default BENCH_ENV
- *   fullOutput: keep all of stdout (for output that is parsed) rather than the last 64 KiB; stdout then goes to a
- *   file, not a pipe, because a program that calls process.exit() loses what is still queued for a pipe
- *   @default false
- *   usage: also measure the child's peak resident set size (KiB) and CPU time (user + system, ms) with
- *   /usr/bin/time (10 ms resolution), or by sampling /proc/PID when GNU time is missing @default false
- * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string,
- *   peakRssKiB?: number, cpuMs?: number }>}
+ * @param {RunOptions & { usage: true }} options
+ * @returns {Promise<RunResult & Usage>}
+ */
+/**
+ * @overload
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {RunOptions} [options]
+ * @returns {Promise<RunResult>}
+ */
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {RunOptions} [options]
+ * @returns {Promise<RunResult>}
  */
 export async function run(cmd, args, options = {}) {
+  /** @type {[string, ...string[]]} */
   let argv = [cmd, ...args];
   let timeFile;
   if (options.usage && existsSync(GNU_TIME)) {
@@ -72,16 +104,24 @@ export async function run(cmd, args, options = {}) {
       }
     }, 5);
   }
-  const { code, signal, end } = await new Promise((resolve, reject) => {
+  /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null, end: bigint }>} */
+  const exit = new Promise((resolve, reject) => {
+    /** @type {{ code: number | null, signal: NodeJS.Signals | null, end: bigint } | undefined} */
     let exited;
     child.on('error', reject);
     child.on('exit', (c, s) => {
       exited = { code: c, signal: s, end: process.hrtime.bigint() };
     });
-    // 'close' also waits for the pipes to drain, so the captured output is complete.
-    child.on('close', () => resolve(exited));
+    // 'close' also waits for the pipes to drain, so the captured output is complete. Without an 'exit' before it,
+    // the spawn failed and 'error' has already rejected.
+    child.on('close', () => {
+      if (exited) resolve(exited);
+      else reject(new BenchError(`${cmd} closed without exiting`));
+    });
   });
+  const { code, signal, end } = await exit;
   if (sampler) clearInterval(sampler);
+  /** @type {RunResult} */
   const result = {
     ms: Number(end - start) / 1e6,
     code,
@@ -94,7 +134,11 @@ export async function run(cmd, args, options = {}) {
     const text = readFileSync(timeFile, 'utf8').trim();
     rmSync(join(timeFile, '..'), { recursive: true, force: true });
     // GNU time writes "Command exited with non-zero status N" before the format line on failure.
-    const [rss, user, sys] = text.split('\n').at(-1).split(' ').map(Number);
+    const last = text.split('\n').at(-1) ?? '';
+    const [rss, user, sys] = last.split(' ').map(Number);
+    if (rss === undefined || user === undefined || sys === undefined) {
+      throw new BenchError(`${GNU_TIME} wrote no "%M %U %S" line for ${cmd}: ${last}`);
+    }
     result.peakRssKiB = rss;
     result.cpuMs = (user + sys) * 1000;
   } else if (options.usage) {
@@ -105,10 +149,27 @@ export async function run(cmd, args, options = {}) {
 
 /**
  * Run and insist on exit code 0; otherwise throw with the command and the end of its output.
+ * @overload
  * @param {string} label  what this run is, for the error message
  * @param {string} cmd
  * @param {string[]} args
- * @param {Parameters<typeof run>[2]} [options]
+ * @param {RunOptions & { usage: true }} options
+ * @returns {Promise<RunResult & Usage>}
+ */
+/**
+ * @overload
+ * @param {string} label
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {RunOptions} [options]
+ * @returns {Promise<RunResult>}
+ */
+/**
+ * @param {string} label
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {RunOptions} [options]
+ * @returns {Promise<RunResult>}
  */
 export async function runOk(label, cmd, args, options) {
   const result = await run(cmd, args, options);
@@ -123,37 +184,63 @@ export async function runOk(label, cmd, args, options) {
 
 /** A benchmark could not run (as opposed to a slow result, which is only ever printed). */
 export class BenchError extends Error {
+  /** @override */
   name = 'BenchError';
 }
 
-/** @returns {string} the last `n` lines of `text` */
+/**
+ * @param {string} text
+ * @param {number} n
+ * @returns {string} the last `n` lines of `text`
+ */
 export function tail(text, n) {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
-/** A temporary directory and a function that removes it. */
+/**
+ * A temporary directory and a function that removes it.
+ * @param {string} prefix  names the directory: `bench-PREFIX-XXXXXX`
+ * @returns {{ dir: string, remove: () => void }}
+ */
 export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Collect what `stream` emits, at most about `cap` bytes of its end.
+ * @param {import('node:stream').Readable | null} stream  a child's stdio stream; null unless spawned as 'pipe'
+ * @param {number} cap
+ * @returns {() => string}  what was collected so far
+ */
 function capture(stream, cap) {
+  if (!stream) throw new Error('capture() needs a piped stream');
+  /** @type {Buffer[]} */
   const chunks = [];
   let size = 0;
-  stream.on('data', (chunk) => {
+  stream.on('data', (/** @type {Buffer} */ chunk) => {
     chunks.push(chunk);
     size += chunk.length;
     // Keep the tail: that is where errors are.
-    while (size > cap && chunks.length > 1) size -= chunks.shift().length;
+    while (size > cap && chunks.length > 1) {
+      const dropped = chunks.shift();
+      if (dropped) size -= dropped.length;
+    }
   });
   return () => Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * @param {number | undefined} pid  undefined when the spawn failed
+ * @returns {Usage | undefined}  undefined once the process is gone
+ */
 function readProcUsage(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1];
+    if (fields === undefined) return undefined;
+    const stat = fields.split(' ');
     const peakRssKiB = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
     return { peakRssKiB, cpuMs: (Number(stat[11]) + Number(stat[12])) * 10 };
   } catch {

@@ -19,6 +19,7 @@ const DIST = join(ROOT, 'packages', 'protodoc', 'dist', 'cli.js');
 export function protodoc(args) {
   if (process.env.PROTODOC) {
     const [cmd, ...pre] = process.env.PROTODOC.split(' ').filter(Boolean);
+    if (cmd === undefined) throw new BenchError('PROTODOC is set but holds no command');
     // The same Node as the benchmarks, so that `node` means one thing (and profile-ping can pass it flags).
     return [cmd === 'node' ? process.execPath : cmd, [...pre, ...args]];
   }

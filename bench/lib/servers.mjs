@@ -88,22 +88,35 @@ http {
   };
 }
 
+/**
+ * Spawn a server and wait until it accepts connections on `port`; `stop` kills it and removes `tmp`.
+ * @param {string} name  for the error message
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {number} port  where it listens once started
+ * @param {ReturnType<typeof tempDir>} tmp  its temporary directory
+ * @param {boolean} pin  run it on the benchmark CPU (see pin.mjs)
+ * @returns {Promise<{ stop: () => Promise<void> }>}
+ */
 async function startServer(name, cmd, args, port, tmp, pin) {
   const [file, argv] = pin ? pinned(cmd, args) : [cmd, args];
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  /** @param {Buffer} chunk */
   const keep = (chunk) => {
     output = (output + chunk).slice(-8192);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let exited = false;
+  /** @type {Promise<void>} */
   const exit = new Promise((resolve) => {
     child.on('exit', () => {
       exited = true;
       resolve();
     });
   });
+  /** @type {Error | undefined} */
   let spawnError;
   child.on('error', (err) => {
     spawnError = err;
@@ -120,7 +133,7 @@ async function startServer(name, cmd, args, port, tmp, pin) {
     await waitForPort(port, { alive: () => !exited });
   } catch (err) {
     await stop();
-    const why = spawnError ? spawnError.message : err.message;
+    const why = spawnError ? spawnError.message : err instanceof Error ? err.message : String(err);
     throw new BenchError(`${name} did not start: ${why}\n${tail(output, 10)}`);
   }
   return { stop };

@@ -4,7 +4,10 @@
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const upper = sorted[mid];
+  const lower = sorted[mid - 1];
+  if (upper === undefined) return NaN; // no values
+  return sorted.length % 2 || lower === undefined ? upper : (lower + upper) / 2;
 }
 
 /** How many timed runs each measurement takes; BENCH_RUNS overrides (e.g. 1 for a smoke run). @default 5 */
@@ -30,13 +33,19 @@ export const fmtRatio = (ratio) => `${ratio.toFixed(2)}x`;
  */
 export const verdict = (met) => (met ? 'met' : 'MISSED');
 
-/** Print rows of cells as aligned columns (first column left-aligned, the rest right-aligned). */
+/**
+ * Print rows of cells as aligned columns (first column left-aligned, the rest right-aligned).
+ * @param {(string | number)[][]} rows  the first row sets the number of columns
+ */
 export function printTable(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) {
     console.log(
       row
-        .map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i])))
+        .map((cell, i) => {
+          const width = widths[i] ?? 0; // a cell beyond the first row's columns is not padded
+          return i === 0 ? String(cell).padEnd(width) : String(cell).padStart(width);
+        })
         .join('  ')
         .trimEnd(),
     );

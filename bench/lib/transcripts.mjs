@@ -1,6 +1,9 @@
 // Transcripts the benchmarks generate.
 
-/** 10,000 PING round trips: nothing but the issue's base rules, one step per round trip. */
+/**
+ * `steps` PING round trips (10,000 in the benchmark): nothing but the issue's base rules, one step per round trip.
+ * @param {number} steps
+ */
 export function pingTranscript(steps) {
   return '>>> PING\n+PONG\n'.repeat(steps);
 }
