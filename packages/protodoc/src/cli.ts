@@ -1,6 +1,7 @@
 /**
  * The `protodoc` command line: maps flags to {@link checkFiles} options, prints what it returns, and
- * turns the outcome into an exit code. The only module that calls `process.exit`.
+ * turns the outcome into an exit code. The only module that sets the process's exit code; nothing calls
+ * `process.exit()`, which would cut off whatever stdout and stderr still hold for a pipe.
  *
  * Exit codes: 0 all passed; 1 a transcript failed; 2 usage error; 3 a transcript cannot be parsed;
  * 4 a target cannot be reached or `--server` failed; 70 internal error (a bug: please report it).
@@ -321,9 +322,10 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
 }
 
 if (isMain()) {
-  const code = await runCli(process.argv.slice(2), {
+  // The exit code, not process.exit(): on a pipe, stdout is written asynchronously, and exiting now would
+  // drop everything past the pipe's 64 KiB buffer. Node exits once the writes are flushed.
+  process.exitCode = await runCli(process.argv.slice(2), {
     stdout: quietOnClose(process.stdout),
     stderr: quietOnClose(process.stderr),
   });
-  process.exit(code);
 }
