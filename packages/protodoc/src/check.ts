@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { ProtodocError, TranscriptSyntaxError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import { runStatus, summarize } from './reporters/format.js';
 import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
+import { runStatus, summarize } from './summary.js';
 import { PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
 

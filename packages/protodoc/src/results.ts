@@ -43,8 +43,12 @@ export interface TranscriptResult {
   error?: { code: string; message: string };
 }
 
+/** A run's totals; made by `summarize()` (src/summary.ts), the one place that counts. */
 export interface RunSummary {
+  /** Files on disk: a Markdown file with two protodoc blocks counts once. */
   files: number;
+  /** Transcripts run: one per plain file, one per protodoc block of a Markdown file. */
+  transcripts: number;
   steps: number;
   passed: number;
   failed: number;

@@ -13,6 +13,7 @@ import { ConnectError, ProtodocError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
 import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
+import { summarize } from './summary.js';
 import { parseTarget, substitutePort, type Target } from './target.js';
 import type { Step, Transcript } from './transcript-model.js';
 
@@ -74,25 +75,7 @@ export async function runTranscripts(
   const started = performance.now();
   const results: TranscriptResult[] = [];
   for (const transcript of transcripts) results.push(await runTranscript(transcript, options, onEvent));
-  const summary: RunSummary = {
-    files: results.length,
-    steps: 0,
-    passed: 0,
-    failed: 0,
-    skipped: 0,
-    errors: 0,
-    durationMs: 0,
-    results,
-  };
-  for (const result of results) {
-    if (result.status === 'error') summary.errors++;
-    for (const step of result.steps) {
-      summary.steps++;
-      summary[step.status]++;
-    }
-  }
-  summary.durationMs = performance.now() - started;
-  return summary;
+  return summarize(results, performance.now() - started);
 }
 
 /** The step being waited for. */

@@ -41,7 +41,15 @@ describe('checkFiles', () => {
       onEvent: (event) => events.push(event.type),
     });
     expect(outcome).toBe('passed');
-    expect(summary).toMatchObject({ files: 2, steps: 3, passed: 3, failed: 0, skipped: 0, errors: 0 });
+    expect(summary).toMatchObject({
+      files: 2,
+      transcripts: 3,
+      steps: 3,
+      passed: 3,
+      failed: 0,
+      skipped: 0,
+      errors: 0,
+    });
     expect(summary.results.map((r) => r.path)).toEqual([a, b, b]);
     expect(events.filter((t) => t === 'file-end')).toHaveLength(3);
   });

@@ -50,6 +50,7 @@ describe('pretty reporter', () => {
     const one = {
       ...summary,
       files: 1,
+      transcripts: 1,
       steps: 1,
       passed: 1,
       failed: 0,

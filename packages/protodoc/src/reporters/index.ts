@@ -2,13 +2,8 @@
  * Reporters render a run's results (plain data from the runner) as text: `pretty` for people,
  * `json` for tools, `junit` for CI dashboards. None of them writes anywhere; the caller does.
  */
-export {
-  formatDuration,
-  formatSummaryLine,
-  REPORTER_NAMES,
-  type ReporterName,
-  summarize,
-} from './format.js';
+export { summarize } from '../summary.js';
+export { formatDuration, formatSummaryLine, REPORTER_NAMES, type ReporterName } from './format.js';
 export {
   formatJson,
   JSON_REPORT_VERSION,

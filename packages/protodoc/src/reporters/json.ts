@@ -4,7 +4,7 @@
  * reporter prints, without colour.
  */
 import type { RunSummary, StepFailure, StepResult, TranscriptResult } from '../results.js';
-import { runStatus } from './format.js';
+import { runStatus } from '../summary.js';
 import { renderExpectLine } from './render.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
 
