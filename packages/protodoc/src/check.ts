@@ -11,7 +11,7 @@ import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
-import { PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
+import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
@@ -19,7 +19,8 @@ export interface CheckOptions {
   /**
    * `--connect`: target of every connection that does not name its own; overrides the files'
    * `>>>! connect`. `{port}` in it is replaced by the port `--server` picked.
-   * @default each file's `>>>! connect`; with `server`, `127.0.0.1:{port}`
+   * @default each file's `>>>! connect`; with a `server` whose command has `{port}`, that target's scheme
+   *   and host on the server's port (`127.0.0.1:{port}` for a file without one)
    */
   connect?: string;
   /** `--cacert`: path of a PEM file with the CA certificate(s) a TLS server's certificate must chain to. */
@@ -31,7 +32,9 @@ export interface CheckOptions {
   insecure?: boolean;
   /**
    * `--server`: shell command that starts the server under test; `{port}` is replaced by a free port.
-   * The server is stopped (its whole process group) when the run ends, also on failure.
+   * The server is stopped (its whole process group) when the run ends, also on failure. Without
+   * `connect`, a file's `>>>! connect` target moves to that port (a `unix:` one is a usage error).
+   * Targets of `>>>@NAME TARGET` lines stay as written.
    */
   server?: string;
   /**
@@ -106,24 +109,41 @@ async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   return transcripts;
 }
 
+/** How `--server` bears on the targets: not at all, or with the free port it picks for `{port}`. */
+interface ServerPort {
+  /** A `--server` was given. */
+  server: boolean;
+  /** Its command has `{port}`: the server listens on the port protodoc picks. */
+  picksPort: boolean;
+}
+
+/** `fn()`, with a UsageError's message prefixed by `where` (`PATH:LINE`). */
+function at<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * Which target a transcript's connections use, checked before anything runs, so a missing or
- * malformed target is one usage error rather than a failure per file.
+ * malformed target is one usage error rather than a failure per file. Without `--connect`, a file's
+ * `>>>! connect` target follows a `--server` that picks the port: same scheme and host, the server's port.
  */
-function targetFor(transcript: Transcript, options: CheckOptions, server: boolean): string | undefined {
-  const fallback =
-    options.connect ?? transcript.target ?? (server ? `127.0.0.1:${PORT_PLACEHOLDER}` : undefined);
+function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPort): string | undefined {
+  const fileTarget = transcript.target;
+  const fileWhere = `${transcript.path}:${transcript.targetLine ?? 1}`;
+  let fallback: string | undefined = options.connect;
+  if (fallback === undefined && fileTarget !== undefined) {
+    fallback = port.picksPort ? at(fileWhere, () => onServerPort(fileTarget)) : fileTarget;
+  }
+  if (fallback === undefined && port.server) fallback = `127.0.0.1:${PORT_PLACEHOLDER}`;
   const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
   // With --server, `{port}` is filled in later: check the shape with a stand-in port. A target written
   // in the file is reported at its place in the file; --connect's speaks for itself.
-  const check = (text: string, where?: string): void => {
-    try {
-      parseTarget(server ? substitutePort(text, 1) : text);
-    } catch (err) {
-      if (where === undefined || !(err instanceof UsageError)) throw err;
-      throw new UsageError(`${where}: ${err.message}`);
-    }
-  };
+  const check = (text: string): void => void parseTarget(port.server ? substitutePort(text, 1) : text);
   // Only without a fallback can a step lack a target: then find the first such step.
   for (const step of fallback === undefined ? transcript.steps : []) {
     const decl = declared.get(step.connection);
@@ -134,9 +154,14 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
     );
   }
   for (const decl of transcript.connections) {
-    if (decl.target !== undefined) check(decl.target, `${transcript.path}:${decl.line}`);
+    const target = decl.target;
+    if (target !== undefined) at(`${transcript.path}:${decl.line}`, () => check(target));
   }
-  if (fallback !== undefined) check(fallback, options.connect === undefined ? transcript.path : undefined);
+  if (fallback !== undefined) {
+    const target = fallback;
+    if (options.connect === undefined && fileTarget !== undefined) at(fileWhere, () => check(target));
+    else check(target);
+  }
   return fallback;
 }
 
@@ -191,8 +216,11 @@ async function readCa(path: string): Promise<Buffer> {
  */
 export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<CheckResult> {
   const transcripts = await loadAll(paths);
-  const useServer = options.server !== undefined;
-  const targets = transcripts.map((t) => targetFor(t, options, useServer));
+  const port: ServerPort = {
+    server: options.server !== undefined,
+    picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
+  };
+  const targets = transcripts.map((t) => targetFor(t, options, port));
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
@@ -203,9 +231,12 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   if (options.server !== undefined) {
     // Loaded only with --server: child_process and the start-up logic are not needed otherwise.
     const { startServer } = await import('./server.js');
+    // Wait where the transcripts will connect: --connect, else the first file's target (on the server's
+    // port when it picks one), else startServer's own default, 127.0.0.1:{port}.
+    const waitFor = options.connect ?? targets.find((t) => t !== undefined);
     server = await startServer({
       command: options.server,
-      ...(options.connect !== undefined ? { target: options.connect } : {}),
+      ...(waitFor !== undefined ? { target: waitFor } : {}),
       ...(options.serverStartTimeoutMs !== undefined ? { startTimeoutMs: options.serverStartTimeoutMs } : {}),
     });
   }
@@ -215,8 +246,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     for (const [i, transcript] of transcripts.entries()) {
       const run: RunOptions = { tls };
       const target = targets[i];
-      // The runner's target overrides every file's own; give it only when the user (or --server) chose one.
-      if (options.connect !== undefined || (server && transcript.target === undefined)) run.target = target;
+      // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
+      if (target !== undefined && (options.connect !== undefined || server)) run.target = target;
       if (server?.port !== undefined) run.port = server.port;
       if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;

@@ -9,7 +9,7 @@
  * checks it (a timer that fires early re-arms itself for the rest).
  */
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
-import { ConnectError, ProtodocError } from './errors.js';
+import { ConnectError, ProtodocError, UsageError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
 import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
@@ -414,7 +414,8 @@ class TranscriptRun implements ConnectionHandler {
   // --- connections ------------------------------------------------------------------------------
 
   private resolveTargets(): void {
-    const declared = new Map(this.transcript.connections.map((decl) => [decl.name, decl.target]));
+    const transcript = this.transcript;
+    const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
     let previous: string | undefined;
     for (const step of this.steps) {
       const name = step.connection;
@@ -422,15 +423,28 @@ class TranscriptRun implements ConnectionHandler {
       if (name === previous) continue;
       previous = name;
       if (this.targets.has(name)) continue;
-      let text = declared.get(name) ?? this.options.target ?? this.transcript.target;
+      const decl = declared.get(name);
+      let text = decl?.target ?? this.options.target ?? transcript.target;
       if (text === undefined) {
         throw new ProtodocError(
-          `${this.transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
+          `${transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
           'PROTODOC_ERR_USAGE',
         );
       }
+      // A target written in the file is named at its line; the caller's speaks for itself.
+      const line =
+        decl?.target !== undefined
+          ? decl.line
+          : this.options.target === undefined
+            ? transcript.targetLine
+            : undefined;
       if (this.options.port !== undefined) text = substitutePort(text, this.options.port);
-      this.targets.set(name, parseTarget(text));
+      try {
+        this.targets.set(name, parseTarget(text));
+      } catch (err) {
+        if (line === undefined || !(err instanceof UsageError)) throw err;
+        throw new UsageError(`${transcript.path}:${line}: ${err.message}`);
+      }
     }
   }
 

@@ -258,6 +258,7 @@ class Parser {
         if (name === 'connect') {
           if (this.transcript.target !== undefined) this.fail(n, nameCol, "duplicate 'connect' directive");
           this.transcript.target = arg;
+          this.transcript.targetLine = n;
         } else {
           if (this.transcript.timeoutMs !== undefined) this.fail(n, nameCol, "duplicate 'timeout' directive");
           const ms = durationMs(arg);

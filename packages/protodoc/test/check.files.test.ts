@@ -131,6 +131,25 @@ describe('checkFiles', () => {
     expect(outcome).toBe('passed');
   });
 
+  it('runs against --server, not the port a `>>>! connect` line names', async () => {
+    // Port 1 has nobody listening: only the server protodoc started can answer.
+    const path = file('connect-line.txt', '>>>! connect 127.0.0.1:1\n>>> SET fresh 1\n+OK\n>>> DBSIZE\n:1\n');
+    const { outcome } = await checkFiles([path], {
+      server: "exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no",
+    });
+    expect(outcome).toBe('passed');
+  });
+
+  it('refuses a unix: `>>>! connect` target under --server without --connect, at its line', async () => {
+    const path = file(
+      'unix-line.txt',
+      '>>># a socket\n>>>! connect unix:/tmp/nowhere.sock\n>>> PING\n+PONG\n',
+    );
+    const err = await checkFiles([path], { server: 'exit 3 # {port}' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+    expect((err as Error).message).toMatch(new RegExp(`^${path}:2: `));
+  });
+
   it('reports a --server that exits early with its code', async () => {
     const path = file('x.txt', '>>> PING\n+PONG\n');
     await expect(checkFiles([path], { server: 'echo bye; exit 3 # {port}' })).rejects.toMatchObject({

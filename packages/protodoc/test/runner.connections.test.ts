@@ -67,3 +67,16 @@ hello 1
     expect(text(step.failure.received)).toBe('and more\r\n');
   });
 });
+
+describe('targets written in the transcript', () => {
+  it('names the line of a malformed target, `>>>! connect` and `>>>@NAME TARGET` alike', async () => {
+    const connect = await run('>>># first\n>>>! connect localhost\n>>> PING\n+PONG\n');
+    expect(connect.status).toBe('error');
+    expect(connect.error).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+    expect(connect.error?.message).toMatch(/^test\.txt:2: target 'localhost': /);
+    const named = await run('>>> PING\n+PONG\n>>>@other localhost:http\n>>> PING\n+PONG\n', {
+      target: '127.0.0.1:1',
+    });
+    expect(named.error?.message).toMatch(/^test\.txt:3: target 'localhost:http': /);
+  });
+});
