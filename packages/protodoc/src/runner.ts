@@ -113,6 +113,8 @@ class TranscriptRun implements ConnectionHandler {
   /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
   private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
+  /** After the final half-close: no byte has arrived for the settle time. */
+  private endQuiet = false;
   /** One matcher serves every step (reset, not rebuilt): the active step's reply is in it. */
   private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
@@ -186,6 +188,11 @@ class TranscriptRun implements ConnectionHandler {
     if (active === null || active.conn !== conn) {
       // Not being read now: it is the start of this connection's next reply (or leftover).
       conn.unread.push(chunk);
+      if (this.phase === PHASE_END) {
+        // Leftover after the final half-close: the end check waits until the bytes stop.
+        this.endQuiet = false;
+        this.armSettle();
+      }
       return;
     }
     try {
@@ -261,6 +268,11 @@ class TranscriptRun implements ConnectionHandler {
 
   private readonly onSettle = (): void => {
     this.guard(() => {
+      if (this.phase === PHASE_END) {
+        this.endQuiet = true;
+        this.maybeEndDone();
+        return;
+      }
       const active = this.active;
       if (active === null || this.phase !== PHASE_STEPS) return;
       if (active.failReason !== null) {
@@ -513,16 +525,24 @@ class TranscriptRun implements ConnectionHandler {
 
   // --- end of transcript ------------------------------------------------------------------------
 
-  /** Every step passed: half-close each connection and read until the servers close. */
+  /**
+   * Every step passed: half-close each connection and read until each server closes or, for a
+   * connection that stays open, until it has been quiet for the settle time.
+   */
   private startEnd(): void {
     this.phase = PHASE_END;
     for (const conn of this.opened) conn.halfClose();
     this.setDeadline(performance.now());
+    this.armSettle();
     this.maybeEndDone();
   }
 
+  /**
+   * The end check is decided once every connection has closed or (where quiet means something: not
+   * HTTP, whose close waits for the last response) has been quiet since the half-close.
+   */
   private maybeEndDone(): void {
-    for (const conn of this.opened) if (!conn.closed) return;
+    for (const conn of this.opened) if (!conn.closed && !(conn.settles && this.endQuiet)) return;
     this.finishEnd();
   }
 

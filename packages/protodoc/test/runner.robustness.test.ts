@@ -218,16 +218,37 @@ describe('the end of a transcript', () => {
     expect(result.status).toBe('passed');
   });
 
-  it('passes when the server keeps the connection open after the half-close, once the timeout ends the wait', async () => {
+  it('passes once the connection has been quiet for the settle time when the server keeps it open after the half-close', async () => {
     const server = await serve(
       startTestServer((socket) => {
         onLines(socket, (line) => socket.write(`${line}\r\n`));
         // Never closes on our FIN.
       }),
     );
-    const result = await run('>>> a\na\n', { target: server.target, timeoutMs: 100 });
+    // A timeout the test would never live to see: only the quiet period can end the wait.
+    const result = await run('>>> a\na\n', { target: server.target, timeoutMs: 600_000, settleMs: 20 });
     expect(result.status).toBe('passed');
     expect(statuses(result)).toEqual(['passed']);
+  });
+
+  it('fails on bytes sent after the half-close by a server that keeps the connection open', async () => {
+    const server = await serve(
+      startTestServer((socket) => {
+        onLines(socket, (line) => socket.write(`${line}\r\n`));
+        socket.on('end', () => socket.write('still here\r\n'));
+      }),
+    );
+    const result = await run('>>>@one\n>>> a\na\n>>>@two\n>>> b\nb\n', {
+      target: server.target,
+      timeoutMs: 600_000,
+      settleMs: 20,
+    });
+    expect(result.status).toBe('failed');
+    const leftovers = result.steps.filter((s) => s.failure?.reason === 'leftover');
+    expect(leftovers.map((s) => [s.connection, text(s.failure!.received)])).toEqual([
+      ['one', 'still here\r\n'],
+      ['two', 'still here\r\n'],
+    ]);
   });
 
   it('fails on what the server sends after the half-close', async () => {
