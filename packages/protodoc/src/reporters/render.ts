@@ -5,15 +5,10 @@
  * that ended without a newline.
  */
 import { formatEscaped, utf8SequenceLength } from '../escapes.js';
+import type { ReceivedLine } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
 
-/** One received line: its bytes without the line ending, and whether a line ending (LF or CRLF) followed. */
-export interface ReceivedLine {
-  bytes: Uint8Array;
-  eol: boolean;
-  /** The ending was CRLF (not just LF). */
-  crlf?: boolean;
-}
+export type { ReceivedLine } from '../received-lines.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
