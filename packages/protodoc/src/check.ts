@@ -4,7 +4,7 @@
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
 import { readFile } from 'node:fs/promises';
-import { ProtodocError, TranscriptSyntaxError, UsageError } from './errors.js';
+import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
 import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
@@ -56,19 +56,6 @@ export interface CheckOptions {
   onEvent?: (event: RunEvent) => void;
 }
 
-/**
- * Several transcripts could not be parsed. Nothing was run; `errors` holds one syntax error per
- * file that failed (each message reads `PATH:LINE:COL: what is wrong`).
- */
-export class TranscriptParseError extends ProtodocError {
-  readonly errors: TranscriptSyntaxError[];
-  constructor(errors: TranscriptSyntaxError[]) {
-    super(errors.map((e) => e.message).join('\n'), 'PROTODOC_ERR_SYNTAX');
-    this.name = 'TranscriptParseError';
-    this.errors = errors;
-  }
-}
-
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
 export interface CheckResult {
   summary: RunSummary;
@@ -86,13 +73,13 @@ export interface CheckResult {
 async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   const files = await expandPaths(paths);
   const transcripts: Transcript[] = [];
-  const syntaxErrors: TranscriptSyntaxError[] = [];
+  const syntaxErrors: TranscriptParseError[] = [];
   for (const file of files) {
     let found: Transcript[];
     try {
       found = await loadTranscripts(file.path);
     } catch (err) {
-      if (err instanceof TranscriptSyntaxError) {
+      if (err instanceof TranscriptParseError) {
         syntaxErrors.push(err);
         continue;
       }
@@ -104,7 +91,7 @@ async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
     }
     transcripts.push(...found);
   }
-  if (syntaxErrors.length > 0) throw new TranscriptParseError(syntaxErrors);
+  if (syntaxErrors.length > 0) throw TranscriptParseError.merge(syntaxErrors);
   if (transcripts.length === 0) throw new UsageError(`no transcripts found in ${paths.join(', ')}`);
   return transcripts;
 }

@@ -11,9 +11,9 @@ import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
+import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
-import { ProtodocError, UsageError } from './errors.js';
+import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { REPORTER_NAMES, type ReporterName, resultLabel } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
@@ -251,7 +251,7 @@ function reportError(err: unknown, stderr: CliStream): number {
     return err.exitCode === 0 ? EXIT_CODES.passed : EXIT_CODES.usage;
   }
   if (err instanceof TranscriptParseError) {
-    for (const e of err.errors) stderr.write(`error: ${e.message}\n`);
+    for (const line of err.report) stderr.write(`error: ${line}\n`);
     return EXIT_CODES.parse;
   }
   if (err instanceof ProtodocError) {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFiles, TranscriptParseError } from '../src/check.js';
+import { checkFiles } from '../src/check.js';
+import { TranscriptParseError } from '../src/errors.js';
 import type { RunEvent } from '../src/results.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 

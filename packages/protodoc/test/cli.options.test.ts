@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
-import { TranscriptParseError } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
-import { ServerStartError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
+import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
 import { summary } from './fixtures/results.js';
 
 interface Run {
