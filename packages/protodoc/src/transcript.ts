@@ -178,8 +178,9 @@ class Parser {
   /** Parses one line; a line with a syntax error is reported and otherwise skipped, and parsing goes on. */
   line(text: string, n: number): void {
     try {
-      if (this.invalid !== null && this.invalid.has(n)) {
-        const { column, byte } = this.invalid.get(n)!;
+      const bad = this.invalid?.get(n);
+      if (bad !== undefined) {
+        const { column, byte } = bad;
         this.fail(
           n,
           column,
