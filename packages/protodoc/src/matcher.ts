@@ -403,6 +403,25 @@ export class ReplyMatcher {
     return STATUS[this.status]!;
   }
 
+  /**
+   * Would a quiet period now complete the reply? True for a pending reply ending in `...` (or
+   * `>>>~(no-eol)`) whose bytes so far match: what a timeout must tell apart from a reply that is wrong
+   * or short. Changes nothing.
+   */
+  wouldSettle(): boolean {
+    if (this.status !== PENDING || !this.needsSettle) return false;
+    if (this.partialLength() === 0) return this.isLive(this.n);
+    const saved = this.deterministic ? null : this.cur.slice();
+    const savedState = this.state;
+    this.feedPartial();
+    const complete = this.status === COMPLETE || (this.status === PENDING && this.isLive(this.n));
+    this.status = PENDING;
+    this.failedAt = -1;
+    this.state = savedState;
+    if (saved) this.cur.set(saved);
+    return complete;
+  }
+
   /** Bytes received after the end of the match (after 'complete'); empty otherwise. */
   leftover(): Uint8Array {
     if (this.status !== COMPLETE) return EMPTY;

@@ -6,8 +6,12 @@ import type { ExpectLine } from './transcript-model.js';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
 
-/** Why a step failed. `mismatch`: the bytes differ; the others: the bytes never came or could not be read. */
-export type FailureReason = 'mismatch' | 'timeout' | 'closed' | 'reset' | 'leftover';
+/**
+ * Why a step failed. `mismatch`: the bytes differ; `unsettled`: a reply ending in `...` matched so far, but
+ * bytes kept coming until the timeout, so it never went quiet for the settle time; the others: the bytes
+ * never came or could not be read, or came after the last step (`leftover`).
+ */
+export type FailureReason = 'mismatch' | 'timeout' | 'unsettled' | 'closed' | 'reset' | 'leftover';
 
 export interface StepFailure {
   reason: FailureReason;

@@ -262,7 +262,9 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       const active = this.active!;
-      this.failStep(active, active.failReason ?? 'timeout');
+      // A reply ending in `...` that matched all along but never went quiet did not "time out" on
+      // the server's silence: say so.
+      this.failStep(active, active.failReason ?? (this.matcher.wouldSettle() ? 'unsettled' : 'timeout'));
     });
   };
 
@@ -396,6 +398,11 @@ class TranscriptRun implements ConnectionHandler {
         return 'the reply differs from the transcript';
       case 'timeout':
         return `timed out after ${formatMs(this.timeoutMs)} waiting for the reply`;
+      case 'unsettled':
+        return (
+          `the reply never settled: it ends in \`...\`, so it is complete only after ${formatMs(this.settleMs)} ` +
+          `without a byte or a close, and bytes kept coming for ${formatMs(this.timeoutMs)}`
+        );
       case 'closed':
         return 'the server closed the connection before the reply was complete';
       case 'reset':

@@ -211,6 +211,38 @@ describe('servers that fail to answer', () => {
   });
 });
 
+describe('replies that never settle', () => {
+  it('says the reply never settled, not just "timed out", and keeps what was received', async () => {
+    // A stream that never goes quiet: a trailing `...` can never be known to be complete.
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => {
+          let n = 0;
+          const timer = setInterval(() => socket.write(`tick ${++n}\r\n`), 5);
+          socket.on('close', () => clearInterval(timer));
+        });
+      }),
+    );
+    const result = await run('>>> STREAM\ntick 1\n...\n', {
+      target: server.target,
+      timeoutMs: 300,
+      settleMs: 100,
+    });
+    const step = failedStep(result);
+    expect(step.failure.reason).toBe('unsettled');
+    expect(step.failure.message).toBe(
+      'the reply never settled: it ends in `...`, so it is complete only after 100ms without a byte or a close, and bytes kept coming for 300ms',
+    );
+    expect(text(step.failure.received)).toMatch(/^tick 1\r\ntick 2\r\n/);
+  });
+
+  it('still says "timed out" when the reply does not match so far', async () => {
+    const server = await serve(echoServer(() => undefined));
+    const result = await run('>>> x\nnever\n...\n', { target: server.target, timeoutMs: 100, settleMs: 20 });
+    expect(failedStep(result).failure.reason).toBe('timeout');
+  });
+});
+
 describe('the end of a transcript', () => {
   it('half-closes and passes once the server closes', async () => {
     const server = await serve(echoServer());

@@ -6,7 +6,7 @@
 import { INVISIBLE } from '../escapes.js';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
 import { countSteps, resultLabel } from './format.js';
-import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+import { diffReply, formatReceived, type ReplyDiffOptions } from './reply-diff.js';
 
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
 
@@ -45,7 +45,8 @@ async function testcase(
   if (step.status === 'skipped') return `${head}>\n      <skipped/>\n    </testcase>\n`;
   const failure = step.failure;
   const message = failure?.message ?? 'failed';
-  const body = failure ? await diffReply(failure.expected, failure.received, diff) : '';
+  let body = failure ? await diffReply(failure.expected, failure.received, diff) : '';
+  if (failure && body === '') body = formatReceived(failure.received);
   return (
     `${head}>\n` +
     `      <failure${attributes({ message, type: failure?.reason ?? 'mismatch' })}>${escapeXml(body)}</failure>\n` +

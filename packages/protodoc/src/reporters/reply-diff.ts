@@ -7,7 +7,7 @@
  */
 import type { StructuredPatch } from 'diff';
 import { type AlignedRun, alignReply } from '../alignment.js';
-import type { ReceivedLines } from '../received-lines.js';
+import { ReceivedLines } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
 import { type ReceivedLine, renderExpectLine, renderReceivedLine } from './render.js';
 
@@ -222,4 +222,43 @@ export async function diffReply(
     text += `[diff cut: ${hiddenOld} more expected and ${hiddenNew} more received lines not shown]\n`;
   }
   return text;
+}
+
+/** How much of a reply {@link formatReceived} shows. */
+export interface ReceivedOptions {
+  /**
+   * Lines shown from each end of the reply; the ones between are counted.
+   * @default 10
+   */
+  headTail?: number;
+  /** @default 1000 */
+  maxLineBytes?: number;
+}
+
+/**
+ * The received bytes themselves, in transcript notation, indented: for a failure whose diff has nothing
+ * to show (every line fitted, but the reply never went quiet, or the wait ran out with nothing missing).
+ * Returns `''` for no bytes.
+ *
+ *     received, 30 lines:
+ *       tick 1
+ *       ...
+ *       [10 lines not shown]
+ */
+export function formatReceived(received: Uint8Array, options: ReceivedOptions = {}): string {
+  const headTail = options.headTail ?? 10;
+  const maxLineBytes = options.maxLineBytes ?? 1000;
+  const lines = new ReceivedLines(received);
+  const n = lines.length;
+  if (n === 0) return '';
+  const show = (k: number): string => `  ${renderCapped(lines.line(k), maxLineBytes)}\n`;
+  let out = `received, ${n} line${n === 1 ? '' : 's'}:\n`;
+  if (n <= 2 * headTail) {
+    for (let k = 0; k < n; k++) out += show(k);
+    return out;
+  }
+  for (let k = 0; k < headTail; k++) out += show(k);
+  out += `  [${n - 2 * headTail} lines not shown]\n`;
+  for (let k = n - headTail; k < n; k++) out += show(k);
+  return out;
 }
