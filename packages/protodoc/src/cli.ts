@@ -15,7 +15,7 @@ import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { REPORTER_NAMES, type ReporterName, resultLabel } from './reporters/format.js';
+import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary } from './results.js';
 
@@ -136,7 +136,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   options.onEvent = (event: RunEvent): void => {
     if (event.type !== 'file-end') return;
     const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${resultLabel(result)}: ${result.error?.message}\n`);
+    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
     if (!pretty) return;
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))

@@ -90,6 +90,20 @@ export class ConnectError extends ProtodocError {
   }
 }
 
+/**
+ * A `>>>! starttls` upgrade failed: the TLS handshake on an open connection (certificate not trusted,
+ * wrong name, the server not speaking TLS, a timeout). Code `PROTODOC_ERR_TLS`, or
+ * `PROTODOC_ERR_CONNECT_TIMEOUT` when the handshake took longer than the timeout.
+ */
+export class StartTlsError extends ProtodocError {
+  readonly target: string;
+  constructor(target: string, message: string, code = 'PROTODOC_ERR_TLS', options?: ErrorOptions) {
+    super(message, code, options);
+    this.name = 'StartTlsError';
+    this.target = target;
+  }
+}
+
 /** The server started by `--server` exited early or never listened. */
 export class ServerStartError extends ProtodocError {
   constructor(message: string) {

@@ -44,7 +44,22 @@ export interface TranscriptResult {
   durationMs: number;
   steps: StepResult[];
   /** Set when status is 'error': the target could not be reached, a TLS handshake failed, ... */
-  error?: { code: string; message: string };
+  error?: TranscriptError;
+}
+
+/** Why a transcript could not run. */
+export interface TranscriptError {
+  /** The error's code, e.g. `PROTODOC_ERR_CONNECT`, `PROTODOC_ERR_TLS`. */
+  code: string;
+  /** One line, e.g. `connection 'worker': cannot connect to 127.0.0.1:1: connection refused`. */
+  message: string;
+  /**
+   * The line of the step it happened at: set when the file was already under way (a later
+   * connection, a STARTTLS upgrade), absent when its very first step could not start.
+   */
+  line?: number;
+  /** The connection it happened on (set with `line`). */
+  connection?: string;
 }
 
 /** A run's totals; made by `summarize()` (src/summary.ts), the one place that counts. */

@@ -12,9 +12,17 @@ import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from '.
 import { ConnectError, ProtodocError, UsageError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
-import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
+import type {
+  FailureReason,
+  RunEvent,
+  RunSummary,
+  StepResult,
+  TranscriptError,
+  TranscriptResult,
+} from './results.js';
 import { summarize } from './summary.js';
 import { parseTarget, substitutePort, type Target } from './target.js';
+import { DEFAULT_CONNECTION } from './transcript.js';
 import type { Step, Transcript } from './transcript-model.js';
 
 /** How transcripts are run. */
@@ -485,7 +493,7 @@ class TranscriptRun implements ConnectionHandler {
     this.opened.push(conn);
     conn.open(this.timeoutMs, this.options.tls).then(
       () => this.guard(() => this.next()),
-      (err) => this.finishWithError(err),
+      (err) => this.finishWithError(err, conn),
     );
   }
 
@@ -501,7 +509,7 @@ class TranscriptRun implements ConnectionHandler {
           this.upgradedStep = this.index;
           this.next();
         }),
-      (err) => this.finishWithError(err),
+      (err) => this.finishWithError(err, conn, true),
     );
   }
 
@@ -592,7 +600,7 @@ class TranscriptRun implements ConnectionHandler {
 
   // --- finishing --------------------------------------------------------------------------------
 
-  private finish(status: 'passed' | 'failed', error?: { code: string; message: string }): void {
+  private finish(status: 'passed' | 'failed', error?: TranscriptError): void {
     if (this.phase === PHASE_DONE) return;
     this.phase = PHASE_DONE;
     this.active = null;
@@ -608,14 +616,27 @@ class TranscriptRun implements ConnectionHandler {
     this.resolve(result);
   }
 
-  /** Connecting or a TLS handshake failed, or the target is unusable: the file is an 'error'. */
-  private finishWithError(err: unknown): void {
+  /**
+   * Connecting or a TLS handshake failed, or the target is unusable: the file is an 'error'. Once the
+   * file is under way (a later connection, a STARTTLS upgrade), the error names the step's line and,
+   * unless it is `main`, its connection.
+   */
+  private finishWithError(err: unknown, conn?: Connection, upgrading = false): void {
     if (!(err instanceof ConnectError || err instanceof ProtodocError)) {
       this.crash(err);
       return;
     }
+    const error: TranscriptError = { code: err.code, message: err.message };
+    if (conn !== undefined) {
+      if (conn.name !== DEFAULT_CONNECTION) error.message = `connection '${conn.name}': ${err.message}`;
+      const step = this.steps[this.index];
+      if (step !== undefined && (this.index > 0 || upgrading)) {
+        error.line = step.line;
+        error.connection = conn.name;
+      }
+    }
     this.skipRest();
-    this.finish('failed', { code: err.code, message: err.message });
+    this.finish('failed', error);
   }
 
   /** An internal error: release everything and reject. */

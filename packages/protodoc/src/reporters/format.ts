@@ -45,3 +45,12 @@ export function resultLabel(result: TranscriptResult): string {
   const first = result.steps[0];
   return first && /\.md$/i.test(result.path) ? `${result.path}:${first.line}` : result.path;
 }
+
+/**
+ * Where a transcript that could not run failed: `PATH:LINE` when it was under way (a later connection, a
+ * STARTTLS upgrade), else its label.
+ */
+export function errorLabel(result: TranscriptResult): string {
+  const line = result.error?.line;
+  return line === undefined ? resultLabel(result) : `${result.path}:${line}`;
+}

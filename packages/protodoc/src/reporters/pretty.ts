@@ -15,7 +15,7 @@
  */
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
+import { countSteps, errorLabel, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
 import type { ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
@@ -76,7 +76,7 @@ export async function formatTranscriptResult(
   const time = formatDuration(result.durationMs);
   const label = resultLabel(result);
   if (result.status === 'error') {
-    return `${paint(['bold', 'red'], 'ERROR')} ${label}: ${result.error?.message ?? 'could not run'}\n`;
+    return `${paint(['bold', 'red'], 'ERROR')} ${errorLabel(result)}: ${result.error?.message ?? 'could not run'}\n`;
   }
   if (result.status === 'passed') {
     return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;
