@@ -112,6 +112,27 @@ describe('checkFiles', () => {
     });
   });
 
+  it('refuses a --cacert file that holds no certificate, or one it cannot read', async () => {
+    const path = file('ca-t.txt', '>>> PING\n+PONG\n');
+    const key = file(
+      'key.pem',
+      '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n',
+    );
+    const broken = file(
+      'broken.pem',
+      '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n',
+    );
+    for (const [ca, why] of [
+      [key, 'no certificate in it'],
+      [path, 'no certificate in it'],
+      [broken, 'certificate 1 cannot be read'],
+    ] as const) {
+      const err = await checkFiles([path], { connect: redis.target, cacert: ca }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+      expect((err as Error).message).toContain(`--cacert ${ca}: ${why}`);
+    }
+  });
+
   it('skips Markdown files without blocks found in a directory, but not when nothing is left', async () => {
     const sub = mkdtempSync(join(dir, 'docs-'));
     writeFileSync(join(sub, 'README.md'), '# docs only\n');
