@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
+import type { RunEvent, RunSummary, TraceEvent, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
@@ -54,6 +54,11 @@ export interface CheckOptions {
   settleMs?: number;
   /** Called with progress as it happens (file start, each step, file end), e.g. to print live. */
   onEvent?: (event: RunEvent) => void;
+  /**
+   * `-v`: called with the conversation as it happens, every connection event and every byte sent and
+   * received (`createVerbose` prints it). Without it no such work is done.
+   */
+  trace?: (event: TraceEvent) => void;
 }
 
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
@@ -263,6 +268,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       if (server?.port !== undefined) run.port = server.port;
       if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;
+      if (options.trace !== undefined) run.trace = options.trace;
       results.push(await runTranscript(transcript, run, options.onEvent));
     }
     const summary = summarize(results, performance.now() - started);

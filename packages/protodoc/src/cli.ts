@@ -48,6 +48,7 @@ export interface CheckFlags {
   reportJson?: string;
   reportJunit?: string;
   color?: boolean;
+  verbose?: boolean;
 }
 
 const EXIT_CODE_HELP = `
@@ -133,7 +134,15 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let printError: unknown;
   // A failing transcript's block ends with a blank line already; the summary needs one before it.
   let endsWithBlankLine = false;
+  // -v: the conversation on stderr as it happens (loaded only then).
+  const verbose = flags.verbose
+    ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
+        color: useColor(flags.color, stderr),
+      })
+    : undefined;
+  if (verbose !== undefined) options.trace = verbose.trace;
   options.onEvent = (event: RunEvent): void => {
+    verbose?.event(event);
     if (event.type !== 'file-end') return;
     const { result } = event;
     if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
@@ -228,6 +237,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
+    .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(
       'after',
       `${EXIT_CODE_HELP}

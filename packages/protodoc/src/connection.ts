@@ -70,6 +70,8 @@ export class Connection {
    * a reply itself (HTTP: the end of the response, however slow the body).
    */
   readonly settles: boolean = true;
+  /** Told of every byte written, as written; set only when the run is traced (`-v`). */
+  onSent: ((conn: Connection, bytes: Uint8Array) => void) | null = null;
 
   private readonly onDataBound = (chunk: Buffer): void => this.handler.onData(this, chunk);
   private readonly onEndBound = (): void => this.markClosed(null);
@@ -157,7 +159,10 @@ export class Connection {
 
   /** Sends bytes; errors surface through `onClose` with `error` set. */
   write(bytes: Uint8Array): void {
-    if (this.socket !== null && !this.closed && !this.ended) this.socket.write(bytes);
+    if (this.socket !== null && !this.closed && !this.ended) {
+      this.socket.write(bytes);
+      if (this.onSent !== null) this.onSent(this, bytes);
+    }
   }
 
   /** Sends FIN: we will send nothing more; the server may still answer and should then close. */

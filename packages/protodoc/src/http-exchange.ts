@@ -395,10 +395,12 @@ export class HttpConnection extends Connection {
    * undici's.
    */
   private writeHeadsAsWritten(socket: Socket): void {
-    const write = socket.write;
+    const write = socket.write as (...args: unknown[]) => boolean;
     const unwritten = this.unwritten;
+    const conn = this;
     socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
       const request = unwritten[0];
+      let out = chunk;
       // undici writes each head as one latin1 string, the request line first.
       if (
         request !== undefined &&
@@ -406,9 +408,15 @@ export class HttpConnection extends Connection {
         chunk.startsWith(`${request.method} ${request.path} `)
       ) {
         unwritten.shift();
-        return (write as (...args: unknown[]) => boolean).call(this, headAsWritten(chunk, request), ...rest);
+        out = headAsWritten(chunk, request);
       }
-      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      const written = write.call(this, out, ...rest);
+      // -v shows what went out, as it went out.
+      if (conn.onSent !== null) {
+        if (typeof out === 'string') conn.onSent(conn, Buffer.from(out, 'latin1'));
+        else if (out instanceof Uint8Array) conn.onSent(conn, out);
+      }
+      return written;
     } as typeof socket.write;
   }
 

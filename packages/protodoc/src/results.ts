@@ -83,3 +83,23 @@ export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
   | { type: 'file-end'; result: TranscriptResult };
+
+/**
+ * What goes over the wire, as it happens, for `-v`: connections opening and closing, and the bytes sent
+ * and received on each. `at` is milliseconds since the transcript started. Only produced when asked for
+ * (`RunOptions.trace`): a run without it does none of this work.
+ */
+export type TraceEvent = { path: string; connection: string; at: number } & (
+  | { type: 'connect'; target: string }
+  | { type: 'connected' }
+  | { type: 'starttls'; servername?: string }
+  | { type: 'secured' }
+  /** Bytes written, as they went out (over `http://`, the request head as sent, then its body). */
+  | { type: 'sent'; bytes: Uint8Array }
+  /** Bytes received (over `http://`, the response written out as HTTP/1.1 text, §13). */
+  | { type: 'received'; bytes: Uint8Array }
+  /** protodoc sent FIN after the last step. */
+  | { type: 'half-close' }
+  /** The server closed the connection; `reason` is the socket error's code when it failed. */
+  | { type: 'closed'; reason?: string }
+);

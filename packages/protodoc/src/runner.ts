@@ -17,6 +17,7 @@ import type {
   RunEvent,
   RunSummary,
   StepResult,
+  TraceEvent,
   TranscriptError,
   TranscriptResult,
 } from './results.js';
@@ -49,7 +50,14 @@ export interface RunOptions {
   tls?: TlsOptions;
   /** Replaces `{port}` in every target (the port `--server` picked). @default undefined (no replacement) */
   port?: number;
+  /**
+   * Receives the conversation as it happens (`-v`): connections, and every byte sent and received.
+   * Without it the runner does none of that work. @default undefined
+   */
+  trace?: (event: TraceEvent) => void;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Receives progress as it happens (file start, each step, file end). */
 export type RunEventListener = (event: RunEvent) => void;
@@ -131,6 +139,7 @@ class TranscriptRun implements ConnectionHandler {
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
   private readonly onEvent: RunEventListener | undefined;
+  private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly resolve: (result: TranscriptResult) => void;
   private readonly reject: (err: unknown) => void;
 
@@ -144,6 +153,7 @@ class TranscriptRun implements ConnectionHandler {
     this.transcript = transcript;
     this.options = options;
     this.onEvent = onEvent;
+    this.trace = options.trace;
     this.resolve = resolve;
     this.reject = reject;
     this.steps = transcript.steps;
@@ -192,6 +202,7 @@ class TranscriptRun implements ConnectionHandler {
   // --- connection events (ConnectionHandler) ---------------------------------------------------
 
   onData(conn: Connection, chunk: Buffer): void {
+    if (this.trace !== undefined) this.traced(conn, { type: 'received', bytes: chunk });
     const active = this.active;
     if (active === null || active.conn !== conn) {
       // Not being read now: it is the start of this connection's next reply (or leftover).
@@ -230,6 +241,10 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   onClose(conn: Connection): void {
+    if (this.trace !== undefined) {
+      const reason = conn.error?.code ?? conn.error?.message;
+      this.traced(conn, reason === undefined ? { type: 'closed' } : { type: 'closed', reason });
+    }
     this.guard(() => {
       if (this.phase === PHASE_END) {
         this.maybeEndDone();
@@ -483,6 +498,7 @@ class TranscriptRun implements ConnectionHandler {
         target.kind === 'tcp' && target.http
           ? new this.http!.HttpConnection(name, target, this)
           : new Connection(name, target, this);
+      if (this.trace !== undefined) conn.onSent = (c, bytes) => this.traced(c, { type: 'sent', bytes });
       this.conns.set(name, conn);
     }
     return conn;
@@ -491,17 +507,27 @@ class TranscriptRun implements ConnectionHandler {
   private open(conn: Connection): void {
     this.completedAt = -1; // the step starts after the connection is up
     this.opened.push(conn);
+    if (this.trace !== undefined) this.traced(conn, { type: 'connect', target: conn.target.text });
     conn.open(this.timeoutMs, this.options.tls).then(
-      () => this.guard(() => this.next()),
+      () =>
+        this.guard(() => {
+          if (this.trace !== undefined) this.traced(conn, { type: 'connected' });
+          this.next();
+        }),
       (err) => this.finishWithError(err, conn),
     );
   }
 
   private upgrade(conn: Connection, step: Step): void {
     this.completedAt = -1;
-    conn.startTls(this.timeoutMs, this.options.tls, step.startTls?.servername).then(
+    const servername = step.startTls?.servername;
+    if (this.trace !== undefined) {
+      this.traced(conn, servername === undefined ? { type: 'starttls' } : { type: 'starttls', servername });
+    }
+    conn.startTls(this.timeoutMs, this.options.tls, servername).then(
       (plainText) =>
         this.guard(() => {
+          if (this.trace !== undefined) this.traced(conn, { type: 'secured' });
           if (plainText.length > 0) {
             this.failPlainText(step, plainText);
             return;
@@ -546,7 +572,10 @@ class TranscriptRun implements ConnectionHandler {
    */
   private startEnd(): void {
     this.phase = PHASE_END;
-    for (const conn of this.opened) conn.halfClose();
+    for (const conn of this.opened) {
+      if (this.trace !== undefined && !conn.closed) this.traced(conn, { type: 'half-close' });
+      conn.halfClose();
+    }
     this.setDeadline(performance.now());
     this.armSettle();
     this.maybeEndDone();
@@ -659,6 +688,12 @@ class TranscriptRun implements ConnectionHandler {
     } catch (err) {
       this.crash(err);
     }
+  }
+
+  /** Hands a trace event to `options.trace`, with the file, the connection and the time. */
+  private traced(conn: Connection, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
+    const at = performance.now() - this.started;
+    this.trace!({ ...event, path: this.transcript.path, connection: conn.name, at } as TraceEvent);
   }
 
   // --- timers -----------------------------------------------------------------------------------

@@ -109,6 +109,32 @@ describe('protodoc check (the binary)', () => {
     expect(refused.err).toBe('error: pass.txt: cannot connect to 127.0.0.1:1: connection refused\n');
   });
 
+  it('prints the conversation on stderr with -v, and the same report on stdout', async () => {
+    const quiet = await protodoc(['check', '--connect', redis.target, 'pass.txt']);
+    const run = await protodoc(['check', '-v', '--connect', redis.target, 'pass.txt']);
+    expect(run.exit).toBe(0);
+    expect(timeless(run.out)).toBe(timeless(quiet.out));
+    const err = run.err.replace(/^([*<>]) +\d+\.\dms /gm, '$1 TIME ').replace(/\(\d+\.\dms\)$/gm, '(TIME)');
+    expect(err).toBe(
+      [
+        '* pass.txt',
+        `* TIME main: connecting to ${redis.target}`,
+        '* TIME main: connected',
+        '> TIME main: SET k hello',
+        '< TIME main: +OK',
+        '* pass.txt:1: passed (TIME)',
+        '> TIME main: GET k',
+        '< TIME main: $5',
+        '< TIME main: hello',
+        '* pass.txt:3: passed (TIME)',
+        '* TIME main: half-close (protodoc sends nothing more)',
+        '* TIME main: closed by the server',
+        '* pass.txt: passed',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('runs from the repository root as `npx protodoc` does, with paths as given', async () => {
     const run = await runBin(
       ['check', '--connect', redis.target, 'examples/protodoc/redis-tutorial.md'],

@@ -43,6 +43,24 @@ describe('protodoc check: flags to options', () => {
     expect(optionsOf(run)).toEqual({});
   });
 
+  it('traces the run with -v / --verbose, and only then, printing on stderr', async () => {
+    expect(optionsOf(await cli(['check', 'a.txt'])).trace).toBeUndefined();
+    for (const flag of ['-v', '--verbose']) {
+      const run = await cli(['check', flag, 'a.txt'], async (_paths, options) => {
+        options.onEvent?.({ type: 'file-start', path: 'a.txt' });
+        options.trace?.({
+          type: 'sent',
+          path: 'a.txt',
+          connection: 'main',
+          bytes: Buffer.from('PING\r\n'),
+          at: 1,
+        });
+        return { outcome: 'passed', summary: { ...summary, results: [], errors: 0, failed: 0 } };
+      });
+      expect(run.stderr).toBe('* a.txt\n>     1.0ms main: PING\n');
+    }
+  });
+
   it('maps every run flag, durations in milliseconds', async () => {
     const run = await cli([
       'check',

@@ -17,4 +17,5 @@ export {
 export { escapeXml, formatJunit } from './junit.js';
 export { formatPretty, formatSummary, formatTranscriptResult, type PrettyOptions } from './pretty.js';
 export { escapeBytes, renderExpectLine, renderReceivedLine } from './render.js';
-export { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+export { diffReply, formatReceived, type ReceivedOptions, type ReplyDiffOptions } from './reply-diff.js';
+export { createVerbose, type VerboseOptions, type VerbosePrinter } from './verbose.js';

@@ -44,6 +44,13 @@ export function renderReceivedLine(line: ReceivedLine): string {
   return isPlainLine(line.bytes) ? utf8.decode(line.bytes) : `>>>= ${escapeBytes(line.bytes)}`;
 }
 
+/** {@link renderReceivedLine}, showing at most `maxLineBytes` of the line and counting the rest. */
+export function renderCapped(line: ReceivedLine, maxLineBytes: number): string {
+  if (line.bytes.length <= maxLineBytes) return renderReceivedLine(line);
+  const shown = renderReceivedLine({ bytes: line.bytes.subarray(0, maxLineBytes), eol: line.eol });
+  return `${shown} [${line.bytes.length - maxLineBytes} more bytes not shown]`;
+}
+
 function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
   if (item.noEol) return '(no-eol)';
   return item.eol ? `(${item.eol})` : '';

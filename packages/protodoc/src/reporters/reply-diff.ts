@@ -9,7 +9,7 @@ import type { StructuredPatch } from 'diff';
 import { type AlignedRun, alignReply } from '../alignment.js';
 import { ReceivedLines } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
-import { type ReceivedLine, renderExpectLine, renderReceivedLine } from './render.js';
+import { renderCapped, renderExpectLine } from './render.js';
 
 /** How much of a differing reply the diff shows. */
 export interface ReplyDiffOptions {
@@ -37,12 +37,6 @@ let diffModule: Promise<DiffModule> | undefined;
 function loadDiff(): Promise<DiffModule> {
   diffModule ??= import('diff');
   return diffModule;
-}
-
-function renderCapped(line: ReceivedLine, maxLineBytes: number): string {
-  if (line.bytes.length <= maxLineBytes) return renderReceivedLine(line);
-  const shown = renderReceivedLine({ bytes: line.bytes.subarray(0, maxLineBytes), eol: line.eol });
-  return `${shown} [${line.bytes.length - maxLineBytes} more bytes not shown]`;
 }
 
 /** A display row: ' ' equal, '-' expected only, '+' received only. */
