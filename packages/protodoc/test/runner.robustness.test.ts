@@ -223,15 +223,16 @@ describe('replies that never settle', () => {
         });
       }),
     );
+    // A quiet period far longer than any stall of a busy machine, so that only the stream's end could end it.
     const result = await run('>>> STREAM\ntick 1\n...\n', {
       target: server.target,
-      timeoutMs: 300,
-      settleMs: 100,
+      timeoutMs: 3000,
+      settleMs: 1500,
     });
     const step = failedStep(result);
     expect(step.failure.reason).toBe('unsettled');
     expect(step.failure.message).toBe(
-      'the reply never settled: it ends in `...`, so it is complete only after 100ms without a byte or a close, and bytes kept coming for 300ms',
+      'the reply never settled: it ends in `...`, so it is complete only after 1.5s without a byte or a close, and bytes kept coming for 3s',
     );
     expect(text(step.failure.received)).toMatch(/^tick 1\r\ntick 2\r\n/);
   });
@@ -270,10 +271,12 @@ describe('the end of a transcript', () => {
         socket.on('end', () => socket.write('still here\r\n'));
       }),
     );
+    // The server answers the FIN at once; a quiet period far longer than a stall of a busy machine
+    // makes sure those bytes arrive within it.
     const result = await run('>>>@one\n>>> a\na\n>>>@two\n>>> b\nb\n', {
       target: server.target,
       timeoutMs: 600_000,
-      settleMs: 20,
+      settleMs: 2000,
     });
     expect(result.status).toBe('failed');
     const leftovers = result.steps.filter((s) => s.failure?.reason === 'leftover');

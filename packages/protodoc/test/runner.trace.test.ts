@@ -36,9 +36,11 @@ describe('RunOptions.trace', () => {
       { type: 'received', connection: 'other', bytes: 'two\r\n' },
       { type: 'half-close', connection: 'main' },
       { type: 'half-close', connection: 'other' },
-      { type: 'closed', connection: 'main' },
-      { type: 'closed', connection: 'other' },
+      // The two servers' closes may come in either order.
+      expect.objectContaining({ type: 'closed' }),
+      expect.objectContaining({ type: 'closed' }),
     ]);
+    expect(new Set(events.slice(-2).map((e) => e.connection))).toEqual(new Set(['main', 'other']));
     expect(events.every((e) => e.path === 'test.txt')).toBe(true);
     const times = events.map((e) => e.at);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
