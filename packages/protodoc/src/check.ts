@@ -4,7 +4,7 @@
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
 import { readFile } from 'node:fs/promises';
-import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
+import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
 import type { RunEvent, RunSummary, TraceEvent, TranscriptResult } from './results.js';
@@ -109,16 +109,6 @@ interface ServerPort {
   picksPort: boolean;
 }
 
-/** `fn()`, with a UsageError's message prefixed by `where` (`PATH:LINE`). */
-function at<T>(where: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
-    throw err;
-  }
-}
-
 /**
  * Which target a transcript's connections use, checked before anything runs, so a missing or
  * malformed target is one usage error rather than a failure per file. Without `--connect`, a file's
@@ -129,7 +119,7 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
   const fileWhere = `${transcript.path}:${transcript.targetLine ?? 1}`;
   let fallback: string | undefined = options.connect;
   if (fallback === undefined && fileTarget !== undefined) {
-    fallback = port.picksPort ? at(fileWhere, () => onServerPort(fileTarget)) : fileTarget;
+    fallback = port.picksPort ? locatedAt(fileWhere, () => onServerPort(fileTarget)) : fileTarget;
   }
   if (fallback === undefined && port.server) fallback = `127.0.0.1:${PORT_PLACEHOLDER}`;
   const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
@@ -147,11 +137,11 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
   }
   for (const decl of transcript.connections) {
     const target = decl.target;
-    if (target !== undefined) at(`${transcript.path}:${decl.line}`, () => check(target));
+    if (target !== undefined) locatedAt(`${transcript.path}:${decl.line}`, () => check(target));
   }
   if (fallback !== undefined) {
     const target = fallback;
-    if (options.connect === undefined && fileTarget !== undefined) at(fileWhere, () => check(target));
+    if (options.connect === undefined && fileTarget !== undefined) locatedAt(fileWhere, () => check(target));
     else check(target);
   }
   return fallback;

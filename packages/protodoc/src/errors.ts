@@ -80,6 +80,19 @@ export class UsageError extends ProtodocError {
   }
 }
 
+/**
+ * `fn()`, with the message of a UsageError it throws put after `where` (`PATH:LINE`): how a mistake
+ * found in something the file wrote (a target) is named at its place in the file.
+ */
+export function locatedAt<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The target could not be reached (refused, unresolvable, TLS handshake failed, connect timeout). */
 export class ConnectError extends ProtodocError {
   readonly target: string;

@@ -383,24 +383,12 @@ export class ReplyMatcher {
    * what arrived so far is the whole reply if it matches; otherwise keep waiting ('pending').
    */
   settle(): MatchStatus {
-    if (this.status !== PENDING || !this.needsSettle) return STATUS[this.status]!;
-    if (this.partialLength() > 0) {
-      // Tentative: an unterminated line only ends the reply if that completes it.
-      const saved = this.deterministic ? null : this.cur.slice();
-      const savedState = this.state;
-      this.feedPartial();
-      if (this.status === PENDING && this.isLive(this.n)) this.status = COMPLETE;
-      if (this.status !== COMPLETE) {
-        this.status = PENDING;
-        this.failedAt = -1;
-        this.state = savedState;
-        if (saved) this.cur.set(saved);
-      }
-    } else if (this.isLive(this.n)) {
-      this.status = COMPLETE;
-    }
-    if (this.status === COMPLETE) this.markEndOfData();
-    return STATUS[this.status]!;
+    if (!this.wouldSettle()) return STATUS[this.status]!;
+    // An unterminated line ends the reply only because that completes it (wouldSettle said so).
+    if (this.partialLength() > 0) this.feedPartial();
+    this.status = COMPLETE;
+    this.markEndOfData();
+    return 'complete';
   }
 
   /**

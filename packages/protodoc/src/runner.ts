@@ -9,7 +9,7 @@
  * checks it (a timer that fires early re-arms itself for the rest).
  */
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
-import { ConnectError, ProtodocError, UsageError } from './errors.js';
+import { ConnectError, locatedAt, ProtodocError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
 import type {
@@ -466,13 +466,15 @@ class TranscriptRun implements ConnectionHandler {
       previous = name;
       if (this.targets.has(name)) continue;
       const decl = declared.get(name);
-      let text = decl?.target ?? this.options.target ?? transcript.target;
-      if (text === undefined) {
+      const written = decl?.target ?? this.options.target ?? transcript.target;
+      if (written === undefined) {
         throw new ProtodocError(
           `${transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
           'PROTODOC_ERR_USAGE',
         );
       }
+      const port = this.options.port;
+      const text = port === undefined ? written : substitutePort(written, port);
       // A target written in the file is named at its line; the caller's speaks for itself.
       const line =
         decl?.target !== undefined
@@ -480,13 +482,11 @@ class TranscriptRun implements ConnectionHandler {
           : this.options.target === undefined
             ? transcript.targetLine
             : undefined;
-      if (this.options.port !== undefined) text = substitutePort(text, this.options.port);
-      try {
-        this.targets.set(name, parseTarget(text));
-      } catch (err) {
-        if (line === undefined || !(err instanceof UsageError)) throw err;
-        throw new UsageError(`${transcript.path}:${line}: ${err.message}`);
-      }
+      const where = line === undefined ? undefined : `${transcript.path}:${line}`;
+      this.targets.set(
+        name,
+        where === undefined ? parseTarget(text) : locatedAt(where, () => parseTarget(text)),
+      );
     }
   }
 

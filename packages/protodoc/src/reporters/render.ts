@@ -4,7 +4,7 @@
  * `>>>= ` with escapes (`\xHH`, `\r`, `\e`, ...) where they are not, `>>>=(no-eol) ` for a final line
  * that ended without a newline.
  */
-import { codePointAt, formatEscaped, INVISIBLE, isInvisible, utf8SequenceLength } from '../escapes.js';
+import { codePointAt, formatEscaped, isInvisible, utf8SequenceLength } from '../escapes.js';
 import type { ReceivedLine } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
 
@@ -90,6 +90,6 @@ export function renderExpectLine(item: ExpectLine): string {
     case 'literal':
       return `>>>=${flags(item)} ${escapeBytes(item.bytes)}`;
     case 'regex':
-      return `>>>~${flags(item)} ${INVISIBLE.test(item.source) || /[\u0000-\u0008\u000a-\u001f\u007f]/.test(item.source) ? regexEscapes(item.source) : item.source}`;
+      return `>>>~${flags(item)} ${regexEscapes(item.source)}`;
   }
 }
