@@ -22,7 +22,8 @@ describe('examples/protodoc/README.md', () => {
 
   for (const command of commands) {
     const file = command.split(' ').at(-1)!;
-    it(file, async () => {
+    const verbose = / (-v|--verbose) /.test(command);
+    it(verbose ? `${file} (-v)` : file, async () => {
       // `npx protodoc` resolves to this binary after `npm ci`; call it directly to skip npx's start-up.
       const script = command.replace(
         /^npx protodoc /,
@@ -33,7 +34,9 @@ describe('examples/protodoc/README.md', () => {
           resolve({ code: error ? Number(error.code) : 0, out, err }),
         );
       });
-      expect(result.err).toBe('');
+      // A -v line prints the conversation on stderr; every other line prints nothing there.
+      if (verbose) expect(result.err).toMatch(/^\* .*\n(.*\n)*> +\d+\.\dms \S+: /);
+      else expect(result.err).toBe('');
       expect(result.out).toMatch(/^PASS /);
       expect(result.out).not.toMatch(/^(FAIL|ERROR) /m);
       expect(result.code).toBe(0);

@@ -4,14 +4,14 @@
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
 import { readFile } from 'node:fs/promises';
-import { ProtodocError, TranscriptSyntaxError, UsageError } from './errors.js';
+import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import { runStatus, summarize } from './reporters/format.js';
-import type { RunEvent, RunSummary, TranscriptResult } from './results.js';
+import type { RunEvent, RunSummary, TraceEvent, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
-import { PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
+import { runStatus, summarize } from './summary.js';
+import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
@@ -19,7 +19,8 @@ export interface CheckOptions {
   /**
    * `--connect`: target of every connection that does not name its own; overrides the files'
    * `>>>! connect`. `{port}` in it is replaced by the port `--server` picked.
-   * @default each file's `>>>! connect`; with `server`, `127.0.0.1:{port}`
+   * @default each file's `>>>! connect`; with a `server` whose command has `{port}`, that target's scheme
+   *   and host on the server's port (`127.0.0.1:{port}` for a file without one)
    */
   connect?: string;
   /** `--cacert`: path of a PEM file with the CA certificate(s) a TLS server's certificate must chain to. */
@@ -31,7 +32,9 @@ export interface CheckOptions {
   insecure?: boolean;
   /**
    * `--server`: shell command that starts the server under test; `{port}` is replaced by a free port.
-   * The server is stopped (its whole process group) when the run ends, also on failure.
+   * The server is stopped (its whole process group) when the run ends, also on failure. Without
+   * `connect`, a file's `>>>! connect` target moves to that port (a `unix:` one is a usage error).
+   * Targets of `>>>@NAME TARGET` lines stay as written.
    */
   server?: string;
   /**
@@ -51,19 +54,11 @@ export interface CheckOptions {
   settleMs?: number;
   /** Called with progress as it happens (file start, each step, file end), e.g. to print live. */
   onEvent?: (event: RunEvent) => void;
-}
-
-/**
- * Several transcripts could not be parsed. Nothing was run; `errors` holds one syntax error per
- * file that failed (each message reads `PATH:LINE:COL: what is wrong`).
- */
-export class TranscriptParseError extends ProtodocError {
-  readonly errors: TranscriptSyntaxError[];
-  constructor(errors: TranscriptSyntaxError[]) {
-    super(errors.map((e) => e.message).join('\n'), 'PROTODOC_ERR_SYNTAX');
-    this.name = 'TranscriptParseError';
-    this.errors = errors;
-  }
+  /**
+   * `-v`: called with the conversation as it happens, every connection event and every byte sent and
+   * received (`createVerbose` prints it). Without it no such work is done.
+   */
+  trace?: (event: TraceEvent) => void;
 }
 
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
@@ -83,13 +78,13 @@ export interface CheckResult {
 async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   const files = await expandPaths(paths);
   const transcripts: Transcript[] = [];
-  const syntaxErrors: TranscriptSyntaxError[] = [];
+  const syntaxErrors: TranscriptParseError[] = [];
   for (const file of files) {
     let found: Transcript[];
     try {
       found = await loadTranscripts(file.path);
     } catch (err) {
-      if (err instanceof TranscriptSyntaxError) {
+      if (err instanceof TranscriptParseError) {
         syntaxErrors.push(err);
         continue;
       }
@@ -101,29 +96,36 @@ async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
     }
     transcripts.push(...found);
   }
-  if (syntaxErrors.length > 0) throw new TranscriptParseError(syntaxErrors);
+  if (syntaxErrors.length > 0) throw TranscriptParseError.merge(syntaxErrors);
   if (transcripts.length === 0) throw new UsageError(`no transcripts found in ${paths.join(', ')}`);
   return transcripts;
 }
 
+/** How `--server` bears on the targets: not at all, or with the free port it picks for `{port}`. */
+interface ServerPort {
+  /** A `--server` was given. */
+  server: boolean;
+  /** Its command has `{port}`: the server listens on the port protodoc picks. */
+  picksPort: boolean;
+}
+
 /**
  * Which target a transcript's connections use, checked before anything runs, so a missing or
- * malformed target is one usage error rather than a failure per file.
+ * malformed target is one usage error rather than a failure per file. Without `--connect`, a file's
+ * `>>>! connect` target follows a `--server` that picks the port: same scheme and host, the server's port.
  */
-function targetFor(transcript: Transcript, options: CheckOptions, server: boolean): string | undefined {
-  const fallback =
-    options.connect ?? transcript.target ?? (server ? `127.0.0.1:${PORT_PLACEHOLDER}` : undefined);
+function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPort): string | undefined {
+  const fileTarget = transcript.target;
+  const fileWhere = `${transcript.path}:${transcript.targetLine ?? 1}`;
+  let fallback: string | undefined = options.connect;
+  if (fallback === undefined && fileTarget !== undefined) {
+    fallback = port.picksPort ? locatedAt(fileWhere, () => onServerPort(fileTarget)) : fileTarget;
+  }
+  if (fallback === undefined && port.server) fallback = `127.0.0.1:${PORT_PLACEHOLDER}`;
   const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
   // With --server, `{port}` is filled in later: check the shape with a stand-in port. A target written
   // in the file is reported at its place in the file; --connect's speaks for itself.
-  const check = (text: string, where?: string): void => {
-    try {
-      parseTarget(server ? substitutePort(text, 1) : text);
-    } catch (err) {
-      if (where === undefined || !(err instanceof UsageError)) throw err;
-      throw new UsageError(`${where}: ${err.message}`);
-    }
-  };
+  const check = (text: string): void => void parseTarget(port.server ? substitutePort(text, 1) : text);
   // Only without a fallback can a step lack a target: then find the first such step.
   for (const step of fallback === undefined ? transcript.steps : []) {
     const decl = declared.get(step.connection);
@@ -134,9 +136,14 @@ function targetFor(transcript: Transcript, options: CheckOptions, server: boolea
     );
   }
   for (const decl of transcript.connections) {
-    if (decl.target !== undefined) check(decl.target, `${transcript.path}:${decl.line}`);
+    const target = decl.target;
+    if (target !== undefined) locatedAt(`${transcript.path}:${decl.line}`, () => check(target));
   }
-  if (fallback !== undefined) check(fallback, options.connect === undefined ? transcript.path : undefined);
+  if (fallback !== undefined) {
+    const target = fallback;
+    if (options.connect === undefined && fileTarget !== undefined) locatedAt(fileWhere, () => check(target));
+    else check(target);
+  }
   return fallback;
 }
 
@@ -166,13 +173,38 @@ async function checkHttpRequests(
   }
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+
+/**
+ * The CA file's certificates. Node would take a file without any (a key, a DER file, a typo'd path to
+ * some other file) and then reject every server "unable to verify": refuse it up front instead.
+ */
 async function readCa(path: string): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    return await readFile(path);
+    bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`--cacert ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+  const blocks = bytes.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new UsageError(
+      `--cacert ${path}: no certificate in it (a PEM file of '-----BEGIN CERTIFICATE-----' blocks is needed)`,
+    );
+  }
+  // Loaded only with --cacert.
+  const { X509Certificate } = await import('node:crypto');
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new UsageError(
+        `--cacert ${path}: certificate ${i + 1} cannot be read: ${(err as Error).message}`,
+      );
+    }
+  }
+  return bytes;
 }
 
 /**
@@ -191,8 +223,11 @@ async function readCa(path: string): Promise<Buffer> {
  */
 export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<CheckResult> {
   const transcripts = await loadAll(paths);
-  const useServer = options.server !== undefined;
-  const targets = transcripts.map((t) => targetFor(t, options, useServer));
+  const port: ServerPort = {
+    server: options.server !== undefined,
+    picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
+  };
+  const targets = transcripts.map((t) => targetFor(t, options, port));
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
@@ -203,9 +238,12 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   if (options.server !== undefined) {
     // Loaded only with --server: child_process and the start-up logic are not needed otherwise.
     const { startServer } = await import('./server.js');
+    // Wait where the transcripts will connect: --connect, else the first file's target (on the server's
+    // port when it picks one), else startServer's own default, 127.0.0.1:{port}.
+    const waitFor = options.connect ?? targets.find((t) => t !== undefined);
     server = await startServer({
       command: options.server,
-      ...(options.connect !== undefined ? { target: options.connect } : {}),
+      ...(waitFor !== undefined ? { target: waitFor } : {}),
       ...(options.serverStartTimeoutMs !== undefined ? { startTimeoutMs: options.serverStartTimeoutMs } : {}),
     });
   }
@@ -215,11 +253,12 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     for (const [i, transcript] of transcripts.entries()) {
       const run: RunOptions = { tls };
       const target = targets[i];
-      // The runner's target overrides every file's own; give it only when the user (or --server) chose one.
-      if (options.connect !== undefined || (server && transcript.target === undefined)) run.target = target;
+      // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
+      if (target !== undefined && (options.connect !== undefined || server)) run.target = target;
       if (server?.port !== undefined) run.port = server.port;
       if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;
+      if (options.trace !== undefined) run.trace = options.trace;
       results.push(await runTranscript(transcript, run, options.onEvent));
     }
     const summary = summarize(results, performance.now() - started);

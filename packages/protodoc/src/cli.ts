@@ -1,6 +1,7 @@
 /**
  * The `protodoc` command line: maps flags to {@link checkFiles} options, prints what it returns, and
- * turns the outcome into an exit code. The only module that calls `process.exit`.
+ * turns the outcome into an exit code. The only module that sets the process's exit code; nothing calls
+ * `process.exit()`, which would cut off whatever stdout and stderr still hold for a pipe.
  *
  * Exit codes: 0 all passed; 1 a transcript failed; 2 usage error; 3 a transcript cannot be parsed;
  * 4 a target cannot be reached or `--server` failed; 70 internal error (a bug: please report it).
@@ -10,11 +11,11 @@ import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
+import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
-import { ProtodocError, UsageError } from './errors.js';
+import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { REPORTER_NAMES, type ReporterName, resultLabel } from './reporters/format.js';
+import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary } from './results.js';
 
@@ -47,6 +48,7 @@ export interface CheckFlags {
   reportJson?: string;
   reportJunit?: string;
   color?: boolean;
+  verbose?: boolean;
 }
 
 const EXIT_CODE_HELP = `
@@ -132,10 +134,18 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let printError: unknown;
   // A failing transcript's block ends with a blank line already; the summary needs one before it.
   let endsWithBlankLine = false;
+  // -v: the conversation on stderr as it happens (loaded only then).
+  const verbose = flags.verbose
+    ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
+        color: useColor(flags.color, stderr),
+      })
+    : undefined;
+  if (verbose !== undefined) options.trace = verbose.trace;
   options.onEvent = (event: RunEvent): void => {
+    verbose?.event(event);
     if (event.type !== 'file-end') return;
     const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${resultLabel(result)}: ${result.error?.message}\n`);
+    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
     if (!pretty) return;
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))
@@ -227,6 +237,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
+    .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(
       'after',
       `${EXIT_CODE_HELP}
@@ -250,7 +261,7 @@ function reportError(err: unknown, stderr: CliStream): number {
     return err.exitCode === 0 ? EXIT_CODES.passed : EXIT_CODES.usage;
   }
   if (err instanceof TranscriptParseError) {
-    for (const e of err.errors) stderr.write(`error: ${e.message}\n`);
+    for (const line of err.report) stderr.write(`error: ${line}\n`);
     return EXIT_CODES.parse;
   }
   if (err instanceof ProtodocError) {
@@ -321,9 +332,10 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
 }
 
 if (isMain()) {
-  const code = await runCli(process.argv.slice(2), {
+  // The exit code, not process.exit(): on a pipe, stdout is written asynchronously, and exiting now would
+  // drop everything past the pipe's 64 KiB buffer. Node exits once the writes are flushed.
+  process.exitCode = await runCli(process.argv.slice(2), {
     stdout: quietOnClose(process.stdout),
     stderr: quietOnClose(process.stderr),
   });
-  process.exit(code);
 }

@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import { ConnectError } from './errors.js';
+import { ConnectError, type ProtodocError, StartTlsError } from './errors.js';
 import { defaultServername, type Target } from './target.js';
 
 /** How to verify the server's certificate, for `tls://` targets and `>>>! starttls`. */
@@ -70,6 +70,8 @@ export class Connection {
    * a reply itself (HTTP: the end of the response, however slow the body).
    */
   readonly settles: boolean = true;
+  /** Told of every byte written, as written; set only when the run is traced (`-v`). */
+  onSent: ((conn: Connection, bytes: Uint8Array) => void) | null = null;
 
   private readonly onDataBound = (chunk: Buffer): void => this.handler.onData(this, chunk);
   private readonly onEndBound = (): void => this.markClosed(null);
@@ -127,7 +129,10 @@ export class Connection {
   async startTls(timeoutMs: number, tls: TlsOptions = {}, servername?: string): Promise<Uint8Array[]> {
     const plain = this.socket;
     if (plain === null || this.closed) {
-      throw new ConnectError(this.target.text, 'connection closed before STARTTLS', CONNECT_ERROR_CODES.tls);
+      throw new StartTlsError(
+        this.target.text,
+        `STARTTLS on ${this.target.text} failed: the server closed the connection before the handshake`,
+      );
     }
     const { connect: tlsConnect } = await import('node:tls');
     // Detach first: the TLS socket takes over reading; the plain socket must not report its raw bytes.
@@ -146,6 +151,7 @@ export class Connection {
         }),
       ),
       'secureConnect',
+      true,
     );
     this.attach(secure);
     return plainText;
@@ -153,7 +159,10 @@ export class Connection {
 
   /** Sends bytes; errors surface through `onClose` with `error` set. */
   write(bytes: Uint8Array): void {
-    if (this.socket !== null && !this.closed && !this.ended) this.socket.write(bytes);
+    if (this.socket !== null && !this.closed && !this.ended) {
+      this.socket.write(bytes);
+      if (this.onSent !== null) this.onSent(this, bytes);
+    }
   }
 
   /** Sends FIN: we will send nothing more; the server may still answer and should then close. */
@@ -210,23 +219,35 @@ function halfOpen(options: ConnectionOptions): ConnectionOptions {
 
 /**
  * Waits for `readyEvent` on a connecting socket, bounded by `timeoutMs`; on error or timeout the
- * socket is destroyed and a ConnectError naming the target is thrown.
+ * socket is destroyed and a ConnectError naming the target is thrown (a StartTlsError for the
+ * handshake of a STARTTLS upgrade, `starttls`, on a connection that is already open).
  */
 export function settle<S extends Socket | TLSSocket>(
   target: Target,
   timeoutMs: number,
   socket: S,
   readyEvent: 'connect' | 'secureConnect',
+  starttls = false,
 ): Promise<S> {
   return new Promise<S>((resolve, reject) => {
     const isTls = readyEvent === 'secureConnect';
+    // The reason, said as what failed: connecting, a TLS target's handshake, or a STARTTLS upgrade.
+    const error = (reason: string, code: string, cause?: unknown): ProtodocError => {
+      const options = cause === undefined ? undefined : { cause };
+      if (!starttls) return new ConnectError(target.text, reason, code, options);
+      const what = reason.replace(/^TLS handshake (failed: )?/, '');
+      const message = reason.startsWith('TLS handshake timed out')
+        ? `STARTTLS handshake with ${target.text} ${what}`
+        : `STARTTLS handshake with ${target.text} failed: ${what}`;
+      return new StartTlsError(target.text, message, code, options);
+    };
     const cleanup = (): void => {
       clearTimeout(timer);
       socket.off(readyEvent, onReady);
       socket.off('error', onError);
       socket.off('close', onEarlyClose);
     };
-    const fail = (err: ConnectError): void => {
+    const fail = (err: ProtodocError): void => {
       cleanup();
       socket.on('error', () => {});
       socket.destroy();
@@ -242,18 +263,16 @@ export function settle<S extends Socket | TLSSocket>(
       const tcpLevel =
         err.syscall === 'connect' || err.syscall === 'getaddrinfo' || err.code === 'ECONNREFUSED';
       fail(
-        new ConnectError(
-          target.text,
+        error(
           isTls && !tcpLevel ? `TLS handshake failed: ${describe(err)}` : describe(err),
           isTls && !tcpLevel ? CONNECT_ERROR_CODES.tls : CONNECT_ERROR_CODES.connect,
-          { cause: err },
+          err,
         ),
       );
     };
     const onEarlyClose = (): void => {
       fail(
-        new ConnectError(
-          target.text,
+        error(
           isTls
             ? 'TLS handshake failed: the server closed the connection'
             : 'the server closed the connection',
@@ -263,8 +282,7 @@ export function settle<S extends Socket | TLSSocket>(
     };
     const timer = setTimeout(() => {
       fail(
-        new ConnectError(
-          target.text,
+        error(
           `${isTls ? 'TLS handshake' : 'connecting'} timed out after ${formatMs(timeoutMs)}`,
           CONNECT_ERROR_CODES.timeout,
         ),

@@ -179,6 +179,39 @@ function requestFor(bytes: Uint8Array): HttpRequest {
 
 const CRLF = Buffer.from('\r\n');
 const COLON_SPACE = Buffer.from(': ');
+/** The headers undici writes itself: from the request's own, or added when the request has none. */
+const UNDICI_WRITES = new Set(['host', 'connection', 'content-length']);
+
+/**
+ * undici's request head (request line, header lines, empty line) with the request's headers as the
+ * transcript wrote them, in its order; of undici's own lines, only those the transcript has no header
+ * for: `host` and `connection` before the transcript's headers, `content-length` after, where undici
+ * puts them.
+ */
+function headAsWritten(head: string, request: HttpRequest): string {
+  const lines = head.slice(0, head.length - 4).split('\r\n');
+  const written = new Set<string>();
+  for (let i = 0; i < request.headers.length; i += 2) written.add(request.headers[i]!.toLowerCase());
+  const own = (name: string): string | undefined =>
+    written.has(name)
+      ? undefined
+      : lines.find((line) => line.slice(0, line.indexOf(':')).toLowerCase() === name);
+  const out = [lines[0]!];
+  for (const name of ['host', 'connection']) {
+    const line = own(name);
+    if (line !== undefined) out.push(line);
+  }
+  for (let i = 0; i < request.headers.length; i += 2)
+    out.push(`${request.headers[i]}: ${request.headers[i + 1]}`);
+  const length = own('content-length');
+  if (length !== undefined) out.push(length);
+  // Anything else undici wrote that the transcript does not have (none today), kept after the rest.
+  for (const line of lines.slice(1)) {
+    const name = line.slice(0, line.indexOf(':')).toLowerCase();
+    if (!UNDICI_WRITES.has(name) && !written.has(name)) out.push(line);
+  }
+  return `${out.join('\r\n')}\r\n\r\n`;
+}
 
 /** Status line, then each raw header `Name: value` CRLF, then the empty line: one buffer. */
 export function renderHead(
@@ -221,6 +254,8 @@ export class HttpConnection extends Connection {
   private sent = 0;
   /** The HTTP version of the server's first status line (undici does not report it). */
   private version = DEFAULT_VERSION;
+  /** Requests dispatched whose head undici has not written yet, oldest first. */
+  private readonly unwritten: HttpRequest[] = [];
   private readonly replyHandler: HttpReplyHandler;
 
   constructor(name: string, target: Target, handler: HttpReplyHandler) {
@@ -252,6 +287,7 @@ export class HttpConnection extends Connection {
       : settle(target, timeoutMs, netConnect({ host: target.host, port: target.port }), 'connect'));
     socket.setNoDelay(true);
     this.sniffVersion(socket);
+    this.writeHeadsAsWritten(socket);
     // Ours come first: the connection is closed for the runner before undici fails the request.
     // What undici makes of the server closing (its own errors after the FIN, or UND_ERR_INFO when
     // it closes after `Connection: close`) is a close, as over TCP; anything else is a failure.
@@ -308,6 +344,7 @@ export class HttpConnection extends Connection {
       // undici closes after HEAD unless told otherwise; keep the connection as the transcript asks.
       reset: request.close,
     };
+    this.unwritten.push(request);
     client.dispatch(options, new ReplyReader(this, seq));
   }
 
@@ -348,6 +385,39 @@ export class HttpConnection extends Connection {
   /** @internal The version for the status line of a response. */
   get httpVersion(): string {
     return this.version;
+  }
+
+  /**
+   * undici writes `host`, `connection` and `content-length` itself, in lower case and in its own
+   * places, whatever the transcript wrote. The transcript's request is sent as written, so each head
+   * undici writes is put back in the transcript's order and spelling on its way to the socket; only
+   * the headers undici adds (a Host, Connection or Content-Length the transcript does not have) stay
+   * undici's.
+   */
+  private writeHeadsAsWritten(socket: Socket): void {
+    const write = socket.write as (...args: unknown[]) => boolean;
+    const unwritten = this.unwritten;
+    const conn = this;
+    socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+      const request = unwritten[0];
+      let out = chunk;
+      // undici writes each head as one latin1 string, the request line first.
+      if (
+        request !== undefined &&
+        typeof chunk === 'string' &&
+        chunk.startsWith(`${request.method} ${request.path} `)
+      ) {
+        unwritten.shift();
+        out = headAsWritten(chunk, request);
+      }
+      const written = write.call(this, out, ...rest);
+      // -v shows what went out, as it went out.
+      if (conn.onSent !== null) {
+        if (typeof out === 'string') conn.onSent(conn, Buffer.from(out, 'latin1'));
+        else if (out instanceof Uint8Array) conn.onSent(conn, out);
+      }
+      return written;
+    } as typeof socket.write;
   }
 
   /**

@@ -10,7 +10,7 @@
  *   });
  *   process.stdout.write(await formatPretty(summary));
  */
-export { type CheckOptions, type CheckResult, checkFiles, TranscriptParseError } from './check.js';
+export { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 export type { TlsOptions } from './connection.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';

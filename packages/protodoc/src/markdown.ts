@@ -6,7 +6,7 @@
  * character at least as long; an unclosed fence runs to the end of the document.
  */
 
-import { parseTranscriptLines, splitLines } from './transcript.js';
+import { parseBlockLines, SyntaxErrors, splitLines } from './transcript.js';
 import type { Transcript } from './transcript-model.js';
 
 const OPENING = /^( {0,3})(`{3,}|~{3,})(.*)$/;
@@ -14,9 +14,15 @@ const OPENING = /^( {0,3})(`{3,}|~{3,})(.*)$/;
 /**
  * Parses each ```` ```protodoc ```` block of a Markdown document.
  * @returns one transcript per block, in document order (none when the document has no such block).
- * @throws {TranscriptSyntaxError} for the first malformed block, with the .md file's line number.
+ * @throws {TranscriptParseError} with the syntax errors of every block (at most 20 for the file), at
+ *   the .md file's line numbers; an empty block is one at its opening fence.
  */
 export function parseMarkdown(text: string, path: string): Transcript[] {
+  return parseMarkdownText(text, new SyntaxErrors(path));
+}
+
+/** {@link parseMarkdown} with the file's error list (which knows the lines that are not UTF-8). */
+export function parseMarkdownText(text: string, errors: SyntaxErrors): Transcript[] {
   const lines = splitLines(text);
   const transcripts: Transcript[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -32,11 +38,12 @@ export function parseMarkdown(text: string, path: string): Transcript[] {
     while (end < lines.length && !closing.test(lines[end]!)) end++;
     if (info.split(/\s+/)[0] === 'protodoc') {
       const body = lines.slice(i + 1, end).map((l) => stripIndent(l, indent));
-      transcripts.push(parseTranscriptLines(body, i + 2, path));
+      transcripts.push(parseBlockLines(body, i + 2, errors));
     }
     // Skip the whole block, protodoc or not, so fences shown inside other code blocks are not picked up.
     i = end;
   }
+  errors.throwIfAny();
   return transcripts;
 }
 

@@ -37,8 +37,11 @@ const COMPLETE: number = 1;
 const FAILED: number = 2;
 const STATUS: readonly MatchStatus[] = ['pending', 'complete', 'failed'];
 
-/** A compiled expected item. Immutable once built: text items are shared between steps (see {@link textItem}). */
-interface Item {
+/**
+ * A compiled expected item. Immutable once built: text items are shared between steps (see {@link textItem}).
+ * Exported for src/alignment.ts only, which lines a whole reply up by these same rules.
+ */
+export interface Item {
   kind: number;
   req: number;
   /** K_TEXT: the whole line. */
@@ -103,10 +106,14 @@ function sameText(a: readonly ExpectLine[], b: readonly ExpectLine[]): boolean {
   return true;
 }
 
-function compileItem(e: ExpectLine): Item {
+/**
+ * Compiles one expected line. `shared` (the default) takes text lines from the cache that steps share;
+ * without it a text line is compiled on its own, for a caller that visits many distinct lines once.
+ */
+export function compileItem(e: ExpectLine, shared = true): Item {
   switch (e.kind) {
     case 'text':
-      return textItem(e.text);
+      return shared ? textItem(e.text) : compileText(e.text);
     case 'any-lines':
       return ANY_ITEM;
     default: {
@@ -182,8 +189,16 @@ function globMatch(segments: Buffer[], buf: Buffer, start: number, end: number):
   return true;
 }
 
-/** Does the line `buf[start, end)` (ending excluded) with ending `eol` match a non-`...` item? */
-function matchItem(item: Item, buf: Buffer, start: number, end: number, eol: number): boolean {
+/** Is this item `...` alone (zero or more whole lines)? */
+export function isAnyLines(item: Item): boolean {
+  return item.kind === K_ANY;
+}
+
+/**
+ * Does the line `buf[start, end)` (ending excluded) with ending `eol` (0 none, 1 LF, 2 CRLF, the CR
+ * at `buf[end]`) match a non-`...` item? The one test of a line against an item, for every caller.
+ */
+export function matchItem(item: Item, buf: Buffer, start: number, end: number, eol: number): boolean {
   // For an LF-only line the CR before the LF is content: `a\r\n` is `>>>=(lf) a\r`, never `>>>=(lf) a`.
   if (item.req === REQ_LF && eol === EOL_CRLF) return matchItem(item, buf, start, end + 1, EOL_LF);
   if (!eolAccepted(item.req, eol)) return false;
@@ -368,24 +383,31 @@ export class ReplyMatcher {
    * what arrived so far is the whole reply if it matches; otherwise keep waiting ('pending').
    */
   settle(): MatchStatus {
-    if (this.status !== PENDING || !this.needsSettle) return STATUS[this.status]!;
-    if (this.partialLength() > 0) {
-      // Tentative: an unterminated line only ends the reply if that completes it.
-      const saved = this.deterministic ? null : this.cur.slice();
-      const savedState = this.state;
-      this.feedPartial();
-      if (this.status === PENDING && this.isLive(this.n)) this.status = COMPLETE;
-      if (this.status !== COMPLETE) {
-        this.status = PENDING;
-        this.failedAt = -1;
-        this.state = savedState;
-        if (saved) this.cur.set(saved);
-      }
-    } else if (this.isLive(this.n)) {
-      this.status = COMPLETE;
-    }
-    if (this.status === COMPLETE) this.markEndOfData();
-    return STATUS[this.status]!;
+    if (!this.wouldSettle()) return STATUS[this.status]!;
+    // An unterminated line ends the reply only because that completes it (wouldSettle said so).
+    if (this.partialLength() > 0) this.feedPartial();
+    this.status = COMPLETE;
+    this.markEndOfData();
+    return 'complete';
+  }
+
+  /**
+   * Would a quiet period now complete the reply? True for a pending reply ending in `...` (or
+   * `>>>~(no-eol)`) whose bytes so far match: what a timeout must tell apart from a reply that is wrong
+   * or short. Changes nothing.
+   */
+  wouldSettle(): boolean {
+    if (this.status !== PENDING || !this.needsSettle) return false;
+    if (this.partialLength() === 0) return this.isLive(this.n);
+    const saved = this.deterministic ? null : this.cur.slice();
+    const savedState = this.state;
+    this.feedPartial();
+    const complete = this.status === COMPLETE || (this.status === PENDING && this.isLive(this.n));
+    this.status = PENDING;
+    this.failedAt = -1;
+    this.state = savedState;
+    if (saved) this.cur.set(saved);
+    return complete;
   }
 
   /** Bytes received after the end of the match (after 'complete'); empty otherwise. */

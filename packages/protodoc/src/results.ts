@@ -6,8 +6,12 @@ import type { ExpectLine } from './transcript-model.js';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
 
-/** Why a step failed. `mismatch`: the bytes differ; the others: the bytes never came or could not be read. */
-export type FailureReason = 'mismatch' | 'timeout' | 'closed' | 'reset' | 'leftover';
+/**
+ * Why a step failed. `mismatch`: the bytes differ; `unsettled`: a reply ending in `...` matched so far, but
+ * bytes kept coming until the timeout, so it never went quiet for the settle time; the others: the bytes
+ * never came or could not be read, or came after the last step (`leftover`).
+ */
+export type FailureReason = 'mismatch' | 'timeout' | 'unsettled' | 'closed' | 'reset' | 'leftover';
 
 export interface StepFailure {
   reason: FailureReason;
@@ -40,11 +44,30 @@ export interface TranscriptResult {
   durationMs: number;
   steps: StepResult[];
   /** Set when status is 'error': the target could not be reached, a TLS handshake failed, ... */
-  error?: { code: string; message: string };
+  error?: TranscriptError;
 }
 
+/** Why a transcript could not run. */
+export interface TranscriptError {
+  /** The error's code, e.g. `PROTODOC_ERR_CONNECT`, `PROTODOC_ERR_TLS`. */
+  code: string;
+  /** One line, e.g. `connection 'worker': cannot connect to 127.0.0.1:1: connection refused`. */
+  message: string;
+  /**
+   * The line of the step it happened at: set when the file was already under way (a later
+   * connection, a STARTTLS upgrade), absent when its very first step could not start.
+   */
+  line?: number;
+  /** The connection it happened on (set with `line`). */
+  connection?: string;
+}
+
+/** A run's totals; made by `summarize()` (src/summary.ts), the one place that counts. */
 export interface RunSummary {
+  /** Files on disk: a Markdown file with two protodoc blocks counts once. */
   files: number;
+  /** Transcripts run: one per plain file, one per protodoc block of a Markdown file. */
+  transcripts: number;
   steps: number;
   passed: number;
   failed: number;
@@ -60,3 +83,23 @@ export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
   | { type: 'file-end'; result: TranscriptResult };
+
+/**
+ * What goes over the wire, as it happens, for `-v`: connections opening and closing, and the bytes sent
+ * and received on each. `at` is milliseconds since the transcript started. Only produced when asked for
+ * (`RunOptions.trace`): a run without it does none of this work.
+ */
+export type TraceEvent = { path: string; connection: string; at: number } & (
+  | { type: 'connect'; target: string }
+  | { type: 'connected' }
+  | { type: 'starttls'; servername?: string }
+  | { type: 'secured' }
+  /** Bytes written, as they went out (over `http://`, the request head as sent, then its body). */
+  | { type: 'sent'; bytes: Uint8Array }
+  /** Bytes received (over `http://`, the response written out as HTTP/1.1 text, §13). */
+  | { type: 'received'; bytes: Uint8Array }
+  /** protodoc sent FIN after the last step. */
+  | { type: 'half-close' }
+  /** The server closed the connection; `reason` is the socket error's code when it failed. */
+  | { type: 'closed'; reason?: string }
+);

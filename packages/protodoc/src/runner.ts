@@ -9,11 +9,21 @@
  * checks it (a timer that fires early re-arms itself for the rest).
  */
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
-import { ConnectError, ProtodocError } from './errors.js';
+import { ConnectError, locatedAt, ProtodocError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
 import { ReplyMatcher } from './matcher.js';
-import type { FailureReason, RunEvent, RunSummary, StepResult, TranscriptResult } from './results.js';
+import type {
+  FailureReason,
+  RunEvent,
+  RunSummary,
+  StepResult,
+  TraceEvent,
+  TranscriptError,
+  TranscriptResult,
+} from './results.js';
+import { summarize } from './summary.js';
 import { parseTarget, substitutePort, type Target } from './target.js';
+import { DEFAULT_CONNECTION } from './transcript.js';
 import type { Step, Transcript } from './transcript-model.js';
 
 /** How transcripts are run. */
@@ -40,7 +50,14 @@ export interface RunOptions {
   tls?: TlsOptions;
   /** Replaces `{port}` in every target (the port `--server` picked). @default undefined (no replacement) */
   port?: number;
+  /**
+   * Receives the conversation as it happens (`-v`): connections, and every byte sent and received.
+   * Without it the runner does none of that work. @default undefined
+   */
+  trace?: (event: TraceEvent) => void;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Receives progress as it happens (file start, each step, file end). */
 export type RunEventListener = (event: RunEvent) => void;
@@ -74,25 +91,7 @@ export async function runTranscripts(
   const started = performance.now();
   const results: TranscriptResult[] = [];
   for (const transcript of transcripts) results.push(await runTranscript(transcript, options, onEvent));
-  const summary: RunSummary = {
-    files: results.length,
-    steps: 0,
-    passed: 0,
-    failed: 0,
-    skipped: 0,
-    errors: 0,
-    durationMs: 0,
-    results,
-  };
-  for (const result of results) {
-    if (result.status === 'error') summary.errors++;
-    for (const step of result.steps) {
-      summary.steps++;
-      summary[step.status]++;
-    }
-  }
-  summary.durationMs = performance.now() - started;
-  return summary;
+  return summarize(results, performance.now() - started);
 }
 
 /** The step being waited for. */
@@ -130,6 +129,8 @@ class TranscriptRun implements ConnectionHandler {
   /** The clock reading at which the last step completed, for the next step's start; -1 if stale. */
   private completedAt = -1;
   private settleTimer: NodeJS.Timeout | null = null;
+  /** After the final half-close: no byte has arrived for the settle time. */
+  private endQuiet = false;
   /** One matcher serves every step (reset, not rebuilt): the active step's reply is in it. */
   private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
@@ -138,6 +139,7 @@ class TranscriptRun implements ConnectionHandler {
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
   private readonly onEvent: RunEventListener | undefined;
+  private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly resolve: (result: TranscriptResult) => void;
   private readonly reject: (err: unknown) => void;
 
@@ -151,6 +153,7 @@ class TranscriptRun implements ConnectionHandler {
     this.transcript = transcript;
     this.options = options;
     this.onEvent = onEvent;
+    this.trace = options.trace;
     this.resolve = resolve;
     this.reject = reject;
     this.steps = transcript.steps;
@@ -199,10 +202,16 @@ class TranscriptRun implements ConnectionHandler {
   // --- connection events (ConnectionHandler) ---------------------------------------------------
 
   onData(conn: Connection, chunk: Buffer): void {
+    if (this.trace !== undefined) this.traced(conn, { type: 'received', bytes: chunk });
     const active = this.active;
     if (active === null || active.conn !== conn) {
       // Not being read now: it is the start of this connection's next reply (or leftover).
       conn.unread.push(chunk);
+      if (this.phase === PHASE_END) {
+        // Leftover after the final half-close: the end check waits until the bytes stop.
+        this.endQuiet = false;
+        this.armSettle();
+      }
       return;
     }
     try {
@@ -232,6 +241,10 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   onClose(conn: Connection): void {
+    if (this.trace !== undefined) {
+      const reason = conn.error?.code ?? conn.error?.message;
+      this.traced(conn, reason === undefined ? { type: 'closed' } : { type: 'closed', reason });
+    }
     this.guard(() => {
       if (this.phase === PHASE_END) {
         this.maybeEndDone();
@@ -272,12 +285,19 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       const active = this.active!;
-      this.failStep(active, active.failReason ?? 'timeout');
+      // A reply ending in `...` that matched all along but never went quiet did not "time out" on
+      // the server's silence: say so.
+      this.failStep(active, active.failReason ?? (this.matcher.wouldSettle() ? 'unsettled' : 'timeout'));
     });
   };
 
   private readonly onSettle = (): void => {
     this.guard(() => {
+      if (this.phase === PHASE_END) {
+        this.endQuiet = true;
+        this.maybeEndDone();
+        return;
+      }
       const active = this.active;
       if (active === null || this.phase !== PHASE_STEPS) return;
       if (active.failReason !== null) {
@@ -401,6 +421,11 @@ class TranscriptRun implements ConnectionHandler {
         return 'the reply differs from the transcript';
       case 'timeout':
         return `timed out after ${formatMs(this.timeoutMs)} waiting for the reply`;
+      case 'unsettled':
+        return (
+          `the reply never settled: it ends in \`...\`, so it is complete only after ${formatMs(this.settleMs)} ` +
+          `without a byte or a close, and bytes kept coming for ${formatMs(this.timeoutMs)}`
+        );
       case 'closed':
         return 'the server closed the connection before the reply was complete';
       case 'reset':
@@ -431,7 +456,8 @@ class TranscriptRun implements ConnectionHandler {
   // --- connections ------------------------------------------------------------------------------
 
   private resolveTargets(): void {
-    const declared = new Map(this.transcript.connections.map((decl) => [decl.name, decl.target]));
+    const transcript = this.transcript;
+    const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
     let previous: string | undefined;
     for (const step of this.steps) {
       const name = step.connection;
@@ -439,15 +465,28 @@ class TranscriptRun implements ConnectionHandler {
       if (name === previous) continue;
       previous = name;
       if (this.targets.has(name)) continue;
-      let text = declared.get(name) ?? this.options.target ?? this.transcript.target;
-      if (text === undefined) {
+      const decl = declared.get(name);
+      const written = decl?.target ?? this.options.target ?? transcript.target;
+      if (written === undefined) {
         throw new ProtodocError(
-          `${this.transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
+          `${transcript.path}: no target for connection '${name}': give --connect TARGET or '>>>! connect TARGET'`,
           'PROTODOC_ERR_USAGE',
         );
       }
-      if (this.options.port !== undefined) text = substitutePort(text, this.options.port);
-      this.targets.set(name, parseTarget(text));
+      const port = this.options.port;
+      const text = port === undefined ? written : substitutePort(written, port);
+      // A target written in the file is named at its line; the caller's speaks for itself.
+      const line =
+        decl?.target !== undefined
+          ? decl.line
+          : this.options.target === undefined
+            ? transcript.targetLine
+            : undefined;
+      const where = line === undefined ? undefined : `${transcript.path}:${line}`;
+      this.targets.set(
+        name,
+        where === undefined ? parseTarget(text) : locatedAt(where, () => parseTarget(text)),
+      );
     }
   }
 
@@ -459,6 +498,7 @@ class TranscriptRun implements ConnectionHandler {
         target.kind === 'tcp' && target.http
           ? new this.http!.HttpConnection(name, target, this)
           : new Connection(name, target, this);
+      if (this.trace !== undefined) conn.onSent = (c, bytes) => this.traced(c, { type: 'sent', bytes });
       this.conns.set(name, conn);
     }
     return conn;
@@ -467,17 +507,27 @@ class TranscriptRun implements ConnectionHandler {
   private open(conn: Connection): void {
     this.completedAt = -1; // the step starts after the connection is up
     this.opened.push(conn);
+    if (this.trace !== undefined) this.traced(conn, { type: 'connect', target: conn.target.text });
     conn.open(this.timeoutMs, this.options.tls).then(
-      () => this.guard(() => this.next()),
-      (err) => this.finishWithError(err),
+      () =>
+        this.guard(() => {
+          if (this.trace !== undefined) this.traced(conn, { type: 'connected' });
+          this.next();
+        }),
+      (err) => this.finishWithError(err, conn),
     );
   }
 
   private upgrade(conn: Connection, step: Step): void {
     this.completedAt = -1;
-    conn.startTls(this.timeoutMs, this.options.tls, step.startTls?.servername).then(
+    const servername = step.startTls?.servername;
+    if (this.trace !== undefined) {
+      this.traced(conn, servername === undefined ? { type: 'starttls' } : { type: 'starttls', servername });
+    }
+    conn.startTls(this.timeoutMs, this.options.tls, servername).then(
       (plainText) =>
         this.guard(() => {
+          if (this.trace !== undefined) this.traced(conn, { type: 'secured' });
           if (plainText.length > 0) {
             this.failPlainText(step, plainText);
             return;
@@ -485,7 +535,7 @@ class TranscriptRun implements ConnectionHandler {
           this.upgradedStep = this.index;
           this.next();
         }),
-      (err) => this.finishWithError(err),
+      (err) => this.finishWithError(err, conn, true),
     );
   }
 
@@ -516,16 +566,27 @@ class TranscriptRun implements ConnectionHandler {
 
   // --- end of transcript ------------------------------------------------------------------------
 
-  /** Every step passed: half-close each connection and read until the servers close. */
+  /**
+   * Every step passed: half-close each connection and read until each server closes or, for a
+   * connection that stays open, until it has been quiet for the settle time.
+   */
   private startEnd(): void {
     this.phase = PHASE_END;
-    for (const conn of this.opened) conn.halfClose();
+    for (const conn of this.opened) {
+      if (this.trace !== undefined && !conn.closed) this.traced(conn, { type: 'half-close' });
+      conn.halfClose();
+    }
     this.setDeadline(performance.now());
+    this.armSettle();
     this.maybeEndDone();
   }
 
+  /**
+   * The end check is decided once every connection has closed or (where quiet means something: not
+   * HTTP, whose close waits for the last response) has been quiet since the half-close.
+   */
   private maybeEndDone(): void {
-    for (const conn of this.opened) if (!conn.closed) return;
+    for (const conn of this.opened) if (!conn.closed && !(conn.settles && this.endQuiet)) return;
     this.finishEnd();
   }
 
@@ -568,7 +629,7 @@ class TranscriptRun implements ConnectionHandler {
 
   // --- finishing --------------------------------------------------------------------------------
 
-  private finish(status: 'passed' | 'failed', error?: { code: string; message: string }): void {
+  private finish(status: 'passed' | 'failed', error?: TranscriptError): void {
     if (this.phase === PHASE_DONE) return;
     this.phase = PHASE_DONE;
     this.active = null;
@@ -584,14 +645,27 @@ class TranscriptRun implements ConnectionHandler {
     this.resolve(result);
   }
 
-  /** Connecting or a TLS handshake failed, or the target is unusable: the file is an 'error'. */
-  private finishWithError(err: unknown): void {
+  /**
+   * Connecting or a TLS handshake failed, or the target is unusable: the file is an 'error'. Once the
+   * file is under way (a later connection, a STARTTLS upgrade), the error names the step's line and,
+   * unless it is `main`, its connection.
+   */
+  private finishWithError(err: unknown, conn?: Connection, upgrading = false): void {
     if (!(err instanceof ConnectError || err instanceof ProtodocError)) {
       this.crash(err);
       return;
     }
+    const error: TranscriptError = { code: err.code, message: err.message };
+    if (conn !== undefined) {
+      if (conn.name !== DEFAULT_CONNECTION) error.message = `connection '${conn.name}': ${err.message}`;
+      const step = this.steps[this.index];
+      if (step !== undefined && (this.index > 0 || upgrading)) {
+        error.line = step.line;
+        error.connection = conn.name;
+      }
+    }
     this.skipRest();
-    this.finish('failed', { code: err.code, message: err.message });
+    this.finish('failed', error);
   }
 
   /** An internal error: release everything and reject. */
@@ -614,6 +688,12 @@ class TranscriptRun implements ConnectionHandler {
     } catch (err) {
       this.crash(err);
     }
+  }
+
+  /** Hands a trace event to `options.trace`, with the file, the connection and the time. */
+  private traced(conn: Connection, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
+    const at = performance.now() - this.started;
+    this.trace!({ ...event, path: this.transcript.path, connection: conn.name, at } as TraceEvent);
   }
 
   // --- timers -----------------------------------------------------------------------------------

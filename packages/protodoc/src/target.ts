@@ -79,6 +79,24 @@ export function parseTarget(text: string): Target {
     : { kind: 'tcp', host, port: Number(portText), tls, text };
 }
 
+/**
+ * The target `text` on the port `--server` picks: the same scheme and host, `{port}` for the port. This is
+ * how a file's `>>>! connect` target follows `--server` when no `--connect` is given.
+ * @throws UsageError for a malformed target, and for a `unix:` target, which has no port to take
+ * @example onServerPort('tls://mail.example:465') // 'tls://mail.example:{port}'
+ */
+export function onServerPort(text: string): string {
+  const target = parseTarget(substitutePort(text, 1));
+  if (target.kind === 'unix') {
+    throw new UsageError(
+      `target '${text}': --server gives a port, which a unix: socket cannot take; give --connect TARGET`,
+    );
+  }
+  const scheme = target.http ? (target.tls ? 'https://' : 'http://') : target.tls ? 'tls://' : '';
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${scheme}${host}:${PORT_PLACEHOLDER}`;
+}
+
 /** Replaces every `{port}` in `text` with `port` (the port `--server` picked). */
 export function substitutePort(text: string, port: number): string {
   return text.replaceAll(PORT_PLACEHOLDER, String(port));

@@ -45,6 +45,8 @@ export interface Transcript {
   path: string;
   /** `>>>! connect TARGET` from the header, if any; the CLI's `--connect` overrides it. */
   target?: string;
+  /** The line of the `>>>! connect` directive (set with `target`), for errors about the target. */
+  targetLine?: number;
   /** `>>>! timeout DURATION` from the header, in milliseconds. */
   timeoutMs?: number;
   connections: ConnectionDecl[];

@@ -5,7 +5,7 @@
  * FORMAT.md is the specification; keep the two in step.
  */
 import { durationMs } from './duration.js';
-import { TranscriptSyntaxError } from './errors.js';
+import { MAX_SYNTAX_ERRORS, TranscriptParseError, TranscriptSyntaxError } from './errors.js';
 import { decodeEscapes, EscapeError } from './escapes.js';
 import type { ConnectionDecl, ExpectLine, LineEnding, Step, Transcript } from './transcript-model.js';
 
@@ -17,16 +17,63 @@ const LF = Buffer.from('\n');
 const EMPTY = new Uint8Array(0);
 const CONNECTION_NAME = /^[A-Za-z0-9_-]+$/;
 
+/** A line of the file that is not UTF-8: where its first bad byte is, and the byte. */
+export interface InvalidUtf8 {
+  column: number;
+  byte: number;
+}
+
+/**
+ * The syntax errors of one file, collected while it is parsed (a Markdown file's blocks share one):
+ * at most MAX_SYNTAX_ERRORS are kept, the rest counted.
+ */
+export class SyntaxErrors {
+  readonly path: string;
+  /** Lines of the file that are not UTF-8, by line number: reported instead of being parsed. */
+  readonly invalid: ReadonlyMap<number, InvalidUtf8> | null;
+  private readonly errors: TranscriptSyntaxError[] = [];
+  private omitted = 0;
+
+  constructor(path: string, invalid: ReadonlyMap<number, InvalidUtf8> | null = null) {
+    this.path = path;
+    this.invalid = invalid;
+  }
+
+  /** Errors found so far, shown or not. */
+  get count(): number {
+    return this.errors.length + this.omitted;
+  }
+
+  add(err: TranscriptSyntaxError): void {
+    if (this.errors.length < MAX_SYNTAX_ERRORS) this.errors.push(err);
+    else this.omitted++;
+  }
+
+  /** @throws {TranscriptParseError} when any error was found */
+  throwIfAny(): void {
+    if (this.errors.length === 0) return;
+    const omitted = this.omitted > 0 ? [{ file: this.path, count: this.omitted }] : [];
+    throw new TranscriptParseError(this.errors, omitted);
+  }
+}
+
 /**
  * Parses a transcript.
  * @param text the file's contents; CRLF file line endings are accepted, a leading BOM is ignored.
  * @param path the path as the user gave it, used in error messages and results.
- * @throws {TranscriptSyntaxError} `PROTODOC_ERR_SYNTAX`, message `PATH:LINE:COL: reason`.
+ * @throws {TranscriptParseError} `PROTODOC_ERR_SYNTAX`: every syntax error (at most 20), each a
+ *   TranscriptSyntaxError with the message `PATH:LINE:COL: reason`; a transcript without any step is one
+ *   at `PATH:1:1`.
  * @example parseTranscript('>>> PING\n+PONG\n', 'ping.txt').steps[0].expect // [{ kind: 'text', text: '+PONG', line: 2 }]
  */
 export function parseTranscript(text: string, path: string): Transcript {
+  return parseTranscriptText(text, new SyntaxErrors(path));
+}
+
+/** {@link parseTranscript} with the file's error list (which knows the lines that are not UTF-8). */
+export function parseTranscriptText(text: string, errors: SyntaxErrors): Transcript {
   // The same lines as splitLines gives, without holding them all in an array while parsing.
-  const parser = new Parser(path);
+  const parser = new Parser(errors);
   const end = text.length;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (let n = 1; pos < end; n++) {
@@ -35,7 +82,9 @@ export function parseTranscript(text: string, path: string): Transcript {
     parser.line(text.slice(pos, lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf), n);
     pos = lf + 1;
   }
-  return parser.finish();
+  const transcript = parser.finish(1, 'transcript');
+  errors.throwIfAny();
+  return transcript;
 }
 
 /**
@@ -54,13 +103,18 @@ export function splitLines(text: string): string[] {
 }
 
 /**
- * Parses already split lines; `firstLine` is the file line number of `lines[0]` (markdown blocks start
- * further down their file).
+ * Parses the lines of a Markdown file's protodoc block; `firstLine` is the file line number of
+ * `lines[0]`, the block's opening fence the line before. Errors go to `errors` (thrown by the caller,
+ * once every block of the file is parsed).
  */
-export function parseTranscriptLines(lines: readonly string[], firstLine: number, path: string): Transcript {
-  const parser = new Parser(path);
+export function parseBlockLines(
+  lines: readonly string[],
+  firstLine: number,
+  errors: SyntaxErrors,
+): Transcript {
+  const parser = new Parser(errors);
   for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, firstLine + i);
-  return parser.finish();
+  return parser.finish(firstLine - 1, 'protodoc block');
 }
 
 interface SendFlags {
@@ -75,6 +129,8 @@ interface ExpectFlags {
 
 class Parser {
   private readonly path: string;
+  private readonly errors: SyntaxErrors;
+  private readonly invalid: ReadonlyMap<number, InvalidUtf8> | null;
   private readonly transcript: Transcript;
   private connection = DEFAULT_CONNECTION;
   /** The step lines are being added to; null after a connection switch or directive ends it. */
@@ -104,16 +160,42 @@ class Parser {
   /** The connection of the last step, already in `decls`. */
   private declared = '';
 
-  constructor(path: string) {
-    this.path = path;
-    this.transcript = { path, connections: [], steps: [] };
+  constructor(errors: SyntaxErrors) {
+    this.path = errors.path;
+    this.errors = errors;
+    this.invalid = errors.invalid;
+    this.transcript = { path: this.path, connections: [], steps: [] };
+    this.errorsBefore = errors.count;
   }
+
+  /** Errors of the file before this transcript (an earlier block of a Markdown file). */
+  private readonly errorsBefore: number;
 
   private fail(line: number, column: number, reason: string): never {
     throw new TranscriptSyntaxError(this.path, line, column, reason);
   }
 
+  /** Parses one line; a line with a syntax error is reported and otherwise skipped, and parsing goes on. */
   line(text: string, n: number): void {
+    try {
+      const bad = this.invalid?.get(n);
+      if (bad !== undefined) {
+        const { column, byte } = bad;
+        this.fail(
+          n,
+          column,
+          `invalid UTF-8 (byte 0x${byte.toString(16).padStart(2, '0')}): a transcript is UTF-8 text; ` +
+            "write other bytes as \\xHH in a '>>>(esc)' or '>>>=' line",
+        );
+      }
+      this.parseLine(text, n);
+    } catch (err) {
+      if (!(err instanceof TranscriptSyntaxError)) throw err;
+      this.errors.add(err);
+    }
+  }
+
+  private parseLine(text: string, n: number): void {
     if (!text.startsWith('>>>')) {
       this.expect(text === '...' ? { kind: 'any-lines', line: n } : { kind: 'text', text, line: n }, n);
       return;
@@ -213,7 +295,10 @@ class Parser {
 
   private expect(item: ExpectLine, n: number): void {
     if (this.noEolLine) {
-      this.fail(n, 1, `no expected line may follow the no-eol line ${this.noEolLine} in the same reply`);
+      const noEol = this.noEolLine;
+      // Said once per reply: the lines after this one are not reported again.
+      this.noEolLine = 0;
+      this.fail(n, 1, `no expected line may follow the no-eol line ${noEol} in the same reply`);
     }
     const step = this.current ?? this.newStep(n, false);
     if (this.sending) {
@@ -258,6 +343,7 @@ class Parser {
         if (name === 'connect') {
           if (this.transcript.target !== undefined) this.fail(n, nameCol, "duplicate 'connect' directive");
           this.transcript.target = arg;
+          this.transcript.targetLine = n;
         } else {
           if (this.transcript.timeoutMs !== undefined) this.fail(n, nameCol, "duplicate 'timeout' directive");
           const ms = durationMs(arg);
@@ -399,7 +485,8 @@ class Parser {
     }
   }
 
-  finish(): Transcript {
+  /** Ends the transcript; one without any step is an error at `emptyLine`, column 1. */
+  finish(emptyLine: number, what: string): Transcript {
     this.endStep();
     // A starttls with no step after it still has to happen: give it an empty step.
     for (const [connection, tls] of this.pendingTls) {
@@ -408,6 +495,17 @@ class Parser {
       this.transcript.steps.push({ connection, send: EMPTY, line: tls.line, startTls, expect: [] });
     }
     this.pendingTls.clear();
+    // A transcript whose every line was wrong has no steps either; its errors say enough.
+    if (this.transcript.steps.length === 0 && this.errors.count === this.errorsBefore) {
+      this.errors.add(
+        new TranscriptSyntaxError(
+          this.path,
+          emptyLine,
+          1,
+          `the ${what} has no steps: write '>>> ' lines to send and the lines expected after them`,
+        ),
+      );
+    }
     return this.transcript;
   }
 }

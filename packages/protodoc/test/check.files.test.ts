@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFiles, TranscriptParseError } from '../src/check.js';
+import { checkFiles } from '../src/check.js';
+import { TranscriptParseError } from '../src/errors.js';
 import type { RunEvent } from '../src/results.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
@@ -41,7 +42,15 @@ describe('checkFiles', () => {
       onEvent: (event) => events.push(event.type),
     });
     expect(outcome).toBe('passed');
-    expect(summary).toMatchObject({ files: 2, steps: 3, passed: 3, failed: 0, skipped: 0, errors: 0 });
+    expect(summary).toMatchObject({
+      files: 2,
+      transcripts: 3,
+      steps: 3,
+      passed: 3,
+      failed: 0,
+      skipped: 0,
+      errors: 0,
+    });
     expect(summary.results.map((r) => r.path)).toEqual([a, b, b]);
     expect(events.filter((t) => t === 'file-end')).toHaveLength(3);
   });
@@ -103,6 +112,27 @@ describe('checkFiles', () => {
     });
   });
 
+  it('refuses a --cacert file that holds no certificate, or one it cannot read', async () => {
+    const path = file('ca-t.txt', '>>> PING\n+PONG\n');
+    const key = file(
+      'key.pem',
+      '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n',
+    );
+    const broken = file(
+      'broken.pem',
+      '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n',
+    );
+    for (const [ca, why] of [
+      [key, 'no certificate in it'],
+      [path, 'no certificate in it'],
+      [broken, 'certificate 1 cannot be read'],
+    ] as const) {
+      const err = await checkFiles([path], { connect: redis.target, cacert: ca }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+      expect((err as Error).message).toContain(`--cacert ${ca}: ${why}`);
+    }
+  });
+
   it('skips Markdown files without blocks found in a directory, but not when nothing is left', async () => {
     const sub = mkdtempSync(join(dir, 'docs-'));
     writeFileSync(join(sub, 'README.md'), '# docs only\n');
@@ -121,6 +151,25 @@ describe('checkFiles', () => {
       connect: '127.0.0.1:{port}',
     });
     expect(outcome).toBe('passed');
+  });
+
+  it('runs against --server, not the port a `>>>! connect` line names', async () => {
+    // Port 1 has nobody listening: only the server protodoc started can answer.
+    const path = file('connect-line.txt', '>>>! connect 127.0.0.1:1\n>>> SET fresh 1\n+OK\n>>> DBSIZE\n:1\n');
+    const { outcome } = await checkFiles([path], {
+      server: "exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no",
+    });
+    expect(outcome).toBe('passed');
+  });
+
+  it('refuses a unix: `>>>! connect` target under --server without --connect, at its line', async () => {
+    const path = file(
+      'unix-line.txt',
+      '>>># a socket\n>>>! connect unix:/tmp/nowhere.sock\n>>> PING\n+PONG\n',
+    );
+    const err = await checkFiles([path], { server: 'exit 3 # {port}' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+    expect((err as Error).message).toMatch(new RegExp(`^${path}:2: `));
   });
 
   it('reports a --server that exits early with its code', async () => {

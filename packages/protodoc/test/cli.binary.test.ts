@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, buildCli, type Outcome, ROOT, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
+import { startTestServer, type TestServer } from './helpers/tcp-servers.js';
 
 let redis: RedisServer;
 let dir: string;
@@ -108,6 +109,32 @@ describe('protodoc check (the binary)', () => {
     expect(refused.err).toBe('error: pass.txt: cannot connect to 127.0.0.1:1: connection refused\n');
   });
 
+  it('prints the conversation on stderr with -v, and the same report on stdout', async () => {
+    const quiet = await protodoc(['check', '--connect', redis.target, 'pass.txt']);
+    const run = await protodoc(['check', '-v', '--connect', redis.target, 'pass.txt']);
+    expect(run.exit).toBe(0);
+    expect(timeless(run.out)).toBe(timeless(quiet.out));
+    const err = run.err.replace(/^([*<>]) +\d+\.\dms /gm, '$1 TIME ').replace(/\(\d+\.\dms\)$/gm, '(TIME)');
+    expect(err).toBe(
+      [
+        '* pass.txt',
+        `* TIME main: connecting to ${redis.target}`,
+        '* TIME main: connected',
+        '> TIME main: SET k hello',
+        '< TIME main: +OK',
+        '* pass.txt:1: passed (TIME)',
+        '> TIME main: GET k',
+        '< TIME main: $5',
+        '< TIME main: hello',
+        '* pass.txt:3: passed (TIME)',
+        '* TIME main: half-close (protodoc sends nothing more)',
+        '* TIME main: closed by the server',
+        '* pass.txt: passed',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('runs from the repository root as `npx protodoc` does, with paths as given', async () => {
     const run = await runBin(
       ['check', '--connect', redis.target, 'examples/protodoc/redis-tutorial.md'],
@@ -130,6 +157,41 @@ describe('protodoc check (the binary)', () => {
     child.stdout.once('data', () => child.stdout.destroy());
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect({ code, err }).toEqual({ code: 0, err: '' });
+  });
+
+  it('writes a report of several MB through a pipe to its last byte before it exits', async () => {
+    // A server whose reply is 3 MB of lines: the failing step's JSON carries all of it twice (text and
+    // base64), far past the 64 KiB a pipe holds; the pretty diff is cut, but still past 64 KiB.
+    const big = `${'x'.repeat(999)}\n`.repeat(3000);
+    const server: TestServer = await startTestServer((socket) => {
+      socket.once('data', () => socket.end(big));
+    });
+    try {
+      writeFileSync(join(dir, 'big.txt'), '>>> SEND\nnot this\n');
+      const through = async (reporter: string): Promise<{ code: number | null; out: string }> => {
+        const child = spawn(
+          process.execPath,
+          [BIN, 'check', '--reporter', reporter, '--connect', server.target, 'big.txt'],
+          { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        const chunks: Buffer[] = [];
+        child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+        return { code, out: Buffer.concat(chunks).toString('utf8') };
+      };
+      const json = await through('json');
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.out);
+      expect(Buffer.from(report.transcripts[0].steps[0].failure.received.base64, 'base64').toString()).toBe(
+        big,
+      );
+      const pretty = await through('pretty');
+      expect(pretty.code).toBe(1);
+      expect(pretty.out.length).toBeGreaterThan(65536);
+      expect(timeless(pretty.out)).toMatch(/\n1 file, 1 step: 0 passed, 1 failed, 0 skipped \(TIME\)\n$/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('stops the --server process group when interrupted with Ctrl-C (SIGINT)', async () => {

@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
-import { TranscriptParseError } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
-import { ServerStartError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
+import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
 import { summary } from './fixtures/results.js';
 
 interface Run {
@@ -42,6 +41,24 @@ describe('protodoc check: flags to options', () => {
     expect(run.code).toBe(0);
     expect(run.calls[0]!.paths).toEqual(['a.txt', 'dir/', 'b.md']);
     expect(optionsOf(run)).toEqual({});
+  });
+
+  it('traces the run with -v / --verbose, and only then, printing on stderr', async () => {
+    expect(optionsOf(await cli(['check', 'a.txt'])).trace).toBeUndefined();
+    for (const flag of ['-v', '--verbose']) {
+      const run = await cli(['check', flag, 'a.txt'], async (_paths, options) => {
+        options.onEvent?.({ type: 'file-start', path: 'a.txt' });
+        options.trace?.({
+          type: 'sent',
+          path: 'a.txt',
+          connection: 'main',
+          bytes: Buffer.from('PING\r\n'),
+          at: 1,
+        });
+        return { outcome: 'passed', summary: { ...summary, results: [], errors: 0, failed: 0 } };
+      });
+      expect(run.stderr).toBe('* a.txt\n>     1.0ms main: PING\n');
+    }
   });
 
   it('maps every run flag, durations in milliseconds', async () => {

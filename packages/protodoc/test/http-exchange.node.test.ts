@@ -254,6 +254,44 @@ describe('http:// targets against raw servers', () => {
     expect((await run(transcript, { target: server.target })).status).toBe('passed');
   });
 
+  it('sends the header names as written and in their order, adding only what undici must', async () => {
+    // A raw server that shows each request head it gets, so the bytes on the wire are what is compared.
+    const heads: string[] = [];
+    const server = await serve(
+      startTestServer((socket) => {
+        let pending = '';
+        socket.on('data', (chunk: Buffer) => {
+          pending += chunk.toString('latin1');
+          for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+            const head = pending.slice(0, end);
+            const length = /content-length: (\d+)/i.exec(head)?.[1];
+            const size = end + 4 + Number(length ?? 0);
+            if (pending.length < size) break;
+            heads.push(head);
+            pending = pending.slice(size);
+            socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+          }
+        });
+      }),
+    );
+    const ok = 'HTTP/1.1 200 OK\nContent-Length: 0\n\n';
+    const result = await run(
+      '>>> POST /a HTTP/1.1\n>>> X-First: 1\n>>> HOST: example.test\n>>> content-LENGTH: 2\n>>> Connection: keep-alive\n>>> x-last: 2\n>>>\n>>>(no-eol) hi\n' +
+        ok +
+        '>>> GET /b HTTP/1.1\n>>> Accept: */*\n>>>\n' +
+        ok +
+        '>>> POST /c HTTP/1.1\n>>> Host: h\n>>>\n>>>(no-eol) body\n' +
+        ok,
+      { target: `http://${server.target}` },
+    );
+    expect(result.status).toBe('passed');
+    expect(heads).toEqual([
+      'POST /a HTTP/1.1\r\nX-First: 1\r\nHOST: example.test\r\ncontent-LENGTH: 2\r\nConnection: keep-alive\r\nx-last: 2',
+      `GET /b HTTP/1.1\r\nhost: ${server.target}\r\nconnection: keep-alive\r\nAccept: */*`,
+      'POST /c HTTP/1.1\r\nconnection: keep-alive\r\nHost: h\r\ncontent-length: 4',
+    ]);
+  });
+
   it('fails a step whose response is cut off by the server closing, with the bytes received', async () => {
     const server = await serve(
       startTestServer((socket) => {

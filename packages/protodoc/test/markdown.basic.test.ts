@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TranscriptSyntaxError } from '../src/errors.js';
+import { TranscriptParseError } from '../src/errors.js';
 import { parseMarkdown } from '../src/markdown.js';
 
 const doc = [
@@ -68,8 +68,10 @@ describe('parseMarkdown', () => {
     } catch (err) {
       caught = err;
     }
-    expect(caught).toBeInstanceOf(TranscriptSyntaxError);
-    expect(caught).toMatchObject({ code: 'PROTODOC_ERR_SYNTAX', file: 'README.md', line: 16, column: 4 });
+    expect(caught).toBeInstanceOf(TranscriptParseError);
+    expect((caught as TranscriptParseError).errors).toMatchObject([
+      { code: 'PROTODOC_ERR_SYNTAX', file: 'README.md', line: 16, column: 4 },
+    ]);
   });
 
   it('accepts CRLF Markdown files', () => {

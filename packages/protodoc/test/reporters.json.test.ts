@@ -9,6 +9,7 @@ describe('json reporter', () => {
     expect(report.status).toBe('error');
     expect(report.summary).toEqual({
       files: 3,
+      transcripts: 3,
       steps: 6,
       passed: 3,
       failed: 1,

@@ -25,6 +25,48 @@ describe('pretty reporter', () => {
     );
   });
 
+  it('shows what was received when the diff has nothing to show (a reply that never settled)', async () => {
+    const ticks = Array.from({ length: 30 }, (_, i) => `tick ${i + 1}\r\n`).join('');
+    const never = {
+      ...failed,
+      steps: [
+        {
+          ...failed.steps[1]!,
+          failure: {
+            reason: 'unsettled' as const,
+            message: 'the reply never settled',
+            line: 5,
+            expected: [
+              { kind: 'text' as const, text: 'tick 1', line: 5 },
+              { kind: 'any-lines' as const, line: 6 },
+            ],
+            received: Buffer.from(ticks),
+          },
+        },
+      ],
+    };
+    const out = await formatTranscriptResult(never);
+    expect(out).toContain(
+      [
+        'tests/get.txt:5: the reply never settled',
+        'received, 30 lines:',
+        '  tick 1',
+        '  tick 2',
+        '  tick 3',
+        '  tick 4',
+        '  tick 5',
+        '  tick 6',
+        '  tick 7',
+        '  tick 8',
+        '  tick 9',
+        '  tick 10',
+        '  [10 lines not shown]',
+        '  tick 21',
+      ].join('\n'),
+    );
+    expect(out).toContain('  tick 30\n\n');
+  });
+
   it('names the connection of a failing step that is not the main one', async () => {
     const onSub = { ...failed, steps: failed.steps.map((s) => ({ ...s, connection: 'sub' })) };
     expect(await formatTranscriptResult(onSub)).toContain(
@@ -50,6 +92,7 @@ describe('pretty reporter', () => {
     const one = {
       ...summary,
       files: 1,
+      transcripts: 1,
       steps: 1,
       passed: 1,
       failed: 0,

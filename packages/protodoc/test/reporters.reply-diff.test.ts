@@ -135,6 +135,54 @@ describe('diffReply', () => {
   });
 });
 
+describe('diffReply lines up the reply as the matcher does', () => {
+  it('shows `...` and in-line `...` lines after the first difference as equal', async () => {
+    const expected = text(
+      'HTTP/1.1 200 OK',
+      'Server: nginx...',
+      '...',
+      '',
+      '<!DOCTYPE html>',
+      '...',
+      '</html>',
+    );
+    const received = got(
+      'HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nDate: today\r\nContent-Length: 9\r\n\r\n' +
+        '<!DOCTYPE html>\r\n<p>gone</p>\r\n</html>\r\n',
+    );
+    expect(await diffReply(expected, received)).toBe(
+      [
+        '--- expected',
+        '+++ received',
+        '@@ -1,4 +1,4 @@',
+        '-HTTP/1.1 200 OK',
+        '+HTTP/1.1 404 Not Found',
+        ' Server: nginx...',
+        ' ...',
+        ' ',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('takes a CR before the LF as content of a `>>>=(lf)` line, as the matcher does', async () => {
+    const expected: ExpectLine[] = [
+      { kind: 'literal', bytes: Buffer.from('a\r'), noEol: false, eol: 'lf', line: 1 },
+      { kind: 'text', text: 'b', line: 2 },
+    ];
+    expect(await diffReply(expected, got('a\r\nc\n'))).toBe(
+      '--- expected\n+++ received\n@@ -1,2 +1,2 @@\n >>>=(lf) a\\r\n-b\n+c\n',
+    );
+  });
+
+  it('shows a missing last line after a `...` as changed into the last line received, the rest as that `...`', async () => {
+    const received = got(`${Array.from({ length: 50 }, (_, i) => `row ${i}`).join('\n')}\n`);
+    expect(await diffReply(text('row 0', '...', 'END'), received)).toBe(
+      '--- expected\n+++ received\n@@ -1,3 +1,3 @@\n row 0\n ...\n-END\n+row 49\n',
+    );
+  });
+});
+
 describe('diffReply with a trailing `...`', () => {
   it('keeps the lines the trailing `...` swallowed out of the diff', async () => {
     const received = got(`${Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`).join('\n')}\n`);

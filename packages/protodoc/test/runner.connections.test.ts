@@ -67,3 +67,41 @@ hello 1
     expect(text(step.failure.received)).toBe('and more\r\n');
   });
 });
+
+describe('targets written in the transcript', () => {
+  it('names the line of a malformed target, `>>>! connect` and `>>>@NAME TARGET` alike', async () => {
+    const connect = await run('>>># first\n>>>! connect localhost\n>>> PING\n+PONG\n');
+    expect(connect.status).toBe('error');
+    expect(connect.error).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+    expect(connect.error?.message).toMatch(/^test\.txt:2: target 'localhost': /);
+    const named = await run('>>> PING\n+PONG\n>>>@other localhost:http\n>>> PING\n+PONG\n', {
+      target: '127.0.0.1:1',
+    });
+    expect(named.error?.message).toMatch(/^test\.txt:3: target 'localhost:http': /);
+  });
+});
+
+describe('a connection that cannot be opened', () => {
+  it('is named, with the line of the step that opened it, when the file is already under way', async () => {
+    const server = await serve(echoServer());
+    const result = await run('>>> one\none\n>>>@other 127.0.0.1:1\n>>> two\ntwo\n', {
+      target: server.target,
+    });
+    expect(result.status).toBe('error');
+    expect(result.error).toEqual({
+      code: 'PROTODOC_ERR_CONNECT',
+      message: "connection 'other': cannot connect to 127.0.0.1:1: connection refused",
+      line: 4,
+      connection: 'other',
+    });
+    expect(statuses(result)).toEqual(['passed', 'skipped']);
+  });
+
+  it('is the whole file when it is the first connection of the file', async () => {
+    const result = await run('>>> one\none\n', { target: '127.0.0.1:1' });
+    expect(result.error).toEqual({
+      code: 'PROTODOC_ERR_CONNECT',
+      message: 'cannot connect to 127.0.0.1:1: connection refused',
+    });
+  });
+});

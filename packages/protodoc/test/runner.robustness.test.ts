@@ -211,6 +211,39 @@ describe('servers that fail to answer', () => {
   });
 });
 
+describe('replies that never settle', () => {
+  it('says the reply never settled, not just "timed out", and keeps what was received', async () => {
+    // A stream that never goes quiet: a trailing `...` can never be known to be complete.
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => {
+          let n = 0;
+          const timer = setInterval(() => socket.write(`tick ${++n}\r\n`), 5);
+          socket.on('close', () => clearInterval(timer));
+        });
+      }),
+    );
+    // A quiet period far longer than any stall of a busy machine, so that only the stream's end could end it.
+    const result = await run('>>> STREAM\ntick 1\n...\n', {
+      target: server.target,
+      timeoutMs: 3000,
+      settleMs: 1500,
+    });
+    const step = failedStep(result);
+    expect(step.failure.reason).toBe('unsettled');
+    expect(step.failure.message).toBe(
+      'the reply never settled: it ends in `...`, so it is complete only after 1.5s without a byte or a close, and bytes kept coming for 3s',
+    );
+    expect(text(step.failure.received)).toMatch(/^tick 1\r\ntick 2\r\n/);
+  });
+
+  it('still says "timed out" when the reply does not match so far', async () => {
+    const server = await serve(echoServer(() => undefined));
+    const result = await run('>>> x\nnever\n...\n', { target: server.target, timeoutMs: 100, settleMs: 20 });
+    expect(failedStep(result).failure.reason).toBe('timeout');
+  });
+});
+
 describe('the end of a transcript', () => {
   it('half-closes and passes once the server closes', async () => {
     const server = await serve(echoServer());
@@ -218,16 +251,39 @@ describe('the end of a transcript', () => {
     expect(result.status).toBe('passed');
   });
 
-  it('passes when the server keeps the connection open after the half-close, once the timeout ends the wait', async () => {
+  it('passes once the connection has been quiet for the settle time when the server keeps it open after the half-close', async () => {
     const server = await serve(
       startTestServer((socket) => {
         onLines(socket, (line) => socket.write(`${line}\r\n`));
         // Never closes on our FIN.
       }),
     );
-    const result = await run('>>> a\na\n', { target: server.target, timeoutMs: 100 });
+    // A timeout the test would never live to see: only the quiet period can end the wait.
+    const result = await run('>>> a\na\n', { target: server.target, timeoutMs: 600_000, settleMs: 20 });
     expect(result.status).toBe('passed');
     expect(statuses(result)).toEqual(['passed']);
+  });
+
+  it('fails on bytes sent after the half-close by a server that keeps the connection open', async () => {
+    const server = await serve(
+      startTestServer((socket) => {
+        onLines(socket, (line) => socket.write(`${line}\r\n`));
+        socket.on('end', () => socket.write('still here\r\n'));
+      }),
+    );
+    // The server answers the FIN at once; a quiet period far longer than a stall of a busy machine
+    // makes sure those bytes arrive within it.
+    const result = await run('>>>@one\n>>> a\na\n>>>@two\n>>> b\nb\n', {
+      target: server.target,
+      timeoutMs: 600_000,
+      settleMs: 2000,
+    });
+    expect(result.status).toBe('failed');
+    const leftovers = result.steps.filter((s) => s.failure?.reason === 'leftover');
+    expect(leftovers.map((s) => [s.connection, text(s.failure!.received)])).toEqual([
+      ['one', 'still here\r\n'],
+      ['two', 'still here\r\n'],
+    ]);
   });
 
   it('fails on what the server sends after the half-close', async () => {

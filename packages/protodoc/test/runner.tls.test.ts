@@ -136,6 +136,15 @@ describe('>>>! starttls', () => {
     expect(statuses(result)).toEqual(['passed', 'passed', 'passed', 'skipped', 'skipped']);
   });
 
+  it('calls a failed upgrade a failed STARTTLS handshake at the line of the step, not "cannot connect"', async () => {
+    const server = await serve(startTlsServer());
+    const result = await run(transcript, { target: server.target });
+    expect(result.error).toMatchObject({ code: 'PROTODOC_ERR_TLS', line: 7, connection: 'main' });
+    expect(result.error?.message).toMatch(
+      new RegExp(`^STARTTLS handshake with ${server.target} failed: (self-signed|unable to verify)`),
+    );
+  });
+
   it('checks the certificate against the server name given to starttls', async () => {
     const server = await serve(startTlsServer());
     const result = await run(transcript.replace('starttls localhost', 'starttls other.example'), {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProtodocError } from '../src/errors.js';
-import { defaultServername, parseTarget, substitutePort } from '../src/target.js';
+import { defaultServername, onServerPort, parseTarget, substitutePort } from '../src/target.js';
 
 describe('parseTarget', () => {
   it('parses HOST:PORT as plain TCP', () => {
@@ -86,5 +86,22 @@ describe('defaultServername', () => {
     expect(defaultServername(parseTarget('tls://127.0.0.1:443'))).toBeUndefined();
     expect(defaultServername(parseTarget('[::1]:443'))).toBeUndefined();
     expect(defaultServername(parseTarget('unix:/x'))).toBeUndefined();
+  });
+});
+
+describe('onServerPort (a `>>>! connect` target under --server)', () => {
+  it('keeps the scheme and host and takes the port placeholder', () => {
+    expect(onServerPort('127.0.0.1:6379')).toBe('127.0.0.1:{port}');
+    expect(onServerPort('localhost:{port}')).toBe('localhost:{port}');
+    expect(onServerPort('tls://mail.example:465')).toBe('tls://mail.example:{port}');
+    expect(onServerPort('HTTPS://[::1]:8443/')).toBe('https://[::1]:{port}');
+    expect(onServerPort('http://localhost:8080')).toBe('http://localhost:{port}');
+    expect(onServerPort('tcp://example.test:25')).toBe('example.test:{port}');
+  });
+
+  it('refuses a unix: target, which has no port to take', () => {
+    expect(() => onServerPort('unix:/run/redis.sock')).toThrow(
+      expect.objectContaining({ code: 'PROTODOC_ERR_USAGE' }),
+    );
   });
 });

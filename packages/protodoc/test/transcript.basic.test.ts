@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTranscript, parseTranscriptLines, splitLines } from '../src/transcript.js';
+import { parseBlockLines, parseTranscript, SyntaxErrors, splitLines } from '../src/transcript.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -114,15 +114,11 @@ describe('parseTranscript: the fixed rules', () => {
   });
 
   it('splits the file into the same lines as splitLines (markdown blocks use that)', () => {
-    const texts = ['\n', '\n\n', 'a', 'a\r', 'a\r\r\n', '\r\n\r\nb', '\ufeff\n>>> x\n\n', '>>> x\ny\n\n\n'];
+    const texts = ['>>> x', '>>> a\r', '>>> a\r\r\n', '\r\n\r\n>>> b', '\ufeff\n>>> x\n\n', '>>> x\ny\n\n\n'];
     for (const t of texts) {
-      const expected = parseTranscriptLines(splitLines(t), 1, 'f.txt');
+      const expected = parseBlockLines(splitLines(t), 1, new SyntaxErrors('f.txt'));
       expect(parseTranscript(t, 'f.txt'), JSON.stringify(t)).toEqual(expected);
     }
-  });
-
-  it('parses an empty file as a transcript with no steps', () => {
-    expect(parseTranscript('', 'e.txt').steps).toEqual([]);
   });
 
   it('records the default connection once it is used', () => {

@@ -1,6 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { TranscriptSyntaxError } from '../src/errors.js';
+import { TranscriptParseError, type TranscriptSyntaxError } from '../src/errors.js';
+import { parseMarkdown } from '../src/markdown.js';
 import { parseTranscript } from '../src/transcript.js';
+
+/** The syntax errors `text` gives, as `LINE:COL: reason`. */
+function errorsOf(parse: () => unknown): { errors: string[]; message: string } {
+  let caught: unknown;
+  try {
+    parse();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(TranscriptParseError);
+  const err = caught as TranscriptParseError;
+  expect(err.code).toBe('PROTODOC_ERR_SYNTAX');
+  return {
+    errors: err.errors.map((e) => `${e.line}:${e.column}: ${e.message.split(': ').slice(1).join(': ')}`),
+    message: err.message,
+  };
+}
 
 /** Parses `text` expecting a syntax error; returns [line, column]. */
 function errorAt(text: string): [number, number] {
@@ -10,8 +28,8 @@ function errorAt(text: string): [number, number] {
   } catch (err) {
     caught = err;
   }
-  expect(caught).toBeInstanceOf(TranscriptSyntaxError);
-  const err = caught as TranscriptSyntaxError;
+  expect(caught).toBeInstanceOf(TranscriptParseError);
+  const err = (caught as TranscriptParseError).errors[0] as TranscriptSyntaxError;
   expect(err.code).toBe('PROTODOC_ERR_SYNTAX');
   expect(err.file).toBe('bad.txt');
   expect(err.message.startsWith(`bad.txt:${err.line}:${err.column}: `)).toBe(true);
@@ -71,5 +89,63 @@ describe('parseTranscript: syntax errors carry file, line and column', () => {
 
   it('counts lines of CRLF files the same way', () => {
     expect(errorAt('>>> A\r\nok\r\n>>>?\r\n')).toEqual([3, 4]);
+  });
+});
+
+describe('parseTranscript: every syntax error of a file', () => {
+  it('reports each bad line, not only the first, and parses the lines between', () => {
+    const { errors } = errorsOf(() =>
+      parseTranscript('>>> A\n>>>?x\nok\n>>>= \\q\n>>> B\n>>>! frob\n', 'bad.txt'),
+    );
+    expect(errors).toEqual([
+      "2:4: unknown line type '>>>?'",
+      "4:6: unknown escape '\\q'",
+      "6:6: unknown directive 'frob'",
+    ]);
+  });
+
+  it('reports lines after a no-eol line once per reply', () => {
+    const { errors } = errorsOf(() =>
+      parseTranscript('>>> A\n>>>=(no-eol) a\nb\nc\n>>> B\n>>>?\n', 'bad.txt'),
+    );
+    expect(errors).toEqual([
+      '3:1: no expected line may follow the no-eol line 2 in the same reply',
+      "6:4: unknown line type '>>>?'",
+    ]);
+  });
+
+  it('reports at most 20 and says how many more there are', () => {
+    const { errors, message } = errorsOf(() => parseTranscript('>>>?\n'.repeat(25), 'bad.txt'));
+    expect(errors).toHaveLength(20);
+    expect(message.split('\n').at(-1)).toBe(
+      'bad.txt: 5 more syntax errors not shown (at most 20 are reported per file)',
+    );
+  });
+
+  it('counts the blocks of a Markdown file together', () => {
+    const block = '```protodoc\n>>>?\n```\n';
+    const { errors } = errorsOf(() => parseMarkdown(block.repeat(22), 'doc.md'));
+    expect(errors).toHaveLength(20);
+    expect(errors[1]).toBe("5:4: unknown line type '>>>?'");
+  });
+});
+
+describe('parseTranscript: a transcript without steps', () => {
+  for (const [what, text] of [
+    ['an empty file', ''],
+    ['a file of comments and header directives', '>>># nothing yet\n>>>! timeout 1s\n'],
+    ['a file holding only a byte-order mark', '\ufeff'],
+  ] as const) {
+    it(`is an error at line 1 for ${what}`, () => {
+      expect(errorsOf(() => parseTranscript(text, 'empty.txt')).errors).toEqual([
+        "1:1: the transcript has no steps: write '>>> ' lines to send and the lines expected after them",
+      ]);
+    });
+  }
+
+  it('is an error at its opening fence for an empty protodoc block of a Markdown file', () => {
+    expect(errorsOf(() => parseMarkdown('# doc\n\n```protodoc\n>>># later\n```\n', 'doc.md')).errors).toEqual(
+      ["3:1: the protodoc block has no steps: write '>>> ' lines to send and the lines expected after them"],
+    );
   });
 });

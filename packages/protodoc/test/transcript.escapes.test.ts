@@ -14,6 +14,12 @@ describe('decodeEscapes', () => {
     ['ab\\xg0', 2],
     ['abc\\', 3],
     ['\\N', 0],
+    ['\\u202e', 0],
+    ['a\\u{}', 1],
+    ['\\u{1234567}', 0],
+    ['\\u{12', 0],
+    ['\\u{110000}', 0],
+    ['\\u{d800}', 0],
   ])('refuses %j at offset %d', (text, offset) => {
     let caught: unknown;
     try {

@@ -13,6 +13,11 @@ beforeAll(async () => {
   await writeFile(join(dir, 'ping.protodoc'), '>>> PING\n+PONG\n');
   await writeFile(join(dir, 'doc.MD'), '# x\n```protodoc\n>>> A\na\n```\n```protodoc\n>>> B\nb\n```\n');
   await writeFile(join(dir, 'bad.txt'), '>>> A\n>>>% x\n');
+  // Latin-1 bytes where UTF-8 is due, in a block and in the prose around it.
+  await writeFile(
+    join(dir, 'latin1.md'),
+    Buffer.from('caf\xe9\n```protodoc\n>>> A\n\xe9t\xe9\n```\n', 'latin1'),
+  );
 });
 
 afterAll(async () => {
@@ -54,6 +59,27 @@ describe('loadTranscripts', () => {
 
   it('refuses a directory', async () => {
     expect((await loadError(dir)).code).toBe('PROTODOC_ERR_FILE');
+  });
+
+  it('refuses bytes that are not UTF-8, at their line and column, and says to write \\xHH', async () => {
+    // The BOM that latin1 cannot encode is written as its UTF-8 bytes by hand.
+    const path = join(dir, 'latin1.txt');
+    await writeFile(
+      path,
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('>>> A\nca\xe9\n>>> \xff\n', 'latin1')]),
+    );
+    const err = await loadError(path);
+    expect(err.code).toBe('PROTODOC_ERR_SYNTAX');
+    expect(err.message.split('\n')).toEqual([
+      `${path}:2:3: invalid UTF-8 (byte 0xe9): a transcript is UTF-8 text; write other bytes as \\xHH in a '>>>(esc)' or '>>>=' line`,
+      `${path}:3:5: invalid UTF-8 (byte 0xff): a transcript is UTF-8 text; write other bytes as \\xHH in a '>>>(esc)' or '>>>=' line`,
+    ]);
+  });
+
+  it('refuses bytes that are not UTF-8 inside a protodoc block only', async () => {
+    const err = await loadError(join(dir, 'latin1.md'));
+    expect(err.message).toMatch(/latin1\.md:4:1: invalid UTF-8 \(byte 0xe9\)/);
+    expect(err.message.split('\n')).toHaveLength(1);
   });
 
   it('passes syntax errors through with the path as given', async () => {

@@ -22,44 +22,19 @@ export function countSteps(result: TranscriptResult): { passed: number; failed: 
   return counts;
 }
 
-/** The summary line: `3 files, 41 steps: 40 passed, 1 failed, 0 skipped (0.21s)`. */
+/**
+ * The summary line: `3 files, 41 steps: 40 passed, 1 failed, 0 skipped (0.21s)`; when a file holds
+ * several transcripts (Markdown blocks), `1 file (2 transcripts), 5 steps: ...`.
+ */
 export function formatSummaryLine(summary: RunSummary): string {
   const errors = summary.errors > 0 ? `, ${summary.errors} could not run` : '';
+  const transcripts =
+    summary.transcripts === summary.files ? '' : ` (${plural(summary.transcripts, 'transcript')})`;
   return (
-    `${plural(summary.files, 'file')}, ${plural(summary.steps, 'step')}: ` +
+    `${plural(summary.files, 'file')}${transcripts}, ${plural(summary.steps, 'step')}: ` +
     `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors} ` +
     `(${(summary.durationMs / 1000).toFixed(2)}s)`
   );
-}
-
-/** What a run adds up to: `error` when a transcript could not run, `passed` when every one passed, else `failed`. */
-export function runStatus(summary: RunSummary): 'passed' | 'failed' | 'error' {
-  if (summary.errors > 0) return 'error';
-  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
-}
-
-/** Totals of a run's results. */
-export function summarize(results: TranscriptResult[], durationMs: number): RunSummary {
-  const summary: RunSummary = {
-    // A Markdown file gives one result per protodoc block: count files, not blocks.
-    files: new Set(results.map((r) => r.path)).size,
-    steps: 0,
-    passed: 0,
-    failed: 0,
-    skipped: 0,
-    errors: 0,
-    durationMs,
-    results,
-  };
-  for (const result of results) {
-    const counts = countSteps(result);
-    summary.steps += result.steps.length;
-    summary.passed += counts.passed;
-    summary.failed += counts.failed;
-    summary.skipped += counts.skipped;
-    if (result.status === 'error') summary.errors++;
-  }
-  return summary;
 }
 
 /**
@@ -69,4 +44,13 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
 export function resultLabel(result: TranscriptResult): string {
   const first = result.steps[0];
   return first && /\.md$/i.test(result.path) ? `${result.path}:${first.line}` : result.path;
+}
+
+/**
+ * Where a transcript that could not run failed: `PATH:LINE` when it was under way (a later connection, a
+ * STARTTLS upgrade), else its label.
+ */
+export function errorLabel(result: TranscriptResult): string {
+  const line = result.error?.line;
+  return line === undefined ? resultLabel(result) : `${result.path}:${line}`;
 }

@@ -3,8 +3,9 @@
  * (lossy) UTF-8 text to read and as base64 to trust; each failure carries the same diff the pretty
  * reporter prints, without colour.
  */
+import { INVISIBLE } from '../escapes.js';
 import type { RunSummary, StepFailure, StepResult, TranscriptResult } from '../results.js';
-import { runStatus } from './format.js';
+import { runStatus } from '../summary.js';
 import { renderExpectLine } from './render.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
 
@@ -74,10 +75,17 @@ export async function toJsonReport(
   return { version: JSON_REPORT_VERSION, status: runStatus(summary), summary: totals, transcripts };
 }
 
-/** The report as JSON text, indented, ending in a newline. */
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
+
+/**
+ * The report as JSON text, indented, ending in a newline. Characters a terminal would not show
+ * (control, zero-width, bidi) are written as JSON's `\uXXXX` escapes: the same string to a JSON
+ * reader, and no hidden text for whoever opens the file.
+ */
 export async function formatJson(
   summary: RunSummary,
   options: { diff?: ReplyDiffOptions } = {},
 ): Promise<string> {
-  return `${JSON.stringify(await toJsonReport(summary, options), null, 2)}\n`;
+  const text = JSON.stringify(await toJsonReport(summary, options), null, 2);
+  return `${text.replace(INVISIBLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
 }

@@ -3,18 +3,25 @@
  * one `<testcase>` per step (named `PATH:LINE`), a `<failure>` holding the diff for a failing step,
  * `<skipped/>` for the steps after it, and an `<error>` for a transcript that could not run.
  */
+import { INVISIBLE } from '../escapes.js';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
 import { countSteps, resultLabel } from './format.js';
-import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+import { diffReply, formatReceived, type ReplyDiffOptions } from './reply-diff.js';
+
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
 
 /**
  * Escapes text for XML content and attribute values. Characters XML 1.0 cannot hold at all (most
  * control characters, lone surrogates) become U+FFFD; the diff already shows such bytes as escapes.
  */
 export function escapeXml(text: string): string {
-  return text
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
-    .replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`);
+  return (
+    text
+      .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD')
+      // Characters a reader of the file would not see (C1, zero-width, bidi): as character references.
+      .replace(INVISIBLE_ALL, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`)
+      .replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`)
+  );
 }
 
 function seconds(ms: number): string {
@@ -38,7 +45,8 @@ async function testcase(
   if (step.status === 'skipped') return `${head}>\n      <skipped/>\n    </testcase>\n`;
   const failure = step.failure;
   const message = failure?.message ?? 'failed';
-  const body = failure ? await diffReply(failure.expected, failure.received, diff) : '';
+  let body = failure ? await diffReply(failure.expected, failure.received, diff) : '';
+  if (failure && body === '') body = formatReceived(failure.received);
   return (
     `${head}>\n` +
     `      <failure${attributes({ message, type: failure?.reason ?? 'mismatch' })}>${escapeXml(body)}</failure>\n` +

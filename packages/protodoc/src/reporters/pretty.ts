@@ -15,7 +15,7 @@
  */
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
+import { countSteps, errorLabel, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
 import type { ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
@@ -59,10 +59,12 @@ async function formatFailedStep(path: string, step: StepResult, options: PrettyO
   if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}\n`;
   const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}\n`;
   // Only failures need the diff code: a passing run does not load it.
-  const { diffReply } = await import('./reply-diff.js');
+  const { diffReply, formatReceived } = await import('./reply-diff.js');
   const diff = await diffReply(failure.expected, failure.received, options.diff);
+  // Nothing differs line for line (a reply that never settled): then show what came.
+  const body = diff === '' ? formatReceived(failure.received) : colorDiff(diff, paint);
   // A blank line closes each failure so the next transcript's status line stands apart.
-  return `${header}${colorDiff(diff, paint)}\n`;
+  return `${header}${body}\n`;
 }
 
 /** The block for one transcript: its status line, and the diff of each failing step. */
@@ -74,7 +76,7 @@ export async function formatTranscriptResult(
   const time = formatDuration(result.durationMs);
   const label = resultLabel(result);
   if (result.status === 'error') {
-    return `${paint(['bold', 'red'], 'ERROR')} ${label}: ${result.error?.message ?? 'could not run'}\n`;
+    return `${paint(['bold', 'red'], 'ERROR')} ${errorLabel(result)}: ${result.error?.message ?? 'could not run'}\n`;
   }
   if (result.status === 'passed') {
     return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;

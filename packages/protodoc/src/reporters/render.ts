@@ -4,16 +4,11 @@
  * `>>>= ` with escapes (`\xHH`, `\r`, `\e`, ...) where they are not, `>>>=(no-eol) ` for a final line
  * that ended without a newline.
  */
-import { formatEscaped, utf8SequenceLength } from '../escapes.js';
+import { codePointAt, formatEscaped, isInvisible, utf8SequenceLength } from '../escapes.js';
+import type { ReceivedLine } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
 
-/** One received line: its bytes without the line ending, and whether a line ending (LF or CRLF) followed. */
-export interface ReceivedLine {
-  bytes: Uint8Array;
-  eol: boolean;
-  /** The ending was CRLF (not just LF). */
-  crlf?: boolean;
-}
+export type { ReceivedLine } from '../received-lines.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -26,8 +21,8 @@ export function isPlainLine(bytes: Uint8Array): boolean {
       i++;
     } else {
       const length = utf8SequenceLength(bytes, i);
-      // C1 control characters (U+0080-U+009F: C2 80 to C2 9F) are invisible on a terminal: not plain text.
-      if (length === 0 || (b === 0xc2 && bytes[i + 1]! < 0xa0)) return false;
+      // C1 controls, zero-width and bidi characters do not show on a terminal: not plain text.
+      if (length === 0 || isInvisible(codePointAt(bytes, i, length))) return false;
       i += length;
     }
   }
@@ -49,21 +44,52 @@ export function renderReceivedLine(line: ReceivedLine): string {
   return isPlainLine(line.bytes) ? utf8.decode(line.bytes) : `>>>= ${escapeBytes(line.bytes)}`;
 }
 
+/** {@link renderReceivedLine}, showing at most `maxLineBytes` of the line and counting the rest. */
+export function renderCapped(line: ReceivedLine, maxLineBytes: number): string {
+  if (line.bytes.length <= maxLineBytes) return renderReceivedLine(line);
+  const shown = renderReceivedLine({ bytes: line.bytes.subarray(0, maxLineBytes), eol: line.eol });
+  return `${shown} [${line.bytes.length - maxLineBytes} more bytes not shown]`;
+}
+
 function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
   if (item.noEol) return '(no-eol)';
   return item.eol ? `(${item.eol})` : '';
 }
 
-/** An expected item as it was written in the transcript (comments and formatting aside). */
+const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
+const HIDDEN_CHARS =
+  /[\u0000-\u0008\u000a-\u001f\u007f\u0080-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/gu;
+
+/** Characters a line cannot show as they are, as the regular expression's own escapes. */
+function regexEscapes(source: string): string {
+  return source.replace(HIDDEN_CHARS, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp < 0x80 ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
+  });
+}
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * An expected item as it was written in the transcript (comments and formatting aside), or, when it
+ * holds characters a terminal would not show (control, zero-width, bidi), as a line that means the
+ * same and shows them as escapes: `>>>= ...\u{202e}...`, or a `>>>~` line for a text line with `...`.
+ */
 export function renderExpectLine(item: ExpectLine): string {
   switch (item.kind) {
-    case 'text':
-      return item.text;
+    case 'text': {
+      const bytes = utf8Encoder.encode(item.text);
+      if (isPlainLine(bytes)) return item.text;
+      if (!item.text.includes('...')) return `>>>= ${escapeBytes(bytes)}`;
+      // `...` inside a line matches any text within it, CR included: `[^]*`, not `.*`.
+      const pieces = item.text.split('...').map((piece) => regexEscapes(piece.replace(REGEX_SYNTAX, '\\$&')));
+      return `>>>~ ${pieces.join('[^]*')}`;
+    }
     case 'any-lines':
       return '...';
     case 'literal':
       return `>>>=${flags(item)} ${escapeBytes(item.bytes)}`;
     case 'regex':
-      return `>>>~${flags(item)} ${item.source}`;
+      return `>>>~${flags(item)} ${regexEscapes(item.source)}`;
   }
 }

@@ -1,0 +1,151 @@
+/**
+ * `-v`: the conversation as it happens, in the report notation (hurl's `-v` marks): `>` a line sent,
+ * `<` a line received, `*` what happened to a connection and how each step ended. Every line but a
+ * step's outcome carries the time since the transcript started and the connection's name:
+ *
+ *     * examples/protodoc/redis.txt
+ *     *     0.1ms main: connecting to 127.0.0.1:6379
+ *     *     0.6ms main: connected
+ *     >     0.8ms main: PING
+ *     <     1.0ms main: +PONG
+ *     * examples/protodoc/redis.txt:3: passed (0.2ms)
+ *
+ * Lines are cut at LF as the matcher cuts them and shown as a diff shows received lines (plain text,
+ * or `>>>=` with escapes); a received line still without its LF is shown, as `>>>=(no-eol)`, once the
+ * conversation moves on (the next send on its connection, the step's end, a close).
+ */
+import { styleText } from 'node:util';
+import { ReceivedLines } from '../received-lines.js';
+import type { RunEvent, TraceEvent } from '../results.js';
+import { renderCapped } from './render.js';
+
+/** Options of the verbose printer. */
+export interface VerboseOptions {
+  /**
+   * Dim the `*` lines (the CLI does on a terminal that supports colour).
+   * @default false
+   */
+  color?: boolean;
+  /**
+   * Most bytes of one line shown; the rest is counted.
+   * @default 1000
+   */
+  maxLineBytes?: number;
+}
+
+/** What {@link createVerbose} returns: feed it the run's trace and its progress events. */
+export interface VerbosePrinter {
+  trace(event: TraceEvent): void;
+  event(event: RunEvent): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** `    12.3ms`: right-aligned, so the columns line up. */
+function time(ms: number): string {
+  return `${ms.toFixed(1)}ms`.padStart(9);
+}
+
+/**
+ * A printer of the conversation that hands each piece of text (one or more whole lines) to `write`.
+ * @example
+ *   const verbose = createVerbose((text) => process.stderr.write(text));
+ *   await checkFiles(files, { trace: verbose.trace, onEvent: verbose.event });
+ */
+export function createVerbose(write: (text: string) => void, options: VerboseOptions = {}): VerbosePrinter {
+  const maxLineBytes = options.maxLineBytes ?? 1000;
+  const info = options.color
+    ? (text: string) => styleText('dim', text, { validateStream: false })
+    : (text: string) => text;
+  // Received bytes of each connection after its last LF, by `path\0connection`.
+  const partial = new Map<string, { bytes: Buffer; at: number }>();
+
+  const lines = (mark: string, at: number, connection: string, bytes: Uint8Array): string => {
+    const all = new ReceivedLines(bytes);
+    let out = '';
+    for (let k = 0; k < all.length; k++) {
+      out += `${mark} ${time(at)} ${connection}: ${renderCapped(all.line(k), maxLineBytes)}\n`;
+    }
+    return out;
+  };
+  const flush = (path: string, connection: string): string => {
+    const key = `${path}\0${connection}`;
+    const rest = partial.get(key);
+    if (rest === undefined) return '';
+    partial.delete(key);
+    return lines('<', rest.at, connection, rest.bytes);
+  };
+  const note = (event: TraceEvent, text: string): string =>
+    info(`* ${time(event.at)} ${event.connection}: ${text}`) + '\n';
+
+  return {
+    trace(event: TraceEvent): void {
+      const { path, connection } = event;
+      switch (event.type) {
+        case 'received': {
+          const key = `${path}\0${connection}`;
+          const before = partial.get(key)?.bytes ?? EMPTY;
+          const bytes = before.length === 0 ? Buffer.from(event.bytes) : Buffer.concat([before, event.bytes]);
+          const lf = bytes.lastIndexOf(0x0a);
+          if (lf < bytes.length - 1) partial.set(key, { bytes: bytes.subarray(lf + 1), at: event.at });
+          else partial.delete(key);
+          if (lf >= 0) write(lines('<', event.at, connection, bytes.subarray(0, lf + 1)));
+          return;
+        }
+        case 'sent':
+          write(flush(path, connection) + lines('>', event.at, connection, event.bytes));
+          return;
+        case 'connect':
+          write(note(event, `connecting to ${event.target}`));
+          return;
+        case 'connected':
+          write(note(event, 'connected'));
+          return;
+        case 'starttls':
+          write(
+            flush(path, connection) +
+              note(
+                event,
+                `STARTTLS handshake${event.servername === undefined ? '' : ` (server name ${event.servername})`}`,
+              ),
+          );
+          return;
+        case 'secured':
+          write(note(event, 'TLS established'));
+          return;
+        case 'half-close':
+          write(flush(path, connection) + note(event, 'half-close (protodoc sends nothing more)'));
+          return;
+        case 'closed':
+          write(
+            flush(path, connection) +
+              note(event, event.reason === undefined ? 'closed by the server' : `failed (${event.reason})`),
+          );
+      }
+    },
+
+    event(event: RunEvent): void {
+      if (event.type === 'file-start') {
+        write(info(`* ${event.path}`) + '\n');
+      } else if (event.type === 'step-end') {
+        const { step } = event;
+        if (step.status === 'skipped') return;
+        const outcome =
+          step.status === 'passed'
+            ? `passed (${step.durationMs.toFixed(1)}ms)`
+            : `failed: ${step.failure?.message ?? 'failed'}`;
+        const line = step.failure?.line ?? step.line;
+        write(flush(event.path, step.connection) + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
+      } else {
+        let out = '';
+        const prefix = `${event.result.path}\0`;
+        for (const key of [...partial.keys()]) {
+          if (key.startsWith(prefix)) out += flush(event.result.path, key.slice(prefix.length));
+        }
+        const { result } = event;
+        const how = result.status === 'error' ? `could not run: ${result.error?.message}` : result.status;
+        write(`${out}${info(`* ${result.path}: ${how}`)}\n`);
+      }
+    },
+  };
+}

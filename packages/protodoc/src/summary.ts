@@ -1,0 +1,35 @@
+/**
+ * A run's totals, computed in one place for the runner, `checkFiles` and every reporter, so no two of
+ * them can count differently.
+ */
+import type { RunSummary, TranscriptResult } from './results.js';
+
+/**
+ * Totals of a run's results. `files` counts files on disk (a Markdown file with two protodoc blocks is
+ * one file), `transcripts` counts the results.
+ */
+export function summarize(results: TranscriptResult[], durationMs: number): RunSummary {
+  const summary: RunSummary = {
+    files: new Set(results.map((r) => r.path)).size,
+    transcripts: results.length,
+    steps: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    errors: 0,
+    durationMs,
+    results,
+  };
+  for (const result of results) {
+    for (const step of result.steps) summary[step.status]++;
+    summary.steps += result.steps.length;
+    if (result.status === 'error') summary.errors++;
+  }
+  return summary;
+}
+
+/** What a run adds up to: `error` when a transcript could not run, `passed` when every one passed, else `failed`. */
+export function runStatus(summary: RunSummary): 'passed' | 'failed' | 'error' {
+  if (summary.errors > 0) return 'error';
+  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
+}
