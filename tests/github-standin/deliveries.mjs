@@ -163,6 +163,7 @@ export class Deliveries {
     const accepts = (/** @type {Delivery} */ d) => d.id > after && SETTLED.has(d.state) && predicate(d);
     const found = this.#records.find(accepts);
     if (found) return Promise.resolve(found);
+    if (this.#bugs[0] !== undefined) return Promise.reject(new Error(this.#bugs[0]));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         done();
@@ -356,8 +357,16 @@ export class Deliveries {
     this.#deps.onSettled?.(delivery);
   }
 
-  /** Tells waiting tests about a stand-in bug (they fail instead of timing out). @param {string} message */
+  /** @type {string[]} */
+  #bugs = [];
+
+  /**
+   * Tells waiting tests about a stand-in bug: they fail with it instead of timing out, and so does every later
+   * {@link waitFor} that does not find its delivery at once.
+   * @param {string} message
+   */
   reportBug(message) {
+    this.#bugs.push(message);
     this.#events.emit('bug', message);
   }
 }

@@ -3,6 +3,7 @@
  * @octokit/auth-app with the generated key), a webhook receiver that verifies signatures with @octokit/webhooks,
  * and a world to start from.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAppAuth } from '@octokit/auth-app';
@@ -161,4 +162,28 @@ export async function world(): Promise<World> {
       await gh.close();
     },
   };
+}
+
+/**
+ * Runs git in the sandbox's environment without throwing: the stand-in serves from this same process, so a
+ * synchronous git call would wait forever for an answer that cannot come.
+ */
+export function gitResult(
+  box: Sandbox,
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, env: box.env, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A clone URL with `user:password` in it. */
+export function withCredentials(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = password;
+  return u.toString();
 }
