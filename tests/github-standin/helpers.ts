@@ -68,6 +68,8 @@ export interface Receiver {
   received: ReceivedWebhook[];
   /** The status the next deliveries get (202 unless a test says otherwise). */
   status: number;
+  /** The secret signatures are verified with (settable: the CLI prints its App's secret after it starts). */
+  secret: string;
   /** Resolves with the first webhook (already received or later) `predicate` accepts. */
   next(predicate?: (w: ReceivedWebhook) => boolean): Promise<ReceivedWebhook>;
   close(): Promise<void>;
@@ -75,7 +77,6 @@ export interface Receiver {
 
 /** A small node:http webhook endpoint that verifies every delivery with the App's secret. */
 export async function webhookReceiver(secret: string): Promise<Receiver> {
-  const webhooks = new Webhooks({ secret });
   const waiters: { predicate: (w: ReceivedWebhook) => boolean; resolve: (w: ReceivedWebhook) => void }[] = [];
   const received: ReceivedWebhook[] = [];
   const server: Server = createServer((req, res) => {
@@ -84,7 +85,9 @@ export async function webhookReceiver(secret: string): Promise<Receiver> {
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const signature = String(req.headers['x-hub-signature-256'] ?? '');
-      const verified = signature ? await webhooks.verify(body, signature) : false;
+      const verified = signature
+        ? await new Webhooks({ secret: receiver.secret }).verify(body, signature)
+        : false;
       const webhook: ReceivedWebhook = { headers: req.headers, body, verified, payload: JSON.parse(body) };
       received.push(webhook);
       res.writeHead(receiver.status);
@@ -102,6 +105,7 @@ export async function webhookReceiver(secret: string): Promise<Receiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`,
     received,
     status: 202,
+    secret,
     next(predicate = () => true) {
       const found = received.find(predicate);
       if (found) return Promise.resolve(found);

@@ -88,6 +88,7 @@ export class Standin extends EventEmitter {
       schemas: this.schemas,
       clock: this.model.clock,
       onBug: (m) => this.reportBug(m),
+      onSettled: (d) => this.emit('delivery', d),
     });
     /** Faults to switch on: server errors and rate limits for chosen operations. */
     this.faults = new Faults();
