@@ -241,23 +241,30 @@ export class Deliveries {
     const original = this.#records.find((d) => d.guid === guid);
     const app = original && this.#apps.get(original.appId);
     if (!original || !app) throw new Error(`no delivery ${guid} to redeliver`);
-    /** @type {Delivery} */
-    const again = {
-      ...original,
+    const again = this.#attempt(original, { url: app.webhookUrl, redelivery: true, duplicate: false });
+    this.#records.push(again);
+    this.#push(again, app);
+    return again;
+  }
+
+  /**
+   * A new, unsent attempt at the same delivery (same GUID and body), with its own id.
+   * @param {Delivery} of
+   * @param {Partial<Pick<Delivery, 'url' | 'redelivery' | 'duplicate'>>} changes
+   * @returns {Delivery}
+   */
+  #attempt(of, changes) {
+    return {
+      ...of,
+      ...changes,
       id: this.#nextId++,
-      headers: { ...original.headers },
-      url: app.webhookUrl,
-      redelivery: true,
-      duplicate: false,
+      headers: { ...of.headers },
       state: 'queued',
       statusCode: null,
       durationMs: null,
       deliveredAt: null,
       error: null,
     };
-    this.#records.push(again);
-    this.#push(again, app);
-    return again;
   }
 
   /** Resolves once nothing is queued or being sent (held deliveries do not count). */
@@ -293,17 +300,7 @@ export class Deliveries {
     if (copies === 2) this.#duplicateNext--;
     await this.#post(delivery, app);
     if (copies === 2) {
-      /** @type {Delivery} */
-      const twin = {
-        ...delivery,
-        id: this.#nextId++,
-        duplicate: true,
-        state: 'queued',
-        statusCode: null,
-        durationMs: null,
-        deliveredAt: null,
-        error: null,
-      };
+      const twin = this.#attempt(delivery, { duplicate: true });
       this.#records.push(twin);
       await this.#post(twin, app);
     }

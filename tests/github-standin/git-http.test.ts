@@ -78,6 +78,11 @@ describe('git over smart HTTP', () => {
       },
     });
     expect(hook.payload.commits.map((c: { id: string }) => c.id)).toEqual([sha]);
+    const unicode = await change(dir, 'docs/résumé.md', 'é\n');
+    await w.box.git(dir, 'push', '--quiet', 'origin', 'HEAD:refs/heads/pu');
+    const named = await w.receiver.next((h) => h.payload.after === unicode);
+    expect(named.payload.head_commit.added).toEqual(['docs/résumé.md']);
+    expect(w.repo.activities[1]).toMatchObject({ type: 'push', before: sha, after: unicode });
     expect(typeof hook.payload.repository.pushed_at).toBe('number');
     const [activity] = w.repo.activities;
     expect(activity).toMatchObject({

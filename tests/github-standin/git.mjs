@@ -28,6 +28,10 @@ export function gitEnvironment(home) {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_TERMINAL_PROMPT: '0',
+    // File names as they are (`é.txt`, not `"\303\251.txt"`), in payloads and in the hooks' messages alike.
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'core.quotePath',
+    GIT_CONFIG_VALUE_0: 'false',
     LANG: 'C',
     LC_ALL: 'C',
   };
@@ -72,6 +76,24 @@ while read old new ref; do
   fi
 done
 `;
+
+/**
+ * One entry of `git ls-tree -z -l`: `MODE TYPE SHA SIZE<TAB>NAME` (size `-` for trees and submodules; the name
+ * unquoted).
+ * @param {string} line
+ * @returns {{ type: 'blob' | 'tree' | 'commit', mode: string, sha: string, size: number, name: string }}
+ */
+function treeLine(line) {
+  const tab = line.indexOf('\t');
+  const [mode = '', type = '', sha = '', size = '-'] = line.slice(0, tab).split(/\s+/);
+  return {
+    type: /** @type {'blob' | 'tree' | 'commit'} */ (type),
+    mode,
+    sha,
+    size: size === '-' ? 0 : Number(size),
+    name: line.slice(tab + 1),
+  };
+}
 
 /**
  * A bare repository on disk and the git commands the stand-in runs in it.
@@ -250,18 +272,13 @@ export class BareRepository {
       const tree = (await this.run(['rev-parse', `${commit}^{tree}`])).trim();
       return { type: 'tree', mode: '040000', sha: tree, size: 0 };
     }
-    const out = await this.run(['ls-tree', '-l', '--full-tree', commit, '--', path]);
-    const line = out.split('\n').find((l) => l.endsWith(`\t${path}`));
-    if (!line) return null;
-    const [meta = '', name] = line.split('\t');
-    if (name !== path) return null;
-    const [mode = '', type = '', sha = '', size = '0'] = meta.split(/\s+/);
-    return {
-      type: /** @type {'blob' | 'tree' | 'commit'} */ (type),
-      mode,
-      sha,
-      size: size === '-' ? 0 : Number(size),
-    };
+    const out = await this.run(['ls-tree', '-z', '-l', '--full-tree', commit, '--', path]);
+    const entry = out
+      .split('\0')
+      .filter(Boolean)
+      .map(treeLine)
+      .find((e) => e.name === path);
+    return entry ?? null;
   }
 
   /**
@@ -271,21 +288,8 @@ export class BareRepository {
    * @returns {Promise<{ type: 'blob' | 'tree' | 'commit', mode: string, sha: string, size: number, name: string }[]>}
    */
   async list(commit, path) {
-    const out = await this.run(['ls-tree', '-l', path === '' ? commit : `${commit}:${path}`]);
-    return out
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [meta = '', name = ''] = line.split('\t');
-        const [mode = '', type = '', sha = '', size = '0'] = meta.split(/\s+/);
-        return {
-          type: /** @type {'blob' | 'tree' | 'commit'} */ (type),
-          mode,
-          sha,
-          size: size === '-' ? 0 : Number(size),
-          name,
-        };
-      });
+    const out = await this.run(['ls-tree', '-z', '-l', path === '' ? commit : `${commit}:${path}`]);
+    return out.split('\0').filter(Boolean).map(treeLine);
   }
 
   /**

@@ -666,17 +666,21 @@ export async function handleRest(standin, req, res, url, rawBody, entry) {
         ? `user ID ${credential.user.id}`
         : 'this IP';
 
-  const before = standin.faults.take(operationId, 'before', true);
-  if (before) {
-    entry.fault = before.kind;
-    const answer = faultAnswer(before, {
+  /** Answers with a fault due at this point, if one is; true when it did. @param {'before' | 'after'} when */
+  const faulted = (when) => {
+    const fault = standin.faults.take(operationId, when, true);
+    if (!fault) return false;
+    entry.fault = fault.kind;
+    const answer = faultAnswer(fault, {
       requestId: entry.requestId,
       nowMs: standin.model.clock.now(),
       subject,
     });
     entry.error = answer.body.message;
-    return send(answer.status, answer.body, answer.headers);
-  }
+    send(answer.status, answer.body, answer.headers);
+    return true;
+  };
+  if (faulted('before')) return;
 
   /** @type {Answer} */
   let answer;
@@ -710,17 +714,7 @@ export async function handleRest(standin, req, res, url, rawBody, entry) {
     entry.error = error.message;
   }
 
-  const after = standin.faults.take(operationId, 'after', true);
-  if (after) {
-    entry.fault = after.kind;
-    const faulted = faultAnswer(after, {
-      requestId: entry.requestId,
-      nowMs: standin.model.clock.now(),
-      subject,
-    });
-    entry.error = faulted.body.message;
-    return send(faulted.status, faulted.body, faulted.headers);
-  }
+  if (faulted('after')) return;
 
   if (answer.raw) {
     entry.status = answer.status;

@@ -229,10 +229,16 @@ describe('contents and refs', () => {
       mediaType: { format: 'raw' },
     });
     expect(String(raw.data)).toBe('#!/bin/sh\nexit 0\n');
+    await w.gh.commit(w.repo, { files: { 'docs/résumé.md': 'é\n' }, author: w.dev });
+    const docs = await octokit.repos.getContent({ owner: 'dev', repo: 'project', path: 'docs' });
+    expect((docs.data as { path: string }[]).map((e) => e.path)).toEqual(['docs/résumé.md']);
+    const unicode = await octokit.repos.getContent({ owner: 'dev', repo: 'project', path: 'docs/résumé.md' });
+    expect(Buffer.from((unicode.data as { content: string }).content, 'base64').toString()).toBe('é\n');
     const root = await octokit.repos.getContent({ owner: 'dev', repo: 'project', path: '' });
     expect((root.data as { name: string; type: string }[]).map((e) => [e.name, e.type])).toEqual([
       ['.github', 'dir'],
       ['check.sh', 'file'],
+      ['docs', 'dir'],
     ]);
     const sha = await w.gh.commit(w.repo, {
       branch: 'pu',
