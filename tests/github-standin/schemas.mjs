@@ -10,7 +10,7 @@
  * Compiling happens once per process, on first use ({@link loadSchemas} is memoized).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -443,6 +443,11 @@ function loadCompiled() {
   // The code first: a reader that finds the manifest then finds the code too.
   writeAtomically(codeFile, code);
   writeAtomically(manifestFile, JSON.stringify(manifest));
+  // Builds for other keys (an older schemas.mjs or description) are never read again.
+  for (const name of readdirSync(dir)) {
+    if (/^(schemas|validators)-[0-9a-f]{16}\.(json|cjs)$/.test(name) && !name.includes(key))
+      rmSync(join(dir, name), { force: true });
+  }
   return { manifest, validators: load(), cached: false };
 }
 
