@@ -132,8 +132,6 @@ function requireInstallation(ctx) {
   throw new HttpError(403, 'This endpoint requires you to be authenticated as a GitHub App installation.');
 }
 
-const ROLE_FOR = /** @type {const} */ ({ read: 'read', write: 'write' });
-
 /**
  * The repository named by the path, if the credential may use it with `permission` at `level`: 404 for one it
  * cannot see (GitHub does not say a private repository exists), 403 for a missing permission.
@@ -147,25 +145,23 @@ function requireRepo(ctx, permission, level) {
   if (c.kind === 'invalid') throw new HttpError(401, c.message);
   const repo = ctx.standin.model.repository(ctx.params.owner ?? '', ctx.params.repo ?? '');
   const notFound = () => new HttpError(404, 'Not Found');
-  if (c.kind === 'app') {
-    throw new HttpError(403, 'Resource not accessible by integration', {
+  // GitHub names the permission the call needed in x-accepted-github-permissions.
+  const forbidden = () =>
+    new HttpError(403, 'Resource not accessible by integration', {
       headers: { 'x-accepted-github-permissions': `${permission}=${level}` },
     });
-  }
+  if (c.kind === 'app') throw forbidden();
   if (!repo) throw notFound();
   if (c.kind === 'installation') {
     if (!ctx.standin.tokens.reaches(c.token, repo)) throw notFound();
-    if (!grants(c.token.permissions, permission, level)) {
-      throw new HttpError(403, 'Resource not accessible by integration', {
-        headers: { 'x-accepted-github-permissions': `${permission}=${level}` },
-      });
-    }
+    if (!grants(c.token.permissions, permission, level)) throw forbidden();
     return repo;
   }
   if (c.kind === 'user') {
     const role = repo.roleOf(c.user);
     if (role === null) throw notFound();
-    if (ROLES.indexOf(role) < ROLES.indexOf(ROLE_FOR[level])) {
+    // A user's role decides: `read` and `write` are role names too.
+    if (ROLES.indexOf(role) < ROLES.indexOf(level)) {
       throw new HttpError(403, 'Resource not accessible by personal access token');
     }
     return repo;
