@@ -1,7 +1,8 @@
 /**
- * Runs git as a child process with a clean environment. We use execFile rather than a wrapper library because
- * every call needs the same environment scrubbing (a post-receive hook exports GIT_DIR=. which would redirect
- * every git call) and exact control over exit codes.
+ * Runs git as a child process with a clean environment and pinned settings. We run the binary ourselves rather than
+ * through a wrapper library (the README's "Why git is run directly" says why): every call needs the same
+ * environment scrubbing (a post-receive hook exports GIT_DIR=. which would redirect every git call), the same
+ * `-c` pins, and exact control over exit codes.
  */
 import { execFile } from 'node:child_process';
 import { GitError } from './errors.js';
@@ -43,11 +44,37 @@ export function scrubGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * Settings every git command of the bot's own runs with, given on the command line so that no config file of a
+ * repository it works in (nor a hook in one) can run code as the bot: a test is someone else's code, and what it
+ * leaves in a repository must not change what the bot does next. Config files can still add things `-c` cannot
+ * take back (`url.*.insteadOf`, `include.path`, filter drivers), so the bot's own repositories are also kept out of
+ * a test's reach and checked (mirror-guard.ts).
+ * - `core.hooksPath=/dev/null`: no hook of the repository runs (a `pre-push` in the mirror once refused every
+ *   landing). Hooks of a repository the bot pushes to still run there: git does not pass `-c` settings on to the
+ *   receiving side of a local push, so a `pre-receive` (`hook install --protect`) or `post-receive` keeps working.
+ * - `core.fsmonitor=false`: git would run the configured file-system monitor program.
+ * - `submodule.recurse=false`: an account's `submodule.recurse` would make checkouts fetch submodules.
+ */
+export const PINNED_CONFIG: readonly string[] = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'submodule.recurse=false',
+];
+
+const PINS = PINNED_CONFIG.flatMap((setting) => ['-c', setting]);
+
 export interface GitOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
   okCodes?: number[];
+  /**
+   * Without the {@link PINNED_CONFIG} pins: only for asking git about a repository as its owner set it up (where
+   * its hooks live, for `hook install`), never for a command that reads, writes or runs anything in it.
+   * @default true
+   */
+  pinned?: boolean;
 }
 
 export interface GitResult {
@@ -56,7 +83,10 @@ export interface GitResult {
   code: number;
 }
 
-/** Runs `git ARGS`; rejects with {@link GitError} unless the exit code is 0 or listed in `okCodes`. */
+/**
+ * Runs `git PINS ARGS`; rejects with {@link GitError} unless the exit code is 0 or listed in `okCodes`. The error
+ * names the command as called (`args`), without the pins.
+ */
 export function git(args: string[], options: GitOptions = {}): Promise<GitResult> {
   // Read the environment on every call (cheap): a caller may change HOME or identity between runs.
   const baseEnv = scrubGitEnv(process.env);
@@ -64,7 +94,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      args,
+      options.pinned === false ? args : [...PINS, ...args],
       { cwd: options.cwd, env, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;

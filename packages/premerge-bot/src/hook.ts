@@ -117,7 +117,11 @@ async function hookPath(repo: string): Promise<string> {
   }
   let out: string;
   try {
-    ({ stdout: out } = await git(['rev-parse', '--git-path', 'hooks/post-receive'], { cwd: dir }));
+    // Unpinned: where git looks for hooks is the repository's own setting (core.hooksPath), which the pin replaces.
+    ({ stdout: out } = await git(['rev-parse', '--git-path', 'hooks/post-receive'], {
+      cwd: dir,
+      pinned: false,
+    }));
   } catch (cause) {
     throw new HookError(`${dir} is not a git repository`, 'PREMERGE_NOT_A_REPO', { cause });
   }

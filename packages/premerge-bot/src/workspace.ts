@@ -156,12 +156,12 @@ export class Mirror {
   }
 
   /**
-   * git inside a worktree of the mirror, with no hooks (the mirror has none; a test must not add some). A test may
+   * git inside a worktree of the mirror, with no hooks (git.ts pins them off for every call). A test may
    * have deleted the worktree's `.git`: git must then fail rather than find a repository above the state dir (a
    * `reset --hard` there would be a disaster), so discovery is fenced at the worktree's parent.
    */
   inWorktree(dir: string, args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv) {
-    return git(['-C', dir, '-c', 'core.hooksPath=/dev/null', ...args], {
+    return git(['-C', dir, ...args], {
       okCodes,
       env: { ...env, GIT_CEILING_DIRECTORIES: dirname(dir) },
     });
