@@ -95,7 +95,8 @@ async function overhead(engine, work) {
   process.env.BENCH_MARKS = marks;
   const bare = join(work, 'public.git');
   const t0 = now();
-  await generateRepo(bare, `test: ${TEST}\ntimeout: 5m\n`);
+  // The test runs in the bot's sandbox (where bubblewrap works): the marks directory is the one it may write.
+  await generateRepo(bare, `test: ${TEST}\ntimeout: 5m\nsandbox-writable: ["${marks}"]\n`);
   const generatedMs = now() - t0;
   const count = (await git(bare, 'rev-list', '--count', 'master')) | 0;
   const listing = await runOk('git ls-tree', 'git', ['ls-tree', '-r', '--name-only', 'master'], {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
 import type { RepoPaths } from './paths.js';
+import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
@@ -37,9 +38,36 @@ export class Session {
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
   state: JournalState;
   config!: PremergeConfig;
+  /** The branch the trusted config was read from (the repository's default branch). */
+  defaultBranch = '';
+  /** The mirror's refs as of the last scan (mirror.refs()). */
+  refs = new Map<string, string>();
+  /** Runs the tests (chosen for the config in force: see engine.ts). */
+  runner!: Runner;
+  /** The isolation settings {@link runner} was made for. */
+  runnerKey: string | undefined;
   /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
   get candidateRefs(): string {
     return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+  }
+
+  /** The candidate branches as of the last scan, with their tips. */
+  candidateTips(): Array<{ branch: string; sha: string }> {
+    const prefix = this.candidateRefs;
+    return [...this.refs]
+      .filter(([ref]) => ref.startsWith(prefix))
+      .map(([ref, sha]) => ({ branch: ref.slice(prefix.length), sha }));
+  }
+
+  /** Refs the test's own checkout gets: the repository's tags, and the target at `base` as origin's. */
+  testRefs(base: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [ref, sha] of this.refs) {
+      if (ref.startsWith('refs/origin/tags/'))
+        out.set(`refs/tags/${ref.slice('refs/origin/tags/'.length)}`, sha);
+    }
+    out.set(`refs/remotes/origin/${this.config.target}`, base);
+    return out;
   }
 
   /** The target's commit as far as this session knows (updated by fetches and by our own landings). */

@@ -10,6 +10,8 @@
  * | `PREMERGE_GIT`                | GitError            | a git command failed unexpectedly                        |
  * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
  * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
+ * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
+ * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
  */
 export class PremergeError extends Error {
   readonly code: string;
@@ -132,5 +134,25 @@ export class StateError extends PremergeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'PREMERGE_STATE', options);
     this.name = 'StateError';
+  }
+}
+
+/**
+ * Tests cannot be run the way the settings ask: a bad `PREMERGE_SANDBOX` or `test-user`, a test user that does not
+ * exist or cannot reach its tree, a `sandbox-writable` path that would expose the bot's state, or a front end that
+ * refuses to run tests as the bot's own user (`allowSameUser: false`) where no sandbox works.
+ */
+export class IsolationError extends PremergeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_ISOLATION', options);
+    this.name = 'IsolationError';
+  }
+}
+
+/** The test's tree or sandbox could not be made ready; the candidates of that run get an `error` verdict. */
+export class RunSetupError extends PremergeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_RUN_SETUP', options);
+    this.name = 'RunSetupError';
   }
 }

@@ -49,7 +49,7 @@ export function scrubGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * repository it works in (nor a hook in one) can run code as the bot: a test is someone else's code, and what it
  * leaves in a repository must not change what the bot does next. Config files can still add things `-c` cannot
  * take back (`url.*.insteadOf`, `include.path`, filter drivers), so the bot's own repositories are also kept out of
- * a test's reach and checked (mirror-guard.ts).
+ * a test's reach.
  * - `core.hooksPath=/dev/null`: no hook of the repository runs (a `pre-push` in the mirror once refused every
  *   landing). Hooks of a repository the bot pushes to still run there: git does not pass `-c` settings on to the
  *   receiving side of a local push, so a `pre-receive` (`hook install --protect`) or `post-receive` keeps working.
@@ -75,6 +75,8 @@ export interface GitOptions {
    * @default true
    */
   pinned?: boolean;
+  /** Written to git's standard input (e.g. for `cat-file --batch`). */
+  input?: string;
 }
 
 export interface GitResult {
@@ -92,7 +94,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
   const baseEnv = scrubGitEnv(process.env);
   const env = options.env ? { ...baseEnv, ...options.env } : baseEnv;
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       options.pinned === false ? args : [...PINS, ...args],
       { cwd: options.cwd, env, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
@@ -102,11 +104,41 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
         else reject(new GitError(args, code, stderr || String(error?.message ?? '')));
       },
     );
+    if (options.input !== undefined) {
+      child.stdin?.on('error', () => {
+        // git exited before reading everything: its exit code says why.
+      });
+      child.stdin?.end(options.input);
+    }
   });
+}
+
+const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * Merge bases of pairs of commits already asked for, per repository. Ancestry never changes for given commits, so
+ * the answer is kept: the queue asks "is the candidate in the target?", "does it descend from the target?" and,
+ * at landing, the second again, each a process of its own otherwise.
+ */
+const mergeBases = new Map<string, string | null>();
+
+/** The merge base of commits `a` and `b` (full shas) in `gitDir`, or null when they have none. */
+export async function mergeBase(gitDir: string, a: string, b: string): Promise<string | null> {
+  const key = `${gitDir}\0${a < b ? `${a} ${b}` : `${b} ${a}`}`;
+  const known = mergeBases.get(key);
+  if (known !== undefined) return known;
+  const r = await git(['--git-dir', gitDir, 'merge-base', a, b], { okCodes: [1] });
+  const base = r.code === 0 ? r.stdout.trim() : null;
+  if (mergeBases.size >= 10_000) mergeBases.clear();
+  mergeBases.set(key, base);
+  return base;
 }
 
 /** `git merge-base --is-ancestor a b` in `gitDir`: is `a` contained in `b`? */
 export async function isAncestor(gitDir: string, a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  // Two commits: `a` is an ancestor of `b` exactly when it is their (then only) merge base.
+  if (FULL_SHA.test(a) && FULL_SHA.test(b)) return (await mergeBase(gitDir, a, b)) === a;
   const r = await git(['--git-dir', gitDir, 'merge-base', '--is-ancestor', a, b], { okCodes: [1] });
   return r.code === 0;
 }

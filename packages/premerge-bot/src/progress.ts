@@ -49,6 +49,10 @@ export function formatEngineEvent(e: EngineEvent): string {
       return `could not publish verdicts to ${e.repo}: ${e.reason}`;
     case 'deferred':
       return `another bot (pid ${e.holderPid}) is working on this repository; asked it to rescan`;
+    case 'isolation':
+      return e.detail;
+    case 'warning':
+      return `warning: ${e.message}`;
   }
 }
 

@@ -7,14 +7,15 @@
  *   is tried, and when it lands the right half's tip is the very commit that already failed, so it is split again
  *   without another run. A queue of N with one bad candidate costs about 2·log2(N) runs instead of N.
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRunId, type Session } from './context.js';
+import { RunSetupError } from './errors.js';
 import { isAncestor } from './git.js';
 import { land, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
+import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
-import { runTest, type TestOutcome } from './test-run.js';
 import type { CandidateRef } from './types.js';
 
 /** The facts of one finished test run, carried into the verdicts it decides. */
@@ -236,7 +237,7 @@ export async function landStack(
 }
 
 /**
- * One test run of the stack's tip in a fresh worktree, watching the member branches for new pushes.
+ * One test run of the stack's tip by the session's runner, watching the member branches for new pushes.
  * Returns null when the bot is stopping or the run could not even start (then an `error` verdict is recorded).
  */
 async function testStack(
@@ -248,8 +249,7 @@ async function testStack(
   const tested = members.at(-1)!.tested;
   const runId = newRunId();
   const logPath = join(s.paths.logs, `${runId}.log`);
-  const dir = keptWorktree(s);
-  mkdirSync(s.paths.logs, { recursive: true });
+  mkdirSync(s.paths.logs, { recursive: true, mode: 0o700 });
   s.record({
     type: 'run-started',
     runId,
@@ -262,29 +262,19 @@ async function testStack(
     logPath,
   });
   s.emit({ type: 'test-started', runId, members, base, tested, logPath });
-  try {
-    await s.mirror.prepareWorktree(dir, tested);
-  } catch (e) {
+  const errorVerdicts = (reason: string) => {
     for (const m of members) {
       s.verdict({
         ...fromMember(m, base, { runId, logPath, durationMs: 0, exitCode: null, outcome: 'failed' }),
         kind: 'error',
-        reason: `could not create the worktree: ${(e as Error).message}`,
+        reason,
       });
     }
-    return null;
-  }
+  };
 
-  if (s.aborted) {
-    // Stopped while the worktree was being made: no test, no verdict.
-    await s.mirror.cleanWorktree(dir).catch(() => undefined);
-    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
-    return null;
-  }
   const controller = new AbortController();
   const onStop = () => controller.abort();
   s.signal?.addEventListener('abort', onStop, { once: true });
-  // A stop that came while the worktree was being made fired no event for the listener just added.
   if (s.signal?.aborted) controller.abort();
   const moved: RunMember[] = [];
   const movedTo = new Map<string, string | null>();
@@ -314,20 +304,46 @@ async function testStack(
     }
   }, s.pollIntervalMs);
 
-  let result: Awaited<ReturnType<typeof runTest>>;
+  let result: TestRunResult;
+  let spawned = false;
   try {
-    result = await runTest({
+    result = await s.runner.run({
+      runId,
+      sha: tested,
+      target: s.config.target,
+      base,
+      refs: s.testRefs(base),
       command: s.config.test,
-      cwd: dir,
       timeoutMs: s.config.timeoutMs,
       logPath,
       signal: controller.signal,
-      onSpawn: (pgid, startTime) => s.record({ type: 'run-process', runId, pgid, startTime }),
+      onSpawn: (pgid, startTime) => {
+        spawned = true;
+        s.record({ type: 'run-process', runId, pgid, startTime });
+      },
     });
+  } catch (e) {
+    if (!(e instanceof RunSetupError)) throw e;
+    appendFileSync(logPath, `premerge-bot: ${e.message}\n`, { mode: 0o600 });
+    if (s.aborted) {
+      s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+      return null;
+    }
+    errorVerdicts(e.message);
+    return null;
   } finally {
     clearInterval(poll);
     s.signal?.removeEventListener('abort', onStop);
-    await s.mirror.cleanWorktree(dir).catch(() => undefined);
+  }
+  for (const message of result.warnings) s.emit({ type: 'warning', message });
+  if (!spawned && result.outcome === 'cancelled') {
+    // Stopped before the test started: no test, no verdict.
+    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+    return null;
+  }
+  if (result.outcome === 'error') {
+    errorVerdicts(result.reason ?? 'the test could not be started');
+    return null;
   }
   s.report.testRuns++;
   s.report.candidateRuns += members.length;

@@ -78,7 +78,11 @@ export type EngineEvent =
   | { type: 'verdict'; verdict: Verdict }
   | { type: 'published'; count: number; repo: string }
   | { type: 'publish-failed'; repo: string; reason: string }
-  | { type: 'deferred'; reason: string; holderPid: number };
+  | { type: 'deferred'; reason: string; holderPid: number }
+  /** How this repository's tests are kept away from the bot; once per process and repository, at start. */
+  | { type: 'isolation'; mode: 'sandbox' | 'test-user' | 'same-user'; detail: string }
+  /** Something the bot could not do and went on without (e.g. signal another user's process: EPERM). */
+  | { type: 'warning'; message: string };
 
 /** What one {@link runOnce} call did. */
 export interface OnceReport {

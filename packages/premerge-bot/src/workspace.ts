@@ -1,10 +1,12 @@
 /**
  * The bot's working copy of a repository: one persistent bare mirror in the state directory, fetched (never
- * re-cloned) before each look, and one kept detached worktree of it (`worktrees/kept`), reset to a pristine
- * checkout of each commit before its run and cleaned after it (see {@link Mirror.prepareWorktree}).
+ * re-cloned) before each look, and one kept detached worktree of it (`worktrees/kept`) where candidates are rebased,
+ * reset to a pristine checkout before each use and cleaned after it (see {@link Mirror.prepareWorktree}). Tests
+ * never run in it: they get a tree of their own (test-tree.ts).
  *
  * Ref layout inside the mirror (nothing else writes there):
  * - `refs/origin/heads/*`   branches of `repo` (the target and its trusted config live here)
+ * - `refs/origin/tags/*`    tags of `repo` (a test's `git describe` sees them)
  * - `refs/cands/heads/*`    branches of `candidatesFrom`, when given
  * - `refs/origin-notes/*`   notes of `repo`, as last fetched; `refs/notes/premerge` is built on top to publish
  */
@@ -21,9 +23,18 @@ export class Mirror {
     this.gitDir = gitDir;
   }
 
+  /** The mirror's object store, which the test tree borrows read-only. */
+  get objectsDir(): string {
+    return join(this.gitDir, 'objects');
+  }
+
   /** `git --git-dir MIRROR ARGS`. */
-  run(args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv) {
-    return git(['--git-dir', this.gitDir, ...args], { okCodes, env });
+  run(args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv, input?: string) {
+    return git(['--git-dir', this.gitDir, ...args], {
+      okCodes,
+      env,
+      ...(input === undefined ? {} : { input }),
+    });
   }
 
   /** Creates the bare mirror the first time. */
@@ -37,7 +48,11 @@ export class Mirror {
 
   /** Fetches `repo` (and `candidatesFrom`) into the mirror; throws RepoUnreachableError when it cannot. */
   async fetch(repo: string, candidatesFrom?: string): Promise<void> {
-    await this.fetchOne(repo, ['+refs/heads/*:refs/origin/heads/*', '+refs/notes/*:refs/origin-notes/*']);
+    await this.fetchOne(repo, [
+      '+refs/heads/*:refs/origin/heads/*',
+      '+refs/tags/*:refs/origin/tags/*',
+      '+refs/notes/*:refs/origin-notes/*',
+    ]);
     if (candidatesFrom) await this.fetchOne(candidatesFrom, ['+refs/heads/*:refs/cands/heads/*']);
   }
 
@@ -59,6 +74,25 @@ export class Mirror {
     }
     const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
     return m?.[1] ?? 'master';
+  }
+
+  /**
+   * Every ref of the mirror's `refs/origin/` and `refs/cands/` (branches, tags) with its commit, in one process: a
+   * scan lists candidates, finds the target and gives the test's checkout its tags from this one answer.
+   */
+  async refs(): Promise<Map<string, string>> {
+    const r = await this.run([
+      'for-each-ref',
+      '--format=%(objectname) %(refname)',
+      'refs/origin/',
+      'refs/cands/',
+    ]);
+    const map = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0) map.set(line.slice(space + 1), line.slice(0, space));
+    }
+    return map;
   }
 
   /** The text of `path` on mirror ref `ref`, or null when the file does not exist there. */

@@ -4,7 +4,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installAliases } from '../src/aliases.js';
 import { HOOK_LOG, installHook } from '../src/hook.js';
 import { type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, type Project, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
+import {
+  BIN,
+  eventually,
+  type Project,
+  project,
+  type Sandbox,
+  sandbox,
+  writableShared,
+} from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let p: Project;
@@ -16,11 +24,11 @@ beforeEach(async () => {
     'run npx tsc -b first: the hook runs the built binary',
   ).toBe(true);
   box = sandbox();
-  gate = join(box.dir, 'gate');
+  gate = join(box.shared, 'gate');
   // The test waits for a gate file the test below opens, so a hook that waited for the run would never return.
   p = await project(
     box,
-    `test: while [ ! -e '${gate}' ]; do sleep 0.05; done; echo gate passed\ntimeout: 5m\n`,
+    `test: while [ ! -e '${gate}' ]; do sleep 0.05; done; echo gate passed\ntimeout: 5m\n${writableShared(box.shared)}`,
   );
   await installAliases({ cwd: p.clone });
 });
