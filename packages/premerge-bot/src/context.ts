@@ -4,9 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
+import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
 import type { RepoPaths } from './paths.js';
 import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
+import { TREE_GIT_CONFIG } from './test-tree.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -120,6 +122,15 @@ export class Session {
     this.report.verdicts.push(full);
     this.emit({ type: 'verdict', verdict: full });
     return full;
+  }
+
+  /**
+   * Throws MirrorTamperedError unless the bot's git directories hold only what it wrote (mirror-guard.ts); called
+   * before the bot's git commands use them after anything a test could have done.
+   */
+  async guard(): Promise<void> {
+    await checkMirror(this.mirror.gitDir);
+    checkTreeGitDir(this.paths.treeGit, TREE_GIT_CONFIG, this.mirror.objectsDir);
   }
 
   get aborted(): boolean {

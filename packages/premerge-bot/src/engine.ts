@@ -236,6 +236,7 @@ async function withSession<T>(
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
     }
     await mirror.ensure();
+    await s.guard();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
     // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).
     for (const [runId, run] of s.state.runs) {

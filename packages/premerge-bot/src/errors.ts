@@ -11,6 +11,7 @@
  * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
  * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
  * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
+ * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
  * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
  */
 export class PremergeError extends Error {
@@ -146,6 +147,20 @@ export class IsolationError extends PremergeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'PREMERGE_ISOLATION', options);
     this.name = 'IsolationError';
+  }
+}
+
+/**
+ * The bot's mirror (or the git directory of its test tree) holds config, hooks or info files the bot did not write:
+ * something (a test, when tests run as the bot's own user) changed it. The bot stops rather than use it.
+ */
+export class MirrorTamperedError extends PremergeError {
+  /** The git directory that changed. */
+  readonly gitDir: string;
+  constructor(message: string, gitDir: string) {
+    super(message, 'PREMERGE_MIRROR_TAMPERED');
+    this.name = 'MirrorTamperedError';
+    this.gitDir = gitDir;
   }
 }
 

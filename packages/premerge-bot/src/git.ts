@@ -49,7 +49,7 @@ export function scrubGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * repository it works in (nor a hook in one) can run code as the bot: a test is someone else's code, and what it
  * leaves in a repository must not change what the bot does next. Config files can still add things `-c` cannot
  * take back (`url.*.insteadOf`, `include.path`, filter drivers), so the bot's own repositories are also kept out of
- * a test's reach.
+ * a test's reach and checked (mirror-guard.ts).
  * - `core.hooksPath=/dev/null`: no hook of the repository runs (a `pre-push` in the mirror once refused every
  *   landing). Hooks of a repository the bot pushes to still run there: git does not pass `-c` settings on to the
  *   receiving side of a local push, so a `pre-receive` (`hook install --protect`) or `post-receive` keeps working.

@@ -10,7 +10,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRunId, type Session } from './context.js';
-import { RunSetupError } from './errors.js';
+import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { isAncestor } from './git.js';
 import { land, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
@@ -137,6 +137,32 @@ async function buildStack(
  * Tests the stack `members` (built on `base`) and lands it, or bisects it. `knownFailure` is a run that already
  * tested exactly this stack's tip and failed. Returns the candidates to put back in the queue.
  */
+/**
+ * The bot's git directories must hold only what it wrote before it runs git in them again: a tampered one gets the
+ * run's members an `error` verdict saying so, and stops the bot (MirrorTamperedError).
+ */
+async function guardAfterRun(
+  s: Session,
+  members: RunMember[],
+  base: string,
+  runId: string,
+  logPath: string,
+): Promise<void> {
+  try {
+    await s.guard();
+  } catch (e) {
+    if (!(e instanceof MirrorTamperedError)) throw e;
+    for (const m of members) {
+      s.verdict({
+        ...fromMember(m, base, { runId, logPath, durationMs: 0, exitCode: null, outcome: 'failed' }),
+        kind: 'error',
+        reason: `the bot's repository changed during this candidate's test: ${e.message}`,
+      });
+    }
+    throw e;
+  }
+}
+
 async function processStack(
   s: Session,
   members: RunMember[],
@@ -239,6 +265,7 @@ export async function landStack(
 /**
  * One test run of the stack's tip by the session's runner, watching the member branches for new pushes.
  * Returns null when the bot is stopping or the run could not even start (then an `error` verdict is recorded).
+ * After the run, before the bot's next git command, its own git directories are checked (mirror-guard.ts).
  */
 async function testStack(
   s: Session,
@@ -325,6 +352,7 @@ async function testStack(
   } catch (e) {
     if (!(e instanceof RunSetupError)) throw e;
     appendFileSync(logPath, `premerge-bot: ${e.message}\n`, { mode: 0o600 });
+    await guardAfterRun(s, members, base, runId, logPath);
     if (s.aborted) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
       return null;
@@ -336,6 +364,7 @@ async function testStack(
     s.signal?.removeEventListener('abort', onStop);
   }
   for (const message of result.warnings) s.emit({ type: 'warning', message });
+  await guardAfterRun(s, members, base, runId, logPath);
   if (!spawned && result.outcome === 'cancelled') {
     // Stopped before the test started: no test, no verdict.
     s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });

@@ -29,7 +29,7 @@ import type { Mirror } from './workspace.js';
 const TEST_GIT_CONFIG =
   '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
 
-/** The config of the bot's `tree.git`. */
+/** The config of the bot's `tree.git` (mirror-guard.ts checks it is still this). */
 export const TREE_GIT_CONFIG =
   '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n\tlogallrefupdates = false\n';
 

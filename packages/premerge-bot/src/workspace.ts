@@ -10,10 +10,11 @@
  * - `refs/cands/heads/*`    branches of `candidatesFrom`, when given
  * - `refs/origin-notes/*`   notes of `repo`, as last fetched; `refs/notes/premerge` is built on top to publish
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unreachable } from './errors.js';
 import { git, revParse } from './git.js';
+import { MIRROR_CONFIG } from './mirror-guard.js';
 
 export class Mirror {
   readonly gitDir: string;
@@ -41,9 +42,9 @@ export class Mirror {
   async ensure(): Promise<void> {
     if (existsSync(`${this.gitDir}/HEAD`)) return;
     mkdirSync(this.gitDir, { recursive: true });
-    await git(['init', '--bare', '--quiet', this.gitDir]);
-    // Candidate branches are rewritten all the time; keep the reflogs from pinning their old objects.
-    await this.run(['config', 'core.logAllRefUpdates', 'false']);
+    // No template: no sample hooks, no info/exclude; the config is all the bot's (mirror-guard.ts checks it stays so).
+    await git(['init', '--bare', '--quiet', '--template=', this.gitDir]);
+    writeFileSync(join(this.gitDir, 'config'), MIRROR_CONFIG);
   }
 
   /** Fetches `repo` (and `candidatesFrom`) into the mirror; throws RepoUnreachableError when it cannot. */

@@ -1,13 +1,14 @@
 /**
- * Without a sandbox or a test user, tests run as the bot's own user: the bot says so in one line, and sweeps what
- * a run left running.
+ * Without a sandbox or a test user, tests run as the bot's own user: the bot says so in one line, checks its own
+ * repositories after every run (and stops when a test changed them), and sweeps what a run left running.
  */
 import { spawn } from 'node:child_process';
-import { chownSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runOnce } from '../src/engine.js';
 import type { PremergeError } from '../src/errors.js';
+import { MIRROR_CONFIG } from '../src/mirror-guard.js';
 import { repoPaths } from '../src/paths.js';
 import { processStartTime } from '../src/process-group.js';
 import { Journal } from '../src/store.js';
@@ -85,6 +86,63 @@ describe('choosing how tests run', () => {
     const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
     expect(err.code).toBe('PREMERGE_ISOLATION');
     expect(err.message).toContain(`would open ${f.stateDir}`);
+  });
+});
+
+describe("the bot's own repositories, checked after each run (same user)", () => {
+  it('a test that writes a hook into the mirror gets an error verdict, and the bot stops until the mirror is gone', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: "pu/*"\nsandbox: off\n');
+    const paths = repoPaths(f.stateDir, f.origin);
+    const attack = `mkdir -p '${paths.mirror}/hooks'\nprintf '#!/bin/sh\\nexit 1\\n' > '${paths.mirror}/hooks/pre-push'\nexit 1\n`;
+    const bad = await pushCandidate(f, { branch: 'pu/a', files: { 'test.sh': attack } });
+    const good = await pushCandidate(f, { branch: 'pu/b', files: { 'b.txt': 'b\n' } });
+    const verdicts: Verdict[] = [];
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'verdict') verdicts.push(e.verdict);
+    };
+    const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent }).catch(
+      (e) => e,
+    )) as PremergeError;
+    expect(err.code).toBe('PREMERGE_MIRROR_TAMPERED');
+    expect(err.message).toContain('(hooks/pre-push)');
+    expect(verdicts.map((v) => [v.kind, v.sha])).toEqual([['error', bad]]);
+    expect(verdicts[0]!.reason).toContain("the bot's repository changed during this candidate's test");
+    // Still stopped on the next start: nothing runs in a mirror the bot did not write.
+    const again = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
+    expect(again.code).toBe('PREMERGE_MIRROR_TAMPERED');
+    expect(await f.rev(f.origin, 'master')).not.toBe(good);
+    // As the message says: remove the mirror, and the bot makes it anew.
+    rmSync(paths.mirror, { recursive: true, force: true });
+    const after = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(after.verdicts.map((v) => [v.kind, v.sha])[0]).toEqual(['landed', good]);
+    expect(await f.rev(f.origin, 'master')).toBe(good);
+  });
+
+  it("a test that adds url.insteadOf to the mirror's config or alternates to its objects is caught as well", async () => {
+    for (const attack of [
+      `git config --file "$M/config" url./nowhere.insteadOf "${'$'}ORIGIN"`,
+      'echo /tmp > "$M/objects/info/alternates"',
+    ]) {
+      f?.cleanup();
+      f = await createFixture('test: sh test.sh\nsandbox: off\n');
+      const paths = repoPaths(f.stateDir, f.origin);
+      await pushCandidate(f, {
+        files: { 'test.sh': `M='${paths.mirror}' ORIGIN='${f.origin}'\n${attack}\n` },
+      });
+      const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
+      expect(err.code, attack).toBe('PREMERGE_MIRROR_TAMPERED');
+    }
+  });
+
+  it('takes over a mirror made by an earlier version (git init with its sample hooks) without a complaint', async () => {
+    f = await createFixture();
+    const paths = repoPaths(f.stateDir, f.origin);
+    await f.git(f.dir, 'init', '--quiet', '--bare', paths.mirror);
+    await f.git(f.dir, '--git-dir', paths.mirror, 'config', 'core.logAllRefUpdates', 'false');
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    expect(readFileSync(join(paths.mirror, 'config'), 'utf8')).toBe(MIRROR_CONFIG);
   });
 });
 
