@@ -37,6 +37,11 @@ export interface PremergeConfig {
    * `PREMERGE_TEST_USER` wins. @default undefined
    */
   testUser: string | undefined;
+  /**
+   * What happens to a candidate that changes `.github/premerge.yml` on the branch the config is read from:
+   * `refuse` (it does not land; `premerge-bot land SHA --config-change` lands it) or `allow`. @default 'refuse'
+   */
+  configChanges: 'refuse' | 'allow';
   /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
   hash: string;
 }
@@ -50,6 +55,7 @@ const KEYS = [
   'sandbox',
   'sandbox-writable',
   'test-user',
+  'config-changes',
 ] as const;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -184,6 +190,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     return value as T;
   };
   const sandbox = oneOf('sandbox', ['auto', 'off'], 'auto');
+  const configChanges = oneOf('config-changes', ['refuse', 'allow'], 'refuse');
 
   const sandboxWritable: string[] = [];
   const w = found.get('sandbox-writable');
@@ -222,6 +229,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     sandbox,
     sandboxWritable,
     testUser,
+    configChanges,
     hash,
   };
 }

@@ -42,12 +42,16 @@ export class Session {
   config!: PremergeConfig;
   /** The branch the trusted config was read from (the repository's default branch). */
   defaultBranch = '';
+  /** The commit of the default branch the trusted config was read from, and the object id of its file. */
+  trustedConfig: { commit: string; oid: string } | undefined;
   /** The mirror's refs as of the last scan (mirror.refs()). */
   refs = new Map<string, string>();
   /** Runs the tests (chosen for the config in force: see engine.ts). */
   runner!: Runner;
   /** The isolation settings {@link runner} was made for. */
   runnerKey: string | undefined;
+  /** A candidate whose config change an operator approved (`land --config-change`). */
+  approvedConfigChange: string | undefined;
   /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
   get candidateRefs(): string {
     return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';

@@ -10,6 +10,7 @@ import { Session } from './context.js';
 import {
   IsolationError,
   LogNotFoundError,
+  NotACandidateError,
   PremergeError,
   pushReason,
   StateError,
@@ -19,10 +20,10 @@ import {
 import { isAncestor } from './git.js';
 import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from './isolation.js';
 import { LocalRunner } from './local-runner.js';
-import { lockHolder, tryLock } from './lock.js';
+import { lockHolder, type RepoLock, tryLock } from './lock.js';
 import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
 import { NOTES_REF, publishNotes } from './publish.js';
-import { fromMember, landStack, processQueue } from './queue.js';
+import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { normalizeRepo } from './repo-location.js';
 import { Journal, readJournal, summarize } from './store.js';
@@ -187,6 +188,107 @@ function ensureRoot(r: Resolved): void {
   }
 }
 
+/**
+ * Lands a candidate that changes `.github/premerge.yml` (what `config-changes: refuse` leaves to an operator, and
+ * how the very first config arrives when the target is protected): `sha` (at least 4 hex digits) must be the tip
+ * of a candidate branch; its own config must be valid, and it is tested under that new config (its test, timeout,
+ * rebase, sandbox...) and lands on the target that config names, by the same compare-and-swap as any landing.
+ * Waits while another bot holds the repository's lock. Resolves with the report (its one verdict says whether it
+ * landed); rejects with `PREMERGE_NOT_A_CANDIDATE` when no candidate branch points at `sha`, `PREMERGE_CONFIG_*`
+ * when its config is missing or invalid.
+ */
+export async function landConfigChange(options: EngineOptions, sha: string): Promise<OnceReport> {
+  const r = resolveOptions(options);
+  ensureRoot(r);
+  const report = emptyReport(options.repo);
+  const lock = await waitForLock(r, options);
+  if (!lock) {
+    report.aborted = true;
+    return report;
+  }
+  try {
+    await withSession(options, r, report, async (s) => {
+      await s.mirror.fetch(s.repo, s.candidatesFrom);
+      s.defaultBranch = await s.mirror.defaultBranch(s.repo);
+      const trusted = await readTrustedConfig(s.mirror, s.repo, s.defaultBranch).catch((e) => {
+        if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
+        throw e;
+      });
+      const wanted = sha.toLowerCase();
+      if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
+      s.refs = await s.mirror.refs();
+      const tips = s.candidateTips().filter((b) => b.sha.startsWith(wanted));
+      const shas = new Set(tips.map((b) => b.sha));
+      if (shas.size !== 1) {
+        throw new NotACandidateError(
+          shas.size === 0
+            ? `no branch of ${s.candidatesFrom ?? s.repo} points at ${sha}: push it to a candidate branch first`
+            : `${sha} is ambiguous: ${[...shas].join(', ')}`,
+        );
+      }
+      const full = [...shas][0]!;
+      const text = await s.mirror.readFile(full, CONFIG_PATH);
+      if (text === null) throw missingConfig(`commit ${full.slice(0, 12)}`);
+      const config = parseConfig(text, `commit ${full.slice(0, 12)}`);
+      const candidate =
+        selectCandidates(tips, config)[0] ?? (trusted ? selectCandidates(tips, trusted)[0] : undefined);
+      if (!candidate) {
+        throw new NotACandidateError(
+          `${tips.map((t) => t.branch).join(', ')} (at ${sha}) is not a candidate branch under its config (candidates: ${config.candidates.join(', ')})`,
+        );
+      }
+      s.config = config;
+      const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
+      if (!targetSha) {
+        throw new TargetMissingError(
+          `${CONFIG_PATH}: target branch '${config.target}' does not exist in ${s.repo}; nothing can land`,
+        );
+      }
+      s.targetSha = targetSha;
+      s.approvedConfigChange = full;
+      await chooseRunner(s, options);
+      report.pendingAtStart = 1;
+      if (targetSha === full || (await isAncestor(s.mirror.gitDir, full, targetSha))) {
+        s.verdict({
+          kind: 'landed',
+          branch: candidate.branch,
+          sha: full,
+          base: targetSha,
+          tested: full,
+          durationMs: 0,
+          exitCode: null,
+          reason: `already in ${config.target}`,
+        });
+      } else await processQueue(s, [candidate]);
+      await publish(s);
+      report.target = config.target;
+      report.targetSha = s.targetSha;
+      report.aborted = s.aborted;
+    });
+  } finally {
+    lock.release();
+  }
+  return report;
+}
+
+/** Takes the repository's lock, waiting (and saying so once) while another bot holds it; null when stopped. */
+async function waitForLock(r: Resolved, options: EngineOptions): Promise<RepoLock | null> {
+  let said = false;
+  for (;;) {
+    const attempt = tryLock(r.paths.lock);
+    if (attempt.acquired) return attempt.lock;
+    if (options.signal?.aborted) return null;
+    if (!said) {
+      said = true;
+      options.onEvent?.({
+        type: 'warning',
+        message: `another bot (pid ${attempt.holderPid}) is working on this repository; waiting for it to finish`,
+      });
+    }
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 function poke(path: string): void {
   const now = new Date();
   try {
@@ -313,13 +415,14 @@ async function scan(s: Session): Promise<void> {
     s.mirror.defaultBranch(s.repo),
   ]);
   s.defaultBranch = defaultBranch;
-  const [config, refs] = await Promise.all([
-    readTrustedConfig(s.mirror, s.repo, s.defaultBranch),
+  const [trusted, refs] = await Promise.all([
+    readTrustedBlob(s.mirror, s.repo, s.defaultBranch),
     s.mirror.refs(),
   ]);
-  s.config = config;
+  s.config = trusted.config;
   s.refs = refs;
   const sha = refs.get(`refs/origin/heads/${s.config.target}`);
+  s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
   if (!sha) {
     throw new TargetMissingError(
       `${CONFIG_PATH}: target branch '${s.config.target}' does not exist in ${s.repo}; nothing can land`,
@@ -330,11 +433,20 @@ async function scan(s: Session): Promise<void> {
 
 /** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
 async function readTrustedConfig(mirror: Mirror, repo: string, known?: string): Promise<PremergeConfig> {
+  return (await readTrustedBlob(mirror, repo, known)).config;
+}
+
+/** The trusted config and the object id of its file (which a candidate that leaves the config alone shares). */
+async function readTrustedBlob(
+  mirror: Mirror,
+  repo: string,
+  known?: string,
+): Promise<{ config: PremergeConfig; oid: string }> {
   const branch = known ?? (await mirror.defaultBranch(repo));
   const source = `branch ${branch} of ${repo}`;
-  const text = await mirror.readFile(`refs/origin/heads/${branch}`, CONFIG_PATH);
-  if (text === null) throw missingConfig(source);
-  return parseConfig(text, source);
+  const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
+  if (blob === null) throw missingConfig(source);
+  return { config: parseConfig(blob.text, source), oid: blob.oid };
 }
 
 /**
@@ -355,8 +467,7 @@ async function finishPassedRuns(s: Session): Promise<void> {
     };
     const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
     if (landedAlready) {
-      for (const m of members)
-        s.verdict({ ...fromMember(m, base, facts), kind: 'landed', target, configHash });
+      for (const m of members) s.verdict({ ...landedMember(m, base, facts), target, configHash });
       continue;
     }
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;

@@ -13,6 +13,7 @@
  * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
  * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
  * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
+ * | `PREMERGE_NOT_A_CANDIDATE`    | NotACandidateError  | `land SHA`: no candidate branch has that commit as tip   |
  */
 export class PremergeError extends Error {
   readonly code: string;
@@ -169,5 +170,13 @@ export class RunSetupError extends PremergeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'PREMERGE_RUN_SETUP', options);
     this.name = 'RunSetupError';
+  }
+}
+
+/** `land SHA`: no candidate branch points at that commit. */
+export class NotACandidateError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_NOT_A_CANDIDATE');
+    this.name = 'NotACandidateError';
   }
 }

@@ -13,7 +13,7 @@ export function formatVerdict(v: Verdict): string {
   const head = `${v.kind} ${v.branch} ${short(v.sha)}`;
   switch (v.kind) {
     case 'landed':
-      return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})`;
+      return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})${v.reason ? `: ${v.reason}` : ''}`;
     case 'failed':
     case 'timed-out':
       return `${head}: exit ${v.exitCode ?? 'by signal'} after ${seconds(v.durationMs)}${v.logPath ? `, log ${v.logPath}` : ''}`;

@@ -9,6 +9,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { isAncestor } from './git.js';
@@ -27,6 +28,42 @@ export interface RunFacts {
   outcome: TestOutcome | 'superseded';
 }
 
+/**
+ * The candidate's own config, before anything is tested (config-gate.ts): records a `refused` verdict and returns
+ * false when it may not land; else the config change it brings, if `allow` (or an operator) let one through.
+ */
+async function passesConfigGate(
+  s: Session,
+  c: CandidateRef,
+  tested: string,
+  base: string,
+): Promise<{ change?: string } | false> {
+  const gate = await checkCandidateConfig(
+    {
+      mirror: s.mirror,
+      config: s.config,
+      defaultBranch: s.defaultBranch,
+      ...(s.approvedConfigChange ? { approved: s.approvedConfigChange } : {}),
+      ...(s.trustedConfig ? { known: s.trustedConfig } : {}),
+    },
+    c.sha,
+    tested,
+    base,
+  );
+  if (gate.ok) return gate.change ? { change: gate.change } : {};
+  s.verdict({
+    kind: 'refused',
+    branch: c.branch,
+    sha: c.sha,
+    base,
+    tested,
+    durationMs: 0,
+    exitCode: null,
+    reason: gate.reason,
+  });
+  return false;
+}
+
 export async function processQueue(s: Session, pending: CandidateRef[]): Promise<void> {
   if (!s.config.rebase) {
     for (const c of pending) {
@@ -41,7 +78,13 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
         );
         continue;
       }
-      await processStack(s, [{ ...c, tested: c.sha }], base);
+      const gate = await passesConfigGate(s, c, c.sha, base);
+      if (!gate) continue;
+      await processStack(
+        s,
+        [{ ...c, tested: c.sha, ...(gate.change ? { configChange: gate.change } : {}) }],
+        base,
+      );
     }
     return;
   }
@@ -124,7 +167,9 @@ async function buildStack(
         });
         continue;
       }
-      members.push({ ...c, tested: r.sha });
+      const gate = await passesConfigGate(s, c, r.sha, base);
+      if (!gate) continue;
+      members.push({ ...c, tested: r.sha, ...(gate.change ? { configChange: gate.change } : {}) });
       prev = r.sha;
     }
   } finally {
@@ -223,6 +268,15 @@ export function fromMember(m: RunMember, base: string, f: RunFacts) {
   };
 }
 
+/** A landed member's verdict fields: the config change it brought is shown in its verdict. */
+export function landedMember(m: RunMember, base: string, f: RunFacts) {
+  return {
+    ...fromMember(m, base, f),
+    kind: 'landed' as const,
+    ...(m.configChange ? { reason: `with a change to .github/premerge.yml: ${m.configChange}` } : {}),
+  };
+}
+
 /** Lands a passed stack; on a lost race the candidates go back in the queue (rebase) or get `needs-rebase`. */
 export async function landStack(
   s: Session,
@@ -235,7 +289,7 @@ export async function landStack(
   const r = await land(s.mirror, s.repo, s.config.target, base, tip);
   if (r.ok) {
     s.targetSha = tip;
-    for (const m of members) s.verdict({ ...fromMember(m, base, facts), kind: 'landed' });
+    for (const m of members) s.verdict(landedMember(m, base, facts));
     return [];
   }
   if (r.reason === 'moved') {

@@ -26,6 +26,8 @@ import type { CandidateRef, Verdict } from './types.js';
 export interface RunMember extends CandidateRef {
   /** The commit this member became in the tested stack (its own sha when not rebased). */
   tested: string;
+  /** The change to `.github/premerge.yml` it brings, which `config-changes: allow` (or an operator) let through. */
+  configChange?: string;
 }
 
 export type JournalRecord =

@@ -11,8 +11,17 @@
  * - `timed-out`: the test ran longer than `timeout`; its whole process group was killed.
  * - `superseded`: the candidate branch moved while its test ran; the run was cancelled and the new tip is tested.
  * - `error`: the bot could not test it (worktree, spawn, git failure); `reason` says why.
+ * - `refused`: it may not land as it is: its `.github/premerge.yml` is missing or invalid, or it changes the config
+ *   while `config-changes` is `refuse`; `reason` says why and what to do. Decided before any test ran.
  */
-export type VerdictKind = 'landed' | 'failed' | 'needs-rebase' | 'timed-out' | 'superseded' | 'error';
+export type VerdictKind =
+  | 'landed'
+  | 'failed'
+  | 'needs-rebase'
+  | 'timed-out'
+  | 'superseded'
+  | 'error'
+  | 'refused';
 
 /** One recorded verdict, as kept in the journal and published as a git note on the candidate commit. */
 export interface Verdict {

@@ -78,6 +78,19 @@ export class Mirror {
   }
 
   /**
+   * `path` on `rev`: its object id and text, in one process (`cat-file --batch`); null when the file does not exist
+   * there.
+   */
+  async readBlob(rev: string, path: string): Promise<{ oid: string; text: string } | null> {
+    const r = await this.run(['cat-file', '--batch'], undefined, undefined, `${rev}:${path}\n`);
+    const header = /^([0-9a-f]+) blob (\d+)\n/.exec(r.stdout);
+    if (!header) return null;
+    const start = header[0].length;
+    const bytes = Buffer.from(r.stdout.slice(start), 'utf8').subarray(0, Number(header[2]));
+    return { oid: header[1]!, text: bytes.toString('utf8') };
+  }
+
+  /**
    * Every ref of the mirror's `refs/origin/` and `refs/cands/` (branches, tags) with its commit, in one process: a
    * scan lists candidates, finds the target and gives the test's checkout its tags from this one answer.
    */
@@ -100,6 +113,12 @@ export class Mirror {
   async readFile(ref: string, path: string): Promise<string | null> {
     const r = await this.run(['cat-file', 'blob', `${ref}:${path}`], [128]);
     return r.code === 0 ? r.stdout : null;
+  }
+
+  /** The object id of `path` on `rev`, or null when the file does not exist there. */
+  async blobId(rev: string, path: string): Promise<string | null> {
+    const r = await this.run(['rev-parse', '--verify', '--quiet', `${rev}:${path}`], [1, 128]);
+    return r.code === 0 ? r.stdout.trim() : null;
   }
 
   /** Branches under `prefix` (e.g. `refs/origin/heads/`) with their tips. */

@@ -25,18 +25,20 @@ describe('parseConfig', () => {
       sandbox: 'auto',
       sandboxWritable: [],
       testUser: undefined,
+      configChanges: 'refuse',
       hash: undefined,
     });
   });
 
   it('reads the isolation and config-change keys', () => {
     const c = parseConfig(
-      'test: x\nsandbox: off\nsandbox-writable: [~/.npm, /var/cache/ccache]\ntest-user: premerge-test\n',
+      'test: x\nsandbox: off\nsandbox-writable: [~/.npm, /var/cache/ccache]\ntest-user: premerge-test\nconfig-changes: allow\n',
     );
-    expect([c.sandbox, c.sandboxWritable, c.testUser]).toEqual([
+    expect([c.sandbox, c.sandboxWritable, c.testUser, c.configChanges]).toEqual([
       'off',
       ['~/.npm', '/var/cache/ccache'],
       'premerge-test',
+      'allow',
     ]);
     expect(parseConfig('test: x\ntest-user: 1234:1234\n').testUser).toBe('1234:1234');
     expect(parseConfig('test: x\nsandbox-writable: /cache\n').sandboxWritable).toEqual(['/cache']);
@@ -47,6 +49,7 @@ describe('parseConfig', () => {
       ['test: x\nsandbox: on\n', 'sandbox', 2],
       ['test: x\nsandbox-writable: [relative/path]\n', 'sandbox-writable', 2],
       ['test: x\n\ntest-user: "bad user"\n', 'test-user', 3],
+      ['test: x\nconfig-changes: sometimes\n', 'config-changes', 2],
     ];
     for (const [text, key, line] of cases) {
       const e = configError(text);

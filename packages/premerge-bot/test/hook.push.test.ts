@@ -63,10 +63,11 @@ describe('post-receive hook on a real push', () => {
     expect(readFileSync(join(p.state, HOOK_LOG), 'utf8')).toMatch(/landed pu /);
   });
 
-  it("a candidate is tested with master's config, not its own: it fails and master stays", async () => {
+  it("a candidate that rewrites the config is refused, and master's config is what its test would run", async () => {
     writeFileSync(gate, '');
     await installHook({ repo: p.bare, stateDir: p.state });
-    // master's (trusted) config says the test is `exit 1`; the candidate rewrites it to `true`, which must not count.
+    // master's (trusted) config says the test is `exit 1`; the candidate rewrites it to `true`: with the default
+    // config-changes: refuse, it does not land at all (engine.config-gate.test.ts covers allow).
     await box.git(p.clone, 'switch', '-q', 'master');
     await p.commit('.github/premerge.yml', 'test: exit 1\n');
     await box.git(p.clone, 'push', '-q', 'origin', 'master');
@@ -80,7 +81,8 @@ describe('post-receive hook on a real push', () => {
       const r = box.gitStatus(p.clone, 'pu-status');
       return r.status === 0 ? r.stdout : undefined;
     }, 'the published verdict');
-    expect(status.split('\n')[0]).toBe(`pu ${sha}: failed`);
+    expect(status.split('\n')[0]).toBe(`pu ${sha}: refused`);
+    expect(status).toContain('--config-change');
     expect(master(p.bare)).toBe(before);
   });
 
