@@ -189,26 +189,42 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     .addOption(repoOption())
     .addOption(candidatesOption())
     .addOption(stateDirOption())
-    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
-      const stateDir = stateDirOf(o);
-      const path = await installHook({
-        repo: local(o.repo),
-        ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
-        stateDir,
-      });
-      out(`installed ${path}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
-    });
+    .option(
+      '--protect [branch]',
+      "also install a pre-receive hook in --repo that refuses every push to the target but the bot's (default: the configured target)",
+    )
+    .action(
+      async (o: { repo: string; candidatesFrom?: string; stateDir?: string; protect?: boolean | string }) => {
+        const stateDir = stateDirOf(o);
+        const installed = await installHook({
+          repo: local(o.repo),
+          ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+          stateDir,
+          ...(o.protect === undefined ? {} : { protect: o.protect }),
+        });
+        out(`installed ${installed.postReceive}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
+        if (installed.protect) {
+          out(
+            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} now takes pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
+          );
+        }
+      },
+    );
   hook
     .command('uninstall')
     .description('remove the hook premerge-bot installed')
     .addOption(repoOption())
     .addOption(candidatesOption())
     .action(async (o: { repo: string; candidatesFrom?: string }) => {
-      const path = await uninstallHook({
+      const removed = await uninstallHook({
         repo: local(o.repo),
         ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
       });
-      out(path === undefined ? 'no post-receive hook to remove' : `removed ${path}`);
+      out(
+        removed.length === 0
+          ? 'no premerge-bot hook to remove'
+          : removed.map((p) => `removed ${p}`).join('\n'),
+      );
     });
 
   program

@@ -25,6 +25,8 @@ export interface SessionInit {
   signal: AbortSignal | undefined;
   pollIntervalMs: number;
   maxBatch: number;
+  /** The bot's token for a target protected by `hook install --protect`, when there is one. */
+  pushToken: string | null;
 }
 
 export class Session {
@@ -38,6 +40,7 @@ export class Session {
   readonly pollIntervalMs: number;
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
+  readonly pushToken: string | null;
   state: JournalState;
   config!: PremergeConfig;
   /** The branch the trusted config was read from (the repository's default branch). */
@@ -90,6 +93,7 @@ export class Session {
     this.pollIntervalMs = init.pollIntervalMs;
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
+    this.pushToken = init.pushToken;
     this.state = summarize(init.records, init.tornLines);
   }
 

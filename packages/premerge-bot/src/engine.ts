@@ -22,6 +22,7 @@ import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from '.
 import { LocalRunner } from './local-runner.js';
 import { lockHolder, type RepoLock, tryLock } from './lock.js';
 import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
+import { readPushToken } from './protect.js';
 import { NOTES_REF, publishNotes } from './publish.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
@@ -332,6 +333,7 @@ async function withSession<T>(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
+    pushToken: readPushToken(r.paths.stateDir),
   });
   try {
     if (journal.repairedTail) {

@@ -286,7 +286,7 @@ export async function landStack(
 ): Promise<CandidateRef[]> {
   const tip = members.at(-1)!.tested;
   s.emit({ type: 'landing', target: s.config.target, from: base, to: tip });
-  const r = await land(s.mirror, s.repo, s.config.target, base, tip);
+  const r = await land(s.mirror, s.repo, s.config.target, base, tip, s.pushToken);
   if (r.ok) {
     s.targetSha = tip;
     for (const m of members) s.verdict(landedMember(m, base, facts));
