@@ -140,6 +140,15 @@ export class LocalRunner implements Runner {
     const { stateDir, root, treesDir, trees } = this.paths;
     for (const dir of [trees.tree, trees.home, trees.tmp]) mkdirSync(dir, { recursive: true });
     closeToOthers([stateDir, `${stateDir}/repos`, root, this.mirror.gitDir, treesDir, trees.root]);
+    // Made before the bot ran tests as another user (or by the hook's shell): closed now.
+    for (const [path, mode] of [
+      [this.paths.journal, 0o600],
+      [this.paths.logs, 0o700],
+      [`${stateDir}/hook.log`, 0o600],
+      [`${stateDir}/push-token`, 0o600],
+    ] as const) {
+      if (existsSync(path)) chmodSync(path, mode);
+    }
     for (const dir of ['', '/pack', '/info']) {
       const path = `${this.mirror.objectsDir}${dir}`;
       if (existsSync(path)) chmodSync(path, 0o755);

@@ -153,7 +153,8 @@ export class Journal {
     const isNew = !existsSync(path);
     let fd: number;
     try {
-      fd = openSync(path, 'a+');
+      // Readable by the bot's user only: a test user passes through the state directory (to its tree's objects).
+      fd = openSync(path, 'a+', 0o600);
     } catch (e) {
       throw new StateError(`cannot open the journal ${path}: ${(e as Error).message}`, { cause: e });
     }

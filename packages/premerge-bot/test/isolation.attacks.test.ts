@@ -150,7 +150,8 @@ echo "no secret in sight"
     const configHash = (await import('../src/config.js')).parseConfig(
       await f.git(f.origin, 'show', 'master:.github/premerge.yml'),
     ).hash;
-    const forge = `sha=$(git rev-parse HEAD)
+    const forge = `cat '${paths.journal}' > ${f.shared}/journal-copy 2>/dev/null
+sha=$(git rev-parse HEAD)
 m='{"branch":"pu/a","sha":"'$sha'","tested":"'$sha'"}'
 # (In the sandbox this "succeeds", into an empty mount that hides the state directory: the host's journal is what counts.)
 printf '%s\\n' '{"type":"run-started","runId":"forged","at":"2020-01-01T00:00:00Z","target":"master","configHash":"${configHash}","base":"${base}","tested":"'$sha'","members":['$m'],"logPath":"/dev/null"}' >> '${paths.journal}'
@@ -162,6 +163,7 @@ exit 1
     const journalBefore = readFileSync(paths.journal, 'utf8');
     const { report } = await run(f);
     expect(existsSync(join(f.shared, 'attack-ran'))).toBe(true);
+    expect(readFileSync(join(f.shared, 'journal-copy'), 'utf8')).toBe('');
     expect(readFileSync(paths.journal, 'utf8')).not.toContain('forged');
     expect(readFileSync(paths.journal, 'utf8').startsWith(journalBefore)).toBe(true);
     expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['failed', bad]]);

@@ -3,6 +3,6 @@
 // on stdout.
 import { runOnce } from '../../dist/index.js';
 
-const options = JSON.parse(process.argv[2]);
+const options = JSON.parse(process.argv[2] ?? '{}');
 const report = await runOnce({ ...options, onEvent: (e) => process.stderr.write(`${JSON.stringify(e)}\n`) });
 process.stdout.write(JSON.stringify(report));
