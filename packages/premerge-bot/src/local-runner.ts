@@ -122,6 +122,8 @@ export class LocalRunner implements Runner {
   private readonly paths: RepoPaths;
   private readonly mirror: Mirror;
   private readonly tree: TestTree;
+  /** A run ended and its tree was not released since. */
+  private ran = false;
 
   constructor(plan: IsolationPlan, paths: RepoPaths, mirror: Mirror) {
     this.plan = plan;
@@ -166,9 +168,11 @@ export class LocalRunner implements Runner {
     const warnings: string[] = [];
     // A bot that died mid-run (and its leftovers) must not share this run.
     if (user) warnings.push(...(await sweep({ uid: user.uid })).warnings);
+    // As the bot's own user a process of the last run may have evaded the sweep: clean the tree again before use.
     await this.tree.prepare(
       request.sha,
       request.refs ?? new Map([[`refs/remotes/origin/${request.target}`, request.base]]),
+      { trustCleaned: this.plan.mode !== 'same-user' },
     );
     if (user)
       for (const dir of [this.paths.trees.tree, this.paths.trees.home, this.paths.trees.tmp])
@@ -192,6 +196,7 @@ export class LocalRunner implements Runner {
       ...(request.onSpawn ? { onSpawn: request.onSpawn } : {}),
       containment: this.containment(request, user),
     });
+    this.ran = true;
     return { ...result, warnings: [...warnings, ...result.warnings] };
   }
 
@@ -229,7 +234,14 @@ export class LocalRunner implements Runner {
     return sandboxContainment((inner) => bwrapArgs(layout, inner), env);
   }
 
+  release(): void {
+    if (!this.ran) return;
+    this.ran = false;
+    this.tree.cleanAfterRun();
+  }
+
   async idle(): Promise<void> {
-    await this.tree.scrub();
+    this.release();
+    await this.tree.settle();
   }
 }

@@ -85,6 +85,8 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
         [{ ...c, tested: c.sha, ...(gate.change ? { configChange: gate.change } : {}) }],
         base,
       );
+      // Verdicts recorded, target moved: the runner may clean up after the run while the bot goes on.
+      s.runner.release();
     }
     return;
   }
@@ -93,6 +95,7 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
     const batch = queue.splice(0, Math.max(1, s.maxBatch));
     const { members, base, deferred } = await buildStack(s, batch);
     const requeue = members.length > 0 ? await processStack(s, members, base) : [];
+    s.runner.release();
     queue = [...requeue, ...deferred, ...queue];
   }
 }

@@ -39,6 +39,11 @@ export interface Runner {
    * are over. A tree or sandbox that cannot be made ready rejects with a `RunSetupError`; a failing test resolves.
    */
   run(request: RunRequest): Promise<TestRunResult>;
-  /** The runs are over for now: what the last one left (outputs, private HOME and TMPDIR) can go. */
+  /**
+   * The last run's verdicts are recorded: what it left (outputs, private HOME and TMPDIR) may go now, in the
+   * background (the bot calls this after landing, so cleaning up does not delay the target's move).
+   */
+  release(): void;
+  /** The runs are over for now: resolves once what the last one left is gone. */
   idle(): Promise<void>;
 }

@@ -19,6 +19,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunSetupError } from './errors.js';
 import { git } from './git.js';
@@ -67,23 +68,26 @@ export function emptyDir(dir: string): void {
  * component named `.git`, so a planted `src/.git` with hooks would survive every clean) and anything that is not a
  * file, directory or symlink (sockets, fifos). Removes them; returns how many.
  */
-function removeWhatGitCannotSee(root: string): number {
+async function removeWhatGitCannotSee(root: string): Promise<number> {
   let removed = 0;
-  const visit = (dir: string, top: boolean) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  const visit = async (dir: string, top: boolean): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const subdirs: Promise<void>[] = [];
+    for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.name === '.git' && !top) {
         removeAll(path);
         removed++;
       } else if (entry.isDirectory()) {
-        if (!(top && entry.name === '.git')) visit(path, false);
+        if (!(top && entry.name === '.git')) subdirs.push(visit(path, false));
       } else if (!entry.isFile() && !entry.isSymbolicLink()) {
         removeAll(path);
         removed++;
       }
     }
+    await Promise.all(subdirs);
   };
-  visit(root, true);
+  await visit(root, true);
   return removed;
 }
 
@@ -98,6 +102,8 @@ export class TestTree {
   /** The bot's own git directory for the tree (in the state directory). */
   readonly gitDir: string;
   private readonly mirror: Mirror;
+  /** The cleaning that follows a run, while the bot goes on landing (see {@link cleanAfterRun}). */
+  private cleaning: Promise<void> | undefined;
 
   constructor(paths: TreePaths, gitDir: string, mirror: Mirror) {
     this.paths = paths;
@@ -131,7 +137,7 @@ export class TestTree {
   private async checkout(sha: string): Promise<void> {
     await this.inTree(['checkout', '--quiet', '--force', '--detach', sha]);
     await this.inTree(['clean', '-ffdxq']);
-    removeWhatGitCannotSee(this.paths.tree);
+    await removeWhatGitCannotSee(this.paths.tree);
   }
 
   /**
@@ -139,13 +145,25 @@ export class TestTree {
    * TMPDIR. Whatever goes wrong on the kept tree (a test that made a directory unwritable, replaced files by
    * symlinks, planted a nested `.git`) ends in a tree made anew; failing that, {@link RunSetupError}.
    */
-  async prepare(sha: string, refs: ReadonlyMap<string, string>): Promise<void> {
+  async prepare(
+    sha: string,
+    refs: ReadonlyMap<string, string>,
+    options: { trustCleaned?: boolean } = {},
+  ): Promise<void> {
+    await this.cleaning;
+    this.cleaning = undefined;
     try {
       this.ensureGitDir();
+      const cleaned = options.trustCleaned === true && existsSync(this.cleanedMarker);
+      removeAll(this.cleanedMarker);
       // The test's .git of the last run, whatever it became (a directory with hooks, a symlink elsewhere).
       removeAll(join(this.paths.tree, '.git'));
       mkdirSync(this.paths.tree, { recursive: true });
-      const ok = await this.checkout(sha).then(
+      // Cleaned after the last run, and nothing of that run was left to write to it since: the checkout suffices.
+      const step = cleaned
+        ? this.inTree(['checkout', '--quiet', '--force', '--detach', sha])
+        : this.checkout(sha);
+      const ok = await step.then(
         () => true,
         () => false,
       );
@@ -183,16 +201,33 @@ export class TestTree {
   }
 
   /** After the runs: what the last test wrote goes (its outputs, its `.git`, HOME and TMPDIR). */
-  async scrub(): Promise<void> {
-    try {
+  /** Marks a tree cleaned after its last run (in the bot's git directory, out of every test's reach). */
+  private get cleanedMarker(): string {
+    return join(this.gitDir, 'premerge-cleaned');
+  }
+
+  /**
+   * After a run, once nothing of it is left running and its verdicts are recorded: its untracked and ignored files
+   * (build outputs), its `.git`, HOME and TMPDIR go, in the background, while the bot publishes the verdicts. The
+   * next {@link prepare} waits for it and, where no process of the run can have outlived it (the sandbox, a test
+   * user), needs only a checkout. Changes to tracked files are undone by that checkout.
+   */
+  cleanAfterRun(): void {
+    this.cleaning = (async () => {
       removeAll(join(this.paths.tree, '.git'));
       emptyDir(this.paths.home);
       emptyDir(this.paths.tmp);
-      // Untracked and ignored files (build outputs) go; changes to tracked files are undone by the next checkout.
-      if (existsSync(join(this.gitDir, 'index'))) await this.inTree(['clean', '-ffdxq']);
-    } catch {
-      // The next prepare makes the tree anew.
-      removeAll(this.paths.tree);
-    }
+      await this.inTree(['clean', '-ffdxq']);
+      await removeWhatGitCannotSee(this.paths.tree);
+      writeFileSync(this.cleanedMarker, '');
+    })().catch(() => {
+      // Not cleaned: the next prepare cleans (or makes the tree anew).
+      removeAll(this.cleanedMarker);
+    });
+  }
+
+  /** The runs are over for now: the cleaning after the last one is done. */
+  async settle(): Promise<void> {
+    await this.cleaning;
   }
 }
