@@ -160,7 +160,7 @@ async function overhead(engine, work) {
   printTable([
     ['overhead per candidate (median)', 'push seen -> test started', 'test passed -> master moved', 'total'],
     [
-      'premerge-bot (mirror + worktree)',
+      'premerge-bot (mirror + kept tree)',
       fmtMs(m(rows.bot, 'start')),
       fmtMs(m(rows.bot, 'land')),
       fmtMs(total(rows.bot)),
