@@ -40,34 +40,32 @@ export function bwrapProgram(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * What every sandbox is made of, the probe's too (so that it tries exactly the namespaces and mounts a run needs):
+ * its own pid, IPC, UTS (and, where allowed, cgroup) namespaces, a new session (no TIOCSTI into a terminal the bot
+ * may have), death with the bot, the system read-only, a fresh /dev and a /proc of its own pid namespace.
+ */
+const BASE_ARGS: readonly string[] = [
+  '--die-with-parent',
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--unshare-cgroup-try',
+  '--new-session',
+  '--ro-bind',
+  '/',
+  '/',
+  '--dev',
+  '/dev',
+  '--proc',
+  '/proc',
+];
+
+/**
  * The bwrap arguments that run `inner` in the sandbox. fd 3 receives bwrap's JSON info (the host pid of the
  * sandbox's pid 1 and its pid namespace), which is how the bot finds and ends everything inside.
  */
 export function bwrapArgs(l: SandboxLayout, inner: readonly string[]): string[] {
-  const args = [
-    '--die-with-parent',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    // A new session: no TIOCSTI into a terminal the bot may have.
-    '--new-session',
-    '--info-fd',
-    '3',
-    '--ro-bind',
-    '/',
-    '/',
-    '--dev',
-    '/dev',
-    '--proc',
-    '/proc',
-    '--bind',
-    l.tmp,
-    '/tmp',
-    '--bind',
-    l.home,
-    l.homePath,
-  ];
+  const args = [...BASE_ARGS, '--info-fd', '3', '--bind', l.tmp, '/tmp', '--bind', l.home, l.homePath];
   for (const dir of l.hiddenDirs) args.push('--tmpfs', dir);
   for (const file of l.hiddenFiles) args.push('--ro-bind', '/dev/null', file);
   args.push('--bind', l.tree, l.tree);
@@ -120,25 +118,7 @@ export function probeSandbox(program = bwrapProgram()): Promise<ProbeResult> {
   const known = probed.get(program);
   if (known) return known;
   const answer = new Promise<ProbeResult>((done) => {
-    const args = [
-      '--die-with-parent',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--new-session',
-      '--ro-bind',
-      '/',
-      '/',
-      '--dev',
-      '/dev',
-      '--proc',
-      '/proc',
-      '--tmpfs',
-      '/tmp',
-      '--',
-      '/bin/sh',
-      '-c',
-      'exit 0',
-    ];
+    const args = [...BASE_ARGS, '--tmpfs', '/tmp', '--', '/bin/sh', '-c', 'exit 0'];
     const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => {

@@ -346,3 +346,28 @@ export function freeTestUid(): number {
     if (!busy) return uid;
   }
 }
+
+/** One way the bot can run tests, for `describe.each`: its engine options, and what it needs set up first. */
+export interface IsolationCase {
+  mode: 'sandbox' | 'test-user' | 'same-user';
+  /** For beforeAll: a test user needs root (else the test fails, saying so) and a uid of its own. */
+  setUp(): void;
+  /** The engine options that choose the mode. */
+  options(): { sandbox?: 'auto' | 'off'; testUser?: string };
+}
+
+export function isolationCases(...modes: Array<IsolationCase['mode']>): IsolationCase[] {
+  return modes.map((mode) => {
+    let uid = 0;
+    return {
+      mode,
+      setUp() {
+        if (mode !== 'test-user') return;
+        requireRoot('test-user mode');
+        uid = freeTestUid();
+      },
+      options: () =>
+        mode === 'test-user' ? { testUser: String(uid) } : { sandbox: mode === 'sandbox' ? 'auto' : 'off' },
+    };
+  });
+}
