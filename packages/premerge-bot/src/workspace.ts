@@ -121,18 +121,6 @@ export class Mirror {
     return r.code === 0 ? r.stdout.trim() : null;
   }
 
-  /** Branches under `prefix` (e.g. `refs/origin/heads/`) with their tips. */
-  async listBranches(prefix: string): Promise<Array<{ branch: string; sha: string }>> {
-    const r = await this.run(['for-each-ref', '--format=%(objectname) %(refname)', prefix]);
-    return r.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [sha, ref] = line.split(' ') as [string, string];
-        return { branch: ref.slice(prefix.length), sha };
-      });
-  }
-
   resolve(rev: string): Promise<string | null> {
     return revParse(this.gitDir, rev);
   }
