@@ -41,6 +41,7 @@ export async function remoteBranchSha(mirror: Mirror, repo: string, branch: stri
 
 /**
  * Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it.
+ * The mirror's copy of the target is the caller's to move ({@link noteLanded}), after it recorded the verdicts.
  * `pushToken` is the bot's token for a target guarded by `hook install --protect` (sent as a push option).
  */
 export async function land(
@@ -75,10 +76,7 @@ export async function land(
   if (env && push.code !== 0 && /does not support push options/.test(push.stderr)) {
     push = await mirror.run(args, [1, 128]);
   }
-  if (push.code === 0) {
-    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
-    return { ok: true };
-  }
+  if (push.code === 0) return { ok: true };
   // Refused: find out whether because the target moved (a lost race, not an error) or for another reason.
   let actual: string | null;
   try {
@@ -86,12 +84,14 @@ export async function land(
   } catch {
     return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
   }
-  if (actual === tested) {
-    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
-    return { ok: true };
-  }
+  if (actual === tested) return { ok: true };
   if (actual !== base) return { ok: false, reason: 'moved', actual };
   return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
+}
+
+/** After a landing: the mirror's copy of `target` follows, so the next look starts from there. */
+export async function noteLanded(mirror: Mirror, target: string, tested: string): Promise<void> {
+  await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
 }
 
 /** The last line rebase printed: on a conflict, `Could not apply SHA... SUBJECT`. */

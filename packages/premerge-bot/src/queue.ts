@@ -13,7 +13,7 @@ import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { isAncestor } from './git.js';
-import { land, rebaseOnto, remoteBranchShas } from './landing.js';
+import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
@@ -293,6 +293,8 @@ export async function landStack(
   if (r.ok) {
     s.targetSha = tip;
     for (const m of members) s.verdict(landedMember(m, base, facts));
+    // The verdicts first: the target has moved, and that is what counts; the mirror follows.
+    await noteLanded(s.mirror, s.config.target, tip);
     return [];
   }
   if (r.reason === 'moved') {
