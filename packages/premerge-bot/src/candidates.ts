@@ -18,7 +18,8 @@ export function selectCandidates(branches: readonly CandidateRef[], config: Prem
  * - `landed` settles a commit for good.
  * - `failed` and `timed-out` settle it for the config they were made under, whatever the base: a failing commit is
  *   not re-run each time the target moves (with rebase, a fresh push is the developer's answer to a failure).
- * - `needs-rebase` and `error` settle (sha, base, config): once the target moves they are looked at again.
+ * - `needs-rebase`, `error` and `refused` settle (sha, base, config): once the target moves (a config change of
+ *   the default branch moves it too) they are looked at again.
  * - `superseded` settles nothing (the branch may come back to that commit).
  */
 export function isSettled(
@@ -34,7 +35,8 @@ export function isSettled(
         (v.configHash === config.hash &&
           (v.kind === 'failed' ||
             v.kind === 'timed-out' ||
-            ((v.kind === 'needs-rebase' || v.kind === 'error') && v.base === targetSha)))),
+            ((v.kind === 'needs-rebase' || v.kind === 'error' || v.kind === 'refused') &&
+              v.base === targetSha)))),
   );
 }
 

@@ -4,6 +4,7 @@
  *
  * Exit codes:
  * - 0  the command did its job (for `once`: the run completed, whatever the verdicts; stopped by a signal too)
+ * - 1  `land`: the commit did not land (its verdict says why)
  * - 2  usage: unknown command or option, bad value
  * - 3  the trusted `.github/premerge.yml` is missing or invalid, or its target branch does not exist
  * - 4  the bot could not work: repository unreachable, git failed, state dir unusable, hook or alias in the way
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
-import { type EngineOptions, readRunLog, readStatus, runOnce } from './engine.js';
+import { type EngineOptions, landConfigChange, readRunLog, readStatus, runOnce } from './engine.js';
 import { PremergeError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
@@ -24,7 +25,7 @@ import { normalizeRepo } from './repo-location.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
 
 /** Exit codes, one per class of outcome (see the file comment). */
-export const EXIT = { ok: 0, usage: 2, config: 3, unavailable: 4, internal: 70 } as const;
+export const EXIT = { ok: 0, notLanded: 1, usage: 2, config: 3, unavailable: 4, internal: 70 } as const;
 
 /** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
 export interface CliContext {
@@ -61,7 +62,7 @@ function interval(text: string): number {
  * Builds the program. Actions reject with a PremergeError (or a CommanderError under exitOverride) instead of
  * exiting; {@link exitCodeFor} turns either into an exit code.
  */
-export function createProgram(ctx: CliContext): Command {
+export function createProgram(ctx: CliContext, outcome: { code: number } = { code: EXIT.ok }): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const local = (p: string) => normalizeRepo(p, ctx.cwd);
   // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
@@ -188,26 +189,70 @@ export function createProgram(ctx: CliContext): Command {
     .addOption(repoOption())
     .addOption(candidatesOption())
     .addOption(stateDirOption())
-    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
-      const stateDir = stateDirOf(o);
-      const path = await installHook({
-        repo: local(o.repo),
-        ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
-        stateDir,
-      });
-      out(`installed ${path}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
-    });
+    .option(
+      '--protect [branch]',
+      "also install a pre-receive hook in --repo that refuses every push to the target but the bot's (default: the configured target)",
+    )
+    .action(
+      async (o: { repo: string; candidatesFrom?: string; stateDir?: string; protect?: boolean | string }) => {
+        const stateDir = stateDirOf(o);
+        const installed = await installHook({
+          repo: local(o.repo),
+          ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
+          stateDir,
+          ...(o.protect === undefined ? {} : { protect: o.protect }),
+        });
+        out(`installed ${installed.postReceive}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
+        if (installed.protect) {
+          out(
+            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} now takes pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
+          );
+        }
+      },
+    );
   hook
     .command('uninstall')
     .description('remove the hook premerge-bot installed')
     .addOption(repoOption())
     .addOption(candidatesOption())
     .action(async (o: { repo: string; candidatesFrom?: string }) => {
-      const path = await uninstallHook({
+      const removed = await uninstallHook({
         repo: local(o.repo),
         ...(o.candidatesFrom === undefined ? {} : { candidatesFrom: local(o.candidatesFrom) }),
       });
-      out(path === undefined ? 'no post-receive hook to remove' : `removed ${path}`);
+      out(
+        removed.length === 0
+          ? 'no premerge-bot hook to remove'
+          : removed.map((p) => `removed ${p}`).join('\n'),
+      );
+    });
+
+  program
+    .command('land')
+    .description('test a candidate that changes .github/premerge.yml under its new config, and land it')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .argument('<sha>')
+    .addOption(
+      new Option(
+        '--config-change',
+        'approve its change to .github/premerge.yml (required: the bot lands everything else by itself)',
+      ).makeOptionMandatory(),
+    )
+    .action(async (sha: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const options = engineOptions(o);
+      options.onEvent = (e) => {
+        if (
+          e.type === 'test-started' ||
+          e.type === 'isolation' ||
+          e.type === 'warning' ||
+          e.type === 'verdict'
+        )
+          out(formatEngineEvent(e));
+      };
+      const report = await landConfigChange(options, sha);
+      if (!report.verdicts.some((v) => v.kind === 'landed')) outcome.code = EXIT.notLanded;
     });
 
   const alias = program.command('alias').description('git pup and git pu-status for a developer clone');
@@ -263,8 +308,9 @@ export function exitCodeFor(err: unknown, stderr: (text: string) => void): numbe
 /** Runs the command line and resolves with the exit code (never exits itself). */
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   try {
-    await createProgram(ctx).parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    const outcome = { code: EXIT.ok as number };
+    await createProgram(ctx, outcome).parseAsync(argv, { from: 'user' });
+    return outcome.code;
   } catch (err) {
     return exitCodeFor(err, ctx.stderr);
   }

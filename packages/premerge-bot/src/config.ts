@@ -21,11 +21,42 @@ export interface PremergeConfig {
   timeoutMs: number;
   /** Rebase a candidate onto a moved target and test the result (true) or report `needs-rebase` (false). @default false */
   rebase: boolean;
+  /**
+   * `auto`: run each test in a bubblewrap sandbox where bwrap works; `off`: run tests as the bot's own user (trusted
+   * tests only). `PREMERGE_SANDBOX` in the bot's environment wins. @default 'auto'
+   */
+  sandbox: 'auto' | 'off';
+  /**
+   * Paths the sandboxed test may write besides its tree, private HOME and TMPDIR (caches a build needs): absolute,
+   * or `~/...` for the bot's home. @default []
+   * @example ['~/.npm', '/var/cache/ccache']
+   */
+  sandboxWritable: string[];
+  /**
+   * Run tests as this other user (a name, or `UID[:GID]`) instead of in the sandbox; the bot must run as root.
+   * `PREMERGE_TEST_USER` wins. @default undefined
+   */
+  testUser: string | undefined;
+  /**
+   * What happens to a candidate that changes `.github/premerge.yml` on the branch the config is read from:
+   * `refuse` (it does not land; `premerge-bot land SHA --config-change` lands it) or `allow`. @default 'refuse'
+   */
+  configChanges: 'refuse' | 'allow';
   /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
   hash: string;
 }
 
-const KEYS = ['target', 'candidates', 'test', 'timeout', 'rebase'] as const;
+const KEYS = [
+  'target',
+  'candidates',
+  'test',
+  'timeout',
+  'rebase',
+  'sandbox',
+  'sandbox-writable',
+  'test-user',
+  'config-changes',
+] as const;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a duration such as `30m`, `1.5h`, `90s` or `250ms` into milliseconds; null when malformed. */
@@ -80,8 +111,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     );
   }
   const root = doc.contents;
-  if (!isMap(root))
-    fail(undefined, root, 'expected a mapping of keys (target, candidates, test, timeout, rebase)');
+  if (!isMap(root)) fail(undefined, root, `expected a mapping of keys (${KEYS.join(', ')})`);
   const map = root as import('yaml').YAMLMap;
 
   const found = new Map<string, { keyNode: Node; value: Node | null }>();
@@ -152,11 +182,61 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     rebase = (v as import('yaml').Scalar<boolean>).value;
   }
 
+  const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
+    const value = scalarString(key);
+    if (value === undefined) return fallback;
+    if (!(values as readonly string[]).includes(value))
+      fail(key, found.get(key)?.value, `expected ${values.join(' or ')}`);
+    return value as T;
+  };
+  const sandbox = oneOf('sandbox', ['auto', 'off'], 'auto');
+  const configChanges = oneOf('config-changes', ['refuse', 'allow'], 'refuse');
+
+  const sandboxWritable: string[] = [];
+  const w = found.get('sandbox-writable');
+  if (w) {
+    const v = w.value;
+    const items = isSeq(v) ? (v.items as Node[]) : isScalar(v) ? [v as Node] : null;
+    if (!items) fail('sandbox-writable', v ?? w.keyNode, 'expected a path or a list of paths');
+    for (const n of items!) {
+      const path = isScalar(n) && typeof n.value === 'string' ? n.value : null;
+      if (path === null || !(path.startsWith('/') || path.startsWith('~/')) || path.includes('\0'))
+        fail('sandbox-writable', n, "expected an absolute path, or one starting with ~/ (the bot's home)");
+      sandboxWritable.push(path!);
+    }
+  }
+
+  let testUser: string | undefined;
+  const u = found.get('test-user');
+  if (u) {
+    const v = u.value;
+    const raw =
+      isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number') ? String(v.value) : '';
+    if (!isTestUser(raw)) fail('test-user', v ?? u.keyNode, 'expected a user name, or UID or UID:GID');
+    testUser = raw;
+  }
+
   const hash = createHash('sha256')
     .update(JSON.stringify({ target, test, timeoutMs, rebase }))
     .digest('hex')
     .slice(0, 16);
-  return { target, candidates, test: test!, timeoutMs, rebase, hash };
+  return {
+    target,
+    candidates,
+    test: test!,
+    timeoutMs,
+    rebase,
+    sandbox,
+    sandboxWritable,
+    testUser,
+    configChanges,
+    hash,
+  };
+}
+
+/** A user name as `useradd` accepts it, or a numeric `UID` or `UID:GID`. */
+export function isTestUser(text: string): boolean {
+  return /^[a-z_][a-z0-9_-]{0,31}$/.test(text) || /^\d+(:\d+)?$/.test(text);
 }
 
 /** Does branch `name` match one of the candidate names/globs? */

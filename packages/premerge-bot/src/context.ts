@@ -4,8 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
+import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
 import type { RepoPaths } from './paths.js';
+import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
+import { TREE_GIT_CONFIG } from './test-tree.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -22,6 +25,8 @@ export interface SessionInit {
   signal: AbortSignal | undefined;
   pollIntervalMs: number;
   maxBatch: number;
+  /** The bot's token for a target protected by `hook install --protect`, when there is one. */
+  pushToken: string | null;
 }
 
 export class Session {
@@ -35,11 +40,43 @@ export class Session {
   readonly pollIntervalMs: number;
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
+  readonly pushToken: string | null;
   state: JournalState;
   config!: PremergeConfig;
+  /** The branch the trusted config was read from (the repository's default branch). */
+  defaultBranch = '';
+  /** The commit of the default branch the trusted config was read from, and the object id of its file. */
+  trustedConfig: { commit: string; oid: string } | undefined;
+  /** The mirror's refs as of the last scan (mirror.refs()). */
+  refs = new Map<string, string>();
+  /** Runs the tests (chosen for the config in force: see engine.ts). */
+  runner!: Runner;
+  /** The isolation settings {@link runner} was made for. */
+  runnerKey: string | undefined;
+  /** A candidate whose config change an operator approved (`land --config-change`). */
+  approvedConfigChange: string | undefined;
   /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
   get candidateRefs(): string {
     return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+  }
+
+  /** The candidate branches as of the last scan, with their tips. */
+  candidateTips(): Array<{ branch: string; sha: string }> {
+    const prefix = this.candidateRefs;
+    return [...this.refs]
+      .filter(([ref]) => ref.startsWith(prefix))
+      .map(([ref, sha]) => ({ branch: ref.slice(prefix.length), sha }));
+  }
+
+  /** Refs the test's own checkout gets: the repository's tags, and the target at `base` as origin's. */
+  testRefs(base: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [ref, sha] of this.refs) {
+      if (ref.startsWith('refs/origin/tags/'))
+        out.set(`refs/tags/${ref.slice('refs/origin/tags/'.length)}`, sha);
+    }
+    out.set(`refs/remotes/origin/${this.config.target}`, base);
+    return out;
   }
 
   /** The target's commit as far as this session knows (updated by fetches and by our own landings). */
@@ -56,6 +93,7 @@ export class Session {
     this.pollIntervalMs = init.pollIntervalMs;
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
+    this.pushToken = init.pushToken;
     this.state = summarize(init.records, init.tornLines);
   }
 
@@ -92,6 +130,15 @@ export class Session {
     this.report.verdicts.push(full);
     this.emit({ type: 'verdict', verdict: full });
     return full;
+  }
+
+  /**
+   * Throws MirrorTamperedError unless the bot's git directories hold only what it wrote (mirror-guard.ts); called
+   * before the bot's git commands use them after anything a test could have done.
+   */
+  async guard(): Promise<void> {
+    await checkMirror(this.mirror.gitDir);
+    checkTreeGitDir(this.paths.treeGit, TREE_GIT_CONFIG, this.mirror.objectsDir);
   }
 
   get aborted(): boolean {

@@ -3,11 +3,14 @@
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
 import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isSettled, pendingCandidates, selectCandidates } from './candidates.js';
 import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
 import {
+  IsolationError,
   LogNotFoundError,
+  NotACandidateError,
   PremergeError,
   pushReason,
   StateError,
@@ -15,10 +18,13 @@ import {
   unreachable,
 } from './errors.js';
 import { isAncestor } from './git.js';
-import { lockHolder, tryLock } from './lock.js';
-import { defaultStateDir, type RepoPaths, repoPaths } from './paths.js';
+import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from './isolation.js';
+import { LocalRunner } from './local-runner.js';
+import { lockHolder, type RepoLock, tryLock } from './lock.js';
+import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
+import { readPushToken } from './protect.js';
 import { NOTES_REF, publishNotes } from './publish.js';
-import { fromMember, landStack, processQueue } from './queue.js';
+import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { normalizeRepo } from './repo-location.js';
 import { Journal, readJournal, summarize } from './store.js';
@@ -65,6 +71,29 @@ export interface EngineOptions {
    * @default 16
    */
   maxBatch?: number;
+  /**
+   * `auto`: tests run in a bubblewrap sandbox where it works; `off`: as the bot's own user. Wins over
+   * `PREMERGE_SANDBOX` and the config's `sandbox`.
+   * @default `PREMERGE_SANDBOX`, else the config's `sandbox` (`auto`)
+   */
+  sandbox?: 'auto' | 'off';
+  /**
+   * Run tests as this user (name, or `UID[:GID]`); the bot must be root. Wins over `PREMERGE_TEST_USER` and the
+   * config's `test-user`.
+   * @default `PREMERGE_TEST_USER`, else the config's `test-user`
+   */
+  testUser?: string;
+  /**
+   * Where the trees tests run in live (one per repository, kept between runs); never inside the state directory.
+   * @default `PREMERGE_TREES_DIR`, else the state directory's path with `-trees` appended
+   */
+  treesDir?: string;
+  /**
+   * When false, the engine refuses to run tests as its own user (no sandbox works and no test user is set) with
+   * `PREMERGE_ISOLATION` instead: for front ends exposed to the world (the GitHub App's `serve`).
+   * @default true
+   */
+  allowSameUser?: boolean;
 }
 
 interface Resolved {
@@ -76,11 +105,16 @@ interface Resolved {
 function resolveOptions(options: EngineOptions): Resolved {
   const repo = normalizeRepo(options.repo);
   const candidatesFrom = options.candidatesFrom ? normalizeRepo(options.candidatesFrom) : undefined;
-  return {
-    repo,
-    candidatesFrom,
-    paths: repoPaths(options.stateDir ?? defaultStateDir(), repo, candidatesFrom),
-  };
+  const stateDir = resolve(options.stateDir ?? defaultStateDir());
+  const treesDir = resolve(
+    options.treesDir ?? (process.env['PREMERGE_TREES_DIR'] || defaultTreesDir(stateDir)),
+  );
+  if (overlaps(stateDir, treesDir)) {
+    throw new StateError(
+      `the trees directory ${treesDir} and the state directory ${stateDir} must not contain each other: a test could reach the bot's state`,
+    );
+  }
+  return { repo, candidatesFrom, paths: repoPaths(stateDir, repo, candidatesFrom, treesDir) };
 }
 
 /**
@@ -93,24 +127,8 @@ function resolveOptions(options: EngineOptions): Resolved {
  */
 export async function runOnce(options: EngineOptions): Promise<OnceReport> {
   const r = resolveOptions(options);
-  try {
-    mkdirSync(r.paths.root, { recursive: true });
-  } catch (e) {
-    throw new StateError(`cannot create the state directory ${r.paths.root}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const report: OnceReport = {
-    repo: options.repo,
-    target: '',
-    targetSha: '',
-    verdicts: [],
-    testRuns: 0,
-    candidateRuns: 0,
-    pendingAtStart: 0,
-    deferred: false,
-    aborted: false,
-  };
+  ensureRoot(r);
+  const report = emptyReport(options.repo);
   const emit = (e: EngineEvent) => {
     try {
       options.onEvent?.(e);
@@ -147,6 +165,131 @@ export async function runOnce(options: EngineOptions): Promise<OnceReport> {
   }
 }
 
+function emptyReport(repo: string): OnceReport {
+  return {
+    repo,
+    target: '',
+    targetSha: '',
+    verdicts: [],
+    testRuns: 0,
+    candidateRuns: 0,
+    pendingAtStart: 0,
+    deferred: false,
+    aborted: false,
+  };
+}
+
+function ensureRoot(r: Resolved): void {
+  try {
+    mkdirSync(r.paths.root, { recursive: true });
+  } catch (e) {
+    throw new StateError(`cannot create the state directory ${r.paths.root}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Lands a candidate that changes `.github/premerge.yml` (what `config-changes: refuse` leaves to an operator, and
+ * how the very first config arrives when the target is protected): `sha` (at least 4 hex digits) must be the tip
+ * of a candidate branch; its own config must be valid, and it is tested under that new config (its test, timeout,
+ * rebase, sandbox...) and lands on the target that config names, by the same compare-and-swap as any landing.
+ * Waits while another bot holds the repository's lock. Resolves with the report (its one verdict says whether it
+ * landed); rejects with `PREMERGE_NOT_A_CANDIDATE` when no candidate branch points at `sha`, `PREMERGE_CONFIG_*`
+ * when its config is missing or invalid.
+ */
+export async function landConfigChange(options: EngineOptions, sha: string): Promise<OnceReport> {
+  const r = resolveOptions(options);
+  ensureRoot(r);
+  const report = emptyReport(options.repo);
+  const lock = await waitForLock(r, options);
+  if (!lock) {
+    report.aborted = true;
+    return report;
+  }
+  try {
+    await withSession(options, r, report, async (s) => {
+      await s.mirror.fetch(s.repo, s.candidatesFrom);
+      s.defaultBranch = await s.mirror.defaultBranch(s.repo);
+      const trusted = await readTrustedConfig(s.mirror, s.repo, s.defaultBranch).catch((e) => {
+        if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
+        throw e;
+      });
+      const wanted = sha.toLowerCase();
+      if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
+      s.refs = await s.mirror.refs();
+      const tips = s.candidateTips().filter((b) => b.sha.startsWith(wanted));
+      const shas = new Set(tips.map((b) => b.sha));
+      if (shas.size !== 1) {
+        throw new NotACandidateError(
+          shas.size === 0
+            ? `no branch of ${s.candidatesFrom ?? s.repo} points at ${sha}: push it to a candidate branch first`
+            : `${sha} is ambiguous: ${[...shas].join(', ')}`,
+        );
+      }
+      const full = [...shas][0]!;
+      const text = await s.mirror.readFile(full, CONFIG_PATH);
+      if (text === null) throw missingConfig(`commit ${full.slice(0, 12)}`);
+      const config = parseConfig(text, `commit ${full.slice(0, 12)}`);
+      const candidate =
+        selectCandidates(tips, config)[0] ?? (trusted ? selectCandidates(tips, trusted)[0] : undefined);
+      if (!candidate) {
+        throw new NotACandidateError(
+          `${tips.map((t) => t.branch).join(', ')} (at ${sha}) is not a candidate branch under its config (candidates: ${config.candidates.join(', ')})`,
+        );
+      }
+      s.config = config;
+      const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
+      if (!targetSha) {
+        throw new TargetMissingError(
+          `${CONFIG_PATH}: target branch '${config.target}' does not exist in ${s.repo}; nothing can land`,
+        );
+      }
+      s.targetSha = targetSha;
+      s.approvedConfigChange = full;
+      await chooseRunner(s, options);
+      report.pendingAtStart = 1;
+      if (targetSha === full || (await isAncestor(s.mirror.gitDir, full, targetSha))) {
+        s.verdict({
+          kind: 'landed',
+          branch: candidate.branch,
+          sha: full,
+          base: targetSha,
+          tested: full,
+          durationMs: 0,
+          exitCode: null,
+          reason: `already in ${config.target}`,
+        });
+      } else await processQueue(s, [candidate]);
+      await publish(s);
+      report.target = config.target;
+      report.targetSha = s.targetSha;
+      report.aborted = s.aborted;
+    });
+  } finally {
+    lock.release();
+  }
+  return report;
+}
+
+/** Takes the repository's lock, waiting (and saying so once) while another bot holds it; null when stopped. */
+async function waitForLock(r: Resolved, options: EngineOptions): Promise<RepoLock | null> {
+  let said = false;
+  for (;;) {
+    const attempt = tryLock(r.paths.lock);
+    if (attempt.acquired) return attempt.lock;
+    if (options.signal?.aborted) return null;
+    if (!said) {
+      said = true;
+      options.onEvent?.({
+        type: 'warning',
+        message: `another bot (pid ${attempt.holderPid}) is working on this repository; waiting for it to finish`,
+      });
+    }
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 function poke(path: string): void {
   const now = new Date();
   try {
@@ -164,13 +307,16 @@ function pokedAt(path: string): number {
   }
 }
 
-/** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
-async function work(
+/**
+ * Opens a locked session (the caller holds the lock): journal, mirror, the recovery of what a crash left, then
+ * `fn`; closes the journal and lets the runner tidy up whatever happens.
+ */
+async function withSession<T>(
   options: EngineOptions,
   r: Resolved,
   report: OnceReport,
-  firstRound: boolean,
-): Promise<number> {
+  fn: (s: Session) => Promise<T>,
+): Promise<T> {
   const { records, tornLines } = readJournal(r.paths.journal);
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
@@ -187,12 +333,14 @@ async function work(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
+    pushToken: readPushToken(r.paths.stateDir),
   });
   try {
     if (journal.repairedTail) {
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
     }
     await mirror.ensure();
+    await s.guard();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
     // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).
     for (const [runId, run] of s.state.runs) {
@@ -201,12 +349,24 @@ async function work(
     }
     await removeStaleWorktrees(mirror, r.paths.worktrees, (e) => s.emit(e));
     await removeGitLocks(mirror, (e) => s.emit(e));
+    return await fn(s);
+  } finally {
+    journal.close();
+    await s.runner?.idle().catch(() => undefined);
+  }
+}
+
+/** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
+function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
+  return withSession(options, r, report, async (s) => {
+    const { mirror } = s;
     let first = firstRound;
     for (;;) {
       const scanStart = Date.now();
       await scan(s);
+      await chooseRunner(s, options);
       await finishPassedRuns(s);
-      const listed = await mirror.listBranches(s.candidateRefs);
+      const listed = s.candidateTips();
       const candidates = selectCandidates(listed, s.config);
       s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
       const verdicts = s.state.verdicts.map((v) => v.verdict);
@@ -226,16 +386,45 @@ async function work(
       const progressed = report.verdicts.length + report.testRuns !== before;
       if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
     }
-  } finally {
-    journal.close();
+  });
+}
+
+/**
+ * Picks how this repository's tests run, for the config in force (isolation.ts), and says so once per process.
+ * A new runner only when the settings change.
+ */
+async function chooseRunner(s: Session, options: EngineOptions): Promise<void> {
+  const settings = isolationSettings(s.config, options);
+  const key = JSON.stringify([settings, s.config.sandboxWritable]);
+  if (s.runner && s.runnerKey === key) return;
+  const plan = await planIsolation(settings, s.config, [s.paths.stateDir, s.paths.treesDir]);
+  if (plan.mode === 'same-user' && options.allowSameUser === false) {
+    throw new IsolationError(
+      `refusing to run tests as the bot's own user: ${plan.detail.replace(/^warning: /, '')}; install bubblewrap or set a test-user`,
+    );
   }
+  await s.runner?.idle();
+  s.runner = new LocalRunner(plan, s.paths, s.mirror);
+  s.runnerKey = key;
+  if (firstAnnouncement(s.repo, plan)) s.emit({ type: 'isolation', mode: plan.mode, detail: plan.detail });
 }
 
 /** Fetches, reads the trusted config from the default branch and the target's commit. */
 async function scan(s: Session): Promise<void> {
-  await s.mirror.fetch(s.repo, s.candidatesFrom);
-  s.config = await readTrustedConfig(s.mirror, s.repo);
-  const sha = await s.mirror.resolve(`refs/origin/heads/${s.config.target}`);
+  // Two connections at once: the default branch is asked of the repository itself.
+  const [, defaultBranch] = await Promise.all([
+    s.mirror.fetch(s.repo, s.candidatesFrom),
+    s.mirror.defaultBranch(s.repo),
+  ]);
+  s.defaultBranch = defaultBranch;
+  const [trusted, refs] = await Promise.all([
+    readTrustedBlob(s.mirror, s.repo, s.defaultBranch),
+    s.mirror.refs(),
+  ]);
+  s.config = trusted.config;
+  s.refs = refs;
+  const sha = refs.get(`refs/origin/heads/${s.config.target}`);
+  s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
   if (!sha) {
     throw new TargetMissingError(
       `${CONFIG_PATH}: target branch '${s.config.target}' does not exist in ${s.repo}; nothing can land`,
@@ -245,12 +434,21 @@ async function scan(s: Session): Promise<void> {
 }
 
 /** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
-async function readTrustedConfig(mirror: Mirror, repo: string): Promise<PremergeConfig> {
-  const branch = await mirror.defaultBranch(repo);
+async function readTrustedConfig(mirror: Mirror, repo: string, known?: string): Promise<PremergeConfig> {
+  return (await readTrustedBlob(mirror, repo, known)).config;
+}
+
+/** The trusted config and the object id of its file (which a candidate that leaves the config alone shares). */
+async function readTrustedBlob(
+  mirror: Mirror,
+  repo: string,
+  known?: string,
+): Promise<{ config: PremergeConfig; oid: string }> {
+  const branch = known ?? (await mirror.defaultBranch(repo));
   const source = `branch ${branch} of ${repo}`;
-  const text = await mirror.readFile(`refs/origin/heads/${branch}`, CONFIG_PATH);
-  if (text === null) throw missingConfig(source);
-  return parseConfig(text, source);
+  const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
+  if (blob === null) throw missingConfig(source);
+  return { config: parseConfig(blob.text, source), oid: blob.oid };
 }
 
 /**
@@ -271,8 +469,7 @@ async function finishPassedRuns(s: Session): Promise<void> {
     };
     const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
     if (landedAlready) {
-      for (const m of members)
-        s.verdict({ ...fromMember(m, base, facts), kind: 'landed', target, configHash });
+      for (const m of members) s.verdict({ ...landedMember(m, base, facts), target, configHash });
       continue;
     }
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;

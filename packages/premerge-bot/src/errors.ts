@@ -10,6 +10,10 @@
  * | `PREMERGE_GIT`                | GitError            | a git command failed unexpectedly                        |
  * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
  * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
+ * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
+ * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
+ * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
+ * | `PREMERGE_NOT_A_CANDIDATE`    | NotACandidateError  | `land SHA`: no candidate branch has that commit as tip   |
  */
 export class PremergeError extends Error {
   readonly code: string;
@@ -132,5 +136,47 @@ export class StateError extends PremergeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'PREMERGE_STATE', options);
     this.name = 'StateError';
+  }
+}
+
+/**
+ * Tests cannot be run the way the settings ask: a bad `PREMERGE_SANDBOX` or `test-user`, a test user that does not
+ * exist or cannot reach its tree, a `sandbox-writable` path that would expose the bot's state, or a front end that
+ * refuses to run tests as the bot's own user (`allowSameUser: false`) where no sandbox works.
+ */
+export class IsolationError extends PremergeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_ISOLATION', options);
+    this.name = 'IsolationError';
+  }
+}
+
+/**
+ * The bot's mirror (or the git directory of its test tree) holds config, hooks or info files the bot did not write:
+ * something (a test, when tests run as the bot's own user) changed it. The bot stops rather than use it.
+ */
+export class MirrorTamperedError extends PremergeError {
+  /** The git directory that changed. */
+  readonly gitDir: string;
+  constructor(message: string, gitDir: string) {
+    super(message, 'PREMERGE_MIRROR_TAMPERED');
+    this.name = 'MirrorTamperedError';
+    this.gitDir = gitDir;
+  }
+}
+
+/** The test's tree or sandbox could not be made ready; the candidates of that run get an `error` verdict. */
+export class RunSetupError extends PremergeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_RUN_SETUP', options);
+    this.name = 'RunSetupError';
+  }
+}
+
+/** `land SHA`: no candidate branch points at that commit. */
+export class NotACandidateError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_NOT_A_CANDIDATE');
+    this.name = 'NotACandidateError';
   }
 }

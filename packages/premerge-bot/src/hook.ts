@@ -6,8 +6,10 @@
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_PATH, parseConfig } from './config.js';
 import { PremergeError } from './errors.js';
 import { git } from './git.js';
+import { ensurePushToken, PROTECT_MARKER, protectHookScript, tokenHash } from './protect.js';
 import { localPath, normalizeRepo } from './repo-location.js';
 
 /**
@@ -58,6 +60,21 @@ export interface HookOptions {
   stateDir: string;
   /** @default the running node and this package's bin script */
   command?: HookCommand;
+  /**
+   * Also install, in `repo` (which holds the target), a pre-receive hook refusing every update of the target that
+   * does not come from this bot (protect.ts). `true` protects the target the trusted config names (`master` without
+   * one); a string names the branch.
+   * @default false
+   */
+  protect?: boolean | string;
+}
+
+/** What `installHook` wrote. */
+export interface InstalledHooks {
+  /** The post-receive hook, in the repository candidates are pushed to. */
+  postReceive: string;
+  /** With `protect`: the pre-receive hook and the branch it protects. */
+  protect?: { path: string; target: string };
 }
 
 /** The node and script that runs premerge-bot now; what the hook calls by default. */
@@ -106,8 +123,8 @@ exit 0
 `;
 }
 
-/** Where git looks for this repository's post-receive hook (honours core.hooksPath). */
-async function hookPath(repo: string): Promise<string> {
+/** Where git looks for this repository's hook `name` (honours core.hooksPath). */
+async function hookPath(repo: string, name = 'post-receive'): Promise<string> {
   const dir = localPath(repo);
   if (dir === null) {
     throw new HookError(
@@ -117,7 +134,11 @@ async function hookPath(repo: string): Promise<string> {
   }
   let out: string;
   try {
-    ({ stdout: out } = await git(['rev-parse', '--git-path', 'hooks/post-receive'], { cwd: dir }));
+    // Unpinned: where git looks for hooks is the repository's own setting (core.hooksPath), which the pin replaces.
+    ({ stdout: out } = await git(['rev-parse', '--git-path', `hooks/${name}`], {
+      cwd: dir,
+      pinned: false,
+    }));
   } catch (cause) {
     throw new HookError(`${dir} is not a git repository`, 'PREMERGE_NOT_A_REPO', { cause });
   }
@@ -134,48 +155,94 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/**
- * Writes the post-receive hook (atomically: a push arriving meanwhile sees the old hook or the new one).
- * Refuses (`HOOK_EXISTS`) to replace a post-receive hook that premerge-bot did not write; replaces its own.
- * @returns the hook's path
- */
-export async function installHook(options: HookOptions): Promise<string> {
-  const where = options.candidatesFrom ?? options.repo;
-  const path = await hookPath(where);
+/** Refuses (`HOOK_EXISTS`) when a hook that premerge-bot did not write (no `marker`) is at `path`. */
+async function checkOurs(path: string, marker: string): Promise<void> {
   const existing = await readIfExists(path);
-  if (existing !== undefined && !existing.includes(MARKER)) {
+  if (existing !== undefined && !existing.includes(marker)) {
     throw new HookError(
       `${path} already exists and was not written by premerge-bot; merge it by hand or move it away first`,
       'PREMERGE_HOOK_EXISTS',
     );
   }
-  const script = hookScript({
-    repo: normalizeRepo(options.repo),
-    candidatesFrom: options.candidatesFrom === undefined ? undefined : normalizeRepo(options.candidatesFrom),
-    stateDir: resolve(options.stateDir),
-    command: options.command ?? currentCommand(),
-  });
+}
+
+/** Writes a hook atomically: a push arriving meanwhile sees the old hook or the new one. */
+async function writeHook(path: string, script: string): Promise<void> {
   const tmp = `${path}.premerge-${process.pid}`;
   await mkdir(dirname(path), { recursive: true });
   await writeFile(tmp, script, { mode: 0o755 });
   await chmod(tmp, 0o755);
   await rename(tmp, path);
-  return path;
+}
+
+/** The target the trusted config of `dir` names on its default branch; `master` when there is none (yet). */
+async function configuredTarget(dir: string): Promise<string> {
+  const r = await git(['--git-dir', dir, 'cat-file', 'blob', `HEAD:${CONFIG_PATH}`], { okCodes: [128] });
+  if (r.code !== 0) return 'master';
+  try {
+    return parseConfig(r.stdout).target;
+  } catch {
+    return 'master';
+  }
 }
 
 /**
- * Removes the hook premerge-bot installed; leaves any other hook alone (`HOOK_EXISTS`).
- * @returns the removed hook's path, or undefined when there was none
+ * Writes the post-receive hook, and with `protect` the pre-receive hook guarding the target. Refuses
+ * (`HOOK_EXISTS`) to replace a hook that premerge-bot did not write; replaces its own.
+ */
+export async function installHook(options: HookOptions): Promise<InstalledHooks> {
+  const where = options.candidatesFrom ?? options.repo;
+  const path = await hookPath(where);
+  await checkOurs(path, MARKER);
+  let guard: { path: string; target: string; dir: string } | undefined;
+  if (options.protect) {
+    const dir = localPath(options.repo);
+    const guardPath = await hookPath(options.repo, 'pre-receive');
+    await checkOurs(guardPath, PROTECT_MARKER);
+    const target = typeof options.protect === 'string' ? options.protect : await configuredTarget(dir!);
+    guard = { path: guardPath, target, dir: dir! };
+  }
+  const stateDir = resolve(options.stateDir);
+  const script = hookScript({
+    repo: normalizeRepo(options.repo),
+    candidatesFrom: options.candidatesFrom === undefined ? undefined : normalizeRepo(options.candidatesFrom),
+    stateDir,
+    command: options.command ?? currentCommand(),
+  });
+  await writeHook(path, script);
+  if (!guard) return { postReceive: path };
+  await mkdir(stateDir, { recursive: true });
+  const token = ensurePushToken(stateDir);
+  // The bot's token travels as a push option, which the repository must accept.
+  await git(['--git-dir', guard.dir, 'config', 'receive.advertisePushOptions', 'true']);
+  await writeHook(guard.path, protectHookScript(guard.target, tokenHash(token)));
+  return { postReceive: path, protect: { path: guard.path, target: guard.target } };
+}
+
+/**
+ * Removes the hooks premerge-bot installed (the post-receive hook, and the pre-receive hook of `--protect` where
+ * there is one); leaves any other hook alone (`HOOK_EXISTS` for a post-receive hook that is not ours).
+ * @returns the removed hooks' paths (empty when there was none)
  */
 export async function uninstallHook(
   options: Pick<HookOptions, 'repo' | 'candidatesFrom'>,
-): Promise<string | undefined> {
+): Promise<string[]> {
+  const removed: string[] = [];
   const path = await hookPath(options.candidatesFrom ?? options.repo);
   const existing = await readIfExists(path);
-  if (existing === undefined) return undefined;
-  if (!existing.includes(MARKER)) {
-    throw new HookError(`${path} was not written by premerge-bot; leaving it`, 'PREMERGE_HOOK_EXISTS');
+  if (existing !== undefined) {
+    if (!existing.includes(MARKER)) {
+      throw new HookError(`${path} was not written by premerge-bot; leaving it`, 'PREMERGE_HOOK_EXISTS');
+    }
+    await rm(path);
+    removed.push(path);
   }
-  await rm(path);
-  return path;
+  if (localPath(options.repo) !== null) {
+    const guard = await hookPath(options.repo, 'pre-receive');
+    if ((await readIfExists(guard))?.includes(PROTECT_MARKER)) {
+      await rm(guard);
+      removed.push(guard);
+    }
+  }
+  return removed;
 }

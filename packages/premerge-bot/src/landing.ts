@@ -6,6 +6,7 @@
  */
 import { pushReason } from './errors.js';
 import { isAncestor } from './git.js';
+import { TOKEN_OPTION } from './protect.js';
 import type { Mirror } from './workspace.js';
 
 export type LandResult =
@@ -38,24 +39,44 @@ export async function remoteBranchSha(mirror: Mirror, repo: string, branch: stri
   return (await remoteBranchShas(mirror, repo, [branch])).get(branch) ?? null;
 }
 
-/** Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it. */
+/**
+ * Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it.
+ * The mirror's copy of the target is the caller's to move ({@link noteLanded}), after it recorded the verdicts.
+ * `pushToken` is the bot's token for a target guarded by `hook install --protect` (sent as a push option).
+ */
 export async function land(
   mirror: Mirror,
   repo: string,
   target: string,
   base: string,
   tested: string,
+  pushToken: string | null = null,
 ): Promise<LandResult> {
   if (!(await isAncestor(mirror.gitDir, base, tested))) return { ok: false, reason: 'not-descendant' };
   const ref = `refs/heads/${target}`;
-  const push = await mirror.run(
-    ['push', '--porcelain', '--quiet', `--force-with-lease=${ref}:${base}`, repo, `${tested}:${ref}`],
-    [1, 128],
-  );
-  if (push.code === 0) {
-    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
-    return { ok: true };
+  // The token goes through the environment (push.pushOption), never the command line: another user can read a
+  // process's command line in /proc, and error messages quote it.
+  const env: NodeJS.ProcessEnv | undefined = pushToken
+    ? {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'push.pushOption',
+        GIT_CONFIG_VALUE_0: `${TOKEN_OPTION}=${pushToken}`,
+      }
+    : undefined;
+  const args = [
+    'push',
+    '--porcelain',
+    '--quiet',
+    `--force-with-lease=${ref}:${base}`,
+    repo,
+    `${tested}:${ref}`,
+  ];
+  let push = await mirror.run(args, [1, 128], env);
+  // One state directory may serve a protected repository and one that is not (and takes no push options).
+  if (env && push.code !== 0 && /does not support push options/.test(push.stderr)) {
+    push = await mirror.run(args, [1, 128]);
   }
+  if (push.code === 0) return { ok: true };
   // Refused: find out whether because the target moved (a lost race, not an error) or for another reason.
   let actual: string | null;
   try {
@@ -63,12 +84,14 @@ export async function land(
   } catch {
     return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
   }
-  if (actual === tested) {
-    await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
-    return { ok: true };
-  }
+  if (actual === tested) return { ok: true };
   if (actual !== base) return { ok: false, reason: 'moved', actual };
   return { ok: false, reason: 'refused', detail: pushReason(push.stdout, push.stderr) };
+}
+
+/** After a landing: the mirror's copy of `target` follows, so the next look starts from there. */
+export async function noteLanded(mirror: Mirror, target: string, tested: string): Promise<void> {
+  await mirror.run(['update-ref', `refs/origin/heads/${target}`, tested]);
 }
 
 /** The last line rebase printed: on a conflict, `Could not apply SHA... SUBJECT`. */

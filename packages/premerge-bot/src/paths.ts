@@ -10,21 +10,55 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state'), 'premerge-bot');
 }
 
-/** Name of the worktree the bot keeps between runs, inside `worktrees/`. */
+/**
+ * Where the trees tests run in live when no other place is given: beside the state directory, never inside it (a
+ * test must not find the bot's state a `../..` away, and a test user must be able to reach its tree while the
+ * state directory stays closed to it).
+ * @example defaultTreesDir('/var/lib/premerge-bot') // '/var/lib/premerge-bot-trees'
+ */
+export function defaultTreesDir(stateDir: string): string {
+  return `${resolve(stateDir).replace(/\/+$/, '')}-trees`;
+}
+
+/** Name of the worktree the bot keeps between runs for rebases, inside `worktrees/`. */
 export const KEPT_WORKTREE = 'kept';
 
+/** The test's side of one repository, in the trees directory: what a test may write. */
+export interface TreePaths {
+  /** This repository's directory in the trees directory. */
+  root: string;
+  /** The checkout a test runs in (a git repository of its own, made anew for every run). */
+  tree: string;
+  /** The test's private HOME, emptied before every run. */
+  home: string;
+  /** The test's private TMPDIR (its `/tmp` in the sandbox), emptied before every run. */
+  tmp: string;
+}
+
 export interface RepoPaths {
+  /** The state directory all repositories share (the push token lives there). */
+  stateDir: string;
   root: string;
   journal: string;
   lock: string;
   poke: string;
   mirror: string;
+  /** The bot's own git directory for the test tree: its index and HEAD, never seen by a test. */
+  treeGit: string;
   worktrees: string;
   logs: string;
+  /** The trees directory all repositories share (see {@link defaultTreesDir}). */
+  treesDir: string;
+  trees: TreePaths;
 }
 
-/** The files of one (repository, candidates repository) pair inside the state directory. */
-export function repoPaths(stateDir: string, repo: string, candidatesFrom?: string): RepoPaths {
+/** The files of one (repository, candidates repository) pair inside the state and trees directories. */
+export function repoPaths(
+  stateDir: string,
+  repo: string,
+  candidatesFrom?: string,
+  treesDir = defaultTreesDir(stateDir),
+): RepoPaths {
   const key = normalizeRepo(repo) + (candidatesFrom ? `\n${normalizeRepo(candidatesFrom)}` : '');
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
   const slug =
@@ -32,13 +66,23 @@ export function repoPaths(stateDir: string, repo: string, candidatesFrom?: strin
       .replace(/\.git$/, '')
       .replace(/[^A-Za-z0-9._-]/g, '_') || 'repo';
   const root = join(resolve(stateDir), 'repos', `${slug}-${hash}`);
+  const treesRoot = join(resolve(treesDir), `${slug}-${hash}`);
   return {
+    stateDir: resolve(stateDir),
     root,
     journal: join(root, 'journal.jsonl'),
     lock: join(root, 'lock'),
     poke: join(root, 'poke'),
     mirror: join(root, 'mirror.git'),
+    treeGit: join(root, 'tree.git'),
     worktrees: join(root, 'worktrees'),
     logs: join(root, 'logs'),
+    treesDir: resolve(treesDir),
+    trees: {
+      root: treesRoot,
+      tree: join(treesRoot, 'tree'),
+      home: join(treesRoot, 'home'),
+      tmp: join(treesRoot, 'tmp'),
+    },
   };
 }

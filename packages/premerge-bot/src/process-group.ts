@@ -3,16 +3,18 @@
  * the leader's pid; the leader's start time tells a recorded group from a later one that reused the pid.
  * Zombies are ignored: they hold no resources and, when the container's init does not reap, they never go away.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   state: string;
+  ppid: number;
   pgrp: number;
   startTime: string;
 }
 
-function readStat(pid: number | 'self'): ProcStat | null {
+/** One process's /proc/PID/stat, or null when it is gone (or there is no /proc). */
+export function readStat(pid: number | 'self'): ProcStat | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -25,6 +27,7 @@ function readStat(pid: number | 'self'): ProcStat | null {
   return {
     pid: Number(text.slice(0, text.indexOf(' '))),
     state: fields[0] ?? '?',
+    ppid: Number(fields[1]),
     pgrp: Number(fields[2]),
     startTime: fields[19] ?? '',
   };
@@ -59,6 +62,28 @@ export function isProcessAlive(pid: number, startTime?: string): boolean {
   }
 }
 
+/** Pids of every process /proc shows (zombies included). */
+export function allPids(): number[] {
+  if (!hasProc) return [];
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
+/** Is the process a zombie or gone? Zombies hold no resources and cannot run any more code. */
+export function isDead(st: ProcStat | null): boolean {
+  return !st || st.state === 'Z' || st.state === 'X';
+}
+
+/** The uid a process runs as (its /proc entry's owner), or null when it is gone. */
+export function processUid(pid: number): number | null {
+  try {
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    return null;
+  }
+}
+
 /** Live (non-zombie) members of process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
   if (!hasProc) {
@@ -78,13 +103,31 @@ export function groupMembers(pgid: number): number[] {
   return out;
 }
 
-/** Sends `signal` to the whole group; a group that is already gone is not an error. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+/**
+ * Sends `signal` to the whole group; a group that is already gone is not an error. Returns false when the bot may
+ * not signal any member (EPERM: they run as another user, e.g. a setuid program the test started): that is for the
+ * caller to report, not a crash.
+ */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  return signalProcess(-pgid, signal);
+}
+
+/** `process.kill(pid, signal)` where a process that is gone is no error; false on EPERM (see {@link signalGroup}). */
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
   try {
-    process.kill(-pgid, signal);
+    process.kill(pid, signal);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') return false;
+    if (code !== 'ESRCH') throw e;
   }
+  return true;
+}
+
+/** What killing a group achieved: `clean` when no member is left; `warning` says who is left, and why. */
+export interface KillResult {
+  clean: boolean;
+  warning?: string;
 }
 
 /**
@@ -98,13 +141,27 @@ export function isRecordedGroupAlive(pgid: number, leaderStart: string): boolean
   return groupMembers(pgid).length > 0;
 }
 
-/** SIGKILLs the group and waits (up to `maxWaitMs`) until no live member is left. Returns true when none is. */
-export async function killGroupAndWait(pgid: number, maxWaitMs = 5000): Promise<boolean> {
+/**
+ * SIGKILLs the group and waits (up to `maxWaitMs`) until no live member is left. Members the bot may not signal
+ * (another user's) end the wait at once with a warning: they would never go.
+ */
+export async function killGroupAndWait(pgid: number, maxWaitMs = 5000): Promise<KillResult> {
   const deadline = Date.now() + maxWaitMs;
+  const me = process.getuid?.();
   for (;;) {
-    signalGroup(pgid, 'SIGKILL');
-    if (groupMembers(pgid).length === 0) return true;
-    if (Date.now() > deadline) return false;
+    const permitted = signalGroup(pgid, 'SIGKILL');
+    const left = groupMembers(pgid);
+    if (left.length === 0) return { clean: true };
+    const foreign = me === 0 ? [] : left.filter((pid) => processUid(pid) !== me);
+    if (!permitted || (foreign.length > 0 && foreign.length === left.length)) {
+      return {
+        clean: false,
+        warning: `process group ${pgid}: not permitted to signal ${left.join(', ')} (another user's; EPERM), left running`,
+      };
+    }
+    if (Date.now() > deadline) {
+      return { clean: false, warning: `process group ${pgid}: ${left.join(', ')} survived SIGKILL` };
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -13,7 +13,7 @@ export function formatVerdict(v: Verdict): string {
   const head = `${v.kind} ${v.branch} ${short(v.sha)}`;
   switch (v.kind) {
     case 'landed':
-      return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})`;
+      return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})${v.reason ? `: ${v.reason}` : ''}`;
     case 'failed':
     case 'timed-out':
       return `${head}: exit ${v.exitCode ?? 'by signal'} after ${seconds(v.durationMs)}${v.logPath ? `, log ${v.logPath}` : ''}`;
@@ -49,6 +49,10 @@ export function formatEngineEvent(e: EngineEvent): string {
       return `could not publish verdicts to ${e.repo}: ${e.reason}`;
     case 'deferred':
       return `another bot (pid ${e.holderPid}) is working on this repository; asked it to rescan`;
+    case 'isolation':
+      return e.detail;
+    case 'warning':
+      return `warning: ${e.message}`;
   }
 }
 

@@ -7,14 +7,16 @@
  *   is tried, and when it lands the right half's tip is the very commit that already failed, so it is split again
  *   without another run. A queue of N with one bad candidate costs about 2·log2(N) runs instead of N.
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
+import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { isAncestor } from './git.js';
-import { land, rebaseOnto, remoteBranchShas } from './landing.js';
+import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
+import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
-import { runTest, type TestOutcome } from './test-run.js';
 import type { CandidateRef } from './types.js';
 
 /** The facts of one finished test run, carried into the verdicts it decides. */
@@ -24,6 +26,42 @@ export interface RunFacts {
   durationMs: number;
   exitCode: number | null;
   outcome: TestOutcome | 'superseded';
+}
+
+/**
+ * The candidate's own config, before anything is tested (config-gate.ts): records a `refused` verdict and returns
+ * false when it may not land; else the config change it brings, if `allow` (or an operator) let one through.
+ */
+async function passesConfigGate(
+  s: Session,
+  c: CandidateRef,
+  tested: string,
+  base: string,
+): Promise<{ change?: string } | false> {
+  const gate = await checkCandidateConfig(
+    {
+      mirror: s.mirror,
+      config: s.config,
+      defaultBranch: s.defaultBranch,
+      ...(s.approvedConfigChange ? { approved: s.approvedConfigChange } : {}),
+      ...(s.trustedConfig ? { known: s.trustedConfig } : {}),
+    },
+    c.sha,
+    tested,
+    base,
+  );
+  if (gate.ok) return gate.change ? { change: gate.change } : {};
+  s.verdict({
+    kind: 'refused',
+    branch: c.branch,
+    sha: c.sha,
+    base,
+    tested,
+    durationMs: 0,
+    exitCode: null,
+    reason: gate.reason,
+  });
+  return false;
 }
 
 export async function processQueue(s: Session, pending: CandidateRef[]): Promise<void> {
@@ -40,7 +78,15 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
         );
         continue;
       }
-      await processStack(s, [{ ...c, tested: c.sha }], base);
+      const gate = await passesConfigGate(s, c, c.sha, base);
+      if (!gate) continue;
+      await processStack(
+        s,
+        [{ ...c, tested: c.sha, ...(gate.change ? { configChange: gate.change } : {}) }],
+        base,
+      );
+      // Verdicts recorded, target moved: the runner may clean up after the run while the bot goes on.
+      s.runner.release();
     }
     return;
   }
@@ -49,6 +95,7 @@ export async function processQueue(s: Session, pending: CandidateRef[]): Promise
     const batch = queue.splice(0, Math.max(1, s.maxBatch));
     const { members, base, deferred } = await buildStack(s, batch);
     const requeue = members.length > 0 ? await processStack(s, members, base) : [];
+    s.runner.release();
     queue = [...requeue, ...deferred, ...queue];
   }
 }
@@ -123,7 +170,9 @@ async function buildStack(
         });
         continue;
       }
-      members.push({ ...c, tested: r.sha });
+      const gate = await passesConfigGate(s, c, r.sha, base);
+      if (!gate) continue;
+      members.push({ ...c, tested: r.sha, ...(gate.change ? { configChange: gate.change } : {}) });
       prev = r.sha;
     }
   } finally {
@@ -136,6 +185,32 @@ async function buildStack(
  * Tests the stack `members` (built on `base`) and lands it, or bisects it. `knownFailure` is a run that already
  * tested exactly this stack's tip and failed. Returns the candidates to put back in the queue.
  */
+/**
+ * The bot's git directories must hold only what it wrote before it runs git in them again: a tampered one gets the
+ * run's members an `error` verdict saying so, and stops the bot (MirrorTamperedError).
+ */
+async function guardAfterRun(
+  s: Session,
+  members: RunMember[],
+  base: string,
+  runId: string,
+  logPath: string,
+): Promise<void> {
+  try {
+    await s.guard();
+  } catch (e) {
+    if (!(e instanceof MirrorTamperedError)) throw e;
+    for (const m of members) {
+      s.verdict({
+        ...fromMember(m, base, { runId, logPath, durationMs: 0, exitCode: null, outcome: 'failed' }),
+        kind: 'error',
+        reason: `the bot's repository changed during this candidate's test: ${e.message}`,
+      });
+    }
+    throw e;
+  }
+}
+
 async function processStack(
   s: Session,
   members: RunMember[],
@@ -196,6 +271,15 @@ export function fromMember(m: RunMember, base: string, f: RunFacts) {
   };
 }
 
+/** A landed member's verdict fields: the config change it brought is shown in its verdict. */
+export function landedMember(m: RunMember, base: string, f: RunFacts) {
+  return {
+    ...fromMember(m, base, f),
+    kind: 'landed' as const,
+    ...(m.configChange ? { reason: `with a change to .github/premerge.yml: ${m.configChange}` } : {}),
+  };
+}
+
 /** Lands a passed stack; on a lost race the candidates go back in the queue (rebase) or get `needs-rebase`. */
 export async function landStack(
   s: Session,
@@ -205,10 +289,12 @@ export async function landStack(
 ): Promise<CandidateRef[]> {
   const tip = members.at(-1)!.tested;
   s.emit({ type: 'landing', target: s.config.target, from: base, to: tip });
-  const r = await land(s.mirror, s.repo, s.config.target, base, tip);
+  const r = await land(s.mirror, s.repo, s.config.target, base, tip, s.pushToken);
   if (r.ok) {
     s.targetSha = tip;
-    for (const m of members) s.verdict({ ...fromMember(m, base, facts), kind: 'landed' });
+    for (const m of members) s.verdict(landedMember(m, base, facts));
+    // The verdicts first: the target has moved, and that is what counts; the mirror follows.
+    await noteLanded(s.mirror, s.config.target, tip);
     return [];
   }
   if (r.reason === 'moved') {
@@ -236,8 +322,9 @@ export async function landStack(
 }
 
 /**
- * One test run of the stack's tip in a fresh worktree, watching the member branches for new pushes.
+ * One test run of the stack's tip by the session's runner, watching the member branches for new pushes.
  * Returns null when the bot is stopping or the run could not even start (then an `error` verdict is recorded).
+ * After the run, before the bot's next git command, its own git directories are checked (mirror-guard.ts).
  */
 async function testStack(
   s: Session,
@@ -248,8 +335,7 @@ async function testStack(
   const tested = members.at(-1)!.tested;
   const runId = newRunId();
   const logPath = join(s.paths.logs, `${runId}.log`);
-  const dir = keptWorktree(s);
-  mkdirSync(s.paths.logs, { recursive: true });
+  mkdirSync(s.paths.logs, { recursive: true, mode: 0o700 });
   s.record({
     type: 'run-started',
     runId,
@@ -262,29 +348,19 @@ async function testStack(
     logPath,
   });
   s.emit({ type: 'test-started', runId, members, base, tested, logPath });
-  try {
-    await s.mirror.prepareWorktree(dir, tested);
-  } catch (e) {
+  const errorVerdicts = (reason: string) => {
     for (const m of members) {
       s.verdict({
         ...fromMember(m, base, { runId, logPath, durationMs: 0, exitCode: null, outcome: 'failed' }),
         kind: 'error',
-        reason: `could not create the worktree: ${(e as Error).message}`,
+        reason,
       });
     }
-    return null;
-  }
+  };
 
-  if (s.aborted) {
-    // Stopped while the worktree was being made: no test, no verdict.
-    await s.mirror.cleanWorktree(dir).catch(() => undefined);
-    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
-    return null;
-  }
   const controller = new AbortController();
   const onStop = () => controller.abort();
   s.signal?.addEventListener('abort', onStop, { once: true });
-  // A stop that came while the worktree was being made fired no event for the listener just added.
   if (s.signal?.aborted) controller.abort();
   const moved: RunMember[] = [];
   const movedTo = new Map<string, string | null>();
@@ -314,20 +390,48 @@ async function testStack(
     }
   }, s.pollIntervalMs);
 
-  let result: Awaited<ReturnType<typeof runTest>>;
+  let result: TestRunResult;
+  let spawned = false;
   try {
-    result = await runTest({
+    result = await s.runner.run({
+      runId,
+      sha: tested,
+      target: s.config.target,
+      base,
+      refs: s.testRefs(base),
       command: s.config.test,
-      cwd: dir,
       timeoutMs: s.config.timeoutMs,
       logPath,
       signal: controller.signal,
-      onSpawn: (pgid, startTime) => s.record({ type: 'run-process', runId, pgid, startTime }),
+      onSpawn: (pgid, startTime) => {
+        spawned = true;
+        s.record({ type: 'run-process', runId, pgid, startTime });
+      },
     });
+  } catch (e) {
+    if (!(e instanceof RunSetupError)) throw e;
+    appendFileSync(logPath, `premerge-bot: ${e.message}\n`, { mode: 0o600 });
+    await guardAfterRun(s, members, base, runId, logPath);
+    if (s.aborted) {
+      s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+      return null;
+    }
+    errorVerdicts(e.message);
+    return null;
   } finally {
     clearInterval(poll);
     s.signal?.removeEventListener('abort', onStop);
-    await s.mirror.cleanWorktree(dir).catch(() => undefined);
+  }
+  for (const message of result.warnings) s.emit({ type: 'warning', message });
+  await guardAfterRun(s, members, base, runId, logPath);
+  if (!spawned && result.outcome === 'cancelled') {
+    // Stopped before the test started: no test, no verdict.
+    s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'stopped' });
+    return null;
+  }
+  if (result.outcome === 'error') {
+    errorVerdicts(result.reason ?? 'the test could not be started');
+    return null;
   }
   s.report.testRuns++;
   s.report.candidateRuns += members.length;

@@ -2,7 +2,7 @@
  * Cleans up what a crash leaves behind. Called only while holding the repository lock, so every git lock file in
  * the mirror and every worktree in the state directory belongs to a dead bot.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEPT_WORKTREE } from './paths.js';
 import { isRecordedGroupAlive, killGroupAndWait } from './process-group.js';
@@ -18,8 +18,15 @@ export async function killOrphanedGroups(state: JournalState, emit: Emit): Promi
     if (run.ended || run.passed || !run.process) continue;
     const { pgid, startTime } = run.process;
     if (!isRecordedGroupAlive(pgid, startTime)) continue;
-    await killGroupAndWait(pgid);
-    emit({ type: 'recovered', what: 'orphan-process-group', detail: `run ${runId}, process group ${pgid}` });
+    const killed = await killGroupAndWait(pgid);
+    if (killed.warning) emit({ type: 'warning', message: `run ${runId}: ${killed.warning}` });
+    if (killed.clean) {
+      emit({
+        type: 'recovered',
+        what: 'orphan-process-group',
+        detail: `run ${runId}, process group ${pgid}`,
+      });
+    }
   }
 }
 
@@ -35,7 +42,21 @@ export async function removeStaleWorktrees(mirror: Mirror, worktreesDir: string,
       emit({ type: 'recovered', what: 'stale-worktree', detail: join(worktreesDir, name) });
     }
   }
-  if (existsSync(join(mirror.gitDir, 'HEAD'))) await mirror.run(['worktree', 'prune']);
+  if (existsSync(join(mirror.gitDir, 'HEAD')) && needsPrune(mirror.gitDir))
+    await mirror.run(['worktree', 'prune']);
+}
+
+/** Does git record a worktree of the mirror whose directory is gone? (Asking git costs a process per run.) */
+function needsPrune(gitDir: string): boolean {
+  const admin = join(gitDir, 'worktrees');
+  if (!existsSync(admin)) return false;
+  return readdirSync(admin).some((name) => {
+    try {
+      return !existsSync(readFileSync(join(admin, name, 'gitdir'), 'utf8').trim());
+    } catch {
+      return true;
+    }
+  });
 }
 
 /**

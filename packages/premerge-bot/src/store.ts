@@ -26,6 +26,8 @@ import type { CandidateRef, Verdict } from './types.js';
 export interface RunMember extends CandidateRef {
   /** The commit this member became in the tested stack (its own sha when not rebased). */
   tested: string;
+  /** The change to `.github/premerge.yml` it brings, which `config-changes: allow` (or an operator) let through. */
+  configChange?: string;
 }
 
 export type JournalRecord =
@@ -151,7 +153,8 @@ export class Journal {
     const isNew = !existsSync(path);
     let fd: number;
     try {
-      fd = openSync(path, 'a+');
+      // Readable by the bot's user only: a test user passes through the state directory (to its tree's objects).
+      fd = openSync(path, 'a+', 0o600);
     } catch (e) {
       throw new StateError(`cannot open the journal ${path}: ${(e as Error).message}`, { cause: e });
     }

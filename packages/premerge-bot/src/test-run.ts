@@ -1,13 +1,16 @@
 /**
- * Runs the configured test command for one candidate: `/bin/sh -c TEST` in the worktree root, as the leader of its
- * own process group, output to a per-run log, killed as a whole group on timeout or cancel (and whatever is left of
- * the group is killed when the command exits, so a passing test cannot leave a server running either). A process
- * that leaves the group on purpose (`setsid`, a daemon that double-forks into a new session) is beyond its reach.
+ * Runs the configured test command for one candidate: `/bin/sh -c TEST` in the tree's root, inside a
+ * {@link Containment} (a process group of its own, or a sandbox), output to a per-run log, stopped as a whole on
+ * timeout or cancel; whatever the command leaves running when it exits is ended too, so a passing test cannot leave
+ * a server running either. How far "as a whole" reaches is the containment's: a sandbox's pid namespace holds every
+ * process of the run; a process group does not hold one that left it on purpose (`setsid`), which the best-effort
+ * sweep then looks for (sweep.ts).
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { scrubGitEnv } from './git.js';
 import { killGroupAndWait, processStartTime, signalGroup } from './process-group.js';
+import { type SweepCriteria, sweep } from './sweep.js';
 
 /**
  * Environment variables removed from the test's environment: the bot's own credentials, which a candidate's test
@@ -19,7 +22,9 @@ import { killGroupAndWait, processStartTime, signalGroup } from './process-group
  *
  * Git's hook and repository-location variables (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`, `GIT_QUARANTINE_PATH`,
  * ...) are removed as well, and `GIT_TERMINAL_PROMPT=0` is set so no git call in the test can wait for a password.
- * Everything else is passed through (PATH, HOME, LANG, proxies...).
+ * Everything else is passed through (PATH, HOME, LANG, proxies...). This only cleans what the test is handed: a
+ * process of the bot's own user can still read the bot's whole environment in `/proc/PID/environ`, which is why
+ * tests run in a sandbox or as another user (README, "Trust").
  */
 export const TEST_ENV_DENYLIST: readonly string[] = [
   'GITHUB_TOKEN',
@@ -45,15 +50,76 @@ export function testEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.Pr
   return out;
 }
 
-export type TestOutcome = 'passed' | 'failed' | 'timed-out' | 'cancelled';
+/** How a run ended; `error`: it never ran (the sandbox did not start, or the command could not be started). */
+export type TestOutcome = 'passed' | 'failed' | 'timed-out' | 'cancelled' | 'error';
 
 export interface TestRunResult {
   outcome: TestOutcome;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   durationMs: number;
-  /** Members of the group that survived even SIGKILL (should be empty; non-empty means stuck in the kernel). */
+  /** Processes of the run that could not be ended (should be false; true means another user's, or stuck). */
   leftBehind: boolean;
+  /** What the bot could not do about the run's processes (e.g. EPERM), one line each. */
+  warnings: string[];
+  /** Why the outcome is `error`. */
+  reason?: string;
+}
+
+/**
+ * Where a test runs and how everything it started is found and ended. Implementations: {@link processGroup} (the
+ * bot's own user or a test user) and the sandbox's (local-runner.ts).
+ */
+export interface Containment {
+  /** The program to spawn, running `inner` (the start gate and the test command). */
+  command(inner: readonly string[]): { file: string; args: string[] };
+  env: NodeJS.ProcessEnv;
+  /** Start the command as this user and group (the bot must be root). */
+  uid?: number;
+  gid?: number;
+  /** Pipes the containment reads, as fds 3 and up of the child. @default 0 */
+  extraPipes?: number;
+  /** Resolves once the containment is up: null, or why it failed to come up (the command then never starts). */
+  started(child: ChildProcess): Promise<string | null>;
+  /** Stops the run: `term` asks every process to end, `kill` ends them. Returns what it could not do. */
+  stop(child: ChildProcess, phase: 'term' | 'kill'): string[];
+  /** After the command exited: ends whatever of the run is left, resolving when nothing is (or it gave up). */
+  reap(child: ChildProcess): Promise<{ clean: boolean; warnings: string[] }>;
+}
+
+/**
+ * The test as the leader of a process group of its own; `sweep` names what else to look for after it ends
+ * (processes that left the group).
+ */
+export function processGroup(options: {
+  env: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  sweep?: SweepCriteria;
+}): Containment {
+  return {
+    command: (inner) => ({ file: inner[0]!, args: inner.slice(1) }),
+    env: options.env,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+    started: async () => null,
+    stop(child, phase) {
+      if (child.pid === undefined) return [];
+      return signalGroup(child.pid, phase === 'term' ? 'SIGTERM' : 'SIGKILL')
+        ? []
+        : [`process group ${child.pid}: not permitted to signal it (EPERM)`];
+    },
+    async reap(child) {
+      const group = child.pid === undefined ? { clean: true } : await killGroupAndWait(child.pid);
+      const warnings = group.warning ? [group.warning] : [];
+      if (!options.sweep) return { clean: group.clean, warnings };
+      const swept = await sweep(options.sweep);
+      return {
+        clean: group.clean && swept.warnings.length === 0,
+        warnings: [...warnings, ...swept.warnings],
+      };
+    },
+  };
 }
 
 export interface TestRunOptions {
@@ -65,87 +131,150 @@ export interface TestRunOptions {
   signal?: AbortSignal;
   /** Called once the group exists, before anything else can happen, so a crash cannot orphan it unrecorded. */
   onSpawn?: (pgid: number, startTime: string) => void;
-  /** How long a group gets between SIGTERM and SIGKILL. @default 2000 */
+  /** How long a run gets between being asked to end and being killed. @default 2000 */
   killGraceMs?: number;
+  /** @default a process group of its own, with {@link testEnvironment} */
+  containment?: Containment;
 }
 
-/** Runs the test and resolves once the command and every process of its group are gone. */
-export function runTest(options: TestRunOptions): Promise<TestRunResult> {
-  const started = Date.now();
-  const fd = openSync(options.logPath, 'a');
-  writeSync(fd, `$ ${options.command}\n`);
-  return new Promise((resolve, reject) => {
-    // The group is created first and the test starts only when we say go, after onSpawn has recorded the group:
-    // a bot killed in between closes the pipe, `read` sees end-of-file and the group exits without running anything,
-    // so no test can run unrecorded (and unkillable by the next start's recovery).
-    const child = spawn(
-      '/bin/sh',
-      ['-c', 'read -r go || exit 125; exec /bin/sh -c "$1"', 'premerge-test', options.command],
-      {
-        cwd: options.cwd,
-        env: testEnvironment(),
-        detached: true,
-        stdio: ['pipe', fd, fd],
-      },
+/**
+ * The command a containment starts: the group (or sandbox) is created first and the test starts only when we say
+ * go, after onSpawn has recorded it: a bot killed in between closes the pipe, `read` sees end-of-file and nothing
+ * runs, so no test can run unrecorded (and unkillable by the next start's recovery).
+ */
+function gate(command: string): string[] {
+  return ['/bin/sh', '-c', 'read -r go || exit 125; exec /bin/sh -c "$1"', 'premerge-test', command];
+}
+
+/** The last non-empty line of the log (what bwrap said when it could not set the sandbox up). */
+function lastLine(path: string): string {
+  try {
+    return (
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .at(-1) ?? ''
     );
-    child.stdin?.on('error', () => {
-      // The group died before reading "go" (killed by a cancel): nothing to tell it.
-    });
-    const pgid = child.pid;
-    let stopping: 'timed-out' | 'cancelled' | null = null;
-    let graceTimer: NodeJS.Timeout | undefined;
+  } catch {
+    return '';
+  }
+}
 
-    const stop = (why: 'timed-out' | 'cancelled') => {
-      if (stopping || pgid === undefined) return;
-      stopping = why;
-      signalGroup(pgid, 'SIGTERM');
-      graceTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), options.killGraceMs ?? 2000);
-    };
-    const timer = setTimeout(() => stop('timed-out'), options.timeoutMs);
-    const onAbort = () => stop('cancelled');
-
-    let finished = false;
-    const finish = async (exitCode: number | null, sig: NodeJS.Signals | null, spawnError?: Error) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      // The command's own exit does not end its background children: kill what is left of the group.
-      const clean = pgid === undefined ? true : await killGroupAndWait(pgid);
-      clearTimeout(graceTimer);
-      const durationMs = Date.now() - started;
-      const outcome: TestOutcome = stopping ?? (exitCode === 0 ? 'passed' : 'failed');
-      const tail = spawnError
-        ? `premerge-bot: could not start the test: ${spawnError.message}\n`
-        : `premerge-bot: ${outcome}${exitCode === null ? ` (signal ${sig})` : ` (exit ${exitCode})`} after ${durationMs}ms\n`;
-      try {
-        writeSync(fd, `\n${tail}`);
-      } finally {
-        closeSync(fd);
-      }
-      resolve({ outcome, exitCode, signal: sig, durationMs, leftBehind: !clean });
-    };
-
-    child.once('error', (err) => void finish(null, null, err));
-    child.once('exit', (code, sig) => void finish(code, sig));
-    if (pgid !== undefined) {
-      try {
-        options.onSpawn?.(pgid, processStartTime(pgid));
-      } catch (e) {
-        // Could not record the group (e.g. the journal's disk is full): end-of-file instead of go, nothing runs.
-        child.stdin?.destroy();
-        clearTimeout(timer);
-        finished = true;
-        child.once('exit', () => {
-          closeSync(fd);
-          reject(e);
-        });
-        return;
-      }
-      // The test gets end-of-file on stdin, as with /dev/null.
-      child.stdin?.end('go\n');
+/** Runs the test and resolves once the command and every process of its run are gone. */
+export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
+  const c = options.containment ?? processGroup({ env: testEnvironment() });
+  const started = Date.now();
+  const fd = openSync(options.logPath, 'a', 0o600);
+  let closed = false;
+  const close = (tail: string) => {
+    if (closed) return;
+    closed = true;
+    try {
+      writeSync(fd, `\n${tail}`);
+    } finally {
+      closeSync(fd);
     }
-    if (options.signal?.aborted) stop('cancelled');
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  };
+  writeSync(fd, `$ ${options.command}\n`);
+  const { file, args } = c.command(gate(options.command));
+  const pipes = Array.from({ length: c.extraPipes ?? 0 }, () => 'pipe' as const);
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: options.cwd,
+      env: c.env,
+      detached: true,
+      stdio: ['pipe', fd, fd, ...pipes],
+      ...(c.uid === undefined ? {} : { uid: c.uid }),
+      ...(c.gid === undefined ? {} : { gid: c.gid }),
+    });
+  } catch (e) {
+    const reason = `could not start the test: ${(e as Error).message}`;
+    close(`premerge-bot: ${reason}\n`);
+    return {
+      outcome: 'error',
+      exitCode: null,
+      signal: null,
+      durationMs: 0,
+      leftBehind: false,
+      warnings: [],
+      reason,
+    };
+  }
+  const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null; error?: Error }>((done) => {
+    child.once('error', (error) => done({ code: null, sig: null, error }));
+    child.once('exit', (code, sig) => done({ code, sig }));
   });
+  child.stdin?.on('error', () => {
+    // The run died before reading "go" (killed by a cancel): nothing to tell it.
+  });
+  const warnings: string[] = [];
+  const finish = async (outcome: TestOutcome | null, reason?: string): Promise<TestRunResult> => {
+    const { code, sig, error } = await exited;
+    const reaped = await c.reap(child);
+    warnings.push(...reaped.warnings);
+    const durationMs = Date.now() - started;
+    const why = reason ?? (error ? `could not start the test: ${error.message}` : undefined);
+    const final: TestOutcome = why ? 'error' : (outcome ?? (code === 0 ? 'passed' : 'failed'));
+    close(
+      why
+        ? `premerge-bot: ${why}\n`
+        : `premerge-bot: ${final}${code === null ? ` (signal ${sig})` : ` (exit ${code})`} after ${durationMs}ms\n`,
+    );
+    return {
+      outcome: final,
+      // Stopped by the bot, a run has no exit code of its own (bwrap would report 128 + the signal).
+      exitCode: why || final === 'timed-out' || final === 'cancelled' ? null : code,
+      signal: sig,
+      durationMs,
+      leftBehind: !reaped.clean,
+      warnings,
+      ...(why ? { reason: why } : {}),
+    };
+  };
+
+  const pgid = child.pid;
+  if (pgid === undefined) return finish(null);
+  const upFailure = await Promise.race([c.started(child), exited.then(() => 'it exited before it started')]);
+  if (upFailure !== null) {
+    warnings.push(...c.stop(child, 'kill'));
+    const { error } = await exited;
+    const detail = error ? error.message : lastLine(options.logPath) || upFailure;
+    return finish(null, `the sandbox did not start: ${detail}`);
+  }
+  try {
+    options.onSpawn?.(pgid, processStartTime(pgid));
+  } catch (e) {
+    // Could not record the group (e.g. the journal's disk is full): end-of-file instead of go, nothing runs.
+    child.stdin?.destroy();
+    await exited;
+    await c.reap(child);
+    close('premerge-bot: not started: the run could not be recorded\n');
+    throw e;
+  }
+
+  let stopping: 'timed-out' | 'cancelled' | null = null;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (why: 'timed-out' | 'cancelled') => {
+    if (stopping) return;
+    stopping = why;
+    warnings.push(...c.stop(child, 'term'));
+    graceTimer = setTimeout(() => warnings.push(...c.stop(child, 'kill')), options.killGraceMs ?? 2000);
+  };
+  const timer = setTimeout(() => stop('timed-out'), options.timeoutMs);
+  const onAbort = () => stop('cancelled');
+  if (options.signal?.aborted) stop('cancelled');
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // The test gets end-of-file on stdin, as with /dev/null.
+  if (!stopping) child.stdin?.end('go\n');
+  else child.stdin?.destroy();
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  const result = await finish(stopping);
+  clearTimeout(graceTimer);
+  return result;
 }

@@ -11,8 +11,17 @@
  * - `timed-out`: the test ran longer than `timeout`; its whole process group was killed.
  * - `superseded`: the candidate branch moved while its test ran; the run was cancelled and the new tip is tested.
  * - `error`: the bot could not test it (worktree, spawn, git failure); `reason` says why.
+ * - `refused`: it may not land as it is: its `.github/premerge.yml` is missing or invalid, or it changes the config
+ *   while `config-changes` is `refuse`; `reason` says why and what to do. Decided before any test ran.
  */
-export type VerdictKind = 'landed' | 'failed' | 'needs-rebase' | 'timed-out' | 'superseded' | 'error';
+export type VerdictKind =
+  | 'landed'
+  | 'failed'
+  | 'needs-rebase'
+  | 'timed-out'
+  | 'superseded'
+  | 'error'
+  | 'refused';
 
 /** One recorded verdict, as kept in the journal and published as a git note on the candidate commit. */
 export interface Verdict {
@@ -78,7 +87,11 @@ export type EngineEvent =
   | { type: 'verdict'; verdict: Verdict }
   | { type: 'published'; count: number; repo: string }
   | { type: 'publish-failed'; repo: string; reason: string }
-  | { type: 'deferred'; reason: string; holderPid: number };
+  | { type: 'deferred'; reason: string; holderPid: number }
+  /** How this repository's tests are kept away from the bot; once per process and repository, at start. */
+  | { type: 'isolation'; mode: 'sandbox' | 'test-user' | 'same-user'; detail: string }
+  /** Something the bot could not do and went on without (e.g. signal another user's process: EPERM). */
+  | { type: 'warning'; message: string };
 
 /** What one {@link runOnce} call did. */
 export interface OnceReport {

@@ -1,17 +1,20 @@
 /**
  * The bot's working copy of a repository: one persistent bare mirror in the state directory, fetched (never
- * re-cloned) before each look, and one kept detached worktree of it (`worktrees/kept`), reset to a pristine
- * checkout of each commit before its run and cleaned after it (see {@link Mirror.prepareWorktree}).
+ * re-cloned) before each look, and one kept detached worktree of it (`worktrees/kept`) where candidates are rebased,
+ * reset to a pristine checkout before each use and cleaned after it (see {@link Mirror.prepareWorktree}). Tests
+ * never run in it: they get a tree of their own (test-tree.ts).
  *
  * Ref layout inside the mirror (nothing else writes there):
  * - `refs/origin/heads/*`   branches of `repo` (the target and its trusted config live here)
+ * - `refs/origin/tags/*`    tags of `repo` (a test's `git describe` sees them)
  * - `refs/cands/heads/*`    branches of `candidatesFrom`, when given
  * - `refs/origin-notes/*`   notes of `repo`, as last fetched; `refs/notes/premerge` is built on top to publish
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unreachable } from './errors.js';
 import { git, revParse } from './git.js';
+import { MIRROR_CONFIG } from './mirror-guard.js';
 
 export class Mirror {
   readonly gitDir: string;
@@ -21,23 +24,36 @@ export class Mirror {
     this.gitDir = gitDir;
   }
 
+  /** The mirror's object store, which the test tree borrows read-only. */
+  get objectsDir(): string {
+    return join(this.gitDir, 'objects');
+  }
+
   /** `git --git-dir MIRROR ARGS`. */
-  run(args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv) {
-    return git(['--git-dir', this.gitDir, ...args], { okCodes, env });
+  run(args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv, input?: string) {
+    return git(['--git-dir', this.gitDir, ...args], {
+      okCodes,
+      env,
+      ...(input === undefined ? {} : { input }),
+    });
   }
 
   /** Creates the bare mirror the first time. */
   async ensure(): Promise<void> {
     if (existsSync(`${this.gitDir}/HEAD`)) return;
     mkdirSync(this.gitDir, { recursive: true });
-    await git(['init', '--bare', '--quiet', this.gitDir]);
-    // Candidate branches are rewritten all the time; keep the reflogs from pinning their old objects.
-    await this.run(['config', 'core.logAllRefUpdates', 'false']);
+    // No template: no sample hooks, no info/exclude; the config is all the bot's (mirror-guard.ts checks it stays so).
+    await git(['init', '--bare', '--quiet', '--template=', this.gitDir]);
+    writeFileSync(join(this.gitDir, 'config'), MIRROR_CONFIG);
   }
 
   /** Fetches `repo` (and `candidatesFrom`) into the mirror; throws RepoUnreachableError when it cannot. */
   async fetch(repo: string, candidatesFrom?: string): Promise<void> {
-    await this.fetchOne(repo, ['+refs/heads/*:refs/origin/heads/*', '+refs/notes/*:refs/origin-notes/*']);
+    await this.fetchOne(repo, [
+      '+refs/heads/*:refs/origin/heads/*',
+      '+refs/tags/*:refs/origin/tags/*',
+      '+refs/notes/*:refs/origin-notes/*',
+    ]);
     if (candidatesFrom) await this.fetchOne(candidatesFrom, ['+refs/heads/*:refs/cands/heads/*']);
   }
 
@@ -61,22 +77,48 @@ export class Mirror {
     return m?.[1] ?? 'master';
   }
 
+  /**
+   * `path` on `rev`: its object id and text, in one process (`cat-file --batch`); null when the file does not exist
+   * there.
+   */
+  async readBlob(rev: string, path: string): Promise<{ oid: string; text: string } | null> {
+    const r = await this.run(['cat-file', '--batch'], undefined, undefined, `${rev}:${path}\n`);
+    const header = /^([0-9a-f]+) blob (\d+)\n/.exec(r.stdout);
+    if (!header) return null;
+    const start = header[0].length;
+    const bytes = Buffer.from(r.stdout.slice(start), 'utf8').subarray(0, Number(header[2]));
+    return { oid: header[1]!, text: bytes.toString('utf8') };
+  }
+
+  /**
+   * Every ref of the mirror's `refs/origin/` and `refs/cands/` (branches, tags) with its commit, in one process: a
+   * scan lists candidates, finds the target and gives the test's checkout its tags from this one answer.
+   */
+  async refs(): Promise<Map<string, string>> {
+    const r = await this.run([
+      'for-each-ref',
+      '--format=%(objectname) %(refname)',
+      'refs/origin/',
+      'refs/cands/',
+    ]);
+    const map = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0) map.set(line.slice(space + 1), line.slice(0, space));
+    }
+    return map;
+  }
+
   /** The text of `path` on mirror ref `ref`, or null when the file does not exist there. */
   async readFile(ref: string, path: string): Promise<string | null> {
     const r = await this.run(['cat-file', 'blob', `${ref}:${path}`], [128]);
     return r.code === 0 ? r.stdout : null;
   }
 
-  /** Branches under `prefix` (e.g. `refs/origin/heads/`) with their tips. */
-  async listBranches(prefix: string): Promise<Array<{ branch: string; sha: string }>> {
-    const r = await this.run(['for-each-ref', '--format=%(objectname) %(refname)', prefix]);
-    return r.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [sha, ref] = line.split(' ') as [string, string];
-        return { branch: ref.slice(prefix.length), sha };
-      });
+  /** The object id of `path` on `rev`, or null when the file does not exist there. */
+  async blobId(rev: string, path: string): Promise<string | null> {
+    const r = await this.run(['rev-parse', '--verify', '--quiet', `${rev}:${path}`], [1, 128]);
+    return r.code === 0 ? r.stdout.trim() : null;
   }
 
   resolve(rev: string): Promise<string | null> {
@@ -156,12 +198,12 @@ export class Mirror {
   }
 
   /**
-   * git inside a worktree of the mirror, with no hooks (the mirror has none; a test must not add some). A test may
+   * git inside a worktree of the mirror, with no hooks (git.ts pins them off for every call). A test may
    * have deleted the worktree's `.git`: git must then fail rather than find a repository above the state dir (a
    * `reset --hard` there would be a disaster), so discovery is fenced at the worktree's parent.
    */
   inWorktree(dir: string, args: string[], okCodes?: number[], env?: NodeJS.ProcessEnv) {
-    return git(['-C', dir, '-c', 'core.hooksPath=/dev/null', ...args], {
+    return git(['-C', dir, ...args], {
       okCodes,
       env: { ...env, GIT_CEILING_DIRECTORIES: dirname(dir) },
     });

@@ -22,8 +22,39 @@ describe('parseConfig', () => {
       test: 'npm test',
       timeoutMs: 1_800_000,
       rebase: false,
+      sandbox: 'auto',
+      sandboxWritable: [],
+      testUser: undefined,
+      configChanges: 'refuse',
       hash: undefined,
     });
+  });
+
+  it('reads the isolation and config-change keys', () => {
+    const c = parseConfig(
+      'test: x\nsandbox: off\nsandbox-writable: [~/.npm, /var/cache/ccache]\ntest-user: premerge-test\nconfig-changes: allow\n',
+    );
+    expect([c.sandbox, c.sandboxWritable, c.testUser, c.configChanges]).toEqual([
+      'off',
+      ['~/.npm', '/var/cache/ccache'],
+      'premerge-test',
+      'allow',
+    ]);
+    expect(parseConfig('test: x\ntest-user: 1234:1234\n').testUser).toBe('1234:1234');
+    expect(parseConfig('test: x\nsandbox-writable: /cache\n').sandboxWritable).toEqual(['/cache']);
+  });
+
+  it('rejects bad isolation and config-change values, naming key and line', () => {
+    const cases: Array<[string, string, number]> = [
+      ['test: x\nsandbox: on\n', 'sandbox', 2],
+      ['test: x\nsandbox-writable: [relative/path]\n', 'sandbox-writable', 2],
+      ['test: x\n\ntest-user: "bad user"\n', 'test-user', 3],
+      ['test: x\nconfig-changes: sometimes\n', 'config-changes', 2],
+    ];
+    for (const [text, key, line] of cases) {
+      const e = configError(text);
+      expect([e.code, e.key, e.line], text).toEqual(['PREMERGE_CONFIG_INVALID', key, line]);
+    }
   });
 
   it('reads every key', () => {

@@ -8,6 +8,7 @@ import {
   pushCandidate,
   readLines,
   recordBranchValues,
+  writableShared,
 } from './helpers/git-fixture.js';
 
 const fixtures: Fixture[] = [];
@@ -19,10 +20,10 @@ afterEach(() => {
 async function queueOf(n: number, bad: number) {
   const f = await createFixture();
   fixtures.push(f);
-  const passes = join(f.dir, 'passes');
+  const passes = join(f.shared, 'passes');
   const masterLog = join(f.dir, 'master-values');
   // The trusted test command records every commit it passed for.
-  const config = `test: sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: true\n`;
+  const config = `test: sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: true\n${writableShared(f.shared)}`;
   await f.commit({ '.github/premerge.yml': config }, 'configure premerge');
   await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:master');
   recordBranchValues(f.origin, 'master', masterLog);

@@ -12,10 +12,11 @@ import {
   createFixture,
   FAIL,
   type Fixture,
-  isRunning,
+  processesMentioning,
   pushCandidate,
   readLines,
   recordBranchValues,
+  writableShared,
 } from './helpers/git-fixture.js';
 
 let runner: string;
@@ -67,10 +68,12 @@ describe.each([
     const random = prng(seed);
     f?.cleanup();
     f = await createFixture();
-    const passes = join(f.dir, 'passes');
-    const pids = join(f.dir, 'test-pids');
+    // Written by the tests the bot runs (in its sandbox), so in the one directory they may write.
+    const passes = join(f.shared, 'passes');
     const masterLog = join(f.dir, 'master-values');
-    const config = `test: echo $$ >> ${pids}; sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: ${rebase}\ntimeout: 60s\n`;
+    // The marker names every shell of a test run in its command line, whatever pid namespace it runs in.
+    const marker = 'premerge-crash-run';
+    const config = `test: true ${marker}; sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: ${rebase}\ntimeout: 60s\n${writableShared(f.shared)}`;
     await f.commit({ '.github/premerge.yml': config }, 'configure premerge');
     await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:master');
     recordBranchValues(f.origin, 'master', masterLog);
@@ -128,7 +131,6 @@ describe.each([
         kills,
         masterValues: readLines(masterLog).length,
         passes: readLines(passes).length,
-        pids: readLines(pids).length,
       });
 
     // A final clean run (in a child, as a restarted bot would) settles everything.
@@ -171,8 +173,26 @@ describe.each([
 
     // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror.
     await new Promise((r) => setTimeout(r, 200));
-    expect(readLines(pids).map(Number).filter(isRunning), `seed ${seed}`).toEqual([]);
+    expect(processesMentioning(marker), `seed ${seed}`).toEqual([]);
     const paths = repoPaths(f.stateDir, f.origin);
+    // The test's tree: pristine, its .git, HOME and TMPDIR gone with the last run.
+    expect(
+      await f.git(
+        f.dir,
+        '--git-dir',
+        paths.treeGit,
+        '--work-tree',
+        paths.trees.tree,
+        'status',
+        '--porcelain',
+        '--ignored',
+      ),
+    ).toBe('');
+    expect([
+      existsSync(join(paths.trees.tree, '.git')),
+      readdirSync(paths.trees.home),
+      readdirSync(paths.trees.tmp),
+    ]).toEqual([false, [], []]);
     // Only the kept worktree, clean (no test output, no change to tracked files).
     expect(
       existsSync(paths.worktrees) ? readdirSync(paths.worktrees).filter((n) => n !== 'kept') : [],

@@ -44,7 +44,8 @@ describe('runOnce: one candidate', () => {
   });
 
   it('takes the test command from master, never from the candidate', async () => {
-    f = await createFixture();
+    // With config-changes: allow (the default refuses such a candidate before testing it: engine.config-gate).
+    f = await createFixture('test: sh test.sh\nconfig-changes: allow\n');
     const base = await f.rev(f.origin, 'master');
     // The candidate breaks its tests and tries to switch the test to `true`.
     const sha = await pushCandidate(f, {

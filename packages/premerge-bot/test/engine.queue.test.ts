@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRunLog, readStatus, runOnce } from '../src/engine.js';
@@ -8,9 +8,10 @@ import {
   createFixture,
   FAIL,
   type Fixture,
-  isRunning,
+  processesMentioning,
   pushCandidate,
   refusePushesTo,
+  writableShared,
 } from './helpers/git-fixture.js';
 
 let f: Fixture;
@@ -89,25 +90,23 @@ describe('runOnce: several candidates', () => {
     expect(JSON.parse(await f.git(f.origin, 'notes', '--ref=premerge', 'show', sha)).kind).toBe('failed');
   });
 
-  it('a timed-out test gets timed-out, nothing lands and no process of its group is left', async () => {
-    f = await createFixture('test: sh test.sh\ntimeout: 700ms\n');
-    const pids = join(f.dir, 'pids');
+  it('a timed-out test gets timed-out, nothing lands and no process of its run is left', async () => {
+    f = await createFixture((shared) => `test: sh test.sh\ntimeout: 700ms\n${writableShared(shared)}`);
+    const started = join(f.shared, 'started');
     const base = await f.rev(f.origin, 'master');
     const sha = await pushCandidate(f, {
-      files: { 'test.sh': `echo $$ >> ${pids}\nsleep 300 &\necho $! >> ${pids}\nwait\n` },
+      files: { 'test.sh': `sleep 300.0701 &\nsleep 300.0702 &\ntouch ${started}\nwait\n` },
     });
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
     expect(report.verdicts.map((v) => [v.kind, v.sha, v.exitCode])).toEqual([['timed-out', sha, null]]);
     expect(await f.rev(f.origin, 'master')).toBe(base);
-    const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(started).toHaveLength(2);
-    expect(started.filter(isRunning)).toEqual([]);
+    expect(existsSync(started)).toBe(true);
+    expect([...processesMentioning('300.0701'), ...processesMentioning('300.0702')]).toEqual([]);
   });
 
   it('a newer push cancels the running test (superseded) and the new tip is tested', async () => {
     f = await createFixture();
-    const pids = join(f.dir, 'pids');
-    const slow = await pushCandidate(f, { files: { 'test.sh': `echo $$ >> ${pids}\nsleep 300\n` } });
+    const slow = await pushCandidate(f, { files: { 'test.sh': 'sleep 300.0703\n' } });
     let newer = '';
     const onEvent = (e: EngineEvent) => {
       if (e.type === 'test-started' && e.members[0]!.sha === slow) {
@@ -122,8 +121,7 @@ describe('runOnce: several candidates', () => {
       ['landed', newer],
     ]);
     expect(await f.rev(f.origin, 'master')).toBe(newer);
-    const started = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(started.filter(isRunning)).toEqual([]);
+    expect(processesMentioning('300.0703')).toEqual([]);
   });
 });
 

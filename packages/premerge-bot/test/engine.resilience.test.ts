@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runOnce } from '../src/engine.js';
@@ -10,11 +10,14 @@ import type { EngineEvent } from '../src/types.js';
 import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
 import {
   createFixture,
+  eventually,
   type Fixture,
   isRunning,
+  processesMentioning,
   pushCandidate,
   pushToMaster,
   refusePushesTo,
+  writableShared,
 } from './helpers/git-fixture.js';
 
 let f: Fixture;
@@ -22,16 +25,20 @@ afterEach(() => f?.cleanup());
 
 describe('runOnce: stopping, racing and recovering', () => {
   it('stops cleanly on abort: the test group is killed, no verdict, and the next run tests it again', async () => {
-    f = await createFixture();
-    const pids = join(f.dir, 'pids');
-    const flag = join(f.dir, 'fixed');
+    f = await createFixture((shared) => `test: sh test.sh\n${writableShared(shared)}`);
+    const flag = join(f.shared, 'fixed');
+    const running = join(f.shared, 'running');
     // Hangs the first time; passes once the flag exists.
     const sha = await pushCandidate(f, {
-      files: { 'test.sh': `[ -f ${flag} ] && exit 0\necho $$ >> ${pids}\nsleep 300\n` },
+      files: { 'test.sh': `[ -f ${flag} ] && exit 0\ntouch ${running}\nsleep 300.0801\n` },
     });
     const controller = new AbortController();
     const onEvent = (e: EngineEvent) => {
-      if (e.type === 'test-started') setTimeout(() => controller.abort(), 200);
+      if (e.type === 'test-started') {
+        void eventually(() => existsSync(running) || undefined, 'the test to run').then(() =>
+          controller.abort(),
+        );
+      }
     };
     const report = await runOnce({
       repo: f.origin,
@@ -40,8 +47,7 @@ describe('runOnce: stopping, racing and recovering', () => {
       onEvent,
     });
     expect([report.aborted, report.verdicts, report.testRuns]).toEqual([true, [], 1]);
-    const [pid] = readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(isRunning(pid!)).toBe(false);
+    expect(processesMentioning('300.0801')).toEqual([]);
     expect(existsSync(repoPaths(f.stateDir, f.origin).lock)).toBe(false);
     writeFileSync(flag, '');
     const again = await runOnce({ repo: f.origin, stateDir: f.stateDir });

@@ -16,7 +16,7 @@ afterEach(() => box.cleanup());
 
 describe('hook install', () => {
   it('writes an executable post-receive hook that runs premerge-bot by absolute path', async () => {
-    const path = await installHook({ repo: bare, stateDir: state });
+    const path = (await installHook({ repo: bare, stateDir: state })).postReceive;
     expect(path).toBe(join(bare, 'hooks', 'post-receive'));
     expect(statSync(path).mode & 0o111).toBe(0o111);
     const text = readFileSync(path, 'utf8');
@@ -40,7 +40,7 @@ describe('hook install', () => {
   it('goes into the candidates repository in the 3-repo workflow', async () => {
     const origin = join(box.dir, 'origin.git');
     await box.git(box.dir, 'init', '-q', '--bare', origin);
-    const path = await installHook({ repo: origin, candidatesFrom: bare, stateDir: state });
+    const path = (await installHook({ repo: origin, candidatesFrom: bare, stateDir: state })).postReceive;
     expect(path).toBe(join(bare, 'hooks', 'post-receive'));
     expect(existsSync(join(origin, 'hooks', 'post-receive'))).toBe(false);
     expect(readFileSync(path, 'utf8')).toContain(
@@ -62,10 +62,10 @@ describe('hook install', () => {
   });
 
   it('uninstall removes the hook', async () => {
-    const path = await installHook({ repo: bare, stateDir: state });
-    expect(await uninstallHook({ repo: bare })).toBe(path);
+    const path = (await installHook({ repo: bare, stateDir: state })).postReceive;
+    expect(await uninstallHook({ repo: bare })).toEqual([path]);
     expect(existsSync(path)).toBe(false);
-    expect(await uninstallHook({ repo: bare })).toBeUndefined();
+    expect(await uninstallHook({ repo: bare })).toEqual([]);
   });
 
   it('needs a local git repository', async () => {

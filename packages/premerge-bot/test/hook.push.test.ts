@@ -4,7 +4,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installAliases } from '../src/aliases.js';
 import { HOOK_LOG, installHook } from '../src/hook.js';
 import { type WatchEvent, watch } from '../src/watch.js';
-import { BIN, eventually, type Project, project, type Sandbox, sandbox } from './helpers/git-fixture.js';
+import {
+  BIN,
+  eventually,
+  type Project,
+  project,
+  type Sandbox,
+  sandbox,
+  writableShared,
+} from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let p: Project;
@@ -16,11 +24,11 @@ beforeEach(async () => {
     'run npx tsc -b first: the hook runs the built binary',
   ).toBe(true);
   box = sandbox();
-  gate = join(box.dir, 'gate');
+  gate = join(box.shared, 'gate');
   // The test waits for a gate file the test below opens, so a hook that waited for the run would never return.
   p = await project(
     box,
-    `test: while [ ! -e '${gate}' ]; do sleep 0.05; done; echo gate passed\ntimeout: 5m\n`,
+    `test: while [ ! -e '${gate}' ]; do sleep 0.05; done; echo gate passed\ntimeout: 5m\n${writableShared(box.shared)}`,
   );
   await installAliases({ cwd: p.clone });
 });
@@ -55,10 +63,11 @@ describe('post-receive hook on a real push', () => {
     expect(readFileSync(join(p.state, HOOK_LOG), 'utf8')).toMatch(/landed pu /);
   });
 
-  it("a candidate is tested with master's config, not its own: it fails and master stays", async () => {
+  it("a candidate that rewrites the config is refused, and master's config is what its test would run", async () => {
     writeFileSync(gate, '');
     await installHook({ repo: p.bare, stateDir: p.state });
-    // master's (trusted) config says the test is `exit 1`; the candidate rewrites it to `true`, which must not count.
+    // master's (trusted) config says the test is `exit 1`; the candidate rewrites it to `true`: with the default
+    // config-changes: refuse, it does not land at all (engine.config-gate.test.ts covers allow).
     await box.git(p.clone, 'switch', '-q', 'master');
     await p.commit('.github/premerge.yml', 'test: exit 1\n');
     await box.git(p.clone, 'push', '-q', 'origin', 'master');
@@ -72,7 +81,8 @@ describe('post-receive hook on a real push', () => {
       const r = box.gitStatus(p.clone, 'pu-status');
       return r.status === 0 ? r.stdout : undefined;
     }, 'the published verdict');
-    expect(status.split('\n')[0]).toBe(`pu ${sha}: failed`);
+    expect(status.split('\n')[0]).toBe(`pu ${sha}: refused`);
+    expect(status).toContain('--config-change');
     expect(master(p.bare)).toBe(before);
   });
 

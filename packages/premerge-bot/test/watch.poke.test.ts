@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pokeWatch, socketPath, type WatchEvent, watch } from '../src/watch.js';
-import { BIN, bareSandbox, eventually, project, type Sandbox } from './helpers/git-fixture.js';
+import {
+  BIN,
+  bareSandbox,
+  eventually,
+  processesMentioning,
+  project,
+  type Sandbox,
+  writableShared,
+} from './helpers/git-fixture.js';
 
 let box: Sandbox;
 let bare: string;
@@ -97,11 +105,11 @@ describe('watch', () => {
   });
 
   it('SIGTERM during a test run kills the test, records no verdict and exits 0; the next run tests it again', async () => {
-    const pidFile = join(box.dir, 'test.pid');
-    const gate = join(box.dir, 'gate');
+    const running = join(box.shared, 'running');
+    const gate = join(box.shared, 'gate');
     const p = await project(
       box,
-      `test: test -e '${gate}' || { echo $$ > '${pidFile}'; sleep 300; }\ntimeout: 10m\n`,
+      `test: test -e '${gate}' || { touch '${running}'; sleep 300.0901; }\ntimeout: 10m\n${writableShared(box.shared)}`,
     );
     const sha = await p.commit('feature.txt', 'x\n');
     await box.git(p.clone, 'push', '-q', 'origin', 'HEAD:pu');
@@ -113,13 +121,10 @@ describe('watch', () => {
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
 
-    const pid = await eventually(() => {
-      const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
-      return text ? Number(text) : undefined;
-    }, 'the test to start');
+    await eventually(() => existsSync(running) || undefined, 'the test to start');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(processesMentioning('300.0901')).toEqual([]);
     expect(lines.some((l) => l['type'] === 'verdict')).toBe(false);
     expect(lines.at(-1)?.['type']).toBe('stopped');
     expect(await box.git(p.bare, 'rev-parse', 'refs/heads/pu')).toBe(sha);

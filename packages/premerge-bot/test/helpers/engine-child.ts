@@ -33,11 +33,17 @@ export interface ChildRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-/** Starts `runner` with the given engine options. */
-export function startEngine(runner: string, options: object, env?: NodeJS.ProcessEnv): ChildRun {
+/** Starts `runner` with the given engine options (as user `as.uid`, when given: the test must run as root). */
+export function startEngine(
+  runner: string,
+  options: object,
+  env?: NodeJS.ProcessEnv,
+  as?: { uid: number; gid: number },
+): ChildRun {
   const child = spawn(process.execPath, [runner, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: env ?? process.env,
+    ...(as ?? {}),
   });
   let stdout = '';
   let stderr = '';

@@ -16,6 +16,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,11 @@ function gitEnv(home: string): NodeJS.ProcessEnv {
 
 export interface Sandbox {
   dir: string;
+  /**
+   * A directory (inside `dir`, open to every user) that the tests the bot runs may write: list it in the config's
+   * `sandbox-writable` ({@link writableShared}); the rest of `dir` is out of a sandboxed test's sight.
+   */
+  shared: string;
   env: NodeJS.ProcessEnv;
   /** Runs git in `cwd`; rejects on a non-zero exit; resolves with its trimmed stdout. */
   git(cwd: string, ...args: string[]): Promise<string>;
@@ -56,12 +62,20 @@ export interface Sandbox {
   cleanup(): void;
 }
 
-/** A new temp directory (real path) with its git environment; `prefix` names it for whoever finds it left over. */
-export function sandbox(prefix = 'premerge-front-'): Sandbox {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+/**
+ * A new temp directory (real path) with its git environment; `prefix` names it for whoever finds it left over.
+ * `base` is where it goes (default the system's temp directory; tests that want their repositories visible inside
+ * the sandbox, which hides /tmp, use /var/tmp).
+ */
+export function sandbox(prefix = 'premerge-front-', base = tmpdir()): Sandbox {
+  const dir = realpathSync(mkdtempSync(join(base, prefix)));
   const env = gitEnv(dir);
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
   return {
     dir,
+    shared,
     env,
     async git(cwd, ...args) {
       const { stdout } = await exec('git', args, { cwd, env });
@@ -89,13 +103,23 @@ export async function bareSandbox(stateName: string): Promise<{ box: Sandbox; ba
   return { box, bare, state: join(box.dir, stateName) };
 }
 
-/** Pids of live processes (other than this one) whose command line mentions `text`. */
-function processesMentioning(text: string): number[] {
+/** The config line that lets the tests the bot runs write `dir` (e.g. a Sandbox's `shared`) in the sandbox. */
+export function writableShared(dir: string): string {
+  return `sandbox-writable: ["${dir}"]\n`;
+}
+
+/**
+ * Pids of live processes (other than this one; zombies are gone) whose command line mentions `text`: how a test
+ * finds the processes a run left, whatever pid namespace they were started in (give them a unique argument, such as
+ * `sleep 300.4711`).
+ */
+export function processesMentioning(text: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text) && isRunning(Number(entry)))
+        pids.push(Number(entry));
     } catch {
       // Gone meanwhile.
     }
@@ -144,11 +168,14 @@ export interface Fixture extends Sandbox {
 }
 
 /**
- * Creates origin with one commit on master holding `.github/premerge.yml` (`config`) and `test.sh` (passing),
- * and a clone with master checked out.
+ * Creates origin with one commit on master holding `.github/premerge.yml` (`config`, or what it makes of the
+ * sandbox's `shared` directory) and `test.sh` (passing), and a clone with master checked out.
  */
-export async function createFixture(config = 'test: sh test.sh\n'): Promise<Fixture> {
-  const box = sandbox('premerge-engine-');
+export async function createFixture(
+  config: string | ((shared: string) => string) = 'test: sh test.sh\n',
+  options: { base?: string } = {},
+): Promise<Fixture> {
+  const box = sandbox('premerge-engine-', options.base);
   const { dir, git } = box;
   const origin = join(dir, 'origin.git');
   const work = join(dir, 'work');
@@ -177,7 +204,8 @@ export async function createFixture(config = 'test: sh test.sh\n'): Promise<Fixt
       return path;
     },
   };
-  await f.commit({ '.github/premerge.yml': config, 'test.sh': PASS, README: 'project\n' }, 'initial');
+  const text = typeof config === 'string' ? config : config(box.shared);
+  await f.commit({ '.github/premerge.yml': text, 'test.sh': PASS, README: 'project\n' }, 'initial');
   await git(work, 'push', '--quiet', 'origin', 'master');
   return f;
 }
@@ -284,4 +312,62 @@ export async function project(box: Sandbox, config: string): Promise<Project> {
   await box.git(clone, 'push', '-q', 'origin', 'master');
   await box.git(clone, 'switch', '-q', '-c', 'topic');
   return { bare, clone, state: join(box.dir, 'state'), commit };
+}
+
+/**
+ * Fails the test with one line when not running as root: tests that run the bot's tests as another user (or need
+ * another user's process, for EPERM) cannot work otherwise. CI runs as root.
+ */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      `${what} needs root (it starts processes as another user): run the tests as root, as CI does`,
+    );
+  }
+}
+
+/**
+ * A uid (with the same gid) that no account names and no process uses: a test user of the test's own, so that the
+ * bot killing every process of its test user after a run touches nothing else.
+ */
+export function freeTestUid(): number {
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  const used = new Set(passwd.split('\n').map((line) => Number(line.split(':')[2])));
+  for (;;) {
+    const uid = 60_000 + Math.floor(Math.random() * 5000);
+    if (used.has(uid)) continue;
+    const busy = readdirSync('/proc').some((name) => {
+      try {
+        return /^\d+$/.test(name) && statSync(`/proc/${name}`).uid === uid;
+      } catch {
+        return false;
+      }
+    });
+    if (!busy) return uid;
+  }
+}
+
+/** One way the bot can run tests, for `describe.each`: its engine options, and what it needs set up first. */
+export interface IsolationCase {
+  mode: 'sandbox' | 'test-user' | 'same-user';
+  /** For beforeAll: a test user needs root (else the test fails, saying so) and a uid of its own. */
+  setUp(): void;
+  /** The engine options that choose the mode. */
+  options(): { sandbox?: 'auto' | 'off'; testUser?: string };
+}
+
+export function isolationCases(...modes: Array<IsolationCase['mode']>): IsolationCase[] {
+  return modes.map((mode) => {
+    let uid = 0;
+    return {
+      mode,
+      setUp() {
+        if (mode !== 'test-user') return;
+        requireRoot('test-user mode');
+        uid = freeTestUid();
+      },
+      options: () =>
+        mode === 'test-user' ? { testUser: String(uid) } : { sandbox: mode === 'sandbox' ? 'auto' : 'off' },
+    };
+  });
 }
