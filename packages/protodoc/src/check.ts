@@ -13,6 +13,7 @@ import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
+import { undefinedVariables, Variables } from './variables.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
 export interface CheckOptions {
@@ -59,6 +60,13 @@ export interface CheckOptions {
    * received (`createVerbose` prints it). Without it no such work is done.
    */
   trace?: (event: TraceEvent) => void;
+  /**
+   * `--var`, `--vars-file`, `--secret` and `PROTODOC_VAR_<NAME>`: the values of `{{name}}` (FORMAT §15)
+   * that do not come from replies, and which values are secret (`loadVariables` reads them; `port` is
+   * `--server`'s port). Every use of a variable is checked before anything runs.
+   * @default no variables
+   */
+  variables?: Variables;
 }
 
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
@@ -173,6 +181,23 @@ async function checkHttpRequests(
   }
 }
 
+/**
+ * Every `{{name}}` in every file must have a value when its step runs: given, `port` from a `--server`
+ * that picks one, or captured by an earlier step. All such mistakes are reported before anything runs.
+ */
+function checkVariables(transcripts: readonly Transcript[], variables: Variables, port: ServerPort): void {
+  const given = variables.get('port');
+  if (port.picksPort && given !== undefined && given.origin !== 'env') {
+    const where = given.where === undefined ? '--var port' : given.where;
+    throw new UsageError(`${where}: 'port' is the port --server picks; give the variable another name`);
+  }
+  const defined = (name: string): boolean => variables.has(name) || (name === 'port' && port.picksPort);
+  const errors = transcripts.flatMap((transcript) =>
+    transcript.steps.some((step) => step.uses !== undefined) ? undefinedVariables(transcript, defined) : [],
+  );
+  if (errors.length > 0) throw new TranscriptParseError(errors);
+}
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
 
 /**
@@ -228,6 +253,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
   };
   const targets = transcripts.map((t) => targetFor(t, options, port));
+  const variables = options.variables ?? new Variables();
+  checkVariables(transcripts, variables, port);
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
@@ -259,6 +286,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;
       if (options.trace !== undefined) run.trace = options.trace;
+      run.variables = variables;
       results.push(await runTranscript(transcript, run, options.onEvent));
     }
     const summary = summarize(results, performance.now() - started);

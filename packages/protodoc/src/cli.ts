@@ -18,6 +18,7 @@ import { EXIT_CODES } from './exit-codes.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary } from './results.js';
+import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
 export interface CliStream {
@@ -49,6 +50,14 @@ export interface CheckFlags {
   reportJunit?: string;
   color?: boolean;
   verbose?: boolean;
+  var?: string[];
+  varsFile?: string[];
+  secret?: string[];
+}
+
+/** Collects a repeatable flag's values in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const EXIT_CODE_HELP = `
@@ -127,6 +136,12 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   const color = useColor(flags.color, stdout);
   const pretty = flags.reporter === 'pretty';
   const options = checkOptionsFromFlags(flags);
+  const variables = await loadVariables({
+    ...(flags.var !== undefined ? { vars: flags.var } : {}),
+    ...(flags.varsFile !== undefined ? { varsFiles: flags.varsFile } : {}),
+    ...(flags.secret !== undefined ? { secrets: flags.secret } : {}),
+  });
+  options.variables = variables;
 
   // Print each transcript's block as soon as it ends, in order; formatting is async (the diff
   // library loads on first use), so the writes are chained and the first error kept for later.
@@ -138,6 +153,13 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   const verbose = flags.verbose
     ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
         color: useColor(flags.color, stderr),
+        ...(flags.secret !== undefined
+          ? {
+              redact: (bytes: Uint8Array) => variables.redact(bytes),
+              // A secret named without a value may be captured from a line: print lines once it is known.
+              holdReceived: flags.secret.some((secret) => !secret.includes('=')),
+            }
+          : {}),
       })
     : undefined;
   if (verbose !== undefined) options.trace = verbose.trace;
@@ -237,6 +259,13 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
+    .option('--var <name=value>', 'set the variable {{name}} (repeatable; FORMAT.md §15)', collect)
+    .option('--vars-file <file>', 'read variables from FILE, one NAME=VALUE a line (repeatable)', collect)
+    .option(
+      '--secret <name[=value]>',
+      'set a secret variable, or mark one secret: reports, -v and --update show {{name}} (repeatable)',
+      collect,
+    )
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(
       'after',

@@ -24,3 +24,11 @@ export { type RunEventListener, type RunOptions, runTranscript, runTranscripts }
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
+export {
+  loadVariables,
+  type VariableOrigin,
+  type VariableScope,
+  Variables,
+  type VariablesOptions,
+  type VariableValue,
+} from './variables.js';

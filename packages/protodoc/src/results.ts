@@ -11,7 +11,28 @@ export type StepStatus = 'passed' | 'failed' | 'skipped';
  * bytes kept coming until the timeout, so it never went quiet for the settle time; the others: the bytes
  * never came or could not be read, or came after the last step (`leftover`).
  */
-export type FailureReason = 'mismatch' | 'timeout' | 'unsettled' | 'closed' | 'reset' | 'leftover';
+export type FailureReason =
+  | 'mismatch'
+  | 'timeout'
+  | 'unsettled'
+  | 'closed'
+  | 'reset'
+  | 'leftover'
+  | 'unbound';
+
+/**
+ * A variable a failing step used (FORMAT §15), as a report may show it: its value, unless it is secret,
+ * and where it came from (`origin` and `where` are absent when it had no value).
+ */
+export interface UsedVariable {
+  name: string;
+  secret: boolean;
+  /** The value as text; absent for a secret (and for a variable without a value). */
+  value?: string;
+  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server';
+  /** A capture's `line N`, a vars file's `PATH:LINE`, an environment variable's name. */
+  where?: string;
+}
 
 export interface StepFailure {
   reason: FailureReason;
@@ -19,10 +40,18 @@ export interface StepFailure {
   message: string;
   /** Source line of the first expected line that differs (the step's line when nothing was expected). */
   line: number;
-  /** The expected items of the step. */
+  /**
+   * The expected items of the step; where it uses variables, with their values (a secret's stays
+   * `{{name}}`).
+   */
   expected: ExpectLine[];
-  /** Every byte the step received, including what came after the first difference. */
+  /**
+   * Every byte the step received, including what came after the first difference (under `--update`,
+   * everything until the connection was quiet); a secret's value shows as `{{name}}`.
+   */
   received: Uint8Array;
+  /** The variables the step uses, when it uses any. */
+  variables?: UsedVariable[];
 }
 
 export interface StepResult {

@@ -15,7 +15,15 @@
  */
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, errorLabel, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
+import {
+  countSteps,
+  errorLabel,
+  formatDuration,
+  formatSummaryLine,
+  formatVariables,
+  plural,
+  resultLabel,
+} from './format.js';
 import type { ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
@@ -63,8 +71,9 @@ async function formatFailedStep(path: string, step: StepResult, options: PrettyO
   const diff = await diffReply(failure.expected, failure.received, options.diff);
   // Nothing differs line for line (a reply that never settled): then show what came.
   const body = diff === '' ? formatReceived(failure.received) : colorDiff(diff, paint);
+  const vars = formatVariables(failure);
   // A blank line closes each failure so the next transcript's status line stands apart.
-  return `${header}${body}\n`;
+  return `${header}${body}${vars === '' ? '' : paint('dim', vars)}\n`;
 }
 
 /** The block for one transcript: its status line, and the diff of each failing step. */
