@@ -7,12 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import type { RunEvent, RunSummary, TraceEvent, TranscriptResult } from './results.js';
+import type { RunEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
+import type { ChangeToDecide, Decision, FileReply } from './update.js';
 import { undefinedVariables, Variables } from './variables.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
@@ -67,10 +68,29 @@ export interface CheckOptions {
    * @default no variables
    */
   variables?: Variables;
+  /**
+   * `--update` (and `-i`): every step's reply is what arrives until the connection is quiet for the
+   * settle time, the conversation goes on after a failing step, and each failing step's expected lines
+   * are rewritten with what the server sent (keeping every line that still fits). Each file is written
+   * once its transcripts have run.
+   * @default undefined (check only)
+   */
+  update?: UpdateOptions;
+}
+
+/** How `--update` rewrites. */
+export interface UpdateOptions {
+  /**
+   * `-i`: asked about each change before it is written. `quit` writes what was accepted and runs no
+   * further file. @default every change is written
+   */
+  decide?: (change: ChangeToDecide) => Promise<Decision>;
 }
 
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
 export interface CheckResult {
+  /** With `update`: what was rewritten, and how many failing steps could not be. */
+  update?: UpdateSummary;
   summary: RunSummary;
   /**
    * `passed`: every transcript passed; `failed`: a reply differed (and every transcript could run);
@@ -277,6 +297,10 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   try {
     const started = performance.now();
     const results: TranscriptResult[] = [];
+    const update = options.update;
+    const updated: UpdateSummary = { steps: 0, files: 0, failed: 0 };
+    // Under --update: the current file's transcripts, results and failing replies.
+    let file = { first: 0, replies: [] as FileReply[] };
     for (const [i, transcript] of transcripts.entries()) {
       const run: RunOptions = { tls };
       const target = targets[i];
@@ -287,10 +311,34 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;
       if (options.trace !== undefined) run.trace = options.trace;
       run.variables = variables;
+      if (update !== undefined) {
+        const replies = file.replies;
+        run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
+      }
       results.push(await runTranscript(transcript, run, options.onEvent));
+      if (update === undefined || transcripts[i + 1]?.path === transcript.path) continue;
+      // The file's last transcript has run: rewrite it.
+      const { updateFile } = await import('./update.js');
+      const fileResults = results.slice(file.first);
+      const done = await updateFile(
+        transcript.path,
+        transcripts.slice(file.first, i + 1),
+        fileResults,
+        file.replies,
+        variables,
+        update.decide,
+      );
+      updated.steps += done.written;
+      updated.failed += done.failed;
+      if (done.written > 0) updated.files++;
+      options.onEvent?.({ type: 'file-updated', path: transcript.path, results: fileResults });
+      file = { first: i + 1, replies: [] };
+      if (done.quit) break;
     }
     const summary = summarize(results, performance.now() - started);
-    return { summary, outcome: runStatus(summary) };
+    return update === undefined
+      ? { summary, outcome: runStatus(summary) }
+      : { summary, outcome: runStatus(summary), update: updated };
   } finally {
     await server?.stop();
   }

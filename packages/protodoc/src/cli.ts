@@ -17,7 +17,7 @@ import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
-import type { RunEvent, RunSummary } from './results.js';
+import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
 import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
@@ -53,6 +53,7 @@ export interface CheckFlags {
   var?: string[];
   varsFile?: string[];
   secret?: string[];
+  update?: boolean;
 }
 
 /** Collects a repeatable flag's values in order. */
@@ -102,6 +103,8 @@ export function useColor(flag: boolean | undefined, stream: CliStream): boolean 
 
 function exitCodeOf(result: CheckResult): number {
   if (result.outcome === 'error') return EXIT_CODES.unreachable;
+  // --update: the run passes when every failing step was rewritten.
+  if (result.update !== undefined) return result.update.failed > 0 ? EXIT_CODES.failed : EXIT_CODES.passed;
   return result.outcome === 'failed' ? EXIT_CODES.failed : EXIT_CODES.passed;
 }
 
@@ -163,12 +166,8 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
       })
     : undefined;
   if (verbose !== undefined) options.trace = verbose.trace;
-  options.onEvent = (event: RunEvent): void => {
-    verbose?.event(event);
-    if (event.type !== 'file-end') return;
-    const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
-    if (!pretty) return;
+  const updating = flags.update === true;
+  const print = (result: TranscriptResult): void => {
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))
       .then((text) => {
@@ -179,15 +178,28 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
         printError ??= err;
       });
   };
+  options.onEvent = (event: RunEvent): void => {
+    verbose?.event(event);
+    // Under --update a file's results are final (updated or not) once it is rewritten.
+    if (event.type === 'file-updated' && pretty) for (const result of event.results) print(result);
+    if (event.type !== 'file-end') return;
+    const { result } = event;
+    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
+    if (pretty && !updating) print(result);
+  };
+  if (updating) options.update = {};
 
   const result = await context.checkFiles(files, options);
   await printing;
   if (printError !== undefined) throw printError;
   const summary: RunSummary = result.summary;
+  const updated = result.update === undefined ? '' : formatUpdated(result.update);
   if (flags.reporter === 'pretty') {
-    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}`);
+    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}${updated}`);
   } else {
     stdout.write(await formatReport(flags.reporter, summary));
+    // stdout holds the report alone.
+    stderr.write(updated);
   }
   if (flags.reportJson !== undefined) {
     await writeReport(flags.reportJson, () => formatReport('json', summary));
@@ -196,6 +208,12 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     await writeReport(flags.reportJunit, () => formatReport('junit', summary));
   }
   context.exitCode = exitCodeOf(result);
+}
+
+/** `updated 3 steps in 1 file`, the last line of an `--update` run. */
+function formatUpdated(update: UpdateSummary): string {
+  const steps = `${update.steps} step${update.steps === 1 ? '' : 's'}`;
+  return `updated ${steps} in ${update.files} file${update.files === 1 ? '' : 's'}\n`;
 }
 
 function readVersion(): string {
@@ -265,6 +283,10 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
       '--secret <name[=value]>',
       'set a secret variable, or mark one secret: reports, -v and --update show {{name}} (repeatable)',
       collect,
+    )
+    .option(
+      '--update',
+      'rewrite the expected lines of failing steps with what the server sent (keeps lines that still fit)',
     )
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(

@@ -8,8 +8,9 @@ export type StepStatus = 'passed' | 'failed' | 'skipped';
 
 /**
  * Why a step failed. `mismatch`: the bytes differ; `unsettled`: a reply ending in `...` matched so far, but
- * bytes kept coming until the timeout, so it never went quiet for the settle time; the others: the bytes
- * never came or could not be read, or came after the last step (`leftover`).
+ * bytes kept coming until the timeout, so it never went quiet for the settle time; `unwritten`: the
+ * reply is a `>>>?` line, not written yet; `unbound`: a variable had no value (`--update` only); the
+ * others: the bytes never came or could not be read, or came after the last step (`leftover`).
  */
 export type FailureReason =
   | 'mismatch'
@@ -18,7 +19,8 @@ export type FailureReason =
   | 'closed'
   | 'reset'
   | 'leftover'
-  | 'unbound';
+  | 'unbound'
+  | 'unwritten';
 
 /**
  * A variable a failing step used (FORMAT §15), as a report may show it: its value, unless it is secret,
@@ -63,6 +65,10 @@ export interface StepResult {
   status: StepStatus;
   durationMs: number;
   failure?: StepFailure;
+  /** `--update`: this failing step's expected lines were rewritten with what the server sent. */
+  updated?: boolean;
+  /** `--update`: why this failing step was not rewritten (`skipped` when `-i` was told so). */
+  notUpdated?: string;
 }
 
 export type TranscriptStatus = 'passed' | 'failed' | 'error';
@@ -111,7 +117,19 @@ export interface RunSummary {
 export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
-  | { type: 'file-end'; result: TranscriptResult };
+  | { type: 'file-end'; result: TranscriptResult }
+  /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
+  | { type: 'file-updated'; path: string; results: TranscriptResult[] };
+
+/** What `--update` did, over the whole run. */
+export interface UpdateSummary {
+  /** Failing steps rewritten. */
+  steps: number;
+  /** Files written. */
+  files: number;
+  /** Failing steps not rewritten (and transcripts that could not run): any makes the run fail. */
+  failed: number;
+}
 
 /**
  * What goes over the wire, as it happens, for `-v`: connections opening and closing, and the bytes sent

@@ -140,6 +140,11 @@ interface Active {
   started: number;
   /** Set once the reply is known to fail: the rest of it is only being collected for the report. */
   failReason: FailureReason | null;
+  /**
+   * The reply is whatever arrives until the connection is quiet (`--update`, or a `>>>?` reply that is
+   * not written yet): it is judged as a whole once it has ended.
+   */
+  quiet: boolean;
 }
 
 /** The variables of a transcript that uses none: there is nothing to look up or hide. */
@@ -181,6 +186,8 @@ class TranscriptRun implements ConnectionHandler {
   private readonly scope: VariableScope;
   /** `--update` mode, or null for a plain check. */
   private readonly update: UpdateRun | null;
+  /** A step failed and the run went on (`--update`): the transcript fails whatever the end check says. */
+  private failedOn = false;
 
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
@@ -266,7 +273,7 @@ class TranscriptRun implements ConnectionHandler {
     }
     try {
       const status = this.matcher.push(chunk);
-      if (this.update !== null) {
+      if (active.quiet) {
         // Under --update a reply is everything until the connection is quiet.
         if (conn.settles) this.armSettle();
       } else if (active.failReason !== null) {
@@ -311,7 +318,7 @@ class TranscriptRun implements ConnectionHandler {
 
   /** No more bytes belong to the reply (close, or the end of an HTTP response): it passes or fails now. */
   private endReply(active: Active, incomplete: FailureReason): void {
-    if (this.update !== null) {
+    if (active.quiet) {
       this.endUpdatedReply(active, true);
       return;
     }
@@ -342,6 +349,19 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       const active = this.active!;
+      if (active.quiet) {
+        // Under --update (or for a `>>>?` reply) a reply ends when the connection goes quiet: it never did.
+        this.recordFailure(
+          active,
+          'unsettled',
+          this.matcher.all(),
+          `the reply never went quiet: it ends after ${formatMs(this.settleMs)} without a byte or a close, ` +
+            `and bytes kept coming for ${formatMs(this.timeoutMs)}`,
+        );
+        this.skipRest();
+        this.finish('failed');
+        return;
+      }
       // A reply ending in `...` that matched all along but never went quiet did not "time out" on
       // the server's silence: say so.
       this.failStep(active, active.failReason ?? (this.matcher.wouldSettle() ? 'unsettled' : 'timeout'));
@@ -357,7 +377,7 @@ class TranscriptRun implements ConnectionHandler {
       }
       const active = this.active;
       if (active === null || this.phase !== PHASE_STEPS) return;
-      if (this.update !== null) {
+      if (active.quiet) {
         this.endUpdatedReply(active, false);
         return;
       }
@@ -404,9 +424,10 @@ class TranscriptRun implements ConnectionHandler {
         send = rendered.send;
         expect = rendered.expect;
       }
-      if (this.update !== null && conn.closed && send.length > 0) {
+      const quiet = this.update !== null || step.unwritten !== undefined;
+      if (quiet && conn.closed && send.length > 0) {
         // Under --update a close ends a reply; a step after it has nobody to talk to.
-        const active: Active = { step, expect, conn, started, failReason: null };
+        const active: Active = { step, expect, conn, started, failReason: null, quiet };
         this.matcher.reset(expect);
         this.failStep(active, 'closed');
         return;
@@ -421,8 +442,8 @@ class TranscriptRun implements ConnectionHandler {
         for (let i = 0; i < unread.length; i++) status = matcher.push(unread[i]!);
         unread.length = 0;
       }
-      const active: Active = { step, expect, conn, started, failReason: null };
-      if (this.update !== null) {
+      const active: Active = { step, expect, conn, started, failReason: null, quiet };
+      if (quiet) {
         this.active = active;
         this.awaitQuiet(active, send.length > 0);
         return;
@@ -566,7 +587,7 @@ class TranscriptRun implements ConnectionHandler {
     } catch (err) {
       if (!(err instanceof UnboundVariableError)) throw err;
       // Only under --update: the step that captures it failed and the run went on.
-      const active: Active = { step, expect: step.expect, conn, started, failReason: null };
+      const active: Active = { step, expect: step.expect, conn, started, failReason: null, quiet: false };
       this.matcher.reset([]);
       this.recordFailure(
         active,
@@ -631,12 +652,20 @@ class TranscriptRun implements ConnectionHandler {
     const matcher = this.matcher;
     let status = matcher.result;
     if (status === 'pending') status = ended ? matcher.end() : matcher.settle();
-    if (status === 'complete' && matcher.leftover().length === 0) {
+    const unwritten = active.step.unwritten;
+    if (status === 'complete' && matcher.leftover().length === 0 && unwritten === undefined) {
       this.completeStep(active);
       this.next();
       return;
     }
     const received = matcher.all();
+    if (this.update === null) {
+      // A `>>>?` reply in a plain check: show what came, and stop there.
+      this.recordFailure(active, 'unwritten', received);
+      this.skipRest();
+      this.finish('failed');
+      return;
+    }
     const alignment = alignReply(active.expect, received);
     if (active.step.captures !== undefined)
       this.takeCaptures(active, alignedCaptureLines(active.expect, alignment));
@@ -648,6 +677,7 @@ class TranscriptRun implements ConnectionHandler {
       alignment,
     };
     this.recordFailure(active, 'mismatch', received);
+    this.failedOn = true;
     this.update!.onFailedReply(reply);
     this.next();
   }
@@ -671,6 +701,8 @@ class TranscriptRun implements ConnectionHandler {
         return `the server sent more than the transcript expects on connection '${conn.name}'`;
       case 'unbound':
         return 'a variable of this step has no value';
+      case 'unwritten':
+        return "the reply is not written yet ('>>>?'): `protodoc check --update` writes what the server sent";
     }
   }
 
@@ -855,7 +887,7 @@ class TranscriptRun implements ConnectionHandler {
         },
       });
     }
-    this.finish(failed ? 'failed' : 'passed');
+    this.finish(failed || this.failedOn ? 'failed' : 'passed');
   }
 
   /** The last line the transcript mentions: where the end-of-transcript check is reported. */

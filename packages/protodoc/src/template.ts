@@ -136,6 +136,11 @@ export function escapeRegex(value: Uint8Array): string {
   return utf8.decode(value).replace(REGEX_SYNTAX, '\\$&');
 }
 
+/** A report shows a secret's placeholder, and one without a value (a step that could not render), as such. */
+function shownAsPlaceholder(vars: VariableLookup, p: Placeholder): boolean {
+  return vars.isSecret(p.name) || vars.value(p.name) === undefined;
+}
+
 /** The bytes a placeholder compiles to where its value must not be known: its own text, `{{name}}`. */
 export function placeholderText(p: Placeholder): Buffer {
   return Buffer.from(`{{${p.name}}}`, 'utf8');
@@ -154,7 +159,8 @@ export function renderItem(item: ExpectLine, vars: VariableLookup, mode: RenderM
     let source = '';
     for (const part of item.template) {
       if (!isPlaceholder(part)) source += part;
-      else if (mode === 'display' && vars.isSecret(part.name)) source += escapeRegex(placeholderText(part));
+      else if (mode === 'display' && shownAsPlaceholder(vars, part))
+        source += escapeRegex(placeholderText(part));
       else source += escapeRegex(valueFor(vars, part));
     }
     const { template: _, ...rest } = item;
@@ -166,7 +172,7 @@ export function renderItem(item: ExpectLine, vars: VariableLookup, mode: RenderM
       const out: BytesTemplate = [];
       for (const part of piece) {
         if (!isPlaceholder(part)) out.push(part);
-        else if (mode === 'display' && vars.isSecret(part.name)) out.push(part);
+        else if (mode === 'display' && shownAsPlaceholder(vars, part)) out.push(part);
         else out.push(valueFor(vars, part));
       }
       return out;

@@ -81,6 +81,11 @@ export interface Step {
   /** Line of the block's last send line (absent for a step that sends nothing): where `--update` writes a reply. */
   sendEnd?: number;
   /**
+   * Line of a `>>>?` line: the reply is not written yet (FORMAT §16.1). `check` shows what came and
+   * fails; `--update` writes it there.
+   */
+  unwritten?: number;
+  /**
    * The block as bytes and placeholders when a `>>>(vars)` line is in it: rendered when the step runs
    * (`send` is then empty).
    */

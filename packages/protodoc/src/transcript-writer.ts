@@ -95,15 +95,15 @@ function secretLine(line: ReceivedLine, secrets: readonly SecretSpan[]): string 
     from = end;
   }
   if (from < line.bytes.length) piece.push(line.bytes.subarray(from));
-  return `>>>$${line.eol ? '' : '(no-eol)'} ${patternPieceText(piece, false)}`;
+  return `>>>$${line.eol ? '' : '(no-eol)'} ${patternPieceText(piece, null)}`;
 }
 
 /**
  * A `>>>$` piece as text: bytes escaped as in a `>>>=` line, placeholders as `{{name}}`, and whatever
- * the parser would read as syntax escaped: a `.` that would make `...` (also with a following gap,
- * `beforeGap`), a `{` that would make `{{`.
+ * the parser would read as syntax escaped: a `.` that would make `...` (also with a `...` gap after the
+ * piece, `next`), a `{` that would make `{{` (also with a placeholder or a `{{name=...}}` gap after it).
  */
-export function patternPieceText(piece: BytesTemplate, beforeGap: boolean): string {
+export function patternPieceText(piece: BytesTemplate, next: 'dots' | 'capture' | null): string {
   let out = '';
   for (const part of piece) {
     if (!(part instanceof Uint8Array)) {
@@ -130,8 +130,10 @@ export function patternPieceText(piece: BytesTemplate, beforeGap: boolean): stri
     }
     out += escaped;
   }
-  // Dots at the end followed by a gap's `...` would be read as the gap, and the gap's dots as text.
-  if (beforeGap) out = out.replace(/\.+$/, (run) => '\\x2e'.repeat(run.length));
+  // Dots at the end followed by a gap's `...` would be read as the gap, and the gap's dots as text;
+  // a brace at the end followed by a capture's `{{` would be read as the capture's.
+  if (next === 'dots') out = out.replace(/\.+$/, (run) => '\\x2e'.repeat(run.length));
+  if (next === 'capture' && out.endsWith('{')) out = `${out.slice(0, -1)}\\x7b`;
   return out;
 }
 
@@ -145,7 +147,7 @@ export function patternLineText(item: Extract<ExpectLine, { kind: 'pattern' }>):
   let out = `>>>$${flags(item)} `;
   for (const [k, piece] of item.pieces.entries()) {
     const gap = item.gaps[k];
-    out += patternPieceText(piece, gap !== undefined);
+    out += patternPieceText(piece, gap === undefined ? null : gap === null ? 'dots' : 'capture');
     if (gap !== undefined) out += gap === null ? '...' : `{{${gap}=...}}`;
   }
   return out;

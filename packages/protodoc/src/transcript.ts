@@ -240,6 +240,9 @@ class Parser {
       case '$':
         this.special(text, n, marker);
         break;
+      case '?':
+        this.unwrittenReply(text, n);
+        break;
       default:
         this.fail(n, 4, `unknown line type '>>>${marker}'`);
     }
@@ -362,6 +365,20 @@ class Parser {
     if (step.expect.length === 0) step.expect = [item];
     else step.expect.push(item);
     if ((item.kind === 'literal' || item.kind === 'regex') && item.noEol) this.noEolLine = n;
+  }
+
+  /** `>>>?`: the current block's reply (or, after a switch, the connection's next reply) is not written yet. */
+  private unwrittenReply(text: string, n: number): void {
+    if (text.slice(4).trim() !== '') {
+      this.fail(n, 5, "'>>>?' stands alone on its line: it marks a reply that is not written yet");
+    }
+    if (this.current !== null && !this.sending) {
+      const first = this.current.expect[0]?.line ?? this.current.line;
+      this.fail(n, 1, `this reply is written already (line ${first}): '>>>?' marks one that is not`);
+    }
+    const step = this.current ?? this.newStep(n, false);
+    step.unwritten = n;
+    this.endStep();
   }
 
   /** Ends the current step so the next line starts a new one. */

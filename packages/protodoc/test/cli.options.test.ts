@@ -64,7 +64,18 @@ describe('protodoc check: flags to options', () => {
   it('loads --var, --secret and PROTODOC_VAR_<NAME> into the variables, --var winning', async () => {
     process.env.PROTODOC_VAR_fromenv = 'env';
     try {
-      const run = await cli(['check', '--var', 'a=1', '--var', 'a=2', '--secret', 'b=x', '--secret', 'a', 'f.txt']);
+      const run = await cli([
+        'check',
+        '--var',
+        'a=1',
+        '--var',
+        'a=2',
+        '--secret',
+        'b=x',
+        '--secret',
+        'a',
+        'f.txt',
+      ]);
       const variables = run.calls[0]!.options.variables!;
       expect(variables.get('a')?.value.toString()).toBe('2');
       expect(variables.isSecret('a')).toBe(true);

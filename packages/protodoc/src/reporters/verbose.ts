@@ -165,7 +165,7 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
             : `failed: ${step.failure?.message ?? 'failed'}`;
         const line = step.failure?.line ?? step.line;
         write(flush(event.path, step.connection) + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
-      } else {
+      } else if (event.type === 'file-end') {
         let out = '';
         const prefix = `${event.result.path}\0`;
         for (const key of new Set([...held.keys(), ...partial.keys()])) {
