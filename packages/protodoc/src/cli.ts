@@ -10,14 +10,16 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
-import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
+import { colorDiff, formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
+import type { ChangeToDecide } from './update.js';
 import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
@@ -31,6 +33,8 @@ export interface CliStream {
 export interface CliContext {
   stdout: CliStream;
   stderr: CliStream;
+  /** Where `-i` reads its answers; `process.stdin` unless a test gives its own. */
+  stdin: NodeJS.ReadableStream;
   checkFiles: (paths: readonly string[], options: CheckOptions) => Promise<CheckResult>;
   /** Set by the command that ran; read by {@link runCli}. */
   exitCode: number;
@@ -54,6 +58,7 @@ export interface CheckFlags {
   varsFile?: string[];
   secret?: string[];
   update?: boolean;
+  interactive?: boolean;
 }
 
 /** Collects a repeatable flag's values in order. */
@@ -166,7 +171,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
       })
     : undefined;
   if (verbose !== undefined) options.trace = verbose.trace;
-  const updating = flags.update === true;
+  const updating = flags.update === true || flags.interactive === true;
   const print = (result: TranscriptResult): void => {
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))
@@ -187,9 +192,30 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
     if (pretty && !updating) print(result);
   };
-  if (updating) options.update = {};
+  const prompter = flags.interactive
+    ? (await import('./interactive.js')).createPrompter(context.stdin, stdout, (change) =>
+        changeText(change, color),
+      )
+    : undefined;
+  if (updating) {
+    options.update =
+      prompter === undefined
+        ? {}
+        : {
+            // What was printed before comes first: the previous file's results, in order.
+            decide: async (change) => {
+              await printing;
+              return prompter.decide(change);
+            },
+          };
+  }
 
-  const result = await context.checkFiles(files, options);
+  let result: CheckResult;
+  try {
+    result = await context.checkFiles(files, options);
+  } finally {
+    prompter?.close();
+  }
   await printing;
   if (printError !== undefined) throw printError;
   const summary: RunSummary = result.summary;
@@ -216,6 +242,15 @@ function formatUpdated(update: UpdateSummary): string {
   return `updated ${steps} in ${update.files} file${update.files === 1 ? '' : 's'}\n`;
 }
 
+/** What `-i` shows before it asks: the step's failure line and the change to the file. */
+function changeText(change: ChangeToDecide, color: boolean): string {
+  const { step } = change;
+  const line = step.failure?.line ?? step.line;
+  const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
+  const header = `${change.path}:${line}: ${step.failure?.message ?? 'failed'}${where}\n`;
+  return `\n${color ? styleText('bold', header, { validateStream: false }) : header}${colorDiff(change.diff, color)}`;
+}
+
 function readVersion(): string {
   // package.json sits one level above both src/ and dist/. Read synchronously: commander wants the
   // version while the program is built, and this is one small file.
@@ -231,6 +266,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
   const ctx: CliContext = {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
+    stdin: context.stdin ?? process.stdin,
     checkFiles: context.checkFiles ?? checkFiles,
     exitCode: 0,
   };
@@ -288,6 +324,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
       '--update',
       'rewrite the expected lines of failing steps with what the server sent (keeps lines that still fit)',
     )
+    .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(
       'after',
