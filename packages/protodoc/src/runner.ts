@@ -8,7 +8,8 @@
  * no timer operation per step: each wait only moves a deadline, and one timer, armed lazily,
  * checks it (a timer that fires early re-arms itself for the rest).
  */
-import { alignReply, type ReplyAlignment } from './alignment.js';
+import type * as Alignment from './alignment.js';
+import type { ReplyAlignment } from './alignment.js';
 import { alignedCaptureLines, evaluateCaptures } from './capture.js';
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
 import { ConnectError, locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
@@ -182,12 +183,19 @@ class TranscriptRun implements ConnectionHandler {
   private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
   private http: typeof HttpExchange | null = null;
+  /** src/alignment.ts, loaded only under --update (a plain check's reports load it themselves). */
+  private alignment: typeof Alignment | null = null;
   /** The transcript's variables: its captures over the run's. */
   private readonly scope: VariableScope;
   /** `--update` mode, or null for a plain check. */
   private readonly update: UpdateRun | null;
   /** A step failed and the run went on (`--update`): the transcript fails whatever the end check says. */
   private failedOn = false;
+  /**
+   * No step uses variables, captures or is `>>>?`, and this is not --update: each step is sent and
+   * matched as written, and the step loop checks nothing else (decided once, in start).
+   */
+  private plain = true;
 
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
@@ -222,33 +230,41 @@ class TranscriptRun implements ConnectionHandler {
     this.onEvent?.({ type: 'file-start', path: this.transcript.path });
     try {
       this.resolveTargets();
-      this.checkVariables();
+      this.plain =
+        this.update === null &&
+        !this.steps.some(
+          (s) => s.uses !== undefined || s.captures !== undefined || s.unwritten !== undefined,
+        );
+      if (!this.plain) this.checkVariables();
     } catch (err) {
       this.finishWithError(err);
       return;
     }
-    for (const target of this.targets.values()) {
-      if (target.kind === 'tcp' && target.http) {
-        this.startHttp();
-        return;
-      }
+    let http = false;
+    for (const target of this.targets.values()) if (target.kind === 'tcp' && target.http) http = true;
+    if (!http && this.update === null) {
+      this.guard(() => this.next());
+      return;
     }
-    this.guard(() => this.next());
-  }
-
-  /** Loads the HTTP exchange (and undici) for HTTP targets and checks every request before sending. */
-  private startHttp(): void {
-    import('./http-exchange.js').then(
-      (http) => {
-        this.http = http;
-        try {
-          http.checkHttpSteps(this.transcript, (name) => {
-            const target = this.targets.get(name);
-            return target?.kind === 'tcp' && target.http === true;
-          });
-        } catch (err) {
-          this.finishWithError(err);
-          return;
+    // What only some runs need is loaded only then: the HTTP exchange (and undici), the alignment.
+    Promise.all([
+      http ? import('./http-exchange.js') : null,
+      this.update !== null ? import('./alignment.js') : null,
+    ]).then(
+      ([exchange, alignment]) => {
+        this.alignment = alignment;
+        if (exchange !== null) {
+          this.http = exchange;
+          try {
+            // Every request is checked before anything is sent.
+            exchange.checkHttpSteps(this.transcript, (name) => {
+              const target = this.targets.get(name);
+              return target?.kind === 'tcp' && target.http === true;
+            });
+          } catch (err) {
+            this.finishWithError(err);
+            return;
+          }
         }
         this.guard(() => this.next());
       },
@@ -418,19 +434,14 @@ class TranscriptRun implements ConnectionHandler {
       this.completedAt = -1;
       let send = step.send;
       let expect = step.expect;
-      if (step.uses !== undefined) {
-        const rendered = this.render(step, conn, started);
-        if (rendered === null) return;
-        send = rendered.send;
-        expect = rendered.expect;
-      }
-      const quiet = this.update !== null || step.unwritten !== undefined;
-      if (quiet && conn.closed && send.length > 0) {
-        // Under --update a close ends a reply; a step after it has nobody to talk to.
-        const active: Active = { step, expect, conn, started, failReason: null, quiet };
-        this.matcher.reset(expect);
-        this.failStep(active, 'closed');
-        return;
+      let quiet = false;
+      if (!this.plain) {
+        // Variables, captures, `>>>?` or --update: the steps that need them take the long way.
+        const prepared = this.prepare(step, conn, started);
+        if (prepared === null) return;
+        send = prepared.send;
+        expect = prepared.expect;
+        quiet = prepared.quiet;
       }
       if (send.length > 0) conn.write(send);
       // The previous step's bytes were taken already (completeStep / failStep).
@@ -474,7 +485,7 @@ class TranscriptRun implements ConnectionHandler {
     this.active = null;
     const rest = this.matcher.leftover();
     if (rest.length > 0) active.conn.unread.push(rest);
-    if (active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
+    if (!this.plain && active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
     const now = performance.now();
     this.completedAt = now;
     this.record({
@@ -567,9 +578,36 @@ class TranscriptRun implements ConnectionHandler {
    * Checked before anything is sent (checkFiles checks every file first; this covers library callers).
    */
   private checkVariables(): void {
-    if (!this.steps.some((step) => step.uses !== undefined)) return;
     const errors = undefinedVariables(this.transcript, (name) => this.scope.get(name) !== undefined);
     if (errors.length > 0) throw new TranscriptParseError(errors);
+  }
+
+  /**
+   * What a step that is not plain sends and expects, and whether its reply is judged once the connection
+   * is quiet (`--update`, `>>>?`); null when the step cannot run (it is then failed, or the file stopped).
+   */
+  private prepare(
+    step: Step,
+    conn: Connection,
+    started: number,
+  ): { send: Uint8Array; expect: ExpectLine[]; quiet: boolean } | null {
+    let send = step.send;
+    let expect = step.expect;
+    if (step.uses !== undefined) {
+      const rendered = this.render(step, conn, started);
+      if (rendered === null) return null;
+      send = rendered.send;
+      expect = rendered.expect;
+    }
+    const quiet = this.update !== null || step.unwritten !== undefined;
+    if (quiet && conn.closed && send.length > 0) {
+      // Under --update a close ends a reply; a step after it has nobody to talk to.
+      const active: Active = { step, expect, conn, started, failReason: null, quiet };
+      this.matcher.reset(expect);
+      this.failStep(active, 'closed');
+      return null;
+    }
+    return { send, expect, quiet };
   }
 
   /**
@@ -666,7 +704,7 @@ class TranscriptRun implements ConnectionHandler {
       this.finish('failed');
       return;
     }
-    const alignment = alignReply(active.expect, received);
+    const alignment = this.alignment!.alignReply(active.expect, received);
     if (active.step.captures !== undefined)
       this.takeCaptures(active, alignedCaptureLines(active.expect, alignment));
     const reply: FailedReply = {

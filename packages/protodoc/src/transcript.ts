@@ -283,7 +283,10 @@ class Parser {
       this.connectionDecl(this.connection, line);
       this.declared = this.connection;
     }
-    const step: Step = { connection: this.connection, send: EMPTY, line, expect: [] };
+    // A step that sends has its last send line from the start: one object shape, set in the literal.
+    const step: Step = sending
+      ? { connection: this.connection, send: EMPTY, line, expect: [], sendEnd: line }
+      : { connection: this.connection, send: EMPTY, line, expect: [] };
     if (this.pendingTls.size > 0) {
       const tls = this.pendingTls.get(this.connection);
       if (tls) {
