@@ -312,14 +312,17 @@ export async function formatChange(file: FileText, change: StepChange): Promise<
 }
 
 /**
- * Writes `file` with `changes` made, atomically: a temporary file beside it (same permissions), flushed
- * to disk, then renamed over it, so a crash leaves the old file or the new one, never half of one.
+ * Replaces the file at `path` with `text` atomically: a temporary file beside it (with the old file's
+ * permissions), flushed to disk, then renamed over it, so a crash leaves the old file or the new one,
+ * never half of one. For a file that does not exist yet, `mode` is used (`record` writes new files).
  */
-export async function writeFileAtomically(file: FileText, changes: readonly StepChange[]): Promise<void> {
-  const text = joinFile(applyChanges(file, changes));
-  const temp = join(dirname(file.path), `.${basename(file.path)}.protodoc-${process.pid}-${Date.now()}.tmp`);
-  const mode = (await stat(file.path)).mode & 0o7777;
-  const handle = await open(temp, 'wx', mode);
+export async function writeFileAtomically(path: string, text: string, mode = 0o644): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.protodoc-${process.pid}-${Date.now()}.tmp`);
+  const kept = await stat(path).then(
+    (info) => info.mode & 0o7777,
+    () => mode,
+  );
+  const handle = await open(temp, 'wx', kept);
   try {
     await handle.writeFile(text);
     await handle.sync();
@@ -330,7 +333,7 @@ export async function writeFileAtomically(file: FileText, changes: readonly Step
   }
   await handle.close();
   try {
-    await rename(temp, file.path);
+    await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => {});
     throw err;
@@ -417,7 +420,7 @@ export async function updateFile(
     else step.notUpdated = 'skipped';
   }
   if (plan !== null && accepted.length > 0) {
-    await writeFileAtomically(plan.file, accepted);
+    await writeFileAtomically(path, joinFile(applyChanges(plan.file, accepted)));
     for (const change of accepted) stepOf(change.transcript, change.index)!.updated = true;
   }
   let failed = 0;
