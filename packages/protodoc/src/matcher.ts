@@ -512,6 +512,11 @@ export class ReplyMatcher {
     return this.slice(0, 0, this.chunks.length, 0);
   }
 
+  /** How many bytes were fed since the last reset. */
+  get bytesReceived(): number {
+    return this.total;
+  }
+
   /** Every byte fed since the last reset, leftover included (`--update` takes a whole quiet reply). */
   all(): Uint8Array {
     return this.slice(0, 0, this.chunks.length, 0);

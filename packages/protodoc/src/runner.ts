@@ -365,6 +365,11 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       const active = this.active!;
+      if (active.quiet && this.matcher.bytesReceived === 0) {
+        // Waited the whole timeout for a first byte: the reply is empty.
+        this.endUpdatedReply(active, false);
+        return;
+      }
       if (active.quiet) {
         // Under --update (or for a `>>>?` reply) a reply ends when the connection goes quiet: it never did.
         this.recordFailure(
@@ -679,7 +684,15 @@ class TranscriptRun implements ConnectionHandler {
       return;
     }
     this.setDeadline(active.started);
-    if (conn.settles) this.armSettle();
+    if (!conn.settles) return;
+    // A step that expects lines waits for its reply's first byte (as a check would, up to the timeout)
+    // before quiet means anything: a reply slower than the settle time is late, not empty. Only a step
+    // that expects nothing (a blocking `reserve`, a `>>>?`) has nothing to wait for but quiet.
+    if (active.expect.length > 0 && this.matcher.bytesReceived === 0) {
+      this.stopSettle();
+      return;
+    }
+    this.armSettle();
   }
 
   /**
@@ -1018,6 +1031,12 @@ class TranscriptRun implements ConnectionHandler {
   private armTimer(ms: number): void {
     this.timerArmed = true;
     this.timer = setTimeout(this.onTimeout, ms);
+  }
+
+  /** No quiet period is running (a stale one would end the next reply early). */
+  private stopSettle(): void {
+    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
   }
 
   private armSettle(): void {

@@ -420,8 +420,15 @@ export async function updateFile(
     else step.notUpdated = 'skipped';
   }
   if (plan !== null && accepted.length > 0) {
-    await writeFileAtomically(path, joinFile(applyChanges(plan.file, accepted)));
-    for (const change of accepted) stepOf(change.transcript, change.index)!.updated = true;
+    try {
+      await writeFileAtomically(path, joinFile(applyChanges(plan.file, accepted)));
+      for (const change of accepted) stepOf(change.transcript, change.index)!.updated = true;
+    } catch (err) {
+      // A directory that cannot be written, a full disk: said at each step; the file is as it was.
+      const why = `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      for (const change of accepted) stepOf(change.transcript, change.index)!.notUpdated = why;
+      accepted.length = 0;
+    }
   }
   let failed = 0;
   for (const result of results) {

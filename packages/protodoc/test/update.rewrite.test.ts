@@ -278,3 +278,23 @@ describe('secrets', () => {
     expect((await check([path], { variables })).outcome).toBe('passed');
   });
 });
+
+describe('late replies under --update', () => {
+  it('a step with expected lines waits for its first byte, however slow; a silent one ends empty at the timeout', async () => {
+    // Answers each line after 3 settle times, except `silent`.
+    const slow = await startTestServer((socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        const word = chunk.toString().trim();
+        if (word !== 'silent') setTimeout(() => socket.write(`late ${word}\r\n`), SETTLE * 3);
+      });
+    });
+    try {
+      const path = transcript('>>> one\nold\n>>> silent\nnothing comes\n');
+      const result = await update([path], { connect: slow.target, timeoutMs: SETTLE * 6 });
+      expect(result.update).toEqual({ steps: 2, files: 1, failed: 0 });
+      expect(readFileSync(path, 'utf8')).toBe('>>> one\nlate one\n>>> silent\n');
+    } finally {
+      await slow.close();
+    }
+  });
+});
