@@ -1,8 +1,9 @@
 /**
  * The example commands in examples/protodoc/README.md work when pasted: each `npx protodoc check`
  * line there is run as written (through /bin/sh, from the repository root) and must pass. A line that
- * rewrites its file (`--update`, `-i`) runs on a copy of it, answering `a` (all) to `-i`; it must
- * print UPDATED, and the copy must then pass the same command without the flag.
+ * rewrites its file (`--update`, `-i`) runs on a copy of it, answering `a` (all) to `-i`, with a settle
+ * time of a second (a `>>>?` reply ends after that much quiet: far longer than a busy machine's
+ * stalls); it must print UPDATED, and the copy must then pass the same command without the flag.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,7 +50,7 @@ describe('examples/protodoc/README.md', () => {
           const copy = join(dir, 'copy.txt');
           copyFileSync(join(ROOT, file), copy);
           const onCopy = command.slice(0, -file.length) + copy;
-          const result = await sh(onCopy, 'a\n');
+          const result = await sh(onCopy.replace(` ${rewrites} `, ` ${rewrites} --settle 1s `), 'a\n');
           expect(result.err).toBe('');
           expect(result.out).toMatch(/^(\n.*\n)?UPDATED |\nUPDATED /);
           expect(result.out).toMatch(/\nupdated [1-9]\d* steps? in 1 file\n$/);

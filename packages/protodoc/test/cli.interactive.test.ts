@@ -14,6 +14,8 @@ import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let redis: RedisServer;
 let dir: string;
+// Every step of these transcripts expects lines, so --update waits for each reply's first byte; the
+// quiet period after it (--settle 500ms) is far longer than a busy machine's stalls within a reply.
 // A tmux server of this test's own, so no session of anyone else's is touched.
 const SOCKET = `protodoc-test-${process.pid}`;
 
@@ -82,7 +84,7 @@ describe('protodoc check -i in a terminal', () => {
       '>>> PING\n+PANG\n>>> ECHO a\n$1\nb\n>>> ECHO c\n$1\nd\n>>> ECHO e\n$1\nf\n',
     );
     writeFileSync(join(dir, 'two.txt'), '>>> PING\n+PING\n');
-    start('answers', ['--settle', '100ms', '--connect', redis.target, 'one.txt', 'two.txt']);
+    start('answers', ['--settle', '500ms', '--connect', redis.target, 'one.txt', 'two.txt']);
 
     let text = await waitFor('answers', (t) => count(t, QUESTION) === 1);
     expect(text).toContain(
@@ -116,7 +118,7 @@ describe('protodoc check -i in a terminal', () => {
   it('q writes what was accepted and runs no further file', async () => {
     writeFileSync(join(dir, 'three.txt'), '>>> PING\n+PANG\n>>> ECHO a\n$1\nb\n');
     writeFileSync(join(dir, 'four.txt'), '>>> PING\n+PING\n');
-    start('quit', ['--settle', '100ms', '--connect', redis.target, 'three.txt', 'four.txt']);
+    start('quit', ['--settle', '500ms', '--connect', redis.target, 'three.txt', 'four.txt']);
     await waitFor('quit', (t) => count(t, QUESTION) === 1);
     tmux('send-keys', '-t', 'quit', 'y', 'Enter');
     await waitFor('quit', (t) => count(t, QUESTION) === 2);
@@ -136,7 +138,7 @@ describe('protodoc check -i with the answers on a pipe', () => {
     const run = await new Promise<{ out: string; code: number }>((resolve) => {
       const child = execFile(
         process.execPath,
-        [BIN, 'check', '-i', '--settle', '100ms', '--connect', redis.target, 'piped.txt'],
+        [BIN, 'check', '-i', '--settle', '500ms', '--connect', redis.target, 'piped.txt'],
         { cwd: dir, encoding: 'utf8' },
         (error, out) => resolve({ out, code: error ? Number(error.code) : 0 }),
       );

@@ -34,7 +34,9 @@ function transcript(text: string | Buffer, name = `t${++n}.txt`): string {
   return path;
 }
 
-const SETTLE = 100;
+// Under --update every reply ends after this much quiet; a `>>>?` reply has nothing else to go by. Far
+// longer than a busy machine's stalls, so that a late reply is never taken for the end of one.
+const SETTLE = 400;
 
 function update(paths: string[], options: CheckOptions = {}): Promise<CheckResult> {
   return checkFiles(paths, { connect: redis.target, settleMs: SETTLE, update: {}, ...options });
@@ -209,13 +211,14 @@ describe('steps that cannot be rewritten', () => {
   });
 
   it('a reply that never goes quiet', async () => {
+    // A tick every 10ms against a quiet period of a second: no stall of a busy machine makes it quiet.
     const stream: TestServer = await startTestServer((socket) => {
-      const timer = setInterval(() => socket.write('tick\n'), SETTLE / 4);
+      const timer = setInterval(() => socket.write('tick\n'), 10);
       socket.on('close', () => clearInterval(timer));
     });
     try {
       const path = transcript('>>> go\ntick\n');
-      const result = await update([path], { connect: stream.target, timeoutMs: 1000 });
+      const result = await update([path], { connect: stream.target, settleMs: 1000, timeoutMs: 2500 });
       expect(result.update).toEqual({ steps: 0, files: 0, failed: 1 });
       expect(steps(result)[0]?.notUpdated).toBe('the reply never went quiet');
       expect(readFileSync(path, 'utf8')).toBe('>>> go\ntick\n');
@@ -281,16 +284,18 @@ describe('secrets', () => {
 
 describe('late replies under --update', () => {
   it('a step with expected lines waits for its first byte, however slow; a silent one ends empty at the timeout', async () => {
-    // Answers each line after 3 settle times, except `silent`.
+    // Answers each line after twice the quiet period, except `silent`; the timeout leaves the late answer
+    // seconds of margin on a busy machine.
+    const settleMs = 100;
     const slow = await startTestServer((socket) => {
       socket.on('data', (chunk: Buffer) => {
         const word = chunk.toString().trim();
-        if (word !== 'silent') setTimeout(() => socket.write(`late ${word}\r\n`), SETTLE * 3);
+        if (word !== 'silent') setTimeout(() => socket.write(`late ${word}\r\n`), settleMs * 2);
       });
     });
     try {
       const path = transcript('>>> one\nold\n>>> silent\nnothing comes\n');
-      const result = await update([path], { connect: slow.target, timeoutMs: SETTLE * 6 });
+      const result = await update([path], { connect: slow.target, settleMs, timeoutMs: 3000 });
       expect(result.update).toEqual({ steps: 2, files: 1, failed: 0 });
       expect(readFileSync(path, 'utf8')).toBe('>>> one\nlate one\n>>> silent\n');
     } finally {
