@@ -205,8 +205,28 @@ export function displayExpect(step: Step, vars: VariableLookup): ExpectLine[] {
   return step.expect.map((item) => renderItem(item, vars, 'display'));
 }
 
+/** Where a secret's value lies in some bytes (src/variables.ts `secretSpans`). */
+export interface SecretSpan {
+  start: number;
+  end: number;
+  name: string;
+}
+
 /** Where secret values lie in some bytes (src/variables.ts `secretSpans`). */
-export type SecretFinder = (bytes: Uint8Array) => { start: number; end: number; name: string }[];
+export type SecretFinder = (bytes: Uint8Array) => SecretSpan[];
+
+/** `bytes` as a template with each secret's value (in order, not overlapping) a placeholder for it. */
+export function withPlaceholders(bytes: Uint8Array, spans: readonly SecretSpan[], line = 0): BytesTemplate {
+  const piece: BytesTemplate = [];
+  let from = 0;
+  for (const { start, end, name } of spans) {
+    if (start > from) piece.push(bytes.subarray(from, start));
+    piece.push({ name, line, column: 0 });
+    from = end;
+  }
+  if (from < bytes.length) piece.push(bytes.subarray(from));
+  return piece;
+}
 
 /**
  * An expected line as a report shows it when secrets are about: a text or `>>>=` line that holds a
@@ -223,15 +243,7 @@ export function hideSecrets(item: ExpectLine, find: SecretFinder): ExpectLine {
     const spans = find(bytes);
     if (spans.length === 0) return [bytes];
     hidden = true;
-    const piece: BytesTemplate = [];
-    let from = 0;
-    for (const { start, end, name } of spans) {
-      if (start > from) piece.push(bytes.subarray(from, start));
-      piece.push({ name, line: item.line, column: 0 });
-      from = end;
-    }
-    if (from < bytes.length) piece.push(bytes.subarray(from));
-    return piece;
+    return withPlaceholders(bytes, spans, item.line);
   });
   if (!hidden) return item;
   const flags =

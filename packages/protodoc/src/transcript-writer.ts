@@ -12,6 +12,7 @@
  */
 import { codePointAt, formatEscaped, isInvisible, utf8SequenceLength } from './escapes.js';
 import type { ReceivedLine } from './received-lines.js';
+import { type SecretSpan, withPlaceholders } from './template.js';
 import type { BytesTemplate, ExpectLine } from './transcript-model.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -40,13 +41,6 @@ export function isPlainLine(bytes: Uint8Array): boolean {
 export function receivedLineText(line: ReceivedLine): string {
   if (!line.eol) return `>>>=(no-eol) ${formatEscaped(line.bytes)}`;
   return isPlainLine(line.bytes) ? utf8.decode(line.bytes) : `>>>= ${formatEscaped(line.bytes)}`;
-}
-
-/** Where a secret's value lies in a line, to be written as `{{name}}`. */
-export interface SecretSpan {
-  start: number;
-  end: number;
-  name: string;
 }
 
 /** How {@link writeExpectedLine} writes a line into a file. */
@@ -87,15 +81,7 @@ function closesFence(text: string, fence: string): boolean {
 
 /** A line with secrets in it as a `>>>$` line: the rest literal, each secret `{{name}}`. */
 function secretLine(line: ReceivedLine, secrets: readonly SecretSpan[]): string {
-  const piece: BytesTemplate = [];
-  let from = 0;
-  for (const { start, end, name } of secrets) {
-    if (start > from) piece.push(line.bytes.subarray(from, start));
-    piece.push({ name, line: 0, column: 0 });
-    from = end;
-  }
-  if (from < line.bytes.length) piece.push(line.bytes.subarray(from));
-  return `>>>$${line.eol ? '' : '(no-eol)'} ${patternPieceText(piece, null)}`;
+  return `>>>$${line.eol ? '' : '(no-eol)'} ${patternPieceText(withPlaceholders(line.bytes, secrets), null)}`;
 }
 
 /**
@@ -137,14 +123,15 @@ export function patternPieceText(piece: BytesTemplate, next: 'dots' | 'capture' 
   return out;
 }
 
-function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
+/** An expected line's ending flag as written: `(no-eol)`, `(crlf)`, `(lf)`, or none. */
+export function endingFlag(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
   if (item.noEol) return '(no-eol)';
   return item.eol ? `(${item.eol})` : '';
 }
 
 /** A `>>>$` item as a transcript line (values in, a secret's placeholder as `{{name}}`). */
 export function patternLineText(item: Extract<ExpectLine, { kind: 'pattern' }>): string {
-  let out = `>>>$${flags(item)} `;
+  let out = `>>>$${endingFlag(item)} `;
   for (const [k, piece] of item.pieces.entries()) {
     const gap = item.gaps[k];
     out += patternPieceText(piece, gap === undefined ? null : gap === null ? 'dots' : 'capture');

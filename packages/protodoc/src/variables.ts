@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TranscriptSyntaxError, UsageError } from './errors.js';
-import { VARIABLE_NAME, type VariableLookup } from './template.js';
+import { type SecretSpan, VARIABLE_NAME, type VariableLookup } from './template.js';
 import type { Transcript } from './transcript-model.js';
 
 /** The environment variables protodoc reads values from: `PROTODOC_VAR_<NAME>`. */
@@ -131,33 +131,26 @@ export class Variables {
    * @example vars.redact(Buffer.from('token s3cr3t')) // 'token {{token}}'
    */
   redact(bytes: Uint8Array): Uint8Array {
-    if (this.secrets.length === 0) return bytes;
-    let buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (const { name, bytes: secret } of this.secrets) {
-      let at = buf.indexOf(secret);
-      if (at < 0) continue;
-      const shown = Buffer.from(`{{${name}}}`, 'utf8');
-      const parts: Buffer[] = [];
-      let from = 0;
-      while (at >= 0) {
-        parts.push(buf.subarray(from, at), shown);
-        from = at + secret.length;
-        at = buf.indexOf(secret, from);
-      }
-      parts.push(buf.subarray(from));
-      buf = Buffer.concat(parts);
+    const spans = this.secretSpans(bytes);
+    if (spans.length === 0) return bytes;
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (const { start, end, name } of spans) {
+      parts.push(bytes.subarray(from, start), Buffer.from(`{{${name}}}`, 'utf8'));
+      from = end;
     }
-    return buf;
+    parts.push(bytes.subarray(from));
+    return Buffer.concat(parts);
   }
 
   /**
    * Where each secret value lies in `bytes`, without overlaps, in order: how a writer (`--update`) knows
    * to write `{{name}}` for them.
    */
-  secretSpans(bytes: Uint8Array): { start: number; end: number; name: string }[] {
+  secretSpans(bytes: Uint8Array): SecretSpan[] {
     if (this.secrets.length === 0) return [];
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const taken: { start: number; end: number; name: string }[] = [];
+    const taken: SecretSpan[] = [];
     for (const { name, bytes: secret } of this.secrets) {
       for (let at = buf.indexOf(secret); at >= 0; at = buf.indexOf(secret, at + 1)) {
         const end = at + secret.length;
@@ -268,7 +261,7 @@ export class VariableScope implements VariableLookup {
   }
 
   /** Where secret values lie in `bytes` (see {@link Variables.secretSpans}). */
-  secretSpans(bytes: Uint8Array): { start: number; end: number; name: string }[] {
+  secretSpans(bytes: Uint8Array): SecretSpan[] {
     return this.base.secretSpans(bytes);
   }
 }

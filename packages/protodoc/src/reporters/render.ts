@@ -7,7 +7,12 @@
 import { formatEscaped } from '../escapes.js';
 import type { ReceivedLine } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
-import { patternLineText, isPlainLine as plainLine, receivedLineText } from '../transcript-writer.js';
+import {
+  endingFlag,
+  patternLineText,
+  isPlainLine as plainLine,
+  receivedLineText,
+} from '../transcript-writer.js';
 
 export type { ReceivedLine } from '../received-lines.js';
 
@@ -28,11 +33,6 @@ export function renderCapped(line: ReceivedLine, maxLineBytes: number): string {
   if (line.bytes.length <= maxLineBytes) return renderReceivedLine(line);
   const shown = renderReceivedLine({ bytes: line.bytes.subarray(0, maxLineBytes), eol: line.eol });
   return `${shown} [${line.bytes.length - maxLineBytes} more bytes not shown]`;
-}
-
-function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
-  if (item.noEol) return '(no-eol)';
-  return item.eol ? `(${item.eol})` : '';
 }
 
 const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
@@ -67,9 +67,9 @@ export function renderExpectLine(item: ExpectLine): string {
     case 'any-lines':
       return '...';
     case 'literal':
-      return `>>>=${flags(item)} ${escapeBytes(item.bytes)}`;
+      return `>>>=${endingFlag(item)} ${escapeBytes(item.bytes)}`;
     case 'regex':
-      return `>>>~${flags(item)} ${regexEscapes(item.source)}`;
+      return `>>>~${endingFlag(item)} ${regexEscapes(item.source)}`;
     case 'pattern':
       return plainPattern(item) ?? patternLineText(item);
   }
