@@ -10,9 +10,22 @@
  * `tlsplay` and `redis`; `closed` is a port nothing listens on; `cacert` the test CA's path); the same
  * values in the output are turned back into `@NAME@`. Timings are the only other thing normalised.
  *
+ * tests_update/ holds `--update` cases: each NAME.txt (or .md) is copied into a work directory (shown as
+ * `@work@`) and run there with its NAME.args; NAME.updated is the file as the run must leave it, and the
+ * rewritten file must then pass a plain check with the same arguments.
+ *
  * PROTODOC_UPDATE_GOLDEN=1 rewrites the expected files from what the binary does now (review the diff).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../packages/protodoc/src/free-port.js';
@@ -31,6 +44,7 @@ const FOLDERS: Record<string, number> = {
   tests_error_usage: 2,
   tests_error_parser: 3,
   tests_error_connect: 4,
+  tests_update: 0,
 };
 
 const TRANSCRIPT = /\.(txt|md|protodoc)$/;
@@ -86,6 +100,9 @@ beforeAll(async () => {
   values.set('tlsplay', String(tlsplay.port));
   values.set('redis', String(redis.port));
   values.set('closed', String(await freePort()));
+  const work = mkdtempSync(join(tmpdir(), 'protodoc-golden-update-'));
+  stops.push(() => rmSync(work, { recursive: true, force: true }));
+  values.set('work', work);
 });
 
 afterAll(async () => {
@@ -105,7 +122,11 @@ for (const [folder, expectedExit] of Object.entries(FOLDERS)) {
         const args = template.map((arg) =>
           arg.replace(/@(\w+)@/g, (all, key: string) => values.get(key) ?? all),
         );
-        const got = await run(['check', '--no-color', ...args, `tests/protodoc/${folder}/${name}`]);
+        // An --update case runs on a copy, which the run rewrites.
+        const updating = folder === 'tests_update';
+        const target = updating ? join(values.get('work')!, name) : `tests/protodoc/${folder}/${name}`;
+        if (updating) copyFileSync(join(CASES, folder, name), target);
+        const got = await run(['check', '--no-color', ...args, target]);
         const actual = {
           out: normalise(got.out, values),
           err: normalise(got.err, values),
@@ -115,6 +136,7 @@ for (const [folder, expectedExit] of Object.entries(FOLDERS)) {
           writeFileSync(`${base}.out`, actual.out);
           writeFileSync(`${base}.err`, actual.err);
           writeFileSync(`${base}.exit`, actual.exit);
+          if (updating) writeFileSync(`${base}.updated`, readFileSync(target));
         }
         const expected = {
           out: readFileSync(`${base}.out`, 'utf8'),
@@ -125,6 +147,14 @@ for (const [folder, expectedExit] of Object.entries(FOLDERS)) {
         expect(got.exit).toBe(expectedExit);
         // A user mistake never shows a stack trace.
         expect(got.err).not.toMatch(/^\s+at /m);
+        if (updating) {
+          // Byte for byte, line endings and all.
+          expect(readFileSync(target).equals(readFileSync(`${base}.updated`))).toBe(true);
+          const again = await run(['check', '--no-color', ...args.filter((a) => a !== '--update'), target]);
+          expect(again.err).toBe('');
+          expect(again.out).toMatch(/^PASS /);
+          expect(again.exit).toBe(0);
+        }
       });
     }
   });

@@ -1,10 +1,45 @@
-// A tiny HTTP server for examples/protodoc/http.txt: `node examples/protodoc/http-server.mjs PORT`.
-// Two routes: GET /hello answers a fixed text; POST /echo answers the request body back.
+// A tiny HTTP server for examples/protodoc/http*.txt: `node examples/protodoc/http-server.mjs PORT`.
+// GET /hello answers a fixed text; POST /echo answers the request body back; POST /notes keeps the body
+// as a note under a random id (`Location: /notes/ID`) for a random session (`Set-Cookie: session=...`),
+// and GET /notes/ID answers it only with that session's cookie.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2] ?? 8080);
 
+/** @type {Map<string, { session: string, body: Buffer }>} notes by path */
+const notes = new Map();
+
 const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/notes') {
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const path = `/notes/${randomBytes(4).toString('hex')}`;
+      const session = randomBytes(8).toString('hex');
+      notes.set(path, { session, body: Buffer.concat(chunks) });
+      res.writeHead(201, {
+        Location: path,
+        'Set-Cookie': `session=${session}; Path=/; HttpOnly`,
+        'Content-Length': 0,
+      });
+      res.end();
+    });
+    return;
+  }
+  const note = req.method === 'GET' && req.url !== undefined ? notes.get(req.url) : undefined;
+  if (note !== undefined) {
+    const cookie = req.headers.cookie ?? '';
+    if (!cookie.split(/;\s*/).includes(`session=${note.session}`)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain', 'Content-Length': 10 });
+      res.end('forbidden\n');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': note.body.length });
+    res.end(note.body);
+    return;
+  }
   if (req.method === 'GET' && req.url === '/hello') {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 6 });
     res.end('hello\n');

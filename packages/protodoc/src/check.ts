@@ -7,12 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import type { RunEvent, RunSummary, TraceEvent, TranscriptResult } from './results.js';
+import type { RunEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
+import type { ChangeToDecide, Decision, FileReply } from './update.js';
+import { undefinedVariables, Variables } from './variables.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
 export interface CheckOptions {
@@ -59,10 +61,36 @@ export interface CheckOptions {
    * received (`createVerbose` prints it). Without it no such work is done.
    */
   trace?: (event: TraceEvent) => void;
+  /**
+   * `--var`, `--vars-file`, `--secret` and `PROTODOC_VAR_<NAME>`: the values of `{{name}}` (FORMAT §15)
+   * that do not come from replies, and which values are secret (`loadVariables` reads them; `port` is
+   * `--server`'s port). Every use of a variable is checked before anything runs.
+   * @default no variables
+   */
+  variables?: Variables;
+  /**
+   * `--update` (and `-i`): every step's reply is what arrives until the connection is quiet for the
+   * settle time, the conversation goes on after a failing step, and each failing step's expected lines
+   * are rewritten with what the server sent (keeping every line that still fits). Each file is written
+   * once its transcripts have run.
+   * @default undefined (check only)
+   */
+  update?: UpdateOptions;
+}
+
+/** How `--update` rewrites. */
+export interface UpdateOptions {
+  /**
+   * `-i`: asked about each change before it is written. `quit` writes what was accepted and runs no
+   * further file. @default every change is written
+   */
+  decide?: (change: ChangeToDecide) => Promise<Decision>;
 }
 
 /** What {@link checkFiles} returns: the results, and the outcome they add up to. */
 export interface CheckResult {
+  /** With `update`: what was rewritten, and how many failing steps could not be. */
+  update?: UpdateSummary;
   summary: RunSummary;
   /**
    * `passed`: every transcript passed; `failed`: a reply differed (and every transcript could run);
@@ -173,6 +201,23 @@ async function checkHttpRequests(
   }
 }
 
+/**
+ * Every `{{name}}` in every file must have a value when its step runs: given, `port` from a `--server`
+ * that picks one, or captured by an earlier step. All such mistakes are reported before anything runs.
+ */
+function checkVariables(transcripts: readonly Transcript[], variables: Variables, port: ServerPort): void {
+  const given = variables.get('port');
+  if (port.picksPort && given !== undefined && given.origin !== 'env') {
+    const where = given.where === undefined ? '--var port' : given.where;
+    throw new UsageError(`${where}: 'port' is the port --server picks; give the variable another name`);
+  }
+  const defined = (name: string): boolean => variables.has(name) || (name === 'port' && port.picksPort);
+  const errors = transcripts.flatMap((transcript) =>
+    transcript.steps.some((step) => step.uses !== undefined) ? undefinedVariables(transcript, defined) : [],
+  );
+  if (errors.length > 0) throw new TranscriptParseError(errors);
+}
+
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
 
 /**
@@ -228,6 +273,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
   };
   const targets = transcripts.map((t) => targetFor(t, options, port));
+  const variables = options.variables ?? new Variables();
+  checkVariables(transcripts, variables, port);
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
@@ -250,6 +297,10 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   try {
     const started = performance.now();
     const results: TranscriptResult[] = [];
+    const update = options.update;
+    const updated: UpdateSummary = { steps: 0, files: 0, failed: 0 };
+    // Under --update: the current file's transcripts, results and failing replies.
+    let file = { first: 0, replies: [] as FileReply[] };
     for (const [i, transcript] of transcripts.entries()) {
       const run: RunOptions = { tls };
       const target = targets[i];
@@ -259,10 +310,35 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
       if (options.settleMs !== undefined) run.settleMs = options.settleMs;
       if (options.trace !== undefined) run.trace = options.trace;
+      run.variables = variables;
+      if (update !== undefined) {
+        const replies = file.replies;
+        run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
+      }
       results.push(await runTranscript(transcript, run, options.onEvent));
+      if (update === undefined || transcripts[i + 1]?.path === transcript.path) continue;
+      // The file's last transcript has run: rewrite it.
+      const { updateFile } = await import('./update.js');
+      const fileResults = results.slice(file.first);
+      const done = await updateFile(
+        transcript.path,
+        transcripts.slice(file.first, i + 1),
+        fileResults,
+        file.replies,
+        variables,
+        update.decide,
+      );
+      updated.steps += done.written;
+      updated.failed += done.failed;
+      if (done.written > 0) updated.files++;
+      options.onEvent?.({ type: 'file-updated', path: transcript.path, results: fileResults });
+      file = { first: i + 1, replies: [] };
+      if (done.quit) break;
     }
     const summary = summarize(results, performance.now() - started);
-    return { summary, outcome: runStatus(summary) };
+    return update === undefined
+      ? { summary, outcome: runStatus(summary) }
+      : { summary, outcome: runStatus(summary), update: updated };
   } finally {
     await server?.stop();
   }

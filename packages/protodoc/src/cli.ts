@@ -10,14 +10,17 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
-import { formatSummary, formatTranscriptResult } from './reporters/pretty.js';
-import type { RunEvent, RunSummary } from './results.js';
+import { colorDiff, formatSummary, formatTranscriptResult } from './reporters/pretty.js';
+import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
+import type { ChangeToDecide } from './update.js';
+import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
 export interface CliStream {
@@ -30,6 +33,8 @@ export interface CliStream {
 export interface CliContext {
   stdout: CliStream;
   stderr: CliStream;
+  /** Where `-i` reads its answers; `process.stdin` unless a test gives its own. */
+  stdin: NodeJS.ReadableStream;
   checkFiles: (paths: readonly string[], options: CheckOptions) => Promise<CheckResult>;
   /** Set by the command that ran; read by {@link runCli}. */
   exitCode: number;
@@ -49,6 +54,16 @@ export interface CheckFlags {
   reportJunit?: string;
   color?: boolean;
   verbose?: boolean;
+  var?: string[];
+  varsFile?: string[];
+  secret?: string[];
+  update?: boolean;
+  interactive?: boolean;
+}
+
+/** Collects a repeatable flag's values in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const EXIT_CODE_HELP = `
@@ -93,6 +108,8 @@ export function useColor(flag: boolean | undefined, stream: CliStream): boolean 
 
 function exitCodeOf(result: CheckResult): number {
   if (result.outcome === 'error') return EXIT_CODES.unreachable;
+  // --update: the run passes when every failing step was rewritten.
+  if (result.update !== undefined) return result.update.failed > 0 ? EXIT_CODES.failed : EXIT_CODES.passed;
   return result.outcome === 'failed' ? EXIT_CODES.failed : EXIT_CODES.passed;
 }
 
@@ -127,6 +144,12 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   const color = useColor(flags.color, stdout);
   const pretty = flags.reporter === 'pretty';
   const options = checkOptionsFromFlags(flags);
+  const variables = await loadVariables({
+    ...(flags.var !== undefined ? { vars: flags.var } : {}),
+    ...(flags.varsFile !== undefined ? { varsFiles: flags.varsFile } : {}),
+    ...(flags.secret !== undefined ? { secrets: flags.secret } : {}),
+  });
+  options.variables = variables;
 
   // Print each transcript's block as soon as it ends, in order; formatting is async (the diff
   // library loads on first use), so the writes are chained and the first error kept for later.
@@ -138,15 +161,18 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   const verbose = flags.verbose
     ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
         color: useColor(flags.color, stderr),
+        ...(flags.secret !== undefined
+          ? {
+              redact: (bytes: Uint8Array) => variables.redact(bytes),
+              // A secret named without a value may be captured from a line: print lines once it is known.
+              holdReceived: flags.secret.some((secret) => !secret.includes('=')),
+            }
+          : {}),
       })
     : undefined;
   if (verbose !== undefined) options.trace = verbose.trace;
-  options.onEvent = (event: RunEvent): void => {
-    verbose?.event(event);
-    if (event.type !== 'file-end') return;
-    const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
-    if (!pretty) return;
+  const updating = flags.update === true || flags.interactive === true;
+  const print = (result: TranscriptResult): void => {
     printing = printing
       .then(() => formatTranscriptResult(result, { color }))
       .then((text) => {
@@ -157,15 +183,49 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
         printError ??= err;
       });
   };
+  options.onEvent = (event: RunEvent): void => {
+    verbose?.event(event);
+    // Under --update a file's results are final (updated or not) once it is rewritten.
+    if (event.type === 'file-updated' && pretty) for (const result of event.results) print(result);
+    if (event.type !== 'file-end') return;
+    const { result } = event;
+    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
+    if (pretty && !updating) print(result);
+  };
+  const prompter = flags.interactive
+    ? (await import('./interactive.js')).createPrompter(context.stdin, stdout, (change) =>
+        changeText(change, color),
+      )
+    : undefined;
+  if (updating) {
+    options.update =
+      prompter === undefined
+        ? {}
+        : {
+            // What was printed before comes first: the previous file's results, in order.
+            decide: async (change) => {
+              await printing;
+              return prompter.decide(change);
+            },
+          };
+  }
 
-  const result = await context.checkFiles(files, options);
+  let result: CheckResult;
+  try {
+    result = await context.checkFiles(files, options);
+  } finally {
+    prompter?.close();
+  }
   await printing;
   if (printError !== undefined) throw printError;
   const summary: RunSummary = result.summary;
+  const updated = result.update === undefined ? '' : formatUpdated(result.update);
   if (flags.reporter === 'pretty') {
-    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}`);
+    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}${updated}`);
   } else {
     stdout.write(await formatReport(flags.reporter, summary));
+    // stdout holds the report alone.
+    stderr.write(updated);
   }
   if (flags.reportJson !== undefined) {
     await writeReport(flags.reportJson, () => formatReport('json', summary));
@@ -174,6 +234,21 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     await writeReport(flags.reportJunit, () => formatReport('junit', summary));
   }
   context.exitCode = exitCodeOf(result);
+}
+
+/** `updated 3 steps in 1 file`, the last line of an `--update` run. */
+function formatUpdated(update: UpdateSummary): string {
+  const steps = `${update.steps} step${update.steps === 1 ? '' : 's'}`;
+  return `updated ${steps} in ${update.files} file${update.files === 1 ? '' : 's'}\n`;
+}
+
+/** What `-i` shows before it asks: the step's failure line and the change to the file. */
+function changeText(change: ChangeToDecide, color: boolean): string {
+  const { step } = change;
+  const line = step.failure?.line ?? step.line;
+  const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
+  const header = `${change.path}:${line}: ${step.failure?.message ?? 'failed'}${where}\n`;
+  return `\n${color ? styleText('bold', header, { validateStream: false }) : header}${colorDiff(change.diff, color)}`;
 }
 
 function readVersion(): string {
@@ -191,6 +266,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
   const ctx: CliContext = {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
+    stdin: context.stdin ?? process.stdin,
     checkFiles: context.checkFiles ?? checkFiles,
     exitCode: 0,
   };
@@ -237,6 +313,18 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
+    .option('--var <name=value>', 'set the variable {{name}} (repeatable; FORMAT.md §15)', collect)
+    .option('--vars-file <file>', 'read variables from FILE, one NAME=VALUE a line (repeatable)', collect)
+    .option(
+      '--secret <name[=value]>',
+      'set a secret variable, or mark one secret: reports, -v and --update show {{name}} (repeatable)',
+      collect,
+    )
+    .option(
+      '--update',
+      'rewrite the expected lines of failing steps with what the server sent (keeps lines that still fit)',
+    )
+    .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
     .addHelpText(
       'after',

@@ -148,6 +148,18 @@ export function checkHttpSteps(transcript: Transcript, isHttp: (connection: stri
     if (step.startTls) {
       throw new UsageError(`${where}: starttls is not available on an http:// connection (use https://)`);
     }
+    if (step.sendTemplate !== undefined) {
+      // The values are known only when the step runs (the runner checks the block then): check the
+      // shape with `/` for each, which fits a path and a header value alike.
+      const standIn = Buffer.concat(
+        step.sendTemplate.map((part) => (part instanceof Uint8Array ? part : SLASH)),
+      );
+      const request = parseHttpRequest(standIn);
+      if (typeof request === 'string') {
+        throw new UsageError(`${where}: the send block is not an HTTP request: ${request}`);
+      }
+      continue;
+    }
     if (step.send.length === 0) {
       // A step that sends nothing and expects nothing is harmless; one that expects bytes would
       // wait for a response to a request that was never sent.
@@ -163,6 +175,21 @@ export function checkHttpSteps(transcript: Transcript, isHttp: (connection: stri
     }
     parsed.set(step.send, request);
   }
+}
+
+const SLASH = Buffer.from('/');
+
+/**
+ * Checks a send block rendered with its variables' values (a `>>>(vars)` block) and keeps the request
+ * for the write that follows.
+ * @returns null when it is a request, else what is wrong with it
+ */
+export function checkHttpSend(bytes: Uint8Array): string | null {
+  if (parsed.has(bytes)) return null;
+  const request = parseHttpRequest(bytes);
+  if (typeof request === 'string') return request;
+  parsed.set(bytes, request);
+  return null;
 }
 
 function requestFor(bytes: Uint8Array): HttpRequest {

@@ -10,7 +10,7 @@
  *   });
  *   process.stdout.write(await formatPretty(summary));
  */
-export { type CheckOptions, type CheckResult, checkFiles } from './check.js';
+export { type CheckOptions, type CheckResult, checkFiles, type UpdateOptions } from './check.js';
 export type { TlsOptions } from './connection.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';
@@ -20,7 +20,23 @@ export { parseMarkdown } from './markdown.js';
 export { type MatchStatus, ReplyMatcher } from './matcher.js';
 export * from './reporters/index.js';
 export type * from './results.js';
-export { type RunEventListener, type RunOptions, runTranscript, runTranscripts } from './runner.js';
+export {
+  type FailedReply,
+  type RunEventListener,
+  type RunOptions,
+  runTranscript,
+  runTranscripts,
+  type UpdateRun,
+} from './runner.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
+export type { ChangeToDecide, Decision } from './update.js';
+export {
+  loadVariables,
+  type VariableOrigin,
+  type VariableScope,
+  Variables,
+  type VariablesOptions,
+  type VariableValue,
+} from './variables.js';

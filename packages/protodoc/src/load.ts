@@ -31,6 +31,15 @@ export async function loadTranscripts(path: string): Promise<Transcript[]> {
             : (err as Error).message;
     throw new ProtodocError(`cannot read ${path}: ${why}`, 'PROTODOC_ERR_FILE', { cause: err });
   }
+  return parseTranscriptFile(bytes, path);
+}
+
+/**
+ * Parses a file's bytes as {@link loadTranscripts} does (`.md`: its blocks; anything else: one
+ * transcript); `--update` parses a file again this way before it rewrites it.
+ * @throws {TranscriptParseError} `PROTODOC_ERR_SYNTAX`
+ */
+export function parseTranscriptFile(bytes: Buffer, path: string): Transcript[] {
   const { text, invalid } = decodeUtf8(bytes);
   const errors = new SyntaxErrors(path, invalid);
   return extname(path).toLowerCase() === '.md'

@@ -38,7 +38,9 @@ export function parseMarkdownText(text: string, errors: SyntaxErrors): Transcrip
     while (end < lines.length && !closing.test(lines[end]!)) end++;
     if (info.split(/\s+/)[0] === 'protodoc') {
       const body = lines.slice(i + 1, end).map((l) => stripIndent(l, indent));
-      transcripts.push(parseBlockLines(body, i + 2, errors));
+      const transcript = parseBlockLines(body, i + 2, errors);
+      transcript.block = { indent, fence };
+      transcripts.push(transcript);
     }
     // Skip the whole block, protodoc or not, so fences shown inside other code blocks are not picked up.
     i = end;

@@ -11,7 +11,7 @@
  * Chunks are kept in a list (never concatenated while matching) and a line is copied only when it spans
  * chunks and its content is needed.
  */
-import type { ExpectLine } from './transcript-model.js';
+import type { BytesTemplate, ExpectLine } from './transcript-model.js';
 
 /** What a matcher says after each event. */
 export type MatchStatus = 'pending' | 'complete' | 'failed';
@@ -50,13 +50,30 @@ export interface Item {
   segments: Buffer[];
   minLength: number;
   regex: RegExp | null;
+  /** The item captures (named groups, `{{name=...}}`): the matcher keeps the line it fits on its path. */
+  capture: boolean;
+}
+
+/**
+ * The line a capturing item fit on the path that matched, as the item saw it: without its line ending
+ * (for a `(lf)` item, a CR before the LF included). `item` is the index of the expected line.
+ */
+export interface MatchedLine {
+  item: number;
+  bytes: Buffer;
+}
+
+/** A path's captured lines, newest first, shared by the paths that branch from it. */
+interface CaptureNode {
+  line: MatchedLine;
+  prev: CaptureNode | null;
 }
 
 const EMPTY = Buffer.alloc(0);
 const ELLIPSIS = '...';
 
 function newItem(kind: number): Item {
-  return { kind, req: REQ_ANY_ENDING, bytes: EMPTY, segments: [], minLength: 0, regex: null };
+  return { kind, req: REQ_ANY_ENDING, bytes: EMPTY, segments: [], minLength: 0, regex: null, capture: false };
 }
 
 const ANY_ITEM = newItem(K_ANY);
@@ -121,13 +138,35 @@ export function compileItem(e: ExpectLine, shared = true): Item {
       item.req = e.noEol ? REQ_NONE : e.eol === 'crlf' ? REQ_CRLF : e.eol === 'lf' ? REQ_LF : REQ_ANY_ENDING;
       if (e.kind === 'literal') {
         item.bytes = Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
+      } else if (e.kind === 'pattern') {
+        const segments = e.pieces.map(pieceBytes);
+        if (segments.length === 1) {
+          item.bytes = segments[0]!;
+        } else {
+          item.kind = K_GLOB;
+          item.segments = segments;
+          item.minLength = segments.reduce((n, seg) => n + seg.length, 0);
+          item.capture = e.gaps.some((gap) => gap !== null);
+        }
       } else {
         item.kind = K_REGEX;
         item.regex = new RegExp(`^(?:${e.source})$`, 'u');
+        item.capture = e.captures !== undefined;
       }
       return item;
     }
   }
+}
+
+/**
+ * A `>>>$` piece's bytes. Rendered for matching it holds only bytes; rendered for a report, a secret's
+ * placeholder stands for its own text, `{{name}}`, which is what the report shows received in its place.
+ */
+function pieceBytes(piece: BytesTemplate): Buffer {
+  if (piece.length === 1 && piece[0] instanceof Uint8Array) return toBuffer(piece[0]);
+  return Buffer.concat(
+    piece.map((part) => (part instanceof Uint8Array ? part : Buffer.from(`{{${part.name}}}`, 'utf8'))),
+  );
 }
 
 /** Index of the next LF at or after `pos`, or -1. Short replies are scanned in JS: cheaper than a native call. */
@@ -171,22 +210,44 @@ function equalAt(buf: Buffer, start: number, expected: Buffer): boolean {
   return buf.compare(expected, 0, n, start, start + n) === 0;
 }
 
-function globMatch(segments: Buffer[], buf: Buffer, start: number, end: number): boolean {
+/**
+ * Does the line `buf[start, end)` fit the glob's pieces? With `starts`, also where each piece was
+ * found: the split a capture takes its values from (src/capture.ts), so both agree by construction.
+ */
+function globMatch(segments: Buffer[], buf: Buffer, start: number, end: number, starts?: number[]): boolean {
   const first = segments[0]!;
   const last = segments[segments.length - 1]!;
   if (!equalAt(buf, start, first) || !equalAt(buf, end - last.length, last)) return false;
-  if (segments.length === 2) return true;
-  // Middle pieces: leftmost occurrence of each is always the best choice for `*`-only globs.
-  const limit = end - last.length;
-  const view = buf.subarray(0, limit); // indexOf must not search past the line
-  let pos = start + first.length;
-  for (let i = 1; i < segments.length - 1; i++) {
-    const seg = segments[i]!;
-    const at = view.indexOf(seg, pos);
-    if (at < 0) return false;
-    pos = at + seg.length;
+  if (starts !== undefined) {
+    starts.length = 0;
+    starts.push(start);
   }
+  if (segments.length > 2) {
+    // Middle pieces: leftmost occurrence of each is always the best choice for `*`-only globs (and it
+    // makes each `...` before a piece take as little as it can).
+    const limit = end - last.length;
+    const view = buf.subarray(0, limit); // indexOf must not search past the line
+    let pos = start + first.length;
+    for (let i = 1; i < segments.length - 1; i++) {
+      const seg = segments[i]!;
+      const at = view.indexOf(seg, pos);
+      if (at < 0) return false;
+      starts?.push(at);
+      pos = at + seg.length;
+    }
+  }
+  starts?.push(end - last.length);
   return true;
+}
+
+/**
+ * Where each piece of a glob item (a text line with `...` inside, or a `>>>$` line with gaps) lies in a
+ * line it fits, or null when it does not fit: the matcher's own split, for captures.
+ */
+export function globSplit(item: Item, line: Buffer): number[] | null {
+  if (item.kind !== K_GLOB || line.length < item.minLength) return null;
+  const starts: number[] = [];
+  return globMatch(item.segments, line, 0, line.length, starts) ? starts : null;
 }
 
 /** Is this item `...` alone (zero or more whole lines)? */
@@ -211,6 +272,11 @@ export function matchItem(item: Item, buf: Buffer, start: number, end: number, e
     default:
       return item.regex!.test(buf.toString('utf8', start, end));
   }
+}
+
+/** The bytes of a line as `matchItem` tests them against the item: for a `(lf)` item, a CR before the LF is content. */
+function lineContent(item: Item, buf: Buffer, start: number, end: number, eol: number): Buffer {
+  return buf.subarray(start, item.req === REQ_LF && eol === EOL_CRLF ? end + 1 : end);
 }
 
 function toBuffer(chunk: Uint8Array): Buffer {
@@ -254,6 +320,16 @@ export class ReplyMatcher {
   private cur: Uint8Array = EMPTY;
   private next: Uint8Array = EMPTY;
   private failedAt = -1;
+  /** Some item captures: the lines capturing items fit are kept, per path. */
+  private capturing = false;
+  /** Deterministic mode: the capturing items' lines so far. */
+  private capLines: MatchedLine[] = [];
+  /**
+   * NFA mode: each live state's path's captured lines. Where two paths reach one state, the one that got
+   * there first (a `...` that stays) wins, so each `...` takes as few lines as it can.
+   */
+  private capCur: (CaptureNode | null)[] = [];
+  private capNext: (CaptureNode | null)[] = [];
 
   constructor(expect: readonly ExpectLine[]) {
     this.reset(expect);
@@ -279,6 +355,11 @@ export class ReplyMatcher {
     this.endOffset = 0;
     this.state = 0;
     this.failedAt = -1;
+    if (this.capturing) {
+      this.capLines = [];
+      this.capCur = new Array<CaptureNode | null>(n + 1).fill(null);
+      this.capNext = new Array<CaptureNode | null>(n + 1).fill(null);
+    }
     if (this.deterministic) {
       this.cur = EMPTY;
       this.next = EMPTY;
@@ -286,7 +367,7 @@ export class ReplyMatcher {
       this.cur = new Uint8Array(n + 1);
       this.next = new Uint8Array(n + 1);
       this.cur[0] = 1;
-      this.closure(this.cur);
+      this.closure(this.cur, this.capCur);
     }
     // Nothing expected: complete before any byte; whatever arrives is leftover.
     this.status = n === 0 ? COMPLETE : PENDING;
@@ -297,12 +378,15 @@ export class ReplyMatcher {
     const items = this.items;
     items.length = 0;
     let deterministic = true;
+    let capturing = false;
     for (let i = 0; i < n; i++) {
       const item = compileItem(expect[i]!);
       if (item.kind === K_ANY) deterministic = false;
+      if (item.capture) capturing = true;
       items.push(item);
     }
     this.deterministic = deterministic;
+    this.capturing = capturing;
     const last = n > 0 ? items[n - 1]! : undefined;
     this.settleNeeded =
       last !== undefined && (last.kind === K_ANY || (last.kind === K_REGEX && last.req === REQ_NONE));
@@ -401,12 +485,18 @@ export class ReplyMatcher {
     if (this.partialLength() === 0) return this.isLive(this.n);
     const saved = this.deterministic ? null : this.cur.slice();
     const savedState = this.state;
+    const savedLines = this.capLines.length;
+    const savedCaps = this.capCur.slice();
     this.feedPartial();
     const complete = this.status === COMPLETE || (this.status === PENDING && this.isLive(this.n));
     this.status = PENDING;
     this.failedAt = -1;
     this.state = savedState;
     if (saved) this.cur.set(saved);
+    if (this.capturing) {
+      this.capLines.length = savedLines;
+      this.capCur = savedCaps;
+    }
     return complete;
   }
 
@@ -420,6 +510,28 @@ export class ReplyMatcher {
   received(): Uint8Array {
     if (this.status === COMPLETE) return this.slice(0, 0, this.endChunk, this.endOffset);
     return this.slice(0, 0, this.chunks.length, 0);
+  }
+
+  /** How many bytes were fed since the last reset. */
+  get bytesReceived(): number {
+    return this.total;
+  }
+
+  /** Every byte fed since the last reset, leftover included (`--update` takes a whole quiet reply). */
+  all(): Uint8Array {
+    return this.slice(0, 0, this.chunks.length, 0);
+  }
+
+  /**
+   * After 'complete': the lines the capturing items fit on the path that matched, in item order (the
+   * values are src/capture.ts's to take out). Empty when nothing captures.
+   */
+  captured(): MatchedLine[] {
+    if (!this.capturing || this.status !== COMPLETE) return [];
+    if (this.deterministic) return this.capLines.slice();
+    const out: MatchedLine[] = [];
+    for (let node = this.capCur[this.n] ?? null; node !== null; node = node.prev) out.push(node.line);
+    return out.reverse();
   }
 
   /**
@@ -447,10 +559,18 @@ export class ReplyMatcher {
     return 0;
   }
 
-  /** `...` at state i also lets state i+1 start (in index order, so chains of `...` close in one pass). */
-  private closure(set: Uint8Array): void {
+  /**
+   * `...` at state i also lets state i+1 start (in index order, so chains of `...` close in one pass).
+   * A state that is live already keeps its path's captures.
+   */
+  private closure(set: Uint8Array, caps: (CaptureNode | null)[]): void {
     const items = this.items;
-    for (let i = 0; i < this.n; i++) if (set[i] === 1 && items[i]!.kind === K_ANY) set[i + 1] = 1;
+    for (let i = 0; i < this.n; i++) {
+      if (set[i] === 1 && items[i]!.kind === K_ANY && set[i + 1] !== 1) {
+        set[i + 1] = 1;
+        if (this.capturing) caps[i + 1] = caps[i]!;
+      }
+    }
   }
 
   private fail(): void {
@@ -467,6 +587,8 @@ export class ReplyMatcher {
     if (this.deterministic) {
       const item = items[this.state]!;
       if (!blind && matchItem(item, buf, start, end, eol)) {
+        if (item.capture)
+          this.capLines.push({ item: this.state, bytes: lineContent(item, buf, start, end, eol) });
         if (++this.state === this.n) this.status = COMPLETE;
       } else {
         this.failedAt = this.state;
@@ -477,17 +599,34 @@ export class ReplyMatcher {
     const cur = this.cur;
     const next = this.next;
     next.fill(0);
+    const capturing = this.capturing;
+    const capCur = this.capCur;
+    const capNext = this.capNext;
     let furthest = -1;
     for (let i = 0; i < this.n; i++) {
       if (cur[i] !== 1) continue;
       furthest = i;
       const item = items[i]!;
-      if (item.kind === K_ANY) next[i] = 1;
-      else if (!blind && matchItem(item, buf, start, end, eol)) next[i + 1] = 1;
+      if (item.kind === K_ANY) {
+        // Staying in `...` reached this state before any line that fits item i-1 now: that path wins.
+        next[i] = 1;
+        if (capturing) capNext[i] = capCur[i]!;
+      } else if (!blind && matchItem(item, buf, start, end, eol)) {
+        next[i + 1] = 1;
+        if (capturing) {
+          capNext[i + 1] = item.capture
+            ? { line: { item: i, bytes: lineContent(item, buf, start, end, eol) }, prev: capCur[i]! }
+            : capCur[i]!;
+        }
+      }
     }
-    this.closure(next);
+    this.closure(next, capNext);
     this.cur = next;
     this.next = cur;
+    if (capturing) {
+      this.capCur = capNext;
+      this.capNext = capCur;
+    }
     let live = false;
     for (let i = 0; i <= this.n; i++) {
       if (next[i] === 1) {

@@ -8,10 +8,33 @@ export type StepStatus = 'passed' | 'failed' | 'skipped';
 
 /**
  * Why a step failed. `mismatch`: the bytes differ; `unsettled`: a reply ending in `...` matched so far, but
- * bytes kept coming until the timeout, so it never went quiet for the settle time; the others: the bytes
- * never came or could not be read, or came after the last step (`leftover`).
+ * bytes kept coming until the timeout, so it never went quiet for the settle time; `unwritten`: the
+ * reply is a `>>>?` line, not written yet; `unbound`: a variable had no value (`--update` only); the
+ * others: the bytes never came or could not be read, or came after the last step (`leftover`).
  */
-export type FailureReason = 'mismatch' | 'timeout' | 'unsettled' | 'closed' | 'reset' | 'leftover';
+export type FailureReason =
+  | 'mismatch'
+  | 'timeout'
+  | 'unsettled'
+  | 'closed'
+  | 'reset'
+  | 'leftover'
+  | 'unbound'
+  | 'unwritten';
+
+/**
+ * A variable a failing step used (FORMAT §15), as a report may show it: its value, unless it is secret,
+ * and where it came from (`origin` and `where` are absent when it had no value).
+ */
+export interface UsedVariable {
+  name: string;
+  secret: boolean;
+  /** The value as text; absent for a secret (and for a variable without a value). */
+  value?: string;
+  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server';
+  /** A capture's `line N`, a vars file's `PATH:LINE`, an environment variable's name. */
+  where?: string;
+}
 
 export interface StepFailure {
   reason: FailureReason;
@@ -19,10 +42,18 @@ export interface StepFailure {
   message: string;
   /** Source line of the first expected line that differs (the step's line when nothing was expected). */
   line: number;
-  /** The expected items of the step. */
+  /**
+   * The expected items of the step; where it uses variables, with their values (a secret's stays
+   * `{{name}}`).
+   */
   expected: ExpectLine[];
-  /** Every byte the step received, including what came after the first difference. */
+  /**
+   * Every byte the step received, including what came after the first difference (under `--update`,
+   * everything until the connection was quiet); a secret's value shows as `{{name}}`.
+   */
   received: Uint8Array;
+  /** The variables the step uses, when it uses any. */
+  variables?: UsedVariable[];
 }
 
 export interface StepResult {
@@ -34,6 +65,10 @@ export interface StepResult {
   status: StepStatus;
   durationMs: number;
   failure?: StepFailure;
+  /** `--update`: this failing step's expected lines were rewritten with what the server sent. */
+  updated?: boolean;
+  /** `--update`: why this failing step was not rewritten (`skipped` when `-i` was told so). */
+  notUpdated?: string;
 }
 
 export type TranscriptStatus = 'passed' | 'failed' | 'error';
@@ -82,7 +117,19 @@ export interface RunSummary {
 export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
-  | { type: 'file-end'; result: TranscriptResult };
+  | { type: 'file-end'; result: TranscriptResult }
+  /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
+  | { type: 'file-updated'; path: string; results: TranscriptResult[] };
+
+/** What `--update` did, over the whole run. */
+export interface UpdateSummary {
+  /** Failing steps rewritten. */
+  steps: number;
+  /** Files written. */
+  files: number;
+  /** Failing steps not rewritten (and transcripts that could not run): any makes the run fail. */
+  failed: number;
+}
 
 /**
  * What goes over the wire, as it happens, for `-v`: connections opening and closing, and the bytes sent

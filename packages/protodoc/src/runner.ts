@@ -8,23 +8,30 @@
  * no timer operation per step: each wait only moves a deadline, and one timer, armed lazily,
  * checks it (a timer that fires early re-arms itself for the rest).
  */
+import type * as Alignment from './alignment.js';
+import type { ReplyAlignment } from './alignment.js';
+import { alignedCaptureLines, evaluateCaptures } from './capture.js';
 import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
-import { ConnectError, locatedAt, ProtodocError } from './errors.js';
+import { ConnectError, locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import type * as HttpExchange from './http-exchange.js';
-import { ReplyMatcher } from './matcher.js';
+import { type MatchedLine, ReplyMatcher } from './matcher.js';
 import type {
   FailureReason,
   RunEvent,
   RunSummary,
+  StepFailure,
   StepResult,
   TraceEvent,
   TranscriptError,
   TranscriptResult,
+  UsedVariable,
 } from './results.js';
 import { summarize } from './summary.js';
 import { parseTarget, substitutePort, type Target } from './target.js';
+import { displayExpect, hideSecrets, renderStep, UnboundVariableError } from './template.js';
 import { DEFAULT_CONNECTION } from './transcript.js';
-import type { Step, Transcript } from './transcript-model.js';
+import type { ExpectLine, Step, Transcript } from './transcript-model.js';
+import { undefinedVariables, type VariableScope, Variables } from './variables.js';
 
 /** How transcripts are run. */
 export interface RunOptions {
@@ -55,6 +62,37 @@ export interface RunOptions {
    * Without it the runner does none of that work. @default undefined
    */
   trace?: (event: TraceEvent) => void;
+  /**
+   * The values `{{name}}` stands for (FORMAT §15) that do not come from replies, and which are secret;
+   * `port` is {@link RunOptions.port}. Captures are the transcript's own.
+   * @default no variables (a transcript that uses one fails with PROTODOC_ERR_SYNTAX before sending)
+   */
+  variables?: Variables;
+  /**
+   * `--update`: every step's reply is whatever arrives until the connection has been quiet for the
+   * settle time (or closes), a failing step does not stop the conversation, and each failing step whose
+   * reply is known is handed to `onFailedReply` for rewriting. @default undefined (a plain check)
+   */
+  update?: UpdateRun;
+}
+
+/** What a run in update mode reports besides its results. */
+export interface UpdateRun {
+  /** A failing step's whole reply, with what was expected, rendered as it was matched. */
+  onFailedReply(reply: FailedReply): void;
+}
+
+/**
+ * A failing step under `--update`: its expected lines with the values they were matched with, every
+ * byte of its reply (secrets and all: this is for rewriting the file, never for a report), and their
+ * alignment (src/alignment.ts), which says which expected lines still fit.
+ */
+export interface FailedReply {
+  index: number;
+  step: Step;
+  expect: ExpectLine[];
+  received: Uint8Array;
+  alignment: ReplyAlignment;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -97,11 +135,21 @@ export async function runTranscripts(
 /** The step being waited for. */
 interface Active {
   step: Step;
+  /** The expected lines as matched: the step's own, or rendered with the variables' values. */
+  expect: ExpectLine[];
   conn: Connection;
   started: number;
   /** Set once the reply is known to fail: the rest of it is only being collected for the report. */
   failReason: FailureReason | null;
+  /**
+   * The reply is whatever arrives until the connection is quiet (`--update`, or a `>>>?` reply that is
+   * not written yet): it is judged as a whole once it has ended.
+   */
+  quiet: boolean;
 }
+
+/** The variables of a transcript that uses none: there is nothing to look up or hide. */
+const NO_VARIABLES = new Variables();
 
 const PHASE_STEPS = 0;
 const PHASE_END = 1;
@@ -135,6 +183,19 @@ class TranscriptRun implements ConnectionHandler {
   private readonly matcher = new ReplyMatcher([]);
   /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
   private http: typeof HttpExchange | null = null;
+  /** src/alignment.ts, loaded only under --update (a plain check's reports load it themselves). */
+  private alignment: typeof Alignment | null = null;
+  /** The transcript's variables: its captures over the run's. */
+  private readonly scope: VariableScope;
+  /** `--update` mode, or null for a plain check. */
+  private readonly update: UpdateRun | null;
+  /** A step failed and the run went on (`--update`): the transcript fails whatever the end check says. */
+  private failedOn = false;
+  /**
+   * No step uses variables, captures or is `>>>?`, and this is not --update: each step is sent and
+   * matched as written, and the step loop checks nothing else (decided once, in start).
+   */
+  private plain = true;
 
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
@@ -159,6 +220,9 @@ class TranscriptRun implements ConnectionHandler {
     this.steps = transcript.steps;
     this.timeoutMs = options.timeoutMs ?? transcript.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    const port = options.port;
+    this.scope = (options.variables ?? NO_VARIABLES).scope(port === undefined ? {} : { port });
+    this.update = options.update ?? null;
   }
 
   start(): void {
@@ -166,32 +230,41 @@ class TranscriptRun implements ConnectionHandler {
     this.onEvent?.({ type: 'file-start', path: this.transcript.path });
     try {
       this.resolveTargets();
+      this.plain =
+        this.update === null &&
+        !this.steps.some(
+          (s) => s.uses !== undefined || s.captures !== undefined || s.unwritten !== undefined,
+        );
+      if (!this.plain) this.checkVariables();
     } catch (err) {
       this.finishWithError(err);
       return;
     }
-    for (const target of this.targets.values()) {
-      if (target.kind === 'tcp' && target.http) {
-        this.startHttp();
-        return;
-      }
+    let http = false;
+    for (const target of this.targets.values()) if (target.kind === 'tcp' && target.http) http = true;
+    if (!http && this.update === null) {
+      this.guard(() => this.next());
+      return;
     }
-    this.guard(() => this.next());
-  }
-
-  /** Loads the HTTP exchange (and undici) for HTTP targets and checks every request before sending. */
-  private startHttp(): void {
-    import('./http-exchange.js').then(
-      (http) => {
-        this.http = http;
-        try {
-          http.checkHttpSteps(this.transcript, (name) => {
-            const target = this.targets.get(name);
-            return target?.kind === 'tcp' && target.http === true;
-          });
-        } catch (err) {
-          this.finishWithError(err);
-          return;
+    // What only some runs need is loaded only then: the HTTP exchange (and undici), the alignment.
+    Promise.all([
+      http ? import('./http-exchange.js') : null,
+      this.update !== null ? import('./alignment.js') : null,
+    ]).then(
+      ([exchange, alignment]) => {
+        this.alignment = alignment;
+        if (exchange !== null) {
+          this.http = exchange;
+          try {
+            // Every request is checked before anything is sent.
+            exchange.checkHttpSteps(this.transcript, (name) => {
+              const target = this.targets.get(name);
+              return target?.kind === 'tcp' && target.http === true;
+            });
+          } catch (err) {
+            this.finishWithError(err);
+            return;
+          }
         }
         this.guard(() => this.next());
       },
@@ -216,7 +289,10 @@ class TranscriptRun implements ConnectionHandler {
     }
     try {
       const status = this.matcher.push(chunk);
-      if (active.failReason !== null) {
+      if (active.quiet) {
+        // Under --update a reply is everything until the connection is quiet.
+        if (conn.settles) this.armSettle();
+      } else if (active.failReason !== null) {
         this.settleTimer!.refresh();
       } else if (status === 'complete') {
         this.completeStep(active);
@@ -258,6 +334,10 @@ class TranscriptRun implements ConnectionHandler {
 
   /** No more bytes belong to the reply (close, or the end of an HTTP response): it passes or fails now. */
   private endReply(active: Active, incomplete: FailureReason): void {
+    if (active.quiet) {
+      this.endUpdatedReply(active, true);
+      return;
+    }
     if (active.failReason !== null) {
       this.failStep(active, active.failReason);
     } else if (this.matcher.end() === 'complete') {
@@ -285,6 +365,24 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       const active = this.active!;
+      if (active.quiet && this.matcher.bytesReceived === 0) {
+        // Waited the whole timeout for a first byte: the reply is empty.
+        this.endUpdatedReply(active, false);
+        return;
+      }
+      if (active.quiet) {
+        // Under --update (or for a `>>>?` reply) a reply ends when the connection goes quiet: it never did.
+        this.recordFailure(
+          active,
+          'unsettled',
+          this.matcher.all(),
+          `the reply never went quiet: it ends after ${formatMs(this.settleMs)} without a byte or a close, ` +
+            `and bytes kept coming for ${formatMs(this.timeoutMs)}`,
+        );
+        this.skipRest();
+        this.finish('failed');
+        return;
+      }
       // A reply ending in `...` that matched all along but never went quiet did not "time out" on
       // the server's silence: say so.
       this.failStep(active, active.failReason ?? (this.matcher.wouldSettle() ? 'unsettled' : 'timeout'));
@@ -300,6 +398,10 @@ class TranscriptRun implements ConnectionHandler {
       }
       const active = this.active;
       if (active === null || this.phase !== PHASE_STEPS) return;
+      if (active.quiet) {
+        this.endUpdatedReply(active, false);
+        return;
+      }
       if (active.failReason !== null) {
         this.failStep(active, active.failReason);
         return;
@@ -335,17 +437,33 @@ class TranscriptRun implements ConnectionHandler {
       // The previous step's completion time is this one's start: one clock reading per step.
       const started = this.completedAt >= 0 ? this.completedAt : performance.now();
       this.completedAt = -1;
-      if (step.send.length > 0) conn.write(step.send);
+      let send = step.send;
+      let expect = step.expect;
+      let quiet = false;
+      if (!this.plain) {
+        // Variables, captures, `>>>?` or --update: the steps that need them take the long way.
+        const prepared = this.prepare(step, conn, started);
+        if (prepared === null) return;
+        send = prepared.send;
+        expect = prepared.expect;
+        quiet = prepared.quiet;
+      }
+      if (send.length > 0) conn.write(send);
       // The previous step's bytes were taken already (completeStep / failStep).
       const matcher = this.matcher;
-      matcher.reset(step.expect);
+      matcher.reset(expect);
       let status = matcher.result;
       const unread = conn.unread;
       if (unread.length > 0) {
         for (let i = 0; i < unread.length; i++) status = matcher.push(unread[i]!);
         unread.length = 0;
       }
-      const active: Active = { step, conn, started, failReason: null };
+      const active: Active = { step, expect, conn, started, failReason: null, quiet };
+      if (quiet) {
+        this.active = active;
+        this.awaitQuiet(active, send.length > 0);
+        return;
+      }
       if (status === 'pending' && conn.closed) status = matcher.end();
       if (status === 'complete') {
         this.completeStep(active);
@@ -372,6 +490,7 @@ class TranscriptRun implements ConnectionHandler {
     this.active = null;
     const rest = this.matcher.leftover();
     if (rest.length > 0) active.conn.unread.push(rest);
+    if (!this.plain && active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
     const now = performance.now();
     this.completedAt = now;
     this.record({
@@ -392,27 +511,226 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   private failStep(active: Active, reason: FailureReason): void {
+    this.recordFailure(active, reason, this.matcher.received());
+    this.skipRest();
+    this.finish('failed');
+  }
+
+  /** Records the active step as failed with what it received; the caller decides what comes next. */
+  private recordFailure(active: Active, reason: FailureReason, received: Uint8Array, message?: string): void {
     this.active = null;
     const { step } = active;
-    const matcher = this.matcher;
-    const where = matcher.failure();
+    const where = this.matcher.failure();
     this.record({
       index: this.index,
       line: step.line,
       connection: step.connection,
       status: 'failed',
       durationMs: performance.now() - active.started,
-      failure: {
+      failure: this.failure(step, {
         reason,
-        message: this.failureMessage(reason, active.conn),
+        message: message ?? this.failureMessage(reason, active.conn),
         line: where.line > 0 ? where.line : step.line,
         expected: step.expect,
-        received: matcher.received(),
-      },
+        received,
+      }),
     });
     this.index++;
-    this.skipRest();
-    this.finish('failed');
+  }
+
+  /**
+   * A step's failure as reports show it: expected lines with the values they had, a secret's as
+   * `{{name}}`, and the received bytes with every secret value as `{{name}}` (src/variables.ts).
+   */
+  private failure(step: Step, failure: StepFailure): StepFailure {
+    const scope = this.scope;
+    if (step.uses !== undefined) {
+      failure.expected = displayExpect(step, scope);
+      failure.variables = this.usedVariables(step);
+    }
+    if (scope.hasSecrets) {
+      failure.received = scope.redact(failure.received);
+      failure.expected = failure.expected.map((item) =>
+        hideSecrets(item, (bytes) => scope.secretSpans(bytes)),
+      );
+    }
+    return failure;
+  }
+
+  /** The variables a step uses, once each, with their values as a report may show them. */
+  private usedVariables(step: Step): UsedVariable[] {
+    const seen = new Set<string>();
+    const out: UsedVariable[] = [];
+    for (const { name } of step.uses ?? []) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const known = this.scope.get(name);
+      const used: UsedVariable = { name, secret: this.scope.isSecret(name) };
+      if (known !== undefined) {
+        used.origin = known.origin;
+        if (known.where !== undefined) used.where = known.where;
+        if (!used.secret) used.value = new TextDecoder().decode(known.value);
+      }
+      out.push(used);
+    }
+    return out;
+  }
+
+  // --- variables --------------------------------------------------------------------------------
+
+  /**
+   * Every `{{name}}` must have a value when its step runs: given, or captured by an earlier step.
+   * Checked before anything is sent (checkFiles checks every file first; this covers library callers).
+   */
+  private checkVariables(): void {
+    const errors = undefinedVariables(this.transcript, (name) => this.scope.get(name) !== undefined);
+    if (errors.length > 0) throw new TranscriptParseError(errors);
+  }
+
+  /**
+   * What a step that is not plain sends and expects, and whether its reply is judged once the connection
+   * is quiet (`--update`, `>>>?`); null when the step cannot run (it is then failed, or the file stopped).
+   */
+  private prepare(
+    step: Step,
+    conn: Connection,
+    started: number,
+  ): { send: Uint8Array; expect: ExpectLine[]; quiet: boolean } | null {
+    let send = step.send;
+    let expect = step.expect;
+    if (step.uses !== undefined) {
+      const rendered = this.render(step, conn, started);
+      if (rendered === null) return null;
+      send = rendered.send;
+      expect = rendered.expect;
+    }
+    const quiet = this.update !== null || step.unwritten !== undefined;
+    if (quiet && conn.closed && send.length > 0) {
+      // Under --update a close ends a reply; a step after it has nobody to talk to.
+      const active: Active = { step, expect, conn, started, failReason: null, quiet };
+      this.matcher.reset(expect);
+      this.failStep(active, 'closed');
+      return null;
+    }
+    return { send, expect, quiet };
+  }
+
+  /**
+   * The step's bytes and expected lines with the variables' current values; null when it cannot be
+   * rendered (the step is then failed or the file stopped).
+   */
+  private render(
+    step: Step,
+    conn: Connection,
+    started: number,
+  ): { send: Uint8Array; expect: ExpectLine[] } | null {
+    let rendered: { send: Uint8Array; expect: ExpectLine[] };
+    try {
+      rendered = renderStep(step, this.scope);
+    } catch (err) {
+      if (!(err instanceof UnboundVariableError)) throw err;
+      // Only under --update: the step that captures it failed and the run went on.
+      const active: Active = { step, expect: step.expect, conn, started, failReason: null, quiet: false };
+      this.matcher.reset([]);
+      this.recordFailure(
+        active,
+        'unbound',
+        new Uint8Array(0),
+        `${err.message} (line ${err.placeholder.line})`,
+      );
+      this.skipRest();
+      this.finish('failed');
+      return null;
+    }
+    if (rendered.send.length > 0 && this.http !== null && conn instanceof this.http.HttpConnection) {
+      // Its shape was checked with stand-ins for the values; the values themselves may still break it.
+      const wrong = this.http.checkHttpSend(rendered.send);
+      if (wrong !== null) {
+        this.finishWithError(
+          new UsageError(
+            `${this.transcript.path}:${step.line}: the send block is not an HTTP request: ${wrong}`,
+          ),
+        );
+        return null;
+      }
+    }
+    return rendered;
+  }
+
+  /** The values a completed reply captured become the transcript's variables for the steps after it. */
+  private takeCaptures(active: Active, lines: MatchedLine[]): void {
+    const values = evaluateCaptures(active.expect, lines);
+    for (const { name, line } of active.step.captures ?? []) {
+      const value = values.get(name);
+      if (value !== undefined) this.scope.capture(name, value, line);
+    }
+  }
+
+  // --- update mode ------------------------------------------------------------------------------
+
+  /**
+   * Under --update a reply ends when the connection has been quiet for the settle time, or closes, or
+   * (HTTP) when the response has ended; then it passes or fails as a whole.
+   */
+  private awaitQuiet(active: Active, sent: boolean): void {
+    const conn = active.conn;
+    if (conn.closed) {
+      this.endUpdatedReply(active, true);
+      return;
+    }
+    // An HTTP step that sends no request gets no response: there is nothing to wait for.
+    if (!conn.settles && !sent) {
+      this.endUpdatedReply(active, true);
+      return;
+    }
+    this.setDeadline(active.started);
+    if (!conn.settles) return;
+    // A step that expects lines waits for its reply's first byte (as a check would, up to the timeout)
+    // before quiet means anything: a reply slower than the settle time is late, not empty. Only a step
+    // that expects nothing (a blocking `reserve`, a `>>>?`) has nothing to wait for but quiet.
+    if (active.expect.length > 0 && this.matcher.bytesReceived === 0) {
+      this.stopSettle();
+      return;
+    }
+    this.armSettle();
+  }
+
+  /**
+   * The reply is over (quiet, or `ended`: closed, or the HTTP response is complete). It passes when it
+   * matches with nothing left over; otherwise it fails, is handed on for rewriting, and the run goes on.
+   */
+  private endUpdatedReply(active: Active, ended: boolean): void {
+    const matcher = this.matcher;
+    let status = matcher.result;
+    if (status === 'pending') status = ended ? matcher.end() : matcher.settle();
+    const unwritten = active.step.unwritten;
+    if (status === 'complete' && matcher.leftover().length === 0 && unwritten === undefined) {
+      this.completeStep(active);
+      this.next();
+      return;
+    }
+    const received = matcher.all();
+    if (this.update === null) {
+      // A `>>>?` reply in a plain check: show what came, and stop there.
+      this.recordFailure(active, 'unwritten', received);
+      this.skipRest();
+      this.finish('failed');
+      return;
+    }
+    const alignment = this.alignment!.alignReply(active.expect, received);
+    if (active.step.captures !== undefined)
+      this.takeCaptures(active, alignedCaptureLines(active.expect, alignment));
+    const reply: FailedReply = {
+      index: this.index,
+      step: active.step,
+      expect: active.expect,
+      received,
+      alignment,
+    };
+    this.recordFailure(active, 'mismatch', received);
+    this.failedOn = true;
+    this.update!.onFailedReply(reply);
+    this.next();
   }
 
   private failureMessage(reason: FailureReason, conn: Connection): string {
@@ -432,6 +750,10 @@ class TranscriptRun implements ConnectionHandler {
         return `the connection failed before the reply was complete (${conn.error?.code ?? conn.error?.message ?? 'reset'})`;
       case 'leftover':
         return `the server sent more than the transcript expects on connection '${conn.name}'`;
+      case 'unbound':
+        return 'a variable of this step has no value';
+      case 'unwritten':
+        return "the reply is not written yet ('>>>?'): `protodoc check --update` writes what the server sent";
     }
   }
 
@@ -550,14 +872,14 @@ class TranscriptRun implements ConnectionHandler {
       connection: step.connection,
       status: 'failed',
       durationMs: 0,
-      failure: {
+      failure: this.failure(step, {
         reason: 'mismatch',
         message:
           'the server sent bytes in plain text before the TLS handshake; they are not part of the TLS session',
         line: step.expect[0]?.line ?? step.line,
         expected: step.expect,
         received: plainText.length === 1 ? plainText[0]! : Buffer.concat(plainText),
-      },
+      }),
     });
     this.index++;
     this.skipRest();
@@ -610,11 +932,13 @@ class TranscriptRun implements ConnectionHandler {
           message: this.failureMessage('leftover', conn),
           line: lastLine,
           expected: [],
-          received: conn.unread.length === 1 ? conn.unread[0]! : Buffer.concat(conn.unread),
+          received: this.scope.redact(
+            conn.unread.length === 1 ? conn.unread[0]! : Buffer.concat(conn.unread),
+          ),
         },
       });
     }
-    this.finish(failed ? 'failed' : 'passed');
+    this.finish(failed || this.failedOn ? 'failed' : 'passed');
   }
 
   /** The last line the transcript mentions: where the end-of-transcript check is reported. */
@@ -707,6 +1031,12 @@ class TranscriptRun implements ConnectionHandler {
   private armTimer(ms: number): void {
     this.timerArmed = true;
     this.timer = setTimeout(this.onTimeout, ms);
+  }
+
+  /** No quiet period is running (a stale one would end the next reply early). */
+  private stopSettle(): void {
+    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
   }
 
   private armSettle(): void {

@@ -3,6 +3,28 @@
  * Everything here is plain data so results can be serialised (JSON reporter) as they are.
  */
 
+/**
+ * `{{name}}` in a line that opts into substitution (FORMAT §15): the value of the variable NAME when the
+ * step runs, always taken literally. `line` and `column` are where it is written, for errors.
+ */
+export interface Placeholder {
+  name: string;
+  line: number;
+  column: number;
+}
+
+/**
+ * A `>>>$` line's literal piece: bytes (escapes decoded) and placeholders, in order. Rendered for a step
+ * (src/template.ts), every placeholder is bytes; shown in a report, a secret's stays a placeholder.
+ */
+export type BytesTemplate = (Uint8Array | Placeholder)[];
+
+/** A capture a step's reply makes: the variable's name and the line that captures it. */
+export interface CaptureDecl {
+  name: string;
+  line: number;
+}
+
 /** One expected line of a server reply, with where it was written. */
 export type ExpectLine =
   /** A line written as text: `...` inside it matches any text within the line. */
@@ -11,8 +33,33 @@ export type ExpectLine =
   | { kind: 'any-lines'; line: number }
   /** `>>>= TEXT`: a literal line after escape processing (no ellipsis), as bytes. */
   | { kind: 'literal'; bytes: Uint8Array; noEol: boolean; eol?: LineEnding; line: number }
-  /** `>>>~ REGEX`: a received line (without its line ending) that the regular expression matches whole. */
-  | { kind: 'regex'; source: string; noEol: boolean; eol?: LineEnding; line: number };
+  /**
+   * `>>>~ REGEX`: a received line (without its line ending) that the regular expression matches whole.
+   * `captures`: the names of its named groups, each of which sets a variable. `template`: with the `vars`
+   * flag, the source as written, placeholders and all; `source` is then rendered from it when the step runs.
+   */
+  | {
+      kind: 'regex';
+      source: string;
+      noEol: boolean;
+      eol?: LineEnding;
+      line: number;
+      captures?: string[];
+      template?: (string | Placeholder)[];
+    }
+  /**
+   * `>>>$ TEXT`: a line of literal pieces (escapes decoded, placeholders substituted) with a gap between
+   * each two: `...` (`null`, any text within the line) or `{{name=...}}` (any text, captured as NAME).
+   * `pieces.length === gaps.length + 1`.
+   */
+  | {
+      kind: 'pattern';
+      pieces: BytesTemplate[];
+      gaps: (string | null)[];
+      noEol: boolean;
+      eol?: LineEnding;
+      line: number;
+    };
 
 /**
  * The exact line ending a `>>>=(crlf)` / `>>>=(lf)` (or `>>>~`) line requires. Absent: CRLF or LF both match
@@ -31,6 +78,22 @@ export interface Step {
   /** Upgrade this connection to TLS before sending (`>>>! starttls`), with an optional server name. */
   startTls?: { servername?: string };
   expect: ExpectLine[];
+  /** Line of the block's last send line (absent for a step that sends nothing): where `--update` writes a reply. */
+  sendEnd?: number;
+  /**
+   * Line of a `>>>?` line: the reply is not written yet (FORMAT §16.1). `check` shows what came and
+   * fails; `--update` writes it there.
+   */
+  unwritten?: number;
+  /**
+   * The block as bytes and placeholders when a `>>>(vars)` line is in it: rendered when the step runs
+   * (`send` is then empty).
+   */
+  sendTemplate?: BytesTemplate;
+  /** Every `{{name}}` the step uses (send and expected lines), in file order; absent when none. */
+  uses?: Placeholder[];
+  /** The variables the step's reply captures; absent when none. */
+  captures?: CaptureDecl[];
 }
 
 /** A connection declared by `>>>@NAME TARGET`; without its own target it uses the file's. */
@@ -51,4 +114,9 @@ export interface Transcript {
   timeoutMs?: number;
   connections: ConnectionDecl[];
   steps: Step[];
+  /**
+   * For a Markdown block: the indentation of its fence (removed from its lines) and the fence itself
+   * (```` ``` ````, `~~~~`), so that lines written into the block (`--update`) stay inside it.
+   */
+  block?: { indent: number; fence: string };
 }

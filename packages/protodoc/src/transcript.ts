@@ -7,7 +7,16 @@
 import { durationMs } from './duration.js';
 import { MAX_SYNTAX_ERRORS, TranscriptParseError, TranscriptSyntaxError } from './errors.js';
 import { decodeEscapes, EscapeError } from './escapes.js';
-import type { ConnectionDecl, ExpectLine, LineEnding, Step, Transcript } from './transcript-model.js';
+import { TemplateError, type TemplateToken, tokenize, VARIABLE_NAME } from './template.js';
+import type {
+  BytesTemplate,
+  ConnectionDecl,
+  ExpectLine,
+  LineEnding,
+  Placeholder,
+  Step,
+  Transcript,
+} from './transcript-model.js';
 
 /** The connection every transcript starts on. */
 export const DEFAULT_CONNECTION = 'main';
@@ -122,6 +131,9 @@ interface SendFlags {
   ending: Uint8Array;
 }
 
+/** The flags that pin an expected line's ending; at most one of them. */
+const ENDING_FLAGS = ['no-eol', 'crlf', 'lf'];
+
 interface ExpectFlags {
   noEol: boolean;
   eol?: LineEnding;
@@ -142,6 +154,8 @@ class Parser {
    * one send line (the common case) takes that line's bytes as they are: no list, no copy.
    */
   private moreSends: Uint8Array[] | null = null;
+  /** The current block as bytes and placeholders, once a `>>>(vars)` line is in it. */
+  private sendParts: BytesTemplate | null = null;
   /** Header directives are only allowed until the first step or connection switch. */
   private inHeader = true;
   /** `>>>! starttls` waiting for the next step of a connection: name → servername and directive line. */
@@ -223,7 +237,11 @@ class Parser {
         break;
       case '=':
       case '~':
+      case '$':
         this.special(text, n, marker);
+        break;
+      case '?':
+        this.unwrittenReply(text, n);
         break;
       default:
         this.fail(n, 4, `unknown line type '>>>${marker}'`);
@@ -265,7 +283,10 @@ class Parser {
       this.connectionDecl(this.connection, line);
       this.declared = this.connection;
     }
-    const step: Step = { connection: this.connection, send: EMPTY, line, expect: [] };
+    // A step that sends has its last send line from the start: one object shape, set in the literal.
+    const step: Step = sending
+      ? { connection: this.connection, send: EMPTY, line, expect: [], sendEnd: line }
+      : { connection: this.connection, send: EMPTY, line, expect: [] };
     if (this.pendingTls.size > 0) {
       const tls = this.pendingTls.get(this.connection);
       if (tls) {
@@ -281,16 +302,53 @@ class Parser {
 
   private send(bytes: Uint8Array, n: number): void {
     const step = this.current !== null && this.sending ? this.current : this.newStep(n, true);
-    if (this.moreSends !== null) this.moreSends.push(bytes);
+    step.sendEnd = n;
+    if (this.sendParts !== null) this.sendParts.push(bytes);
+    else if (this.moreSends !== null) this.moreSends.push(bytes);
     else if (step.send === EMPTY) step.send = bytes;
     else this.moreSends = [step.send, bytes];
   }
 
+  /** A `>>>(vars)` line: from here on the block is a template, rendered when the step runs. */
+  private sendTemplated(parts: BytesTemplate, n: number): void {
+    const step = this.current !== null && this.sending ? this.current : this.newStep(n, true);
+    step.sendEnd = n;
+    if (this.sendParts === null) {
+      this.sendParts = this.moreSends ?? (step.send === EMPTY ? [] : [step.send]);
+      this.moreSends = null;
+      step.send = EMPTY;
+    }
+    for (const part of parts) {
+      this.sendParts.push(part);
+      if (!(part instanceof Uint8Array)) this.use(step, part);
+    }
+  }
+
   /** The current send block is over: join its lines into one buffer, so the runner writes once. */
   private joinSends(): void {
+    if (this.sendParts !== null) {
+      this.current!.sendTemplate = this.sendParts;
+      this.sendParts = null;
+      return;
+    }
     if (this.moreSends === null) return;
     this.current!.send = Buffer.concat(this.moreSends);
     this.moreSends = null;
+  }
+
+  private use(step: Step, placeholder: Placeholder): void {
+    if (step.uses === undefined) step.uses = [placeholder];
+    else step.uses.push(placeholder);
+  }
+
+  /** A capture of the step's reply; a name captured twice in one reply is an error. */
+  private capture(step: Step, name: string, n: number, col: number): void {
+    const earlier = step.captures?.find((c) => c.name === name);
+    if (earlier !== undefined) {
+      this.fail(n, col, `'${name}' is already captured by line ${earlier.line} of this reply`);
+    }
+    if (step.captures === undefined) step.captures = [{ name, line: n }];
+    else step.captures.push({ name, line: n });
   }
 
   private expect(item: ExpectLine, n: number): void {
@@ -310,6 +368,20 @@ class Parser {
     if (step.expect.length === 0) step.expect = [item];
     else step.expect.push(item);
     if ((item.kind === 'literal' || item.kind === 'regex') && item.noEol) this.noEolLine = n;
+  }
+
+  /** `>>>?`: the current block's reply (or, after a switch, the connection's next reply) is not written yet. */
+  private unwrittenReply(text: string, n: number): void {
+    if (text.slice(4).trim() !== '') {
+      this.fail(n, 5, "'>>>?' stands alone on its line: it marks a reply that is not written yet");
+    }
+    if (this.current !== null && !this.sending) {
+      const first = this.current.expect[0]?.line ?? this.current.line;
+      this.fail(n, 1, `this reply is written already (line ${first}): '>>>?' marks one that is not`);
+    }
+    const step = this.current ?? this.newStep(n, false);
+    step.unwritten = n;
+    this.endStep();
   }
 
   /** Ends the current step so the next line starts a new one. */
@@ -431,28 +503,52 @@ class Parser {
   }
 
   private flaggedSend(text: string, n: number): void {
-    const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol']);
+    const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol', 'vars']);
     if (flags.has('lf') && flags.has('no-eol')) this.fail(n, 5, "flags 'lf' and 'no-eol' exclude each other");
     const f: SendFlags = {
       esc: flags.has('esc'),
       ending: flags.has('no-eol') ? EMPTY : flags.has('lf') ? LF : CRLF,
     };
+    if (flags.has('vars')) {
+      const parts: BytesTemplate = [];
+      for (const token of this.tokens(rest, n, restCol, false)) {
+        if (token.kind === 'var') parts.push(this.placeholder(token.name, n, restCol + token.offset));
+        else if (token.kind === 'text') {
+          parts.push(
+            f.esc
+              ? this.unescape(token.text, n, restCol + token.offset, true)
+              : Buffer.from(token.text, 'utf8'),
+          );
+        }
+      }
+      if (f.ending.length > 0) parts.push(f.ending);
+      this.sendTemplated(parts, n);
+      return;
+    }
     const body = f.esc ? this.unescape(rest, n, restCol, true) : Buffer.from(rest, 'utf8');
     this.send(f.ending.length === 0 ? body : Buffer.concat([body, f.ending]), n);
   }
 
-  /** `>>>= TEXT` and `>>>~ REGEX`, each with optional `(no-eol|crlf|lf)` flags. */
-  private special(text: string, n: number, marker: '=' | '~'): void {
+  /**
+   * `>>>= TEXT`, `>>>~ REGEX` and `>>>$ PATTERN`, each with an optional `(no-eol|crlf|lf)` flag;
+   * `>>>~` also takes `vars`.
+   */
+  private special(text: string, n: number, marker: '=' | '~' | '$'): void {
     let rest = '';
     let restCol = 6;
     const f: ExpectFlags = { noEol: false };
+    let vars = false;
     const c = text[4];
     if (c === '(') {
-      const parsed = this.flags(text, n, 4, ['no-eol', 'crlf', 'lf']);
-      if (parsed.flags.size > 1) this.fail(n, 6, "flags 'no-eol', 'crlf' and 'lf' exclude each other");
+      const allowed = marker === '~' ? [...ENDING_FLAGS, 'vars'] : ENDING_FLAGS;
+      const parsed = this.flags(text, n, 4, allowed);
+      if (ENDING_FLAGS.filter((flag) => parsed.flags.has(flag)).length > 1) {
+        this.fail(n, 6, "flags 'no-eol', 'crlf' and 'lf' exclude each other");
+      }
       f.noEol = parsed.flags.has('no-eol');
       if (parsed.flags.has('crlf')) f.eol = 'crlf';
       if (parsed.flags.has('lf')) f.eol = 'lf';
+      vars = parsed.flags.has('vars');
       rest = parsed.rest;
       restCol = parsed.restCol;
     } else if (c === ' ') {
@@ -468,12 +564,93 @@ class Parser {
       );
       return;
     }
+    if (marker === '$') {
+      this.pattern(rest, n, restCol, f);
+      return;
+    }
+    // With `vars`, a placeholder stands for an escaped literal: check the rest with an empty group there.
+    let template: (string | Placeholder)[] | undefined;
+    let checked = rest;
+    if (vars) {
+      template = [];
+      checked = '';
+      for (const token of this.tokens(rest, n, restCol, false)) {
+        if (token.kind === 'var') {
+          template.push(this.placeholder(token.name, n, restCol + token.offset));
+          checked += '(?:)';
+        } else if (token.kind === 'text') {
+          template.push(token.text);
+          checked += token.text;
+        }
+      }
+    }
     try {
-      new RegExp(`^(?:${rest})$`, 'u');
+      new RegExp(`^(?:${checked})$`, 'u');
     } catch (err) {
       this.fail(n, restCol, `invalid regular expression: ${(err as Error).message}`);
     }
-    this.expect({ kind: 'regex', source: rest, noEol: f.noEol, ...eol, line: n }, n);
+    // An alternative that matches the empty string lists every named group, whatever the rest needs.
+    const groups = Object.keys(new RegExp(`^(?:${checked})$|`, 'u').exec('')?.groups ?? {});
+    const step = this.current ?? this.newStep(n, false);
+    for (const name of groups) {
+      const col = restCol + Math.max(0, rest.indexOf(`(?<${name}>`));
+      if (!VARIABLE_NAME.test(name)) {
+        this.fail(
+          n,
+          col,
+          `invalid capture name '${name}': use letters, digits and '_', not starting with a digit`,
+        );
+      }
+      this.capture(step, name, n, col);
+    }
+    const item: ExpectLine = { kind: 'regex', source: rest, noEol: f.noEol, ...eol, line: n };
+    if (groups.length > 0) item.captures = groups;
+    if (template !== undefined) {
+      item.template = template;
+      for (const part of template) if (typeof part !== 'string') this.use(step, part);
+    }
+    this.expect(item, n);
+  }
+
+  /** `>>>$ PATTERN`: literal pieces (escapes, placeholders) between `...` and `{{name=...}}` gaps. */
+  private pattern(rest: string, n: number, restCol: number, f: ExpectFlags): void {
+    const step = this.current ?? this.newStep(n, false);
+    const pieces: BytesTemplate[] = [[]];
+    const gaps: (string | null)[] = [];
+    const uses: Placeholder[] = [];
+    for (const token of this.tokens(rest, n, restCol, true)) {
+      const col = restCol + token.offset;
+      if (token.kind === 'gap') {
+        if (token.capture !== null) this.capture(step, token.capture, n, col);
+        gaps.push(token.capture);
+        pieces.push([]);
+      } else {
+        const piece = pieces[pieces.length - 1]!;
+        if (token.kind === 'var') {
+          const p = this.placeholder(token.name, n, col);
+          uses.push(p);
+          piece.push(p);
+        } else {
+          piece.push(this.unescape(token.text, n, col, false));
+        }
+      }
+    }
+    for (const p of uses) this.use(step, p);
+    const eol = f.eol === undefined ? {} : { eol: f.eol };
+    this.expect({ kind: 'pattern', pieces, gaps, noEol: f.noEol, ...eol, line: n }, n);
+  }
+
+  private placeholder(name: string, n: number, column: number): Placeholder {
+    return { name, line: n, column };
+  }
+
+  private tokens(text: string, n: number, col: number, gaps: boolean): TemplateToken[] {
+    try {
+      return tokenize(text, gaps);
+    } catch (err) {
+      if (err instanceof TemplateError) this.fail(n, col + err.offset, err.message);
+      throw err;
+    }
   }
 
   private unescape(text: string, n: number, col: number, allowNewline: boolean): Uint8Array {

@@ -99,13 +99,13 @@ describe('protodoc check (the binary)', () => {
   });
 
   it('exits 2 with one line for a bad flag, 3 for a parse error, 4 for a refused connection', async () => {
-    writeFileSync(join(dir, 'bad.txt'), '>>> PING\n>>>? what\n');
+    writeFileSync(join(dir, 'bad.txt'), '>>> PING\n>>>% what\n');
     const usage = await protodoc(['check', '--timeout', 'forever', 'pass.txt']);
     const parse = await protodoc(['check', '--connect', redis.target, 'bad.txt', 'pass.txt']);
     const refused = await protodoc(['check', '--connect', '127.0.0.1:1', 'pass.txt']);
     expect([usage.exit, parse.exit, refused.exit]).toEqual([2, 3, 4]);
     expect(usage.err).toMatch(/^error: option '--timeout <duration>' argument 'forever' is invalid\..*\n$/);
-    expect(parse).toEqual({ out: '', err: "error: bad.txt:2:4: unknown line type '>>>?'\n", exit: 3 });
+    expect(parse).toEqual({ out: '', err: "error: bad.txt:2:4: unknown line type '>>>%'\n", exit: 3 });
     expect(refused.err).toBe('error: pass.txt: cannot connect to 127.0.0.1:1: connection refused\n');
   });
 

@@ -29,9 +29,9 @@ async function cli(argv: string[], check?: CliContext['checkFiles']): Promise<Ru
   return run;
 }
 
-/** The options without the progress callback the CLI always adds. */
-function optionsOf(run: Run): Omit<CheckOptions, 'onEvent'> {
-  const { onEvent: _onEvent, ...options } = run.calls[0]!.options;
+/** The options without the progress callback and the variables the CLI always adds. */
+function optionsOf(run: Run): Omit<CheckOptions, 'onEvent' | 'variables'> {
+  const { onEvent: _onEvent, variables: _variables, ...options } = run.calls[0]!.options;
   return options;
 }
 
@@ -58,6 +58,31 @@ describe('protodoc check: flags to options', () => {
         return { outcome: 'passed', summary: { ...summary, results: [], errors: 0, failed: 0 } };
       });
       expect(run.stderr).toBe('* a.txt\n>     1.0ms main: PING\n');
+    }
+  });
+
+  it('loads --var, --secret and PROTODOC_VAR_<NAME> into the variables, --var winning', async () => {
+    process.env.PROTODOC_VAR_fromenv = 'env';
+    try {
+      const run = await cli([
+        'check',
+        '--var',
+        'a=1',
+        '--var',
+        'a=2',
+        '--secret',
+        'b=x',
+        '--secret',
+        'a',
+        'f.txt',
+      ]);
+      const variables = run.calls[0]!.options.variables!;
+      expect(variables.get('a')?.value.toString()).toBe('2');
+      expect(variables.isSecret('a')).toBe(true);
+      expect(variables.get('b')?.value.toString()).toBe('x');
+      expect(variables.get('fromenv')).toMatchObject({ origin: 'env' });
+    } finally {
+      delete process.env.PROTODOC_VAR_fromenv;
     }
   });
 

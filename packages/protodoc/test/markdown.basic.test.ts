@@ -64,7 +64,7 @@ describe('parseMarkdown', () => {
   it('reports syntax errors with the line of the .md file', () => {
     let caught: unknown;
     try {
-      parseMarkdown(doc.replace('+OK', '>>>? nope'), 'README.md');
+      parseMarkdown(doc.replace('+OK', '>>>% nope'), 'README.md');
     } catch (err) {
       caught = err;
     }

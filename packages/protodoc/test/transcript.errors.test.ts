@@ -38,7 +38,7 @@ function errorAt(text: string): [number, number] {
 
 describe('parseTranscript: syntax errors carry file, line and column', () => {
   const cases: [string, string, [number, number]][] = [
-    ['an unknown `>>>X` line', '>>> A\n>>>?x\n', [2, 4]],
+    ['an unknown `>>>X` line', '>>> A\n>>>%x\n', [2, 4]],
     ['`>>>` followed by a tab', '>>>\tA\n', [1, 4]],
     ['an expected line after a no-eol line', '>>> A\n>>>=(no-eol) a\nb\n', [3, 1]],
     ['`...` after a no-eol regex line', '>>> A\n>>>~(no-eol) a\n...\n', [3, 1]],
@@ -88,17 +88,17 @@ describe('parseTranscript: syntax errors carry file, line and column', () => {
   }
 
   it('counts lines of CRLF files the same way', () => {
-    expect(errorAt('>>> A\r\nok\r\n>>>?\r\n')).toEqual([3, 4]);
+    expect(errorAt('>>> A\r\nok\r\n>>>%\r\n')).toEqual([3, 4]);
   });
 });
 
 describe('parseTranscript: every syntax error of a file', () => {
   it('reports each bad line, not only the first, and parses the lines between', () => {
     const { errors } = errorsOf(() =>
-      parseTranscript('>>> A\n>>>?x\nok\n>>>= \\q\n>>> B\n>>>! frob\n', 'bad.txt'),
+      parseTranscript('>>> A\n>>>%x\nok\n>>>= \\q\n>>> B\n>>>! frob\n', 'bad.txt'),
     );
     expect(errors).toEqual([
-      "2:4: unknown line type '>>>?'",
+      "2:4: unknown line type '>>>%'",
       "4:6: unknown escape '\\q'",
       "6:6: unknown directive 'frob'",
     ]);
@@ -106,16 +106,16 @@ describe('parseTranscript: every syntax error of a file', () => {
 
   it('reports lines after a no-eol line once per reply', () => {
     const { errors } = errorsOf(() =>
-      parseTranscript('>>> A\n>>>=(no-eol) a\nb\nc\n>>> B\n>>>?\n', 'bad.txt'),
+      parseTranscript('>>> A\n>>>=(no-eol) a\nb\nc\n>>> B\n>>>%\n', 'bad.txt'),
     );
     expect(errors).toEqual([
       '3:1: no expected line may follow the no-eol line 2 in the same reply',
-      "6:4: unknown line type '>>>?'",
+      "6:4: unknown line type '>>>%'",
     ]);
   });
 
   it('reports at most 20 and says how many more there are', () => {
-    const { errors, message } = errorsOf(() => parseTranscript('>>>?\n'.repeat(25), 'bad.txt'));
+    const { errors, message } = errorsOf(() => parseTranscript('>>>%\n'.repeat(25), 'bad.txt'));
     expect(errors).toHaveLength(20);
     expect(message.split('\n').at(-1)).toBe(
       'bad.txt: 5 more syntax errors not shown (at most 20 are reported per file)',
@@ -123,10 +123,10 @@ describe('parseTranscript: every syntax error of a file', () => {
   });
 
   it('counts the blocks of a Markdown file together', () => {
-    const block = '```protodoc\n>>>?\n```\n';
+    const block = '```protodoc\n>>>%\n```\n';
     const { errors } = errorsOf(() => parseMarkdown(block.repeat(22), 'doc.md'));
     expect(errors).toHaveLength(20);
-    expect(errors[1]).toBe("5:4: unknown line type '>>>?'");
+    expect(errors[1]).toBe("5:4: unknown line type '>>>%'");
   });
 });
 

@@ -1,5 +1,6 @@
 /** Small formatting helpers shared by the reporters. */
-import type { RunSummary, TranscriptResult } from '../results.js';
+import { formatEscaped } from '../escapes.js';
+import type { RunSummary, StepFailure, TranscriptResult, UsedVariable } from '../results.js';
 
 /** Names accepted by `--reporter`. */
 export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
@@ -53,4 +54,42 @@ export function resultLabel(result: TranscriptResult): string {
 export function errorLabel(result: TranscriptResult): string {
   const line = result.error?.line;
   return line === undefined ? resultLabel(result) : `${result.path}:${line}`;
+}
+
+function origin(used: UsedVariable): string {
+  switch (used.origin) {
+    case 'capture':
+      return `captured at ${used.where}`;
+    case 'var':
+      return used.secret ? '--secret' : '--var';
+    case 'vars-file':
+      return `from ${used.where}`;
+    case 'env':
+      return `from ${used.where}`;
+    case 'server':
+      return "the --server's port";
+    default:
+      return 'no value';
+  }
+}
+
+/**
+ * The variables a failing step used, one line each, for after its diff: what `{{name}}` stood for and
+ * where the value came from; a secret's value is never shown.
+ *
+ *     {{job}} = 7 (captured at line 12)
+ *     {{token}} is secret (--secret)
+ */
+export function formatVariables(failure: StepFailure): string {
+  let out = '';
+  for (const used of failure.variables ?? []) {
+    const value =
+      used.value !== undefined
+        ? ` = ${formatEscaped(Buffer.from(used.value, 'utf8'))}`
+        : used.secret
+          ? ' is secret'
+          : '';
+    out += `{{${used.name}}}${value} (${origin(used)})\n`;
+  }
+  return out;
 }

@@ -14,9 +14,9 @@ export const JSON_REPORT_VERSION = 1;
 
 /** An expected item as JSON: its kind, its source line, and how it reads in the transcript. */
 export interface JsonExpectLine {
-  kind: 'text' | 'any-lines' | 'literal' | 'regex';
+  kind: 'text' | 'any-lines' | 'literal' | 'regex' | 'pattern';
   line: number;
-  /** The item as a transcript line, e.g. `+OK`, `...`, `>>>= \x00`, `>>>~ \d+`. */
+  /** The item as a transcript line, e.g. `+OK`, `...`, `>>>= \x00`, `>>>~ \d+`, `>>>$ RESERVED 7 ...`. */
   source: string;
 }
 

@@ -5,7 +5,7 @@
  */
 import { INVISIBLE } from '../escapes.js';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, resultLabel } from './format.js';
+import { countSteps, formatVariables, resultLabel } from './format.js';
 import { diffReply, formatReceived, type ReplyDiffOptions } from './reply-diff.js';
 
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
@@ -47,6 +47,7 @@ async function testcase(
   const message = failure?.message ?? 'failed';
   let body = failure ? await diffReply(failure.expected, failure.received, diff) : '';
   if (failure && body === '') body = formatReceived(failure.received);
+  if (failure) body += formatVariables(failure);
   return (
     `${head}>\n` +
     `      <failure${attributes({ message, type: failure?.reason ?? 'mismatch' })}>${escapeXml(body)}</failure>\n` +

@@ -15,7 +15,15 @@
  */
 import { styleText } from 'node:util';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
-import { countSteps, errorLabel, formatDuration, formatSummaryLine, plural, resultLabel } from './format.js';
+import {
+  countSteps,
+  errorLabel,
+  formatDuration,
+  formatSummaryLine,
+  formatVariables,
+  plural,
+  resultLabel,
+} from './format.js';
 import type { ReplyDiffOptions } from './reply-diff.js';
 
 /** Options of the pretty reporter. */
@@ -36,7 +44,9 @@ function painter(color: boolean | undefined): (style: Style, text: string) => st
   return color ? (style, text) => styleText(style, text, { validateStream: false }) : (_style, text) => text;
 }
 
-function colorDiff(diff: string, paint: (style: Style, text: string) => string): string {
+/** A unified diff with `-` lines red, `+` lines green, headers bold, hunk lines cyan (or as it is). */
+export function colorDiff(diff: string, color: boolean | ((style: Style, text: string) => string)): string {
+  const paint = typeof color === 'function' ? color : painter(color);
   return diff
     .split('\n')
     .map((line) => {
@@ -56,15 +66,18 @@ async function formatFailedStep(path: string, step: StepResult, options: PrettyO
   // Name the connection when there are several, unless the runner's message already does.
   const named = step.connection === 'main' || failure?.message.includes(`'${step.connection}'`);
   const where = named ? '' : ` (connection ${step.connection})`;
-  if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}\n`;
-  const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}\n`;
+  // --update: a failing step left as it was says why.
+  const left = step.notUpdated === undefined ? '' : ` (not updated: ${step.notUpdated})`;
+  if (!failure) return `${paint('bold', `${path}:${step.line}:`)} failed${where}${left}\n`;
+  const header = `${paint('bold', `${path}:${failure.line}:`)} ${failure.message}${where}${left}\n`;
   // Only failures need the diff code: a passing run does not load it.
   const { diffReply, formatReceived } = await import('./reply-diff.js');
   const diff = await diffReply(failure.expected, failure.received, options.diff);
   // Nothing differs line for line (a reply that never settled): then show what came.
   const body = diff === '' ? formatReceived(failure.received) : colorDiff(diff, paint);
+  const vars = formatVariables(failure);
   // A blank line closes each failure so the next transcript's status line stands apart.
-  return `${header}${body}\n`;
+  return `${header}${body}${vars === '' ? '' : paint('dim', vars)}\n`;
 }
 
 /** The block for one transcript: its status line, and the diff of each failing step. */
@@ -82,11 +95,17 @@ export async function formatTranscriptResult(
     return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;
   }
   const counts = countSteps(result);
+  // --update: the failing steps that were rewritten are counted apart and not shown again.
+  const updated = result.steps.filter((step) => step.updated).length;
+  const steps = plural(result.steps.length, 'step');
+  if (updated > 0 && updated === counts.failed) {
+    return `${paint(['bold', 'cyan'], 'UPDATED')} ${label} (${steps}: ${counts.passed} passed, ${updated} updated, ${time})\n`;
+  }
   let out =
-    `${paint(['bold', 'red'], 'FAIL')} ${label} (${plural(result.steps.length, 'step')}: ` +
-    `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${time})\n`;
+    `${paint(['bold', 'red'], 'FAIL')} ${label} (${steps}: ${counts.passed} passed, ` +
+    `${counts.failed - updated} failed, ${updated > 0 ? `${updated} updated, ` : ''}${counts.skipped} skipped, ${time})\n`;
   for (const step of result.steps) {
-    if (step.status === 'failed') out += await formatFailedStep(result.path, step, options);
+    if (step.status === 'failed' && !step.updated) out += await formatFailedStep(result.path, step, options);
   }
   return out;
 }

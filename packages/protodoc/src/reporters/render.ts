@@ -4,33 +4,20 @@
  * `>>>= ` with escapes (`\xHH`, `\r`, `\e`, ...) where they are not, `>>>=(no-eol) ` for a final line
  * that ended without a newline.
  */
-import { codePointAt, formatEscaped, isInvisible, utf8SequenceLength } from '../escapes.js';
+import { formatEscaped } from '../escapes.js';
 import type { ReceivedLine } from '../received-lines.js';
 import type { ExpectLine } from '../transcript-model.js';
+import {
+  endingFlag,
+  patternLineText,
+  isPlainLine as plainLine,
+  receivedLineText,
+} from '../transcript-writer.js';
 
 export type { ReceivedLine } from '../received-lines.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
 /** True when the line can be written as a plain transcript line and reads back as exactly these bytes. */
-export function isPlainLine(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      if ((b < 0x20 && b !== 0x09) || b === 0x7f) return false;
-      i++;
-    } else {
-      const length = utf8SequenceLength(bytes, i);
-      // C1 controls, zero-width and bidi characters do not show on a terminal: not plain text.
-      if (length === 0 || isInvisible(codePointAt(bytes, i, length))) return false;
-      i += length;
-    }
-  }
-  // A line that starts with `>>>` or is exactly `...` means something else in a transcript.
-  const startsWithPrompt = bytes.length >= 3 && bytes[0] === 0x3e && bytes[1] === 0x3e && bytes[2] === 0x3e;
-  const isEllipsis = bytes.length === 3 && bytes[0] === 0x2e && bytes[1] === 0x2e && bytes[2] === 0x2e;
-  return !startsWithPrompt && !isEllipsis;
-}
+export const isPlainLine: (bytes: Uint8Array) => boolean = plainLine;
 
 /**
  * Escapes bytes for a `>>>=` line: printable UTF-8 stays as it is, everything else becomes an escape
@@ -38,22 +25,14 @@ export function isPlainLine(bytes: Uint8Array): boolean {
  */
 export const escapeBytes: (bytes: Uint8Array) => string = formatEscaped;
 
-/** A received line as a transcript would expect it. */
-export function renderReceivedLine(line: ReceivedLine): string {
-  if (!line.eol) return `>>>=(no-eol) ${escapeBytes(line.bytes)}`;
-  return isPlainLine(line.bytes) ? utf8.decode(line.bytes) : `>>>= ${escapeBytes(line.bytes)}`;
-}
+/** A received line as a transcript would expect it (src/transcript-writer.ts decides how). */
+export const renderReceivedLine: (line: ReceivedLine) => string = receivedLineText;
 
 /** {@link renderReceivedLine}, showing at most `maxLineBytes` of the line and counting the rest. */
 export function renderCapped(line: ReceivedLine, maxLineBytes: number): string {
   if (line.bytes.length <= maxLineBytes) return renderReceivedLine(line);
   const shown = renderReceivedLine({ bytes: line.bytes.subarray(0, maxLineBytes), eol: line.eol });
   return `${shown} [${line.bytes.length - maxLineBytes} more bytes not shown]`;
-}
-
-function flags(item: { noEol: boolean; eol?: 'crlf' | 'lf' }): string {
-  if (item.noEol) return '(no-eol)';
-  return item.eol ? `(${item.eol})` : '';
 }
 
 const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
@@ -88,8 +67,31 @@ export function renderExpectLine(item: ExpectLine): string {
     case 'any-lines':
       return '...';
     case 'literal':
-      return `>>>=${flags(item)} ${escapeBytes(item.bytes)}`;
+      return `>>>=${endingFlag(item)} ${escapeBytes(item.bytes)}`;
     case 'regex':
-      return `>>>~${flags(item)} ${regexEscapes(item.source)}`;
+      return `>>>~${endingFlag(item)} ${regexEscapes(item.source)}`;
+    case 'pattern':
+      return plainPattern(item) ?? patternLineText(item);
   }
 }
+
+/**
+ * A `>>>$` line that captures nothing and whose values are all in, as the plain text line that means
+ * the same (its pieces joined by `...`), when there is one: what the transcript expected, shown simply.
+ */
+function plainPattern(item: Extract<ExpectLine, { kind: 'pattern' }>): string | null {
+  if (item.noEol || item.eol !== undefined || item.gaps.some((gap) => gap !== null)) return null;
+  const pieces: Uint8Array[] = [];
+  for (const piece of item.pieces) {
+    if (!piece.every((part) => part instanceof Uint8Array)) return null;
+    pieces.push(Buffer.concat(piece as Uint8Array[]));
+  }
+  const text = pieces.map((piece) => utf8Decoder.decode(piece)).join('...');
+  const bytes = utf8Encoder.encode(text);
+  // Read back, the text must split into the same pieces, and show as it is.
+  const back = text.split('...');
+  const same = back.length === pieces.length && back.every((t, k) => Buffer.from(t).equals(pieces[k]!));
+  return same && isPlainLine(bytes) ? text : null;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });

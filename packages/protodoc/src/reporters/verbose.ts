@@ -31,6 +31,17 @@ export interface VerboseOptions {
    * @default 1000
    */
   maxLineBytes?: number;
+  /**
+   * Hides secret values (FORMAT §15): given the bytes of whole lines, returns them with each secret as
+   * `{{name}}` (the CLI passes `Variables.redact`). @default none
+   */
+  redact?: (bytes: Uint8Array) => Uint8Array;
+  /**
+   * Print received lines only when their step ends (or the conversation moves on), not as they arrive:
+   * a secret captured from a reply (`--secret NAME` of a capture) is known only then, and must not
+   * show in the line it was captured from. Each line keeps the time it arrived. @default false
+   */
+  holdReceived?: boolean;
 }
 
 /** What {@link createVerbose} returns: feed it the run's trace and its progress events. */
@@ -54,14 +65,18 @@ function time(ms: number): string {
  */
 export function createVerbose(write: (text: string) => void, options: VerboseOptions = {}): VerbosePrinter {
   const maxLineBytes = options.maxLineBytes ?? 1000;
+  const redact = options.redact;
   const info = options.color
     ? (text: string) => styleText('dim', text, { validateStream: false })
     : (text: string) => text;
   // Received bytes of each connection after its last LF, by `path\0connection`.
   const partial = new Map<string, { bytes: Buffer; at: number }>();
+  // With holdReceived: whole received lines not printed yet, by the same key.
+  const held = new Map<string, { bytes: Buffer; at: number }[]>();
 
   const lines = (mark: string, at: number, connection: string, bytes: Uint8Array): string => {
-    const all = new ReceivedLines(bytes);
+    // Whole lines only (a received line waits for its LF): a secret is never cut in two here.
+    const all = new ReceivedLines(redact === undefined ? bytes : redact(bytes));
     let out = '';
     for (let k = 0; k < all.length; k++) {
       out += `${mark} ${time(at)} ${connection}: ${renderCapped(all.line(k), maxLineBytes)}\n`;
@@ -70,10 +85,16 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
   };
   const flush = (path: string, connection: string): string => {
     const key = `${path}\0${connection}`;
+    let out = '';
+    const waiting = held.get(key);
+    if (waiting !== undefined) {
+      held.delete(key);
+      for (const { bytes, at } of waiting) out += lines('<', at, connection, bytes);
+    }
     const rest = partial.get(key);
-    if (rest === undefined) return '';
+    if (rest === undefined) return out;
     partial.delete(key);
-    return lines('<', rest.at, connection, rest.bytes);
+    return out + lines('<', rest.at, connection, rest.bytes);
   };
   const note = (event: TraceEvent, text: string): string =>
     info(`* ${time(event.at)} ${event.connection}: ${text}`) + '\n';
@@ -89,7 +110,15 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
           const lf = bytes.lastIndexOf(0x0a);
           if (lf < bytes.length - 1) partial.set(key, { bytes: bytes.subarray(lf + 1), at: event.at });
           else partial.delete(key);
-          if (lf >= 0) write(lines('<', event.at, connection, bytes.subarray(0, lf + 1)));
+          if (lf < 0) return;
+          const whole = bytes.subarray(0, lf + 1);
+          if (!options.holdReceived) {
+            write(lines('<', event.at, connection, whole));
+            return;
+          }
+          const waiting = held.get(key);
+          if (waiting === undefined) held.set(key, [{ bytes: whole, at: event.at }]);
+          else waiting.push({ bytes: whole, at: event.at });
           return;
         }
         case 'sent':
@@ -136,10 +165,10 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
             : `failed: ${step.failure?.message ?? 'failed'}`;
         const line = step.failure?.line ?? step.line;
         write(flush(event.path, step.connection) + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
-      } else {
+      } else if (event.type === 'file-end') {
         let out = '';
         const prefix = `${event.result.path}\0`;
-        for (const key of [...partial.keys()]) {
+        for (const key of new Set([...held.keys(), ...partial.keys()])) {
           if (key.startsWith(prefix)) out += flush(event.result.path, key.slice(prefix.length));
         }
         const { result } = event;
