@@ -3,7 +3,7 @@
  * nothing if any cannot be parsed), start the server under test if asked, run, stop it, and return
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
-import { readFile } from 'node:fs/promises';
+import { readCaFile } from './ca-file.js';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
@@ -218,40 +218,6 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
   if (errors.length > 0) throw new TranscriptParseError(errors);
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
-
-/**
- * The CA file's certificates. Node would take a file without any (a key, a DER file, a typo'd path to
- * some other file) and then reject every server "unable to verify": refuse it up front instead.
- */
-async function readCa(path: string): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--cacert ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  const blocks = bytes.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) {
-    throw new UsageError(
-      `--cacert ${path}: no certificate in it (a PEM file of '-----BEGIN CERTIFICATE-----' blocks is needed)`,
-    );
-  }
-  // Loaded only with --cacert.
-  const { X509Certificate } = await import('node:crypto');
-  for (const [i, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block);
-    } catch (err) {
-      throw new UsageError(
-        `--cacert ${path}: certificate ${i + 1} cannot be read: ${(err as Error).message}`,
-      );
-    }
-  }
-  return bytes;
-}
-
 /**
  * Checks transcript files against live servers: what `protodoc check FILES...` does.
  *
@@ -278,7 +244,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
-    ...(options.cacert ? { ca: await readCa(options.cacert) } : {}),
+    ...(options.cacert ? { ca: await readCaFile(options.cacert) } : {}),
   };
 
   let server: RunningServer | undefined;
