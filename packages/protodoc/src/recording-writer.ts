@@ -86,10 +86,11 @@ const TOKEN_EDGE = /[.~+/-]/;
 /** The decision's threshold: shorter values (`7`, `OK`) are too likely to recur by chance. */
 const MIN_TOKEN = 4;
 /**
- * What tells a value from a word: a digit, or a lower-case letter before an upper-case one (`aZ`), as
- * ids, cas tokens, hex and base64 have and cookie names, keys and header words do not.
+ * What tells a value from a word: a digit, a lower-case letter before an upper-case one (`aZ`), or a
+ * run of 8 or more hex digits (`deadbeef`), as ids, cas tokens, hex and base64 have and cookie names,
+ * keys and header words do not.
  */
-const VALUE_LIKE = /[0-9]|[a-z][A-Z]/;
+const VALUE_LIKE = /[0-9]|[a-z][A-Z]|(?:^|[/._~+-])[0-9a-fA-F]{8,}(?:$|[/._~+-])/;
 
 /** The tokens of a line, by byte offset. */
 function tokensOf(bytes: Uint8Array): Token[] {

@@ -205,6 +205,13 @@ describe('recording: values that change between runs', () => {
     expect(lines).toContain('>>>(vars) Cookie: session={{session}}');
   });
 
+  it('takes hex of 8 digits or more for a value, digits or not', () => {
+    const lines = written(
+      conversation([0, 'NEW\r\n', 'id notes/beefcafe\r\n'], [0, 'GET notes/beefcafe\r\n', 'ok\r\n']),
+    );
+    expect(lines).toContain('>>>(vars) GET {{id}}');
+  });
+
   it('captures nothing the client sent before, nothing shorter than 4 characters, and no words', () => {
     const lines = written(
       conversation(
