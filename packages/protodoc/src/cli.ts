@@ -16,6 +16,7 @@ import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
 import { parseDuration } from './duration.js';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
+import type { Recorder, RecordOptions } from './record.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { colorDiff, formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
@@ -36,6 +37,13 @@ export interface CliContext {
   /** Where `-i` reads its answers; `process.stdin` unless a test gives its own. */
   stdin: NodeJS.ReadableStream;
   checkFiles: (paths: readonly string[], options: CheckOptions) => Promise<CheckResult>;
+  /** What `protodoc record` starts (src/record.ts `record`); tests give their own to see the options. */
+  record: (options: RecordOptions) => Promise<Recorder>;
+  /**
+   * When the recording is to stop: on SIGINT or SIGTERM. Signals after the first are ignored (the file
+   * is being written) until `release()`.
+   */
+  untilStopped: () => { stopped: Promise<void>; release(): void };
   /** Set by the command that ran; read by {@link runCli}. */
   exitCode: number;
 }
@@ -59,6 +67,22 @@ export interface CheckFlags {
   secret?: string[];
   update?: boolean;
   interactive?: boolean;
+}
+
+/** The flags of `protodoc record` as commander parses them. */
+export interface RecordFlags {
+  listen: string;
+  connect?: string;
+  output: string;
+  server?: string;
+  serverTimeout?: number;
+  settle?: number;
+  timeout?: number;
+  volatile?: string[];
+  secret?: string[];
+  cacert?: string;
+  insecure?: boolean;
+  verbose?: boolean;
 }
 
 /** Collects a repeatable flag's values in order. */
@@ -97,6 +121,21 @@ export function checkOptionsFromFlags(flags: CheckFlags): CheckOptions {
   if (flags.serverTimeout !== undefined) options.serverStartTimeoutMs = flags.serverTimeout;
   if (flags.timeout !== undefined) options.timeoutMs = flags.timeout;
   if (flags.settle !== undefined) options.settleMs = flags.settle;
+  return options;
+}
+
+/** Maps parsed flags to the options of `record` (src/record.ts). */
+export function recordOptionsFromFlags(flags: RecordFlags): RecordOptions {
+  const options: RecordOptions = { listen: flags.listen, output: flags.output };
+  if (flags.connect !== undefined) options.connect = flags.connect;
+  if (flags.server !== undefined) options.server = flags.server;
+  if (flags.serverTimeout !== undefined) options.serverStartTimeoutMs = flags.serverTimeout;
+  if (flags.settle !== undefined) options.settleMs = flags.settle;
+  if (flags.timeout !== undefined) options.timeoutMs = flags.timeout;
+  if (flags.volatile !== undefined) options.volatile = flags.volatile;
+  if (flags.secret !== undefined) options.secrets = flags.secret;
+  if (flags.cacert !== undefined) options.cacert = flags.cacert;
+  if (flags.insecure) options.insecure = true;
   return options;
 }
 
@@ -236,6 +275,72 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   context.exitCode = exitCodeOf(result);
 }
 
+/**
+ * `protodoc record`: start the proxy, say where it listens, and when told to stop (Ctrl-C, SIGTERM)
+ * write the file and say what it holds. Exit 0 when the file was written, 1 when nothing was recorded.
+ */
+async function runRecord(context: CliContext, flags: RecordFlags): Promise<void> {
+  const { stdout, stderr } = context;
+  const options = recordOptionsFromFlags(flags);
+  options.onWarning = (message) => void stderr.write(`warning: ${message}\n`);
+  if (flags.verbose) {
+    const secrets = await loadVariables({ secrets: flags.secret ?? [], env: {} });
+    const verbose = (await import('./reporters/verbose.js')).createVerbose(
+      (text) => void stderr.write(text),
+      {
+        color: useColor(undefined, stderr),
+        ...(secrets.hasSecrets ? { redact: (bytes: Uint8Array) => secrets.redact(bytes) } : {}),
+      },
+    );
+    options.trace = verbose.trace;
+  }
+  // Listen for the signals before the line that invites clients: a Ctrl-C right after it still writes.
+  const { stopped, release } = context.untilStopped();
+  try {
+    const recorder = await context.record(options);
+    stdout.write(
+      `listening on ${recorder.address}, forwarding to ${recorder.target}; ` +
+        `Ctrl-C (or SIGTERM) writes ${flags.output}\n`,
+    );
+    await stopped;
+    const recording = await recorder.stop();
+    if (recording.written === undefined) {
+      stderr.write(`error: nothing was recorded (no bytes went through); ${flags.output} was not written\n`);
+      context.exitCode = EXIT_CODES.failed;
+      return;
+    }
+    const connections = `${recording.connections} connection${recording.connections === 1 ? '' : 's'}`;
+    const captures =
+      recording.captures.length === 0
+        ? ''
+        : `, capturing ${recording.captures.map((name) => `{{${name}}}`).join(', ')}`;
+    stdout.write(
+      `wrote ${recording.written}: ${recording.steps} step${recording.steps === 1 ? '' : 's'} on ${connections}${captures}\n`,
+    );
+    context.exitCode = EXIT_CODES.passed;
+  } finally {
+    release();
+  }
+}
+
+/** `stopped` resolves at the first SIGINT or SIGTERM; later ones are ignored until `release()`. */
+function untilSignal(): { stopped: Promise<void>; release(): void } {
+  let signalled: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    signalled = resolve;
+  });
+  const on = (): void => signalled();
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    stopped,
+    release: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
 /** `updated 3 steps in 1 file`, the last line of an `--update` run. */
 function formatUpdated(update: UpdateSummary): string {
   const steps = `${update.steps} step${update.steps === 1 ? '' : 's'}`;
@@ -268,6 +373,8 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     stderr: context.stderr ?? process.stderr,
     stdin: context.stdin ?? process.stdin,
     checkFiles: context.checkFiles ?? checkFiles,
+    record: context.record ?? (async (options) => (await import('./record.js')).record(options)),
+    untilStopped: context.untilStopped ?? untilSignal,
     exitCode: 0,
   };
   const program = new Command('protodoc');
@@ -334,6 +441,64 @@ Example:
 `,
     )
     .action(async (files: string[], flags: CheckFlags) => runCheck(ctx, files, flags));
+
+  program
+    .command('record')
+    .description(
+      'record live traffic as a transcript: a proxy that writes what clients send and servers answer',
+    )
+    .requiredOption(
+      '--listen <[host:]port>',
+      'where clients connect (host default 127.0.0.1; port 0: a free one)',
+    )
+    .option(
+      '--connect <target>',
+      'where to forward: HOST:PORT, tls://HOST:PORT, unix:/path, http://HOST:PORT or https://HOST:PORT',
+    )
+    .requiredOption(
+      '--output <file>',
+      'the transcript to write when the recording stops (.md: a protodoc block)',
+    )
+    .option('--server <command>', 'start this server first ({port}: a free port) and stop it afterwards')
+    .option(
+      '--server-timeout <duration>',
+      'how long --server may take to accept connections (default: 10s)',
+      durationFlag,
+    )
+    .option(
+      '--settle <duration>',
+      'a reply quiet this long is over; what the server sends later is a step of its own (default: 200ms)',
+      durationFlag,
+    )
+    .option('--timeout <duration>', 'bound on connecting to the target (default: 5s)', durationFlag)
+    .option(
+      '--volatile <regex>',
+      'a value that changes between runs: what REGEX (or each of its groups) matches is written ... (repeatable)',
+      collect,
+    )
+    .option(
+      '--secret <name=value>',
+      'write VALUE as {{name}} wherever it is sent or received (repeatable)',
+      collect,
+    )
+    .option('--cacert <file>', 'PEM file with the CA certificate(s) for a tls:// or https:// target')
+    .option('--insecure', 'accept any TLS certificate from the target')
+    .option(
+      '-v, --verbose',
+      'print the conversation on stderr as it goes through: > sent, < received, * events',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 the file was written, 1 nothing was recorded, 2 usage error, 4 the target cannot be
+reached or --server failed, 70 internal error.
+
+Example:
+  protodoc record --listen 6390 --server "redis-server --port {port} --save ''" --output redis.txt
+  redis-cli -p 6390 SET greeting hello      # in another terminal; then Ctrl-C
+`,
+    )
+    .action(async (flags: RecordFlags) => runRecord(ctx, flags));
 
   // runCli reads the exit code the action set through this hidden link.
   contexts.set(program, ctx);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
 import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
+import type { Recording, RecordOptions } from '../src/record.js';
 import { summary } from './fixtures/results.js';
 
 interface Run {
@@ -277,5 +278,123 @@ describe('report files', () => {
     expect(run.stderr).toBe(
       'error: cannot write the report /nonexistent/dir/report.xml: no such directory /nonexistent/dir\n',
     );
+  });
+});
+
+describe('protodoc record: flags to options', () => {
+  /** Runs `record` in process with a stand-in recorder that returns `recording` when stopped. */
+  async function recordCli(argv: string[], recording: Partial<Recording> = {}) {
+    const run = { code: -1, stdout: '', stderr: '', options: [] as RecordOptions[], released: false };
+    run.code = await runCli(['record', ...argv], {
+      stdout: { write: (s: string) => (run.stdout += s) },
+      stderr: { write: (s: string) => (run.stderr += s) },
+      record: async (options) => {
+        run.options.push(options);
+        options.trace?.({
+          type: 'sent',
+          path: 'r.txt',
+          connection: 'conn1',
+          bytes: Buffer.from('PING\r\n'),
+          at: 1,
+        });
+        options.onWarning?.('conn2: cannot connect to 127.0.0.1:1: connection refused');
+        return {
+          address: '127.0.0.1:4000',
+          target: '127.0.0.1:6379',
+          accepted: 1,
+          stop: async () => ({
+            text: 'x',
+            steps: 2,
+            connections: 1,
+            captures: [],
+            written: 'r.txt',
+            ...recording,
+          }),
+        };
+      },
+      untilStopped: () => ({ stopped: Promise.resolve(), release: () => void (run.released = true) }),
+    });
+    return run;
+  }
+
+  it('maps every flag, says where it listens and what it wrote, and exits 0', async () => {
+    const run = await recordCli([
+      '--listen',
+      '4000',
+      '--connect',
+      'tls://localhost:6380',
+      '--output',
+      'r.txt',
+      '--server',
+      'srv {port}',
+      '--server-timeout',
+      '3s',
+      '--settle',
+      '50ms',
+      '--timeout',
+      '2s',
+      '--volatile',
+      'id=\\d+',
+      '--volatile',
+      'x',
+      '--secret',
+      'a=b',
+      '--cacert',
+      'ca.pem',
+      '--insecure',
+    ]);
+    const { onWarning: _onWarning, ...options } = run.options[0]!;
+    expect(options).toEqual({
+      listen: '4000',
+      output: 'r.txt',
+      connect: 'tls://localhost:6380',
+      server: 'srv {port}',
+      serverStartTimeoutMs: 3000,
+      settleMs: 50,
+      timeoutMs: 2000,
+      volatile: ['id=\\d+', 'x'],
+      secrets: ['a=b'],
+      cacert: 'ca.pem',
+      insecure: true,
+    });
+    expect(run.stdout).toBe(
+      'listening on 127.0.0.1:4000, forwarding to 127.0.0.1:6379; Ctrl-C (or SIGTERM) writes r.txt\n' +
+        'wrote r.txt: 2 steps on 1 connection\n',
+    );
+    expect(run.stderr).toBe('warning: conn2: cannot connect to 127.0.0.1:1: connection refused\n');
+    expect(run.code).toBe(0);
+    expect(run.released).toBe(true);
+  });
+
+  it('prints the traffic with -v, secrets hidden, and names the captures it wrote', async () => {
+    const run = await recordCli(
+      ['--listen', '0', '--connect', 'h:1', '--output', 'r.txt', '-v', '--secret', 'p=PING'],
+      {
+        captures: ['job', 'session'],
+      },
+    );
+    expect(run.stderr).toBe(
+      '>     1.0ms conn1: {{p}}\nwarning: conn2: cannot connect to 127.0.0.1:1: connection refused\n',
+    );
+    expect(run.stdout).toMatch(
+      /\nwrote r\.txt: 2 steps on 1 connection, capturing \{\{job\}\}, \{\{session\}\}\n$/,
+    );
+  });
+
+  it('exits 1 when nothing was recorded, and 2 without --listen or --output', async () => {
+    const nothing = await recordCli(['--listen', '0', '--connect', 'h:1', '--output', 'r.txt'], {
+      steps: 0,
+      connections: 0,
+      text: '',
+      written: undefined,
+    });
+    expect(nothing.stderr).toContain(
+      'error: nothing was recorded (no bytes went through); r.txt was not written\n',
+    );
+    expect(nothing.code).toBe(1);
+    const missing = await recordCli(['--connect', 'h:1', '--output', 'r.txt']);
+    expect(missing.stderr).toBe("error: required option '--listen <[host:]port>' not specified\n");
+    expect(missing.code).toBe(2);
+    expect(missing.options).toEqual([]);
   });
 });

@@ -20,6 +20,8 @@ describe("import from 'protodoc'", () => {
       'runTranscript',
       'runTranscripts',
       'startServer',
+      'record',
+      'parseListen',
       'formatPretty',
       'formatJson',
       'formatJunit',
