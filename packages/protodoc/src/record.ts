@@ -134,7 +134,14 @@ interface Pair {
   pending: Buffer[] | null;
   /** The client half-closed before the target's connection was open. */
   clientEnded: boolean;
+  /** Client bytes forwarded so far (a TLS handshake after some is a STARTTLS). */
+  sent: number;
   done: boolean;
+}
+
+/** A TLS handshake record (content type 22, version 3.x): how a ClientHello starts. */
+function startsTls(chunk: Buffer): boolean {
+  return chunk.length >= 3 && chunk[0] === 0x16 && chunk[1] === 0x03 && chunk[2]! <= 0x04;
 }
 
 /**
@@ -254,12 +261,20 @@ export async function record(options: RecordOptions): Promise<Recorder> {
       upstream: new Connection(`conn${index + 1}`, target, handler),
       pending: [],
       clientEnded: false,
+      sent: 0,
       done: false,
     };
     pairs.add(pair);
     const forward = (chunk: Buffer): void => {
       const socket = pair.upstream.socket;
       if (socket === null || pair.upstream.closed) return; // nobody there: not part of the conversation
+      if (pair.sent > 0 && startsTls(chunk)) {
+        options.onWarning?.(
+          `${pair.name}: the client started TLS inside the connection (STARTTLS): the proxy sees only ` +
+            'encrypted bytes from here on, which a transcript cannot replay',
+        );
+      }
+      pair.sent += chunk.length;
       chunks.push({ connection: index, from: 'client', at: performance.now() - started, bytes: chunk });
       if (trace !== undefined) traced(pair, { type: 'sent', bytes: chunk });
       if (!socket.write(chunk)) {

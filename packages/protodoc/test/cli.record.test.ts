@@ -233,6 +233,24 @@ describe('protodoc record (the binary)', () => {
     expect(check.exit).toBe(0);
   });
 
+  it('warns when a client starts TLS inside a connection (STARTTLS), which it cannot record', async () => {
+    const starttls = `sh ${join(ROOT, 'examples/protodoc/smtp/serve-starttls.sh')} {port}`;
+    const rec = await recording(['--server', starttls, '--output', 'starttls.txt']);
+    const script = [
+      'import smtplib, ssl, sys',
+      "with smtplib.SMTP('127.0.0.1', int(sys.argv[1])) as s:",
+      '    s.starttls(context=ssl._create_unverified_context())',
+      '    s.noop()',
+    ].join('\n');
+    expect((await client(findPython('smtplib')!, ['-c', script, String(rec.port)])).exit).toBe(0);
+    const stopped = await rec.stop();
+    expect(stopped.err).toBe(
+      'warning: conn1: the client started TLS inside the connection (STARTTLS): the proxy sees only ' +
+        'encrypted bytes from here on, which a transcript cannot replay\n',
+    );
+    expect(read('starttls.txt')).toContain('\n>>> STARTTLS\n220 Ready to start TLS\n');
+  });
+
   it('writes --secret values as {{name}} and what --volatile names as ...', async () => {
     const rec = await recording([
       '--server',
