@@ -25,7 +25,6 @@ export async function readCaFile(path: string): Promise<Buffer> {
       `--cacert ${path}: no certificate in it (a PEM file of '-----BEGIN CERTIFICATE-----' blocks is needed)`,
     );
   }
-  // Loaded only with --cacert.
   const { X509Certificate } = await import('node:crypto');
   for (const [i, block] of blocks.entries()) {
     try {

@@ -3,7 +3,6 @@
  * nothing if any cannot be parsed), start the server under test if asked, run, stop it, and return
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
-import { readCaFile } from './ca-file.js';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
@@ -244,7 +243,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   await checkHttpRequests(transcripts, targets);
   const tls = {
     insecure: options.insecure ?? false,
-    ...(options.cacert ? { ca: await readCaFile(options.cacert) } : {}),
+    // Loaded only with --cacert.
+    ...(options.cacert ? { ca: await (await import('./ca-file.js')).readCaFile(options.cacert) } : {}),
   };
 
   let server: RunningServer | undefined;
