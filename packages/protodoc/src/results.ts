@@ -145,6 +145,11 @@ export type TraceEvent = { path: string; connection: string; at: number } & (
   | { type: 'sent'; bytes: Uint8Array }
   /** Bytes received (over `http://`, the response written out as HTTP/1.1 text, §13). */
   | { type: 'received'; bytes: Uint8Array }
+  /**
+   * A step's reply is over (its captures taken); the last `leftover` bytes received on the connection
+   * are not its own but the start of the connection's next reply.
+   */
+  | { type: 'reply-end'; leftover: number }
   /** protodoc sent FIN after the last step. */
   | { type: 'half-close' }
   /** The server closed the connection; `reason` is the socket error's code when it failed. */

@@ -491,6 +491,7 @@ class TranscriptRun implements ConnectionHandler {
     const rest = this.matcher.leftover();
     if (rest.length > 0) active.conn.unread.push(rest);
     if (!this.plain && active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
+    if (this.trace !== undefined) this.traced(active.conn, { type: 'reply-end', leftover: rest.length });
     const now = performance.now();
     this.completedAt = now;
     this.record({
@@ -519,6 +520,8 @@ class TranscriptRun implements ConnectionHandler {
   /** Records the active step as failed with what it received; the caller decides what comes next. */
   private recordFailure(active: Active, reason: FailureReason, received: Uint8Array, message?: string): void {
     this.active = null;
+    // A failing step takes every byte it was shown.
+    if (this.trace !== undefined) this.traced(active.conn, { type: 'reply-end', leftover: 0 });
     const { step } = active;
     const where = this.matcher.failure();
     this.record({

@@ -108,4 +108,21 @@ describe('secrets through the binary', () => {
     expect(run.out).not.toMatch(value);
     expect(run.err).not.toMatch(value);
   });
+
+  it('hide a captured secret in -v that came in the chunk of an earlier step (pipelined)', async () => {
+    // Both commands in one block: redis answers both in one chunk, whose second reply the next step captures.
+    writeFileSync(
+      join(dir, 'pipelined.txt'),
+      '>>> ECHO first\n>>> ACL GENPASS 64\n$5\nfirst\n>>>@main\n$16\n>>>$ {{session=...}}\n' +
+        '>>>(vars) ECHO again-{{session}}\n$22\n>>>$ again-{{session}}\n',
+    );
+    const run = await protodoc(['-v', '--secret', 'session', '--connect', redis.target, 'pipelined.txt']);
+    expect(run.out).toMatch(/^PASS pipelined\.txt \(3 steps, /);
+    expect(run.err).toMatch(/< +[\d.]+ms main: first\n/);
+    expect(run.err).toMatch(
+      /< +[\d.]+ms main: \{\{session\}\}\n(.*\n)*< +[\d.]+ms main: again-\{\{session\}\}\n/,
+    );
+    expect(run.err).not.toMatch(/[0-9a-f]{16}/);
+    expect(run.exit).toBe(0);
+  });
 });

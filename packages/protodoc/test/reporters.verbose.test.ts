@@ -47,6 +47,25 @@ describe('createVerbose', () => {
     );
   });
 
+  it("holding received lines, prints each step's at its reply's end, and keeps the next step's back", () => {
+    const out: string[] = [];
+    const verbose = createVerbose((text) => out.push(text), {
+      holdReceived: true,
+      redact: (b) =>
+        Buffer.from(Buffer.from(b).toString('latin1').replaceAll('s3cr3t', '{{token}}'), 'latin1'),
+    });
+    verbose.trace({ ...base, type: 'sent', bytes: bytes('A\r\nB\r\n'), at: 1 });
+    // One chunk: step 1's line, then step 2's, which will capture the secret.
+    verbose.trace({ ...base, type: 'received', bytes: bytes('ok\r\ns3cr3t\r\n'), at: 2 });
+    verbose.trace({ ...base, type: 'reply-end', leftover: 8, at: 3 });
+    verbose.event({ type: 'step-end', path: 't.txt', step: passed });
+    expect(out.join('')).toBe(
+      '>     1.0ms main: A\n>     1.0ms main: B\n<     2.0ms main: ok\n* t.txt:1: passed (0.3ms)\n',
+    );
+    verbose.trace({ ...base, type: 'reply-end', leftover: 0, at: 4 });
+    expect(out.join('')).toMatch(/\n< {5}2\.0ms main: \{\{token\}\}\n$/);
+  });
+
   it('shows a line still without its LF once the conversation moves on, as no-eol', () => {
     const { out, verbose } = printer();
     verbose.trace({ ...base, type: 'received', bytes: bytes('220 hi\r\n> '), at: 1 });

@@ -30,10 +30,12 @@ describe('RunOptions.trace', () => {
       { type: 'connected', connection: 'main' },
       { type: 'sent', connection: 'main', bytes: 'one\r\n' },
       { type: 'received', connection: 'main', bytes: 'one\r\n' },
+      { type: 'reply-end', connection: 'main', leftover: 0 },
       { type: 'connect', connection: 'other', target: server.target },
       { type: 'connected', connection: 'other' },
       { type: 'sent', connection: 'other', bytes: 'two\r\n' },
       { type: 'received', connection: 'other', bytes: 'two\r\n' },
+      { type: 'reply-end', connection: 'other', leftover: 0 },
       { type: 'half-close', connection: 'main' },
       { type: 'half-close', connection: 'other' },
       // The two servers' closes may come in either order.
@@ -44,6 +46,25 @@ describe('RunOptions.trace', () => {
     expect(events.every((e) => e.path === 'test.txt')).toBe(true);
     const times = events.map((e) => e.at);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it("says at each reply's end how many bytes received are the next step's", async () => {
+    // Both replies in one chunk: the first step takes its line, the rest is the next step's.
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => socket.write('one\r\ntwo\r\n'));
+      }),
+    );
+    const events: TraceEvent[] = [];
+    const result = await run('>>> both\none\n>>>@main\ntwo\n', {
+      target: server.target,
+      trace: (event) => events.push(event),
+    });
+    expect(result.status).toBe('passed');
+    expect(plain(events).filter((e) => (e as TraceEvent).type === 'reply-end')).toEqual([
+      { type: 'reply-end', connection: 'main', leftover: 5 },
+      { type: 'reply-end', connection: 'main', leftover: 0 },
+    ]);
   });
 
   it('shows the HTTP request as it went out, and the response as the matcher reads it', async () => {

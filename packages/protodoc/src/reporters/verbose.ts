@@ -83,6 +83,37 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
     }
     return out;
   };
+  /**
+   * With holdReceived: prints the held bytes of a connection but its last `keep`, which belong to a
+   * later step (they came in the same chunk), so a secret that step captures is known when they print.
+   */
+  const release = (path: string, connection: string, keep: number): string => {
+    const key = `${path}\0${connection}`;
+    const waiting = held.get(key) ?? [];
+    const rest = partial.get(key);
+    let free = (rest?.bytes.length ?? 0) - keep;
+    for (const { bytes } of waiting) free += bytes.length;
+    let out = '';
+    const kept: { bytes: Buffer; at: number }[] = [];
+    for (const chunk of waiting) {
+      if (free >= chunk.bytes.length) {
+        out += lines('<', chunk.at, connection, chunk.bytes);
+        free -= chunk.bytes.length;
+      } else {
+        if (free > 0) out += lines('<', chunk.at, connection, chunk.bytes.subarray(0, free));
+        kept.push({ bytes: chunk.bytes.subarray(Math.max(free, 0)), at: chunk.at });
+        free = 0;
+      }
+    }
+    if (kept.length > 0) held.set(key, kept);
+    else held.delete(key);
+    if (rest !== undefined && free > 0) {
+      out += lines('<', rest.at, connection, rest.bytes.subarray(0, free));
+      if (free < rest.bytes.length) partial.set(key, { bytes: rest.bytes.subarray(free), at: rest.at });
+      else partial.delete(key);
+    }
+    return out;
+  };
   const flush = (path: string, connection: string): string => {
     const key = `${path}\0${connection}`;
     let out = '';
@@ -122,7 +153,14 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
           return;
         }
         case 'sent':
-          write(flush(path, connection) + lines('>', event.at, connection, event.bytes));
+          // Held lines wait for their step's end: what is held now is this step's reply, come early.
+          write(
+            (options.holdReceived ? '' : flush(path, connection)) +
+              lines('>', event.at, connection, event.bytes),
+          );
+          return;
+        case 'reply-end':
+          if (options.holdReceived) write(release(path, connection, event.leftover));
           return;
         case 'connect':
           write(note(event, `connecting to ${event.target}`));
@@ -164,7 +202,9 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
             ? `passed (${step.durationMs.toFixed(1)}ms)`
             : `failed: ${step.failure?.message ?? 'failed'}`;
         const line = step.failure?.line ?? step.line;
-        write(flush(event.path, step.connection) + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
+        // Held lines were printed at the reply's end, up to what belongs to the next step.
+        const before = options.holdReceived ? '' : flush(event.path, step.connection);
+        write(before + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
       } else if (event.type === 'file-end') {
         let out = '';
         const prefix = `${event.result.path}\0`;
