@@ -228,12 +228,50 @@ export function withPlaceholders(bytes: Uint8Array, spans: readonly SecretSpan[]
   return piece;
 }
 
+/** Regular-expression syntax that a `\\` makes literal: a secret may be written escaped (`a\\.b`). */
+const ESCAPABLE = new Set([...'\\^$.*+?()[]{}|/-'].map((c) => c.charCodeAt(0)));
+
+/**
+ * A `>>>~` line's source with each secret's value, written as is or with regular-expression escapes,
+ * as the regular expression `\{\{name\}\}`: what the redacted received line then shows, and matches.
+ */
+function hideInRegex(source: string, find: SecretFinder): string {
+  const bytes = Buffer.from(source, 'utf8');
+  // The source with its escapes of syntax characters undone, and where each byte of it came from.
+  const plain: number[] = [];
+  const from: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const escaped = bytes[i] === 0x5c && i + 1 < bytes.length && ESCAPABLE.has(bytes[i + 1]!);
+    from.push(i);
+    plain.push(bytes[escaped ? ++i : i]!);
+  }
+  from.push(bytes.length);
+  const spans = find(Uint8Array.from(plain));
+  if (spans.length === 0) return source;
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const { start, end, name } of spans) {
+    parts.push(
+      bytes.subarray(at, from[start]!),
+      Buffer.from(escapeRegex(placeholderText({ name, line: 0, column: 0 }))),
+    );
+    at = from[end]!;
+  }
+  parts.push(bytes.subarray(at));
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /**
  * An expected line as a report shows it when secrets are about: a text or `>>>=` line that holds a
  * secret's value as written becomes the `>>>$` line that shows `{{name}}` there instead, as the received
- * bytes do (and lines up with them the same way). Other lines come back as they are.
+ * bytes do (and lines up with them the same way); in a `>>>~` line the value, as written or escaped, is
+ * `\{\{name\}\}`. Other lines come back as they are.
  */
 export function hideSecrets(item: ExpectLine, find: SecretFinder): ExpectLine {
+  if (item.kind === 'regex') {
+    const source = hideInRegex(item.source, find);
+    return source === item.source ? item : { ...item, source };
+  }
   let pieces: Uint8Array[];
   if (item.kind === 'text') pieces = item.text.split('...').map((piece) => Buffer.from(piece, 'utf8'));
   else if (item.kind === 'literal') pieces = [item.bytes];

@@ -109,6 +109,17 @@ describe('secrets through the binary', () => {
     expect(run.err).not.toMatch(value);
   });
 
+  it('hide a secret written into a >>>~ line, as written or regex-escaped, in every report', async () => {
+    writeFileSync(join(dir, 'regex.txt'), '>>> ECHO hello\n$5\n>>>~ s3cr3t\\.x-\\d+|s3cr3t.x\n');
+    const secret = ['--secret', 'token=s3cr3t.x', '--connect', redis.target];
+    const pretty = await protodoc([...secret, 'regex.txt']);
+    expect(pretty.out).toContain('->>>~ \\{\\{token\\}\\}-\\d+|\\{\\{token\\}\\}\n+hello\n');
+    expect(pretty.exit).toBe(1);
+    const json = await protodoc([...secret, '--reporter', 'json', 'regex.txt']);
+    expect(json.out).toContain('"source": ">>>~ \\\\{\\\\{token\\\\}\\\\}-\\\\d+|\\\\{\\\\{token\\\\}\\\\}"');
+    for (const run of [pretty, json]) expect(run.out + run.err).not.toContain('s3cr3t');
+  });
+
   it('hide a captured secret in -v that came in the chunk of an earlier step (pipelined)', async () => {
     // Both commands in one block: redis answers both in one chunk, whose second reply the next step captures.
     writeFileSync(
