@@ -18,13 +18,7 @@ export { EXIT_CODES } from './exit-codes.js';
 export { loadTranscripts } from './load.js';
 export { parseMarkdown } from './markdown.js';
 export { type MatchStatus, ReplyMatcher } from './matcher.js';
-export {
-  parseListen,
-  type Recorder,
-  type Recording,
-  type RecordOptions,
-  record,
-} from './record.js';
+export { type Recorder, type Recording, type RecordOptions, record } from './record.js';
 export * from './reporters/index.js';
 export type * from './results.js';
 export {

@@ -394,4 +394,23 @@ describe('record() (the library)', () => {
       await redis.stop();
     }
   });
+
+  it('writes a .md output as one protodoc block, which check reads as a transcript', async () => {
+    const redis = await startRedis();
+    try {
+      const output = join(dir, 'recorded.md');
+      const recorder = await record({ listen: '0', connect: redis.target, output });
+      const port = Number(recorder.address.split(':')[1]);
+      expect((await client('redis-cli', ['-p', String(port), 'PING'])).out).toBe('PONG\n');
+      expect((await recorder.stop()).written).toBe(output);
+      expect(read('recorded.md')).toMatch(
+        /^```protodoc\n>>>! connect 127\.0\.0\.1:\d+\n>>> \*1\n[\s\S]*\n\+PONG\n```\n$/,
+      );
+      const check = await runBin(['check', 'recorded.md'], dir);
+      expect(check.out).toMatch(/^PASS recorded\.md:3 \(1 step, /);
+      expect(check.exit).toBe(0);
+    } finally {
+      await redis.stop();
+    }
+  });
 });

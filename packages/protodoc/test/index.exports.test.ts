@@ -21,7 +21,6 @@ describe("import from 'protodoc'", () => {
       'runTranscripts',
       'startServer',
       'record',
-      'parseListen',
       'formatPretty',
       'formatJson',
       'formatJunit',
