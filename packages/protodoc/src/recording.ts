@@ -119,6 +119,8 @@ export function segmentRecording(chunks: readonly RecordedChunk[], settleMs: num
       step.send.push(bytes);
       continue;
     }
+    // Quiet for the settle time: the reply was over.
+    if (mine?.replying && !mine.sending && at - mine.lastServerAt > settleMs) close(mine, true);
     if (mine?.midLine) {
       // The rest of a line that began in this step's reply.
       const lf = bytes.indexOf(LF);
@@ -127,17 +129,6 @@ export function segmentRecording(chunks: readonly RecordedChunk[], settleMs: num
       mine.midLine = lf < 0;
       if (end === bytes.length) continue;
       bytes = bytes.subarray(end);
-    } else if (mine?.replying && !mine.sending && at - mine.lastServerAt > settleMs) {
-      // Quiet for the settle time: the reply was over.
-      close(mine, true);
-      if (mine.midLine) {
-        const lf = bytes.indexOf(LF);
-        const end = lf < 0 ? bytes.length : lf + 1;
-        addReply(mine, bytes.subarray(0, end), at);
-        mine.midLine = lf < 0;
-        if (end === bytes.length) continue;
-        bytes = bytes.subarray(end);
-      }
     }
     const current = last.get(connection);
     if (current?.replying) {

@@ -126,6 +126,19 @@ describe('recording: steps', () => {
     ]);
   });
 
+  it('does not cut a line in two after a quiet period either', () => {
+    expect(
+      steps([
+        [0, 'c', 'SLOW\r\n'],
+        [0, 's', 'half a '],
+        [0, 's', 'line\r\nnext\r\n', 500],
+      ]),
+    ).toEqual([
+      [0, 'SLOW\r\n', 'half a line\r\n'],
+      [0, '', 'next\r\n'],
+    ]);
+  });
+
   it('keeps a line without its ending when its own client answered it: a prompt', () => {
     expect(
       steps([
