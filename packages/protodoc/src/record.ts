@@ -9,8 +9,10 @@
  * the bytes; the transcript replays them over the same raw connection (`https://` is written `tls://`,
  * `http://` as `HOST:PORT`: the bytes are the wire's, which undici would frame and decode otherwise).
  */
+
+import { stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import { readCaFile } from './ca-file.js';
 import { Connection, type ConnectionHandler, type TlsOptions } from './connection.js';
 import { UsageError } from './errors.js';
@@ -126,7 +128,6 @@ export function rawTarget(text: string): string {
 
 /** A client connection and its connection to the target. */
 interface Pair {
-  index: number;
   name: string;
   client: Socket;
   upstream: Connection;
@@ -136,7 +137,6 @@ interface Pair {
   clientEnded: boolean;
   /** Client bytes forwarded so far (a TLS handshake after some is a STARTTLS). */
   sent: number;
-  done: boolean;
 }
 
 /** A TLS handshake record (content type 22, version 3.x): how a ClientHello starts. */
@@ -226,12 +226,6 @@ export async function record(options: RecordOptions): Promise<Recorder> {
     trace?.({ ...event, path: label, connection: pair.name, at: performance.now() - started } as TraceEvent);
   let accepted = 0;
 
-  const finish = (pair: Pair): void => {
-    if (pair.done) return;
-    pair.done = true;
-    pairs.delete(pair);
-  };
-
   listener.on('connection', (client: Socket) => {
     const index = accepted++;
     client.setNoDelay(true);
@@ -255,14 +249,12 @@ export async function record(options: RecordOptions): Promise<Recorder> {
       },
     };
     const pair: Pair = {
-      index,
       name: `conn${index + 1}`,
       client,
       upstream: new Connection(`conn${index + 1}`, target, handler),
       pending: [],
       clientEnded: false,
       sent: 0,
-      done: false,
     };
     pairs.add(pair);
     const forward = (chunk: Buffer): void => {
@@ -296,9 +288,10 @@ export async function record(options: RecordOptions): Promise<Recorder> {
     });
     client.on('error', () => {});
     client.on('close', () => {
-      // A client that went away without a FIN (a reset, a killed process): the target need not wait.
-      if (!pair.upstream.ended) pair.upstream.destroy();
-      finish(pair);
+      // Both ways are done, or the client went away without a FIN (a reset, a killed process): nothing
+      // the target sends now can reach anyone.
+      pair.upstream.destroy();
+      pairs.delete(pair);
     });
     if (trace !== undefined) traced(pair, { type: 'connect', target: targetText });
     pair.upstream.open(timeoutMs, tls).then(
@@ -316,7 +309,6 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         pair.pending = null;
         options.onWarning?.(`${pair.name}: ${(err as Error).message}`);
         client.destroy();
-        finish(pair);
       },
     );
   });
@@ -325,14 +317,15 @@ export async function record(options: RecordOptions): Promise<Recorder> {
   const stop = (): Promise<Recording> => {
     stopping ??= (async (): Promise<Recording> => {
       listener.close();
-      for (const pair of [...pairs]) {
+      for (const pair of pairs) {
         pair.client.destroy();
         pair.upstream.destroy();
         if (trace !== undefined) traced(pair, { type: 'closed' });
-        finish(pair);
       }
+      pairs.clear();
       try {
         const steps = segmentRecording(chunks, settleMs);
+        if (steps.length === 0) return { text: '', steps: 0, connections: 0, captures: [] };
         const markdown = options.output !== undefined && extname(options.output).toLowerCase() === '.md';
         const fence = '```';
         const written = recordingText(steps, {
@@ -343,7 +336,6 @@ export async function record(options: RecordOptions): Promise<Recorder> {
           volatile,
           ...(markdown ? { fence } : {}),
         });
-        if (steps.length === 0) return { text: '', steps: 0, connections: 0, captures: [] };
         const body = `${written.lines.join('\n')}\n`;
         const text = markdown ? `${fence}protodoc\n${body}${fence}\n` : body;
         const recording: Recording = {
@@ -386,8 +378,6 @@ function withoutHttp(target: Target): Target {
 
 /** The directory of the output file must exist: found before anything is recorded, not after. */
 async function checkOutput(path: string): Promise<void> {
-  const { stat } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
   const dir = dirname(path);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`--output ${path}: no such directory ${dir}`);
