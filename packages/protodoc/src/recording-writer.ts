@@ -134,22 +134,26 @@ export function recordingText(
 ): RecordingText {
   const sends = steps.map((step) => new ReceivedLines(step.send));
   const replies = steps.map((step) => new ReceivedLines(step.reply));
-  const tokens = (lines: ReceivedLines, k: number): Token[] => tokensOf(lines.line(k).bytes);
+  // Each line's tokens, found once: for choosing the captures, then for writing their uses.
+  const tokensOfLines = (lines: ReceivedLines): Token[][] =>
+    Array.from({ length: lines.length }, (_, k) => tokensOf(lines.line(k).bytes));
+  const sendTokens = sends.map(tokensOfLines);
+  const replyTokens = replies.map(tokensOfLines);
 
   // Which tokens become captures: a token the server sent before any client did, sent by a client later.
   const known = new Set<string>();
   const offered = new Map<string, { step: number; line: number; start: number; end: number }>();
   const chosen = new Map<string, { step: number; line: number; start: number; end: number }>();
   for (const [s] of steps.entries()) {
-    for (let k = 0; k < sends[s]!.length; k++) {
-      for (const { text } of tokens(sends[s]!, k)) {
+    for (const line of sendTokens[s]!) {
+      for (const { text } of line) {
         const offer = offered.get(text);
         if (offer !== undefined && !chosen.has(text)) chosen.set(text, offer);
         known.add(text);
       }
     }
-    for (let k = 0; k < replies[s]!.length; k++) {
-      for (const t of tokens(replies[s]!, k)) {
+    for (const [k, line] of replyTokens[s]!.entries()) {
+      for (const t of line) {
         if (!known.has(t.text) && !offered.has(t.text))
           offered.set(t.text, { step: s, line: k, start: t.start, end: t.end });
       }
@@ -167,6 +171,10 @@ export function recordingText(
       }),
     );
   const byToken = new Map(captures.map((c) => [c.token, c]));
+  /** The captures each reply line takes, by `step:line`. */
+  const byLine = new Map<string, Capture[]>();
+  for (const c of captures)
+    byLine.set(`${c.step}:${c.line}`, [...(byLine.get(`${c.step}:${c.line}`) ?? []), c]);
   const secrets = options.secrets ?? (() => []);
 
   // Connections by first appearance; one connection needs no name.
@@ -177,18 +185,18 @@ export function recordingText(
   if (options.target !== undefined) out.push(`>>>! connect ${options.target}`);
   let current = 'main';
   /** The last step on the current connection has no expected line: a send would join its block. */
-  let open = false;
+  let noReply = false;
   const written: string[] = [];
   for (const [s, step] of steps.entries()) {
     const name = names.get(step.connection)!;
     const sendsNothing = step.send.length === 0;
     // A switch starts a step that sends nothing, and keeps two sends on one connection apart.
-    if (name !== current || (sendsNothing && s > 0) || (!sendsNothing && open)) out.push(`>>>@${name}`);
+    if (name !== current || (sendsNothing && s > 0) || (!sendsNothing && noReply)) out.push(`>>>@${name}`);
     current = name;
     // The uses of captures taken by earlier steps.
-    const uses = (bytes: Uint8Array): Span[] => {
+    const uses = (tokens: readonly Token[]): Span[] => {
       const spans: Span[] = [];
-      for (const t of tokensOf(bytes)) {
+      for (const t of tokens) {
         const c = byToken.get(t.text);
         if (c !== undefined && c.step < s && !c.dropped)
           spans.push({ start: t.start, end: t.end, kind: 'name', name: c.name });
@@ -198,17 +206,18 @@ export function recordingText(
     const send = sends[s]!;
     for (let k = 0; k < send.length; k++) {
       const line = send.line(k);
-      out.push(sendLine(line, ending(send, k), [...secretNames(secrets(line.bytes)), ...uses(line.bytes)]));
+      const spans = [...secretNames(secrets(line.bytes)), ...uses(sendTokens[s]![k]!)];
+      out.push(sendLine(line, ending(send, k), spans));
     }
     const reply = replies[s]!;
     const volatile = reply.length > 0 ? volatileLines(reply) : new Map<number, string>();
     for (let k = 0; k < reply.length; k++) {
       const line = reply.line(k);
-      const own = captures.filter((c) => c.step === s && c.line === k);
+      const own = byLine.get(`${s}:${k}`) ?? [];
       const fixed = resolve([
         ...secretNames(secrets(line.bytes)),
         ...own.map((c): Span => ({ start: c.start, end: c.end, kind: 'capture', name: c.name })),
-        ...uses(line.bytes),
+        ...uses(replyTokens[s]![k]!),
       ]);
       const changing = [
         ...headerGap(line, volatile.get(k), fixed),
@@ -229,7 +238,7 @@ export function recordingText(
       out.push(text);
     }
     for (const c of captures) if (c.step === s && !c.dropped) written.push(c.name);
-    open = reply.length === 0;
+    noReply = reply.length === 0;
   }
   return { lines: out, steps: steps.length, connections: order.length, captures: written };
 }
