@@ -9,7 +9,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPython } from '../../../tests/setup/requirements.mjs';
 import { record } from '../src/record.js';
 import { BIN, buildCli, type Outcome, ROOT, runBin } from './build-cli.js';
@@ -30,6 +30,20 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every process a test started; one that a failing test left running is stopped after it. */
+const running = new Set<ChildProcess>();
+afterEach(async () => {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+});
+
 /** A process the test started, with its output so far and a way to wait for some of it. */
 interface Started {
   child: ChildProcess;
@@ -42,6 +56,8 @@ interface Started {
 
 function start(file: string, args: readonly string[], cwd = dir): Started {
   const child = spawn(file, args, { cwd, env: { ...process.env, NO_COLOR: '1' } });
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let out = '';
   let err = '';
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
