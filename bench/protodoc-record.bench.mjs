@@ -29,10 +29,22 @@ const GOAL = 1.3;
  * @returns {Promise<Recorder>}
  */
 async function startRecorder(redisPort, file, pin) {
-  const [cmd, args] = pinned(
-    ...protodoc(['record', '--listen', '0', '--connect', `127.0.0.1:${redisPort}`, '--output', file]),
+  return startProxy(
+    'protodoc record',
+    protodoc(['record', '--listen', '0', '--connect', `127.0.0.1:${redisPort}`, '--output', file]),
     pin,
   );
+}
+
+/**
+ * Start a proxy (`protodoc record`, or the bare Node pipe proxy that is its floor) and wait for its listening line.
+ * @param {string} name
+ * @param {[string, string[]]} argv
+ * @param {boolean} pin
+ * @returns {Promise<Recorder>}
+ */
+async function startProxy(name, argv, pin) {
+  const [cmd, args] = pinned(...argv, pin);
   const child = spawn(cmd, args, { cwd: ROOT, env: BENCH_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -47,9 +59,7 @@ async function startRecorder(redisPort, file, pin) {
       const m = /^listening on 127\.0\.0\.1:(\d+), /m.exec(stdout);
       if (m) resolve(Number(m[1]));
     });
-    void exited.then((code) =>
-      reject(new BenchError(`protodoc record exited (${code}): ${stdout}${stderr}`)),
-    );
+    void exited.then((code) => reject(new BenchError(`${name} exited (${code}): ${stdout}${stderr}`)));
   });
   return {
     port,
@@ -59,9 +69,8 @@ async function startRecorder(redisPort, file, pin) {
       child.kill('SIGINT');
       const code = await exited;
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (code !== 0)
-        throw new BenchError(`protodoc record exited with ${code} when stopped: ${stdout}${stderr}`);
-      if (stderr !== '') throw new BenchError(`protodoc record warned: ${stderr}`);
+      if (code !== 0) throw new BenchError(`${name} exited with ${code} when stopped: ${stdout}${stderr}`);
+      if (stderr !== '') throw new BenchError(`${name} warned: ${stderr}`);
       return { ms, stdout };
     },
   };
@@ -78,8 +87,8 @@ function cpuMsOf(pid) {
 }
 
 /**
- * One client measured, straight to redis or through the proxy.
- * @typedef {{ name: string, argv: (port: number) => [string, string[]], proxied: boolean,
+ * One client measured, straight to redis or through a proxy (`record`, or the bare pipe proxy).
+ * @typedef {{ name: string, argv: (port: number) => [string, string[]], via: Recorder | null,
  *   runs: { ms: number, cpuMs: number, proxyCpuMs: number }[] }} Contender
  */
 
@@ -91,6 +100,11 @@ function cpuMsOf(pid) {
 async function measure(pin, dir) {
   const redis = await startRedis({ pin });
   const recorder = await startRecorder(redis.port, join(dir, `all-${pin ? 'pinned' : 'unpinned'}.txt`), pin);
+  const pipe = await startProxy(
+    'bare Node pipe proxy',
+    [process.execPath, [join(ROOT, 'bench', 'pipe-proxy.mjs'), String(redis.port)]],
+    pin,
+  );
   try {
     /** @param {number} port @returns {[string, string[]]} */
     const raw = (port) => [
@@ -118,18 +132,19 @@ async function measure(pin, dir) {
     ];
     /** @type {Contender[]} */
     const contenders = [
-      { name: 'raw Node client, direct', argv: raw, proxied: false, runs: [] },
-      { name: 'raw Node client, through record', argv: raw, proxied: true, runs: [] },
-      { name: 'redis-benchmark, direct', argv: benchmark, proxied: false, runs: [] },
-      { name: 'redis-benchmark, through record', argv: benchmark, proxied: true, runs: [] },
+      { name: 'raw Node client, direct', argv: raw, via: null, runs: [] },
+      { name: 'raw Node client, through record', argv: raw, via: recorder, runs: [] },
+      { name: 'raw Node client, through a bare Node pipe proxy', argv: raw, via: pipe, runs: [] },
+      { name: 'redis-benchmark, direct', argv: benchmark, via: null, runs: [] },
+      { name: 'redis-benchmark, through record', argv: benchmark, via: recorder, runs: [] },
     ];
     /** @param {Contender} c */
     const once = async (c) => {
       const before = await redisPingCalls(redis.port);
-      const proxyBefore = cpuMsOf(recorder.pid);
-      const [cmd, args] = c.argv(c.proxied ? recorder.port : redis.port);
+      const proxyBefore = c.via ? cpuMsOf(c.via.pid) : 0;
+      const [cmd, args] = c.argv(c.via ? c.via.port : redis.port);
       const result = await runOk(c.name, ...pinned(cmd, args, pin), { cwd: ROOT, usage: true });
-      const proxyCpuMs = c.proxied ? cpuMsOf(recorder.pid) - proxyBefore : 0;
+      const proxyCpuMs = c.via ? cpuMsOf(c.via.pid) - proxyBefore : 0;
       const calls = (await redisPingCalls(redis.port)) - before;
       if (calls !== STEPS) throw new BenchError(`${c.name} made ${calls} PINGs, expected ${STEPS}`);
       return { ms: result.ms, cpuMs: result.cpuMs, proxyCpuMs };
@@ -151,14 +166,18 @@ async function measure(pin, dir) {
         fmtMs(Math.max(...c.runs.map((r) => r.ms))),
         `${((wall(c) * 1000) / STEPS).toFixed(1)} µs`,
         fmtMs(median(c.runs.map((r) => r.cpuMs))),
-        c.proxied ? fmtMs(median(c.runs.map((r) => r.proxyCpuMs))) : '',
+        c.via ? fmtMs(median(c.runs.map((r) => r.proxyCpuMs))) : '',
       ]),
     ]);
-    const [rawDirect, rawProxied, cDirect, cProxied] =
-      /** @type {[Contender, Contender, Contender, Contender]} */ (contenders);
+    const [rawDirect, rawProxied, rawPiped, cDirect, cProxied] =
+      /** @type {[Contender, Contender, Contender, Contender, Contender]} */ (contenders);
     const ratio = wall(rawProxied) / wall(rawDirect);
     console.log(
       `through record / direct, raw Node client: ${fmtRatio(ratio)} wall (goal ≤ ${GOAL}x: ${verdict(ratio <= GOAL)})`,
+    );
+    console.log(
+      `through a bare Node pipe proxy / direct, raw Node client: ${fmtRatio(wall(rawPiped) / wall(rawDirect))} wall ` +
+        `(the floor for any proxy in Node); record / bare pipe proxy: ${fmtRatio(wall(rawProxied) / wall(rawPiped))}`,
     );
     console.log(
       `through record / direct, redis-benchmark: ${fmtRatio(wall(cProxied) / wall(cDirect))} wall ` +
@@ -166,6 +185,7 @@ async function measure(pin, dir) {
     );
   } finally {
     await recorder.stop().catch(() => {});
+    await pipe.stop().catch(() => {});
     await redis.stop();
   }
 }
