@@ -79,7 +79,7 @@ export interface AliasOptions {
    */
   remote?: string;
   /**
-   * Candidate branch on the remote, e.g. `pu/alice` when the bot's config has `candidates: [pu, "pu/*"]`.
+   * Candidate branch on the remote, e.g. `pu/alice` when the bot's config has `candidates: "pu/*"`.
    * @default 'pu'
    */
   branch?: string;

@@ -10,7 +10,7 @@
  * - 4  the bot could not work: repository unreachable, git failed, state dir unusable, hook or alias in the way
  * - 70 internal error (a bug: the stack is printed, please report it)
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -23,6 +23,11 @@ import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
 import { normalizeRepo } from './repo-location.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
+
+/** This package's version, as `premerge-bot --version` prints it. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Exit codes, one per class of outcome (see the file comment). */
 export const EXIT = { ok: 0, notLanded: 1, usage: 2, config: 3, unavailable: 4, internal: 70 } as const;
@@ -77,6 +82,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
 
   const program = new Command('premerge-bot')
     .description('Tests each pushed pu branch and fast-forwards master only to commits whose tests passed.')
+    .version(VERSION, '-V, --version', 'print the version')
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride();
 

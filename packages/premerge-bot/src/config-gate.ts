@@ -74,7 +74,11 @@ export async function checkCandidateConfig(
   }
   let next: PremergeConfig;
   try {
-    next = parseConfig((await g.mirror.readFile(tested, CONFIG_PATH)) ?? '', `commit ${short}`);
+    next = parseConfig(
+      (await g.mirror.readFile(tested, CONFIG_PATH)) ?? '',
+      `commit ${short}`,
+      g.defaultBranch,
+    );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { ok: false, reason: `its ${e.message}; fix the file and push again` };
@@ -82,7 +86,7 @@ export async function checkCandidateConfig(
   let before: PremergeConfig | null = null;
   if (theirs !== null) {
     try {
-      before = parseConfig((await g.mirror.readFile(base, CONFIG_PATH)) ?? '');
+      before = parseConfig((await g.mirror.readFile(base, CONFIG_PATH)) ?? '', '', g.defaultBranch);
     } catch {
       before = g.config;
     }

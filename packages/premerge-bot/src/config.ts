@@ -11,7 +11,7 @@ export const CONFIG_PATH = '.github/premerge.yml';
 
 /** The validated configuration. */
 export interface PremergeConfig {
-  /** Branch to land on. @default 'master' */
+  /** Branch to land on. @default the branch the config was read from (the repository's default branch) */
   target: string;
   /** Candidate branch names or globs (`*` within one path segment, `**` across). @default ['pu'] */
   candidates: string[];
@@ -83,9 +83,10 @@ function isBranchName(name: string, allowGlob: boolean): boolean {
 
 /**
  * Parses the text of `.github/premerge.yml`. `source` names where it came from (branch and repository) for the
- * error message; errors carry `file`, `key` and `line`.
+ * error message; errors carry `file`, `key` and `line`. `defaultBranch` is the branch the file was read from (the
+ * repository's default branch), which `target` defaults to.
  */
-export function parseConfig(text: string, source = ''): PremergeConfig {
+export function parseConfig(text: string, source = '', defaultBranch = 'master'): PremergeConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const where = source ? ` (${source})` : '';
@@ -133,7 +134,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     return String((v as import('yaml').Scalar).value);
   };
 
-  const target = scalarString('target') ?? 'master';
+  const target = scalarString('target') ?? defaultBranch;
   if (!isBranchName(target, false))
     fail('target', found.get('target')?.value, `'${target}' is not a branch name`);
 
@@ -155,6 +156,16 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
       const node = isSeq(v) ? (v.items[i] as Node) : v;
       if (!isBranchName(name, true)) fail('candidates', node, `'${name}' is not a branch name or glob`);
       if (name === target) fail('candidates', node, `'${name}' is the target branch itself`);
+    });
+    candidates.forEach((name, i) => {
+      const other = candidates.find((o, j) => j !== i && nestsUnder(name, o));
+      if (other === undefined) return;
+      const node = isSeq(v) ? (v.items[Math.max(i, candidates.indexOf(other))] as Node) : v;
+      fail(
+        'candidates',
+        node,
+        `'${name}' and '${other}' cannot both have branches: git cannot hold a branch ${sample(name)} and a branch ${sample(name)}/NAME in one repository (a ref cannot also be a directory of refs); keep one scheme, e.g. candidates: ${JSON.stringify(other)}`,
+      );
     });
   }
 
@@ -242,6 +253,25 @@ export function isTestUser(text: string): boolean {
 /** Does branch `name` match one of the candidate names/globs? */
 export function matchesCandidate(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+/** A branch name `pattern` accepts: its globs filled in. */
+function sample(pattern: string): string {
+  return pattern.replace(/\*\*?/g, 'x');
+}
+
+/**
+ * Can `outer` accept a branch that is a directory of branches `inner` accepts (`pu` and `pu/*`: the branch `pu`
+ * beside `pu/alice`)? Tried on sample names with the globs filled in: below what `outer` accepts (one and two
+ * levels down), and the directories above what `inner` accepts.
+ */
+function nestsUnder(outer: string, inner: string): boolean {
+  const name = sample(outer);
+  const innerRe = globToRegExp(inner);
+  if (innerRe.test(`${name}/x`) || innerRe.test(`${name}/x/x`)) return true;
+  const outerRe = globToRegExp(outer);
+  const parts = sample(inner).split('/');
+  return parts.slice(1).some((_, i) => outerRe.test(parts.slice(0, i + 1).join('/')));
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -230,7 +230,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
       const full = [...shas][0]!;
       const text = await s.mirror.readFile(full, CONFIG_PATH);
       if (text === null) throw missingConfig(`commit ${full.slice(0, 12)}`);
-      const config = parseConfig(text, `commit ${full.slice(0, 12)}`);
+      const config = parseConfig(text, `commit ${full.slice(0, 12)}`, s.defaultBranch);
       const candidate =
         selectCandidates(tips, config)[0] ?? (trusted ? selectCandidates(tips, trusted)[0] : undefined);
       if (!candidate) {
@@ -241,9 +241,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
       s.config = config;
       const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
       if (!targetSha) {
-        throw new TargetMissingError(
-          `${CONFIG_PATH}: target branch '${config.target}' does not exist in ${s.repo}; nothing can land`,
-        );
+        throw targetMissing(config.target, s.repo, s.defaultBranch);
       }
       s.targetSha = targetSha;
       s.approvedConfigChange = full;
@@ -426,11 +424,16 @@ async function scan(s: Session): Promise<void> {
   const sha = refs.get(`refs/origin/heads/${s.config.target}`);
   s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
   if (!sha) {
-    throw new TargetMissingError(
-      `${CONFIG_PATH}: target branch '${s.config.target}' does not exist in ${s.repo}; nothing can land`,
-    );
+    throw targetMissing(s.config.target, s.repo, s.defaultBranch);
   }
   s.targetSha = sha;
+}
+
+/** The config's target branch is not in the repository: what to do about it, in one line. */
+function targetMissing(target: string, repo: string, defaultBranch: string): TargetMissingError {
+  return new TargetMissingError(
+    `${CONFIG_PATH}: target branch '${target}' does not exist in ${repo}, so nothing can land: push a branch ${target} there, or name the branch to land on with \`target: BRANCH\` in ${CONFIG_PATH} on ${defaultBranch}`,
+  );
 }
 
 /** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
@@ -448,7 +451,7 @@ async function readTrustedBlob(
   const source = `branch ${branch} of ${repo}`;
   const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
   if (blob === null) throw missingConfig(source);
-  return { config: parseConfig(blob.text, source), oid: blob.oid };
+  return { config: parseConfig(blob.text, source, branch), oid: blob.oid };
 }
 
 /**
@@ -556,17 +559,17 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
   try {
     const mirror = new Mirror(r.paths.mirror);
     await mirror.ensure();
-    const config = await readTrustedConfig(mirror, r.repo).catch(async (e) => {
+    const defaultBranch = await mirror.defaultBranch(r.repo);
+    const config = await readTrustedConfig(mirror, r.repo, defaultBranch).catch(async (e) => {
       // Never fetched yet (or the file changed): fetch once so a fresh status still says something useful.
       if (!(e instanceof PremergeError) || e.code !== 'PREMERGE_CONFIG_MISSING') throw e;
       if (holder !== null) throw e;
       await mirror.fetch(r.repo, r.candidatesFrom);
-      return readTrustedConfig(mirror, r.repo);
+      return readTrustedConfig(mirror, r.repo, defaultBranch);
     });
     const heads = await lsHeads(mirror, r.repo);
     const targetSha = heads.get(config.target);
-    if (!targetSha)
-      throw new TargetMissingError(`target branch '${config.target}' does not exist in ${r.repo}`);
+    if (!targetSha) throw targetMissing(config.target, r.repo, defaultBranch);
     status.target = { branch: config.target, sha: targetSha };
     const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
     const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));

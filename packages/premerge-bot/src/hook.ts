@@ -175,14 +175,21 @@ async function writeHook(path: string, script: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** The target the trusted config of `dir` names on its default branch; `master` when there is none (yet). */
+/**
+ * The target the trusted config of `dir` names on its default branch (its `HEAD`); that branch itself when there
+ * is no config (yet) or it names none.
+ */
 async function configuredTarget(dir: string): Promise<string> {
+  const head = await git(['--git-dir', dir, 'symbolic-ref', '--quiet', '--short', 'HEAD'], {
+    okCodes: [1, 128],
+  });
+  const defaultBranch = head.code === 0 ? head.stdout.trim() : 'master';
   const r = await git(['--git-dir', dir, 'cat-file', 'blob', `HEAD:${CONFIG_PATH}`], { okCodes: [128] });
-  if (r.code !== 0) return 'master';
+  if (r.code !== 0) return defaultBranch;
   try {
-    return parseConfig(r.stdout).target;
+    return parseConfig(r.stdout, '', defaultBranch).target;
   } catch {
-    return 'master';
+    return defaultBranch;
   }
 }
 
