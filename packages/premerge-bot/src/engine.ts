@@ -19,6 +19,7 @@ import {
 } from './errors.js';
 import { isAncestor } from './git.js';
 import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from './isolation.js';
+import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
 import { lockHolder, type RepoLock, tryLock } from './lock.js';
 import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
@@ -243,6 +244,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
       if (!targetSha) {
         throw targetMissing(config.target, s.repo, s.defaultBranch);
       }
+      await refuseCheckedOutTarget(s.repo, config.target);
       s.targetSha = targetSha;
       s.approvedConfigChange = full;
       await chooseRunner(s, options);
@@ -426,6 +428,7 @@ async function scan(s: Session): Promise<void> {
   if (!sha) {
     throw targetMissing(s.config.target, s.repo, s.defaultBranch);
   }
+  await refuseCheckedOutTarget(s.repo, s.config.target);
   s.targetSha = sha;
 }
 

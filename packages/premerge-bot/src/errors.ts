@@ -14,6 +14,7 @@
  * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
  * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
  * | `PREMERGE_NOT_A_CANDIDATE`    | NotACandidateError  | `land SHA`: no candidate branch has that commit as tip   |
+ * | `PREMERGE_REPO_NOT_BARE`      | RepoNotBareError    | `--repo` has the target checked out: git refuses pushes  |
  */
 export class PremergeError extends Error {
   readonly code: string;
@@ -178,5 +179,18 @@ export class NotACandidateError extends PremergeError {
   constructor(message: string) {
     super(message, 'PREMERGE_NOT_A_CANDIDATE');
     this.name = 'NotACandidateError';
+  }
+}
+
+/**
+ * `--repo` is a repository with a working tree that has the target checked out: git refuses to update a branch
+ * that is checked out (`receive.denyCurrentBranch`), so nothing could ever land there. Found before any test runs.
+ */
+export class RepoNotBareError extends PremergeError {
+  readonly repo: string;
+  constructor(message: string, repo: string) {
+    super(message, 'PREMERGE_REPO_NOT_BARE');
+    this.name = 'RepoNotBareError';
+    this.repo = repo;
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
-import { isAncestor } from './git.js';
+import { git, isAncestor } from './git.js';
 import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
@@ -114,6 +114,12 @@ function needsRebase(s: Session, c: CandidateRef, base: string, reason: string):
   });
 }
 
+/** The first merge commit in `upstream..sha`, or null when the range has none. */
+async function firstMerge(gitDir: string, upstream: string, sha: string): Promise<string | null> {
+  const r = await git(['--git-dir', gitDir, 'rev-list', '--merges', '--max-count=1', `${upstream}..${sha}`]);
+  return r.stdout.trim() || null;
+}
+
 /** The one worktree runs and rebases use, one at a time (see Mirror.prepareWorktree). */
 function keptWorktree(s: Session): string {
   return join(s.paths.worktrees, KEPT_WORKTREE);
@@ -142,6 +148,23 @@ async function buildStack(
   try {
     let prev = base;
     for (const c of batch) {
+      if (!(await isAncestor(s.mirror.gitDir, prev, c.sha))) {
+        // A rebase flattens merge commits, and drops the resolutions they carry: never rebase one.
+        const merge = await firstMerge(s.mirror.gitDir, base, c.sha);
+        if (merge !== null) {
+          // Sitting on the target already, it can be tested as it is in a stack of its own.
+          if (prev !== base && (await isAncestor(s.mirror.gitDir, base, c.sha))) deferred.push(c);
+          else {
+            needsRebase(
+              s,
+              c,
+              base,
+              `contains merge commits (${merge.slice(0, 12)}): rebase it onto ${s.config.target} yourself, or use rebase: false`,
+            );
+          }
+          continue;
+        }
+      }
       const r = await rebaseOnto(s.mirror, worktree, c.sha, base, prev);
       if (!r.ok) {
         if (prev !== base) {
