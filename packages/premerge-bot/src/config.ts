@@ -67,6 +67,18 @@ export function parseDuration(text: string): number | null {
   return ms > 0 && Number.isFinite(ms) ? Math.round(ms) : null;
 }
 
+/** Milliseconds as the config would say them: `30m`, `90s`, `1.5h`, `500ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && (ms / size) * 10 === Math.round((ms / size) * 10)) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** A valid branch name for our purposes (what `git check-ref-format --branch` would accept, roughly). */
 function isBranchName(name: string, allowGlob: boolean): boolean {
   if (

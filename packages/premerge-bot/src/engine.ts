@@ -258,7 +258,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
           tested: full,
           durationMs: 0,
           exitCode: null,
-          reason: `already in ${config.target}`,
+          reason: `it is already in ${config.target}: nothing to test or land`,
         });
       } else await processQueue(s, [candidate]);
       await publish(s);
@@ -475,7 +475,9 @@ async function finishPassedRuns(s: Session): Promise<void> {
     };
     const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
     if (landedAlready) {
-      for (const m of members) s.verdict({ ...landedMember(m, base, facts), target, configHash });
+      for (const m of members) {
+        s.verdict({ ...landedMember(m, base, facts, members, target), target, configHash });
+      }
       continue;
     }
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;

@@ -15,8 +15,9 @@ export function formatVerdict(v: Verdict): string {
     case 'landed':
       return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})${v.reason ? `: ${v.reason}` : ''}`;
     case 'failed':
-    case 'timed-out':
       return `${head}: exit ${v.exitCode ?? 'by signal'} after ${seconds(v.durationMs)}${v.logPath ? `, log ${v.logPath}` : ''}`;
+    case 'timed-out':
+      return `${head} after ${seconds(v.durationMs)}: ${v.reason ?? 'ran past the configured timeout'}${v.logPath ? `, log ${v.logPath}` : ''}`;
     default:
       return `${head}${v.reason ? `: ${v.reason}` : ''}`;
   }

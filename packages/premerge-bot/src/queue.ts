@@ -9,6 +9,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFIG_PATH, formatDuration } from './config.js';
 import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
@@ -248,11 +249,19 @@ async function processStack(
     facts = run.facts;
     if (facts.outcome === 'cancelled') return [];
     if (facts.outcome === 'superseded') {
-      for (const m of run.moved) {
+      const by = run.moved.map((m) => {
+        const to = run.movedTo.get(m.branch);
+        return to ? `${m.branch} moved to ${short(to)}` : `${m.branch} was deleted`;
+      });
+      appendLog(
+        facts.logPath,
+        `premerge-bot: superseded: ${by.join(', ')} during the test, so it was stopped\n`,
+      );
+      for (const [i, m] of run.moved.entries()) {
         s.verdict({
           ...fromMember(m, base, facts),
           kind: 'superseded',
-          reason: `${m.branch} moved to ${run.movedTo.get(m.branch)?.slice(0, 12) ?? '(deleted)'} during the test`,
+          reason: `superseded: ${by[i]} during the test${run.movedTo.get(m.branch) ? ' (the new tip is tested next)' : ''}`,
         });
       }
       return members.filter((m) => !run.moved.includes(m)).map(({ branch, sha }) => ({ branch, sha }));
@@ -265,6 +274,7 @@ async function processStack(
     s.verdict({
       ...fromMember(m, base, facts),
       kind: facts.outcome === 'timed-out' ? 'timed-out' : 'failed',
+      ...(facts.outcome === 'timed-out' ? { reason: timedOutReason(s.config.timeoutMs) } : {}),
     });
     return [];
   }
@@ -278,6 +288,20 @@ async function processStack(
     return processStack(s, right, s.targetSha, facts);
   }
   return [...leftRequeue, ...right.map(({ branch, sha }) => ({ branch, sha }))];
+}
+
+/** Why a run timed out, naming the configured limit. */
+export function timedOutReason(timeoutMs: number): string {
+  return `ran past the configured limit, timeout: ${formatDuration(timeoutMs)} (${CONFIG_PATH}); everything it started was stopped`;
+}
+
+/** Appends a line of the bot's own to a run's log (the run is over). */
+function appendLog(path: string, text: string): void {
+  try {
+    appendFileSync(path, text, { mode: 0o600 });
+  } catch {
+    // The log is gone (retention, a full disk): the verdict still says it.
+  }
 }
 
 /** The verdict fields a run member and its run's facts give. */
@@ -294,14 +318,33 @@ export function fromMember(m: RunMember, base: string, f: RunFacts) {
   };
 }
 
-/** A landed member's verdict fields: the config change it brought is shown in its verdict. */
-export function landedMember(m: RunMember, base: string, f: RunFacts) {
+/**
+ * A landed member's verdict fields, with the reason it landed: what was tested on which base (and the config change
+ * it brought, which `allow` or an operator let through).
+ */
+export function landedMember(
+  m: RunMember,
+  base: string,
+  f: RunFacts,
+  stack: readonly RunMember[],
+  target: string,
+) {
+  const tip = stack.at(-1)!.tested;
+  const what =
+    stack.length > 1
+      ? `its test passed in a stack of ${stack.length} candidates (tip ${short(tip)}) on ${target} ${short(base)}`
+      : m.tested === m.sha
+        ? `its test passed on ${target} ${short(base)}`
+        : `its test passed rebased onto ${target} ${short(base)} (as ${short(m.tested)})`;
+  const change = m.configChange ? `; with a change to .github/premerge.yml: ${m.configChange}` : '';
   return {
     ...fromMember(m, base, f),
     kind: 'landed' as const,
-    ...(m.configChange ? { reason: `with a change to .github/premerge.yml: ${m.configChange}` } : {}),
+    reason: `${what}, and ${target} was fast-forwarded to ${short(tip)}${change}`,
   };
 }
+
+const short = (sha: string) => sha.slice(0, 12);
 
 /** Lands a passed stack; on a lost race the candidates go back in the queue (rebase) or get `needs-rebase`. */
 export async function landStack(
@@ -315,7 +358,7 @@ export async function landStack(
   const r = await land(s.mirror, s.repo, s.config.target, base, tip, s.pushToken);
   if (r.ok) {
     s.targetSha = tip;
-    for (const m of members) s.verdict(landedMember(m, base, facts));
+    for (const m of members) s.verdict(landedMember(m, base, facts, members, s.config.target));
     // The verdicts first: the target has moved, and that is what counts; the mirror follows.
     await noteLanded(s.mirror, s.config.target, tip);
     return [];

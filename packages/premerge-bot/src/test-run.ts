@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { formatDuration } from './config.js';
 import { scrubGitEnv } from './git.js';
 import { killGroupAndWait, processStartTime, signalGroup } from './process-group.js';
 import { type SweepCriteria, sweep } from './sweep.js';
@@ -219,7 +220,9 @@ export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
     close(
       why
         ? `premerge-bot: ${why}\n`
-        : `premerge-bot: ${final}${code === null ? ` (signal ${sig})` : ` (exit ${code})`} after ${durationMs}ms\n`,
+        : final === 'timed-out'
+          ? `premerge-bot: timed-out: ran past the configured limit, timeout: ${formatDuration(options.timeoutMs)}; everything it started was stopped after ${durationMs}ms\n`
+          : `premerge-bot: ${final}${code === null ? ` (signal ${sig})` : ` (exit ${code})`} after ${durationMs}ms\n`,
     );
     return {
       outcome: final,

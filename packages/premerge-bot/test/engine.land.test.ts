@@ -27,6 +27,10 @@ describe('runOnce: one candidate', () => {
     expect(await f.rev(f.origin, 'master')).toBe(sha);
     expect(report.testRuns).toBe(1);
     expect(report.verdicts[0]!.exitCode).toBe(0);
+    // A landed verdict says why it landed.
+    expect(report.verdicts[0]!.reason).toBe(
+      `its test passed on master ${base.slice(0, 12)}, and master was fast-forwarded to ${sha.slice(0, 12)}`,
+    );
   });
 
   it('records failed and leaves master alone when the test fails', async () => {
@@ -87,6 +91,9 @@ describe('runOnce: one candidate', () => {
     const master = await f.rev(f.origin, 'master');
     expect(master).toBe(v.tested);
     expect(await f.rev(f.origin, 'master^')).toBe(moved);
+    expect(v.reason).toBe(
+      `its test passed rebased onto master ${moved.slice(0, 12)} (as ${master.slice(0, 12)}), and master was fast-forwarded to ${master.slice(0, 12)}`,
+    );
     // Linear: no merge commit, the candidate's change is there.
     expect(await f.git(f.origin, 'rev-list', '--merges', `${moved}..master`)).toBe('');
     expect(await f.git(f.origin, 'show', 'master:a.txt')).toBe('a');

@@ -99,6 +99,13 @@ describe('runOnce: several candidates', () => {
     });
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
     expect(report.verdicts.map((v) => [v.kind, v.sha, v.exitCode])).toEqual([['timed-out', sha, null]]);
+    // The verdict and the log name the configured limit.
+    expect(report.verdicts[0]!.reason).toBe(
+      'ran past the configured limit, timeout: 700ms (.github/premerge.yml); everything it started was stopped',
+    );
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, sha)).toMatch(
+      /\npremerge-bot: timed-out: ran past the configured limit, timeout: 700ms; everything it started was stopped after \d+ms\n$/,
+    );
     expect(await f.rev(f.origin, 'master')).toBe(base);
     expect(existsSync(started)).toBe(true);
     expect([...processesMentioning('300.0701'), ...processesMentioning('300.0702')]).toEqual([]);
@@ -122,6 +129,15 @@ describe('runOnce: several candidates', () => {
     ]);
     expect(await f.rev(f.origin, 'master')).toBe(newer);
     expect(processesMentioning('300.0703')).toEqual([]);
+    // The superseded run's verdict and log say by what.
+    expect(report.verdicts[0]!.reason).toBe(
+      `superseded: pu moved to ${newer.slice(0, 12)} during the test (the new tip is tested next)`,
+    );
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, slow)).toMatch(
+      new RegExp(
+        `\npremerge-bot: superseded: pu moved to ${newer.slice(0, 12)} during the test, so it was stopped\n$`,
+      ),
+    );
   });
 });
 
