@@ -7,26 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { PremergeError } from './errors.js';
+import { AliasError } from './errors.js';
 import { scrubGitEnv } from './git.js';
 import { NOTES_REF } from './publish.js';
 
 const run = promisify(execFile);
-
-/**
- * Installing or removing aliases failed: `PREMERGE_NOT_A_CLONE` (not inside a git clone) or
- * `PREMERGE_ALIAS_EXISTS` (an alias of that name that premerge-bot did not write is in the way).
- */
-export class AliasError extends PremergeError {
-  constructor(
-    message: string,
-    code: 'PREMERGE_NOT_A_CLONE' | 'PREMERGE_ALIAS_EXISTS',
-    options?: ErrorOptions,
-  ) {
-    super(message, code, options);
-    this.name = 'AliasError';
-  }
-}
 
 /** Marks an alias as ours, so uninstall never removes an alias of the same name that someone else wrote. */
 const MARKER = ': premerge-bot;';

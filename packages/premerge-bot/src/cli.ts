@@ -17,7 +17,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
 import { type EngineOptions, landConfigChange, readRunLog, readStatus, runOnce } from './engine.js';
-import { PremergeError } from './errors.js';
+import { PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
 import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
@@ -43,14 +43,6 @@ export interface CliContext {
   cwd: string;
   /** Stops `once` and `watch` cleanly when aborted (the binary aborts it on SIGINT and SIGTERM). */
   signal: AbortSignal;
-}
-
-/** A usage mistake found after commander's own checks (a bad duration, conflicting options): exit 2. */
-export class UsageError extends PremergeError {
-  constructor(message: string) {
-    super(message, 'PREMERGE_USAGE');
-    this.name = 'UsageError';
-  }
 }
 
 function collect(value: string, previous: string[] = []): string[] {

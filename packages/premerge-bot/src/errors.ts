@@ -15,10 +15,37 @@
  * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
  * | `PREMERGE_NOT_A_CANDIDATE`    | NotACandidateError  | `land SHA`: no candidate branch has that commit as tip   |
  * | `PREMERGE_REPO_NOT_BARE`      | RepoNotBareError    | `--repo` has the target checked out: git refuses pushes  |
+ * | `PREMERGE_USAGE`              | UsageError          | a bad value commander cannot check (duration, options)   |
+ * | `PREMERGE_NOT_A_REPO`, `PREMERGE_HOOK_NOT_LOCAL`, `PREMERGE_HOOK_EXISTS` | HookError | `hook install` cannot   |
+ * | `PREMERGE_NOT_A_CLONE`, `PREMERGE_ALIAS_EXISTS` | AliasError | `alias install` cannot                          |
+ * | `PREMERGE_WATCH_RUNNING`      | WatchRunningError   | another `watch` serves this state directory              |
+ * | `PREMERGE_INTERNAL`           | PremergeError       | a bug                                                    |
  */
+export type PremergeErrorCode =
+  | 'PREMERGE_CONFIG_MISSING'
+  | 'PREMERGE_CONFIG_INVALID'
+  | 'PREMERGE_TARGET_MISSING'
+  | 'PREMERGE_REPO_UNREACHABLE'
+  | 'PREMERGE_REPO_NOT_BARE'
+  | 'PREMERGE_GIT'
+  | 'PREMERGE_LOG_NOT_FOUND'
+  | 'PREMERGE_STATE'
+  | 'PREMERGE_USAGE'
+  | 'PREMERGE_NOT_A_REPO'
+  | 'PREMERGE_HOOK_NOT_LOCAL'
+  | 'PREMERGE_HOOK_EXISTS'
+  | 'PREMERGE_NOT_A_CLONE'
+  | 'PREMERGE_ALIAS_EXISTS'
+  | 'PREMERGE_WATCH_RUNNING'
+  | 'PREMERGE_ISOLATION'
+  | 'PREMERGE_MIRROR_TAMPERED'
+  | 'PREMERGE_RUN_SETUP'
+  | 'PREMERGE_NOT_A_CANDIDATE'
+  | 'PREMERGE_INTERNAL';
+
 export class PremergeError extends Error {
-  readonly code: string;
-  constructor(message: string, code: string, options?: ErrorOptions) {
+  readonly code: PremergeErrorCode;
+  constructor(message: string, code: PremergeErrorCode, options?: ErrorOptions) {
     super(message, options);
     this.name = 'PremergeError';
     this.code = code;
@@ -192,5 +219,55 @@ export class RepoNotBareError extends PremergeError {
     super(message, 'PREMERGE_REPO_NOT_BARE');
     this.name = 'RepoNotBareError';
     this.repo = repo;
+  }
+}
+
+/** A usage mistake found after commander's own checks (a bad duration, conflicting options, a bad setting): exit 2. */
+export class UsageError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_USAGE');
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Installing or removing the hook failed: `PREMERGE_NOT_A_REPO` (no git repository there),
+ * `PREMERGE_HOOK_NOT_LOCAL` (a URL: hooks are installed on the machine hosting the repository) or
+ * `PREMERGE_HOOK_EXISTS` (a post-receive hook premerge-bot did not write is in the way).
+ */
+export class HookError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_REPO' | 'PREMERGE_HOOK_NOT_LOCAL' | 'PREMERGE_HOOK_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'HookError';
+  }
+}
+
+/**
+ * Installing or removing aliases failed: `PREMERGE_NOT_A_CLONE` (not inside a git clone) or
+ * `PREMERGE_ALIAS_EXISTS` (an alias of that name that premerge-bot did not write is in the way).
+ */
+export class AliasError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_CLONE' | 'PREMERGE_ALIAS_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'AliasError';
+  }
+}
+
+/** `PREMERGE_WATCH_RUNNING`: another watch already serves this state dir (its socket answers). */
+export class WatchRunningError extends PremergeError {
+  constructor(socket: string) {
+    super(
+      `another premerge-bot watch is running on ${socket}; stop it or use another --state-dir`,
+      'PREMERGE_WATCH_RUNNING',
+    );
+    this.name = 'WatchRunningError';
   }
 }

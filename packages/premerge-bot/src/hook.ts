@@ -7,26 +7,10 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_PATH, parseConfig } from './config.js';
-import { PremergeError } from './errors.js';
+import { HookError } from './errors.js';
 import { git } from './git.js';
 import { ensurePushToken, PROTECT_MARKER, protectHookScript, tokenHash } from './protect.js';
 import { localPath, normalizeRepo } from './repo-location.js';
-
-/**
- * Installing or removing the hook failed: `PREMERGE_NOT_A_REPO` (no git repository there),
- * `PREMERGE_HOOK_NOT_LOCAL` (a URL: hooks are installed on the machine hosting the repository) or
- * `PREMERGE_HOOK_EXISTS` (a post-receive hook premerge-bot did not write is in the way).
- */
-export class HookError extends PremergeError {
-  constructor(
-    message: string,
-    code: 'PREMERGE_NOT_A_REPO' | 'PREMERGE_HOOK_NOT_LOCAL' | 'PREMERGE_HOOK_EXISTS',
-    options?: ErrorOptions,
-  ) {
-    super(message, code, options);
-    this.name = 'HookError';
-  }
-}
 
 /** Second line of every hook we write; how uninstall (and re-install) recognises ours. */
 const MARKER = '# premerge-bot post-receive hook';

@@ -7,23 +7,12 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type EngineEvent, type OnceReport, runOnce } from './engine.js';
-import { PremergeError, StateError } from './errors.js';
+import { PremergeError, StateError, WatchRunningError } from './errors.js';
 import { isRemote } from './repo-location.js';
 
 /** The socket a running watch listens on; one per state dir. */
 export function socketPath(stateDir: string): string {
   return join(stateDir, 'watch.sock');
-}
-
-/** `PREMERGE_WATCH_RUNNING`: another watch already serves this state dir (its socket answers). */
-export class WatchRunningError extends PremergeError {
-  constructor(socket: string) {
-    super(
-      `another premerge-bot watch is running on ${socket}; stop it or use another --state-dir`,
-      'PREMERGE_WATCH_RUNNING',
-    );
-    this.name = 'WatchRunningError';
-  }
 }
 
 /** One repository the daemon looks after, as for `premerge-bot once`. */
