@@ -12,16 +12,25 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
-import { type EngineOptions, landConfigChange, readRunLog, readStatus, runOnce } from './engine.js';
-import { PremergeError, UsageError } from './errors.js';
+import { type EngineOptions, findRunLog, landConfigChange, readStatus, runOnce } from './engine.js';
+import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
-import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
+import {
+  formatEngineEvent,
+  formatStatus,
+  formatVerdict,
+  formatWatchEvent,
+  jsonLine,
+  summarize,
+} from './progress.js';
 import { normalizeRepo } from './repo-location.js';
+import { openRunLog } from './run-logs.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
 
 /** This package's version, as `premerge-bot --version` prints it. */
@@ -43,6 +52,12 @@ export interface CliContext {
   cwd: string;
   /** Stops `once` and `watch` cleanly when aborted (the binary aborts it on SIGINT and SIGTERM). */
   signal: AbortSignal;
+  /**
+   * Writes bytes to standard output, resolving once they may be followed by more (the binary waits for a pipe to
+   * drain): how `log` streams a log of any size.
+   * @default through {@link stdout}
+   */
+  write?: (chunk: Uint8Array) => Promise<void>;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -61,6 +76,12 @@ function interval(text: string): number {
  */
 export function createProgram(ctx: CliContext, outcome: { code: number } = { code: EXIT.ok }): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const decoder = new StringDecoder('utf8');
+  const write =
+    ctx.write ??
+    (async (chunk: Uint8Array) => {
+      ctx.stdout(decoder.write(Buffer.from(chunk)));
+    });
   const local = (p: string) => normalizeRepo(p, ctx.cwd);
   // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
   const stateDirOf = (o: { stateDir?: string }) =>
@@ -177,7 +198,15 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     .addOption(stateDirOption())
     .argument('<sha|branch>')
     .action(async (what: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
-      ctx.stdout(await readRunLog(engineOptions(o), what));
+      const log = await findRunLog(engineOptions(o), what);
+      if (log.size === null) {
+        // A verdict without a run (refused, needs-rebase...) is all there is to say; a log that is gone is an error.
+        if (log.verdict) out(`${formatVerdict(log.verdict)}${log.missing ? `\n(${log.missing})` : ''}`);
+        if (log.run) throw new LogNotFoundError(`no log for '${what}': ${log.missing}`);
+        return;
+      }
+      // Streamed with backpressure: a log may be larger than memory should hold.
+      for await (const chunk of openRunLog(log)) await write(chunk as Buffer);
     });
 
   const hook = program.command('hook').description('the post-receive hook that triggers runs on push');
@@ -328,6 +357,11 @@ export async function main(): Promise<never> {
   const code = await run(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    write: (chunk) =>
+      new Promise<void>((done) => {
+        if (process.stdout.write(chunk)) done();
+        else process.stdout.once('drain', done);
+      }),
     isTTY: process.stdout.isTTY === true,
     env: process.env,
     cwd: process.cwd(),

@@ -57,11 +57,11 @@ const KEYS = [
   'test-user',
   'config-changes',
 ] as const;
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a duration such as `30m`, `1.5h`, `90s` or `250ms` into milliseconds; null when malformed. */
+/** Parses a duration such as `30m`, `1.5h`, `90s`, `250ms` or `30d` into milliseconds; null when malformed. */
 export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
   if (!m) return null;
   const ms = Number(m[1]) * UNITS[m[2]!]!;
   return ms > 0 && Number.isFinite(ms) ? Math.round(ms) : null;
@@ -70,6 +70,7 @@ export function parseDuration(text: string): number | null {
 /** Milliseconds as the config would say them: `30m`, `90s`, `1.5h`, `500ms`. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [
+    ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1000],

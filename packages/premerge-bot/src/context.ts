@@ -27,6 +27,8 @@ export interface SessionInit {
   maxBatch: number;
   /** The bot's token for a target protected by `hook install --protect`, when there is one. */
   pushToken: string | null;
+  /** The most of a test's output a run's log keeps. */
+  logLimit: number;
 }
 
 export class Session {
@@ -41,6 +43,7 @@ export class Session {
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
   readonly pushToken: string | null;
+  readonly logLimit: number;
   state: JournalState;
   config!: PremergeConfig;
   /** The branch the trusted config was read from (the repository's default branch). */
@@ -94,6 +97,7 @@ export class Session {
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
     this.pushToken = init.pushToken;
+    this.logLimit = init.logLimit;
     this.state = summarize(init.records, init.tornLines);
   }
 

@@ -2,36 +2,30 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { isSettled, pendingCandidates, selectCandidates } from './candidates.js';
-import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from './config.js';
+import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { pendingCandidates, selectCandidates } from './candidates.js';
+import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
-import {
-  IsolationError,
-  LogNotFoundError,
-  NotACandidateError,
-  PremergeError,
-  pushReason,
-  StateError,
-  TargetMissingError,
-  unreachable,
-} from './errors.js';
+import { IsolationError, NotACandidateError, PremergeError, pushReason, StateError } from './errors.js';
 import { isAncestor } from './git.js';
-import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from './isolation.js';
+import { firstAnnouncement, isolationSettings, planIsolation } from './isolation.js';
 import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
-import { lockHolder, type RepoLock, tryLock } from './lock.js';
-import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
+import { type RepoLock, tryLock } from './lock.js';
+import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
 import { readPushToken } from './protect.js';
 import { NOTES_REF, publishNotes } from './publish.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
-import { normalizeRepo } from './repo-location.js';
-import { Journal, readJournal, summarize } from './store.js';
-import type { CandidateRef, EngineEvent, OnceReport, RunningRun, StatusReport, Verdict } from './types.js';
+import { applyRetention } from './retention.js';
+import { Journal, readJournal } from './store.js';
+import { readTrustedBlob, readTrustedConfig, targetMissing } from './trusted-config.js';
+import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import { Mirror } from './workspace.js';
 
+export type { EngineOptions } from './options.js';
+export { findRunLog, type RunLog, readRunLog } from './run-logs.js';
+export { readStatus } from './status.js';
 export type {
   CandidateRef,
   EngineEvent,
@@ -41,82 +35,6 @@ export type {
   Verdict,
   VerdictKind,
 } from './types.js';
-
-/** Options shared by every engine call. */
-export interface EngineOptions {
-  /** Path or URL of the repository that holds the target branch (and its trusted `.github/premerge.yml`). */
-  repo: string;
-  /**
-   * Another repository (path or URL) holding the candidate branches: the three-repository workflow, where
-   * developers push `pu` to a public repository and the bot lands on `repo`.
-   * @default the same as `repo`
-   */
-  candidatesFrom?: string;
-  /**
-   * Where the bot keeps its mirror, journal, logs and lock.
-   * @default `$XDG_STATE_HOME/premerge-bot`, or `~/.local/state/premerge-bot`
-   */
-  stateDir?: string;
-  /** Abort = stop cleanly: the running test's process group is killed and nothing half-done becomes a verdict. */
-  signal?: AbortSignal;
-  /** Receives progress events, for live or structured logs. Must not throw. */
-  onEvent?: (event: EngineEvent) => void;
-  /**
-   * How often a running test checks whether its candidate branch moved (then the run is superseded).
-   * @default 2000
-   */
-  pollIntervalMs?: number;
-  /**
-   * With `rebase: true`, at most this many ready candidates are stacked into one test run (bisected on failure).
-   * 1 tests one candidate at a time.
-   * @default 16
-   */
-  maxBatch?: number;
-  /**
-   * `auto`: tests run in a bubblewrap sandbox where it works; `off`: as the bot's own user. Wins over
-   * `PREMERGE_SANDBOX` and the config's `sandbox`.
-   * @default `PREMERGE_SANDBOX`, else the config's `sandbox` (`auto`)
-   */
-  sandbox?: 'auto' | 'off';
-  /**
-   * Run tests as this user (name, or `UID[:GID]`); the bot must be root. Wins over `PREMERGE_TEST_USER` and the
-   * config's `test-user`.
-   * @default `PREMERGE_TEST_USER`, else the config's `test-user`
-   */
-  testUser?: string;
-  /**
-   * Where the trees tests run in live (one per repository, kept between runs); never inside the state directory.
-   * @default `PREMERGE_TREES_DIR`, else the state directory's path with `-trees` appended
-   */
-  treesDir?: string;
-  /**
-   * When false, the engine refuses to run tests as its own user (no sandbox works and no test user is set) with
-   * `PREMERGE_ISOLATION` instead: for front ends exposed to the world (the GitHub App's `serve`).
-   * @default true
-   */
-  allowSameUser?: boolean;
-}
-
-interface Resolved {
-  repo: string;
-  candidatesFrom: string | undefined;
-  paths: RepoPaths;
-}
-
-function resolveOptions(options: EngineOptions): Resolved {
-  const repo = normalizeRepo(options.repo);
-  const candidatesFrom = options.candidatesFrom ? normalizeRepo(options.candidatesFrom) : undefined;
-  const stateDir = resolve(options.stateDir ?? defaultStateDir());
-  const treesDir = resolve(
-    options.treesDir ?? (process.env['PREMERGE_TREES_DIR'] || defaultTreesDir(stateDir)),
-  );
-  if (overlaps(stateDir, treesDir)) {
-    throw new StateError(
-      `the trees directory ${treesDir} and the state directory ${stateDir} must not contain each other: a test could reach the bot's state`,
-    );
-  }
-  return { repo, candidatesFrom, paths: repoPaths(stateDir, repo, candidatesFrom, treesDir) };
-}
 
 /**
  * Processes every pending candidate of `options.repo` and resolves when none is left.
@@ -334,11 +252,14 @@ async function withSession<T>(
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
     pushToken: readPushToken(r.paths.stateDir),
+    logLimit: r.logs.limit,
   });
   try {
     if (journal.repairedTail) {
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
     }
+    writeRepoRecord(r);
+    applyRetention(r.paths.stateDir, r.logs);
     await mirror.ensure();
     await s.guard();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
@@ -432,31 +353,6 @@ async function scan(s: Session): Promise<void> {
   s.targetSha = sha;
 }
 
-/** The config's target branch is not in the repository: what to do about it, in one line. */
-function targetMissing(target: string, repo: string, defaultBranch: string): TargetMissingError {
-  return new TargetMissingError(
-    `${CONFIG_PATH}: target branch '${target}' does not exist in ${repo}, so nothing can land: push a branch ${target} there, or name the branch to land on with \`target: BRANCH\` in ${CONFIG_PATH} on ${defaultBranch}`,
-  );
-}
-
-/** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
-async function readTrustedConfig(mirror: Mirror, repo: string, known?: string): Promise<PremergeConfig> {
-  return (await readTrustedBlob(mirror, repo, known)).config;
-}
-
-/** The trusted config and the object id of its file (which a candidate that leaves the config alone shares). */
-async function readTrustedBlob(
-  mirror: Mirror,
-  repo: string,
-  known?: string,
-): Promise<{ config: PremergeConfig; oid: string }> {
-  const branch = known ?? (await mirror.defaultBranch(repo));
-  const source = `branch ${branch} of ${repo}`;
-  const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
-  if (blob === null) throw missingConfig(source);
-  return { config: parseConfig(blob.text, source, branch), oid: blob.oid };
-}
-
 /**
  * Runs whose test passed but whose landing the journal does not show (the bot died in between). The exact tested
  * commit lands from the exact base, and only while every member branch still points where it did; a target that
@@ -524,111 +420,5 @@ async function publish(s: Session): Promise<void> {
         reason: pushReason(push.stdout, push.stderr),
       });
     }
-  }
-}
-
-/**
- * The queue and recent verdicts of `options.repo`, read without taking the repository lock (a running bot is not
- * disturbed). The target and candidate tips are asked of the repositories; the config as of the bot's last fetch.
- */
-export async function readStatus(options: EngineOptions): Promise<StatusReport> {
-  const r = resolveOptions(options);
-  const { records, tornLines } = readJournal(r.paths.journal);
-  const state = summarize(records, tornLines);
-  const holder = lockHolder(r.paths.lock);
-  const recent = state.verdicts
-    .map((v) => v.verdict)
-    .reverse()
-    .slice(0, 50);
-  const running: RunningRun[] = [];
-  for (const [runId, run] of state.runs) {
-    if (run.ended || run.passed) continue;
-    running.push({
-      runId,
-      members: run.started.members,
-      base: run.started.base,
-      tested: run.started.tested,
-      logPath: run.started.logPath,
-      startedAt: run.started.at,
-      pid: run.process?.pgid ?? 0,
-    });
-  }
-  const status: StatusReport = {
-    repo: options.repo,
-    target: null,
-    pending: [],
-    running,
-    recent,
-    lockHolder: holder,
-  };
-  try {
-    const mirror = new Mirror(r.paths.mirror);
-    await mirror.ensure();
-    const defaultBranch = await mirror.defaultBranch(r.repo);
-    const config = await readTrustedConfig(mirror, r.repo, defaultBranch).catch(async (e) => {
-      // Never fetched yet (or the file changed): fetch once so a fresh status still says something useful.
-      if (!(e instanceof PremergeError) || e.code !== 'PREMERGE_CONFIG_MISSING') throw e;
-      if (holder !== null) throw e;
-      await mirror.fetch(r.repo, r.candidatesFrom);
-      return readTrustedConfig(mirror, r.repo, defaultBranch);
-    });
-    const heads = await lsHeads(mirror, r.repo);
-    const targetSha = heads.get(config.target);
-    if (!targetSha) throw targetMissing(config.target, r.repo, defaultBranch);
-    status.target = { branch: config.target, sha: targetSha };
-    const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
-    const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));
-    const verdicts = state.verdicts.map((v) => v.verdict);
-    // The mirror may not hold the commits ls-remote just named; what it lacks cannot be shown to be landed.
-    const targetKnown = (await mirror.resolve(targetSha)) !== null;
-    for (const c of selectCandidates(listed, config)) {
-      if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
-      const known = targetKnown && (await mirror.resolve(c.sha)) !== null;
-      if (known && (await isAncestor(mirror.gitDir, c.sha, targetSha))) continue;
-      status.pending.push(c);
-    }
-  } catch (e) {
-    if (!(e instanceof PremergeError)) throw e;
-    status.problem = { code: e.code, message: e.message };
-  }
-  return status;
-}
-
-async function lsHeads(mirror: Mirror, repo: string): Promise<Map<string, string>> {
-  let out: string;
-  try {
-    out = (await mirror.run(['ls-remote', '--heads', repo])).stdout;
-  } catch (e) {
-    throw unreachable('read', repo, e);
-  }
-  const map = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const [sha, ref] = line.split('\t');
-    if (sha && ref?.startsWith('refs/heads/')) map.set(ref.slice('refs/heads/'.length), sha);
-  }
-  return map;
-}
-
-/**
- * The test output of the latest run of a commit (full or abbreviated sha, at least 4 hex digits; the candidate's
- * sha or the tested commit) or of a candidate branch. Rejects with `PREMERGE_LOG_NOT_FOUND` when there is none.
- */
-export async function readRunLog(options: EngineOptions, shaOrBranch: string): Promise<string> {
-  const r = resolveOptions(options);
-  const { records, tornLines } = readJournal(r.paths.journal);
-  const state = summarize(records, tornLines);
-  const isSha = /^[0-9a-f]{4,40}$/i.test(shaOrBranch);
-  const wanted = shaOrBranch.toLowerCase();
-  const runs = [...state.runs.values()].reverse();
-  const run = runs.find((run) =>
-    run.started.members.some((m) =>
-      isSha ? m.sha.startsWith(wanted) || m.tested.startsWith(wanted) : m.branch === shaOrBranch,
-    ),
-  );
-  if (!run) throw new LogNotFoundError(`no test run recorded for '${shaOrBranch}' in ${options.repo}`);
-  try {
-    return readFileSync(run.started.logPath, 'utf8');
-  } catch {
-    throw new LogNotFoundError(`the log of run ${run.started.runId} is gone (${run.started.logPath})`);
   }
 }

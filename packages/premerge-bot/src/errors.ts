@@ -9,6 +9,7 @@
  * | `PREMERGE_REPO_UNREACHABLE`   | RepoUnreachableError| fetching or pushing the repository failed                |
  * | `PREMERGE_GIT`                | GitError            | a git command failed unexpectedly                        |
  * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
+ * | `PREMERGE_NO_STATE`           | NoStateError        | `status`/`log`: no bot worked on that repository there   |
  * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
  * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
  * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
@@ -29,6 +30,7 @@ export type PremergeErrorCode =
   | 'PREMERGE_REPO_NOT_BARE'
   | 'PREMERGE_GIT'
   | 'PREMERGE_LOG_NOT_FOUND'
+  | 'PREMERGE_NO_STATE'
   | 'PREMERGE_STATE'
   | 'PREMERGE_USAGE'
   | 'PREMERGE_NOT_A_REPO'
@@ -156,6 +158,17 @@ export class LogNotFoundError extends PremergeError {
   constructor(message: string) {
     super(message, 'PREMERGE_LOG_NOT_FOUND');
     this.name = 'LogNotFoundError';
+  }
+}
+
+/**
+ * A reader (`status`, `log`) found no state for the repository in the state directory: no bot has worked on it
+ * there (or `--state-dir` is mistyped). Reading never creates state.
+ */
+export class NoStateError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_NO_STATE');
+    this.name = 'NoStateError';
   }
 }
 

@@ -9,14 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_PATH, parseConfig } from './config.js';
 import { HookError } from './errors.js';
 import { git } from './git.js';
+import { HOOK_LOG } from './paths.js';
+
+export { HOOK_LOG };
+
 import { ensurePushToken, PROTECT_MARKER, protectHookScript, tokenHash } from './protect.js';
 import { localPath, normalizeRepo } from './repo-location.js';
 
 /** Second line of every hook we write; how uninstall (and re-install) recognises ours. */
 const MARKER = '# premerge-bot post-receive hook';
-
-/** Name of the log the hook's background run appends to, in the state dir. */
-export const HOOK_LOG = 'hook.log';
 
 /** What the hook runs; resolved at install time so the hook does not depend on PATH. */
 export interface HookCommand {
@@ -236,4 +237,16 @@ export async function uninstallHook(
     }
   }
   return removed;
+}
+
+/**
+ * The state directory the premerge-bot post-receive hook of local repository `repo` names, or null when it has none
+ * of ours (or `repo` is not local).
+ */
+export async function installedStateDir(repo: string): Promise<string | null> {
+  if (localPath(repo) === null) return null;
+  const text = await readIfExists(await hookPath(repo));
+  if (!text?.includes(MARKER)) return null;
+  const m = /--state-dir '((?:[^']|'\\'')*)'/.exec(text);
+  return m ? m[1]!.replaceAll("'\\''", "'") : null;
 }

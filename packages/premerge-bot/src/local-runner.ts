@@ -192,6 +192,7 @@ export class LocalRunner implements Runner {
       cwd: this.paths.trees.tree,
       timeoutMs: request.timeoutMs,
       logPath: request.logPath,
+      ...(request.logLimit === undefined ? {} : { logLimit: request.logLimit }),
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onSpawn ? { onSpawn: request.onSpawn } : {}),
       containment: this.containment(request, user),

@@ -468,6 +468,7 @@ async function testStack(
       command: s.config.test,
       timeoutMs: s.config.timeoutMs,
       logPath,
+      logLimit: s.logLimit,
       signal: controller.signal,
       onSpawn: (pgid, startTime) => {
         spawned = true;

@@ -188,17 +188,24 @@ describe('the worktree, after a test that broke it', () => {
 });
 
 describe('readStatus and readRunLog', () => {
-  it('shows the queue before a run, the verdicts after, and the log of a run', async () => {
+  it('knows nothing before the first run, then shows the verdicts, the queue and the log of a run', async () => {
     f = await createFixture();
     const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
-    const before = await readStatus({ repo: f.origin, stateDir: f.stateDir });
-    expect(before.pending).toEqual([{ branch: 'pu', sha }]);
-    expect(before.target?.branch).toBe('master');
+    const none = (await readStatus({ repo: f.origin, stateDir: f.stateDir }).catch(
+      (e) => e,
+    )) as PremergeError;
+    expect(none.code).toBe('PREMERGE_NO_STATE');
+    expect(existsSync(f.stateDir)).toBe(false);
     await runOnce({ repo: f.origin, stateDir: f.stateDir });
     const after = await readStatus({ repo: f.origin, stateDir: f.stateDir });
     expect(after.pending).toEqual([]);
+    expect(after.target?.branch).toBe('master');
     expect(after.recent.map((v) => [v.kind, v.sha])).toEqual([['failed', sha]]);
     expect(after.lockHolder).toBeNull();
+    const next = await pushCandidate(f, { files: { 'test.sh': FAIL, 'b.txt': 'b\n' } });
+    expect((await readStatus({ repo: f.origin, stateDir: f.stateDir })).pending).toEqual([
+      { branch: 'pu', sha: next },
+    ]);
     expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, sha.slice(0, 8))).toContain(
       'tests broken',
     );
