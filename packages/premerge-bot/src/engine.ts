@@ -18,7 +18,15 @@ import { NOTES_REF, publishNotes } from './publish.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { applyRetention } from './retention.js';
-import { Journal, readJournal } from './store.js';
+import {
+  compactRecords,
+  Journal,
+  type JournalRecord,
+  readJournal,
+  removeCompactionLeftovers,
+  rewriteJournal,
+  settlingVerdicts,
+} from './store.js';
 import { readTrustedBlob, readTrustedConfig, targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import { Mirror } from './workspace.js';
@@ -235,7 +243,14 @@ async function withSession<T>(
   report: OnceReport,
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
-  const { records, tornLines } = readJournal(r.paths.journal);
+  let { records, tornLines } = readJournal(r.paths.journal);
+  removeCompactionLeftovers(r.paths.journal);
+  const compacted = compactIfLarge(r, records, options.journalCompactBytes ?? 4 * 1024 * 1024);
+  if (compacted) {
+    options.onEvent?.({ type: 'compacted', records: records.length, kept: compacted.length });
+    records = compacted;
+    tornLines = 0;
+  }
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
   const s = new Session({
@@ -277,6 +292,24 @@ async function withSession<T>(
   }
 }
 
+/**
+ * A journal larger than `threshold` bytes is rewritten with only what still counts (store.ts compactRecords), when
+ * that drops a quarter of its records at least. Returns the records kept, or null when it was left as it is.
+ */
+function compactIfLarge(r: Resolved, records: JournalRecord[], threshold: number): JournalRecord[] | null {
+  let size: number;
+  try {
+    size = statSync(r.paths.journal).size;
+  } catch {
+    return null;
+  }
+  if (size <= threshold) return null;
+  const kept = compactRecords(records);
+  if (kept.length > records.length * 0.75) return null;
+  rewriteJournal(r.paths.journal, kept);
+  return kept;
+}
+
 /** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
 function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
   return withSession(options, r, report, async (s) => {
@@ -290,7 +323,7 @@ function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRoun
       const listed = s.candidateTips();
       const candidates = selectCandidates(listed, s.config);
       s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
-      const verdicts = s.state.verdicts.map((v) => v.verdict);
+      const verdicts = settlingVerdicts(s.state);
       const pending = await pendingCandidates(mirror.gitDir, candidates, s.targetSha, s.config, verdicts);
       if (first) report.pendingAtStart = pending.length;
       first = false;

@@ -82,6 +82,12 @@ export interface EngineOptions {
    * @default `PREMERGE_LOG_SPACE` (e.g. `1GiB`), else 1 GiB
    */
   logSpace?: number;
+  /**
+   * A journal larger than this many bytes is compacted when a session starts (the latest verdict per commit and
+   * config, runs not yet ended, retries, recent delivery ids), by an atomic rewrite.
+   * @default 4 MiB
+   */
+  journalCompactBytes?: number;
 }
 
 /** The options with paths resolved and settings read: what every engine call works from. */

@@ -54,6 +54,8 @@ export function formatEngineEvent(e: EngineEvent): string {
       return e.detail;
     case 'warning':
       return `warning: ${e.message}`;
+    case 'compacted':
+      return `compacted the journal: ${e.records} records, ${e.kept} kept`;
   }
 }
 

@@ -7,7 +7,7 @@ import { PremergeError, unreachable } from './errors.js';
 import { isAncestor } from './git.js';
 import { lockHolder } from './lock.js';
 import { type EngineOptions, resolveForReading } from './options.js';
-import { readJournal, summarize } from './store.js';
+import { readJournal, settlingVerdicts, summarize } from './store.js';
 import { readTrustedConfig, targetMissing } from './trusted-config.js';
 import type { CandidateRef, RunningRun, StatusReport } from './types.js';
 import { Mirror } from './workspace.js';
@@ -57,7 +57,7 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
     status.target = { branch: config.target, sha: targetSha };
     const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
     const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));
-    const verdicts = state.verdicts.map((v) => v.verdict);
+    const verdicts = settlingVerdicts(state);
     // The mirror may not hold the commits ls-remote just named; what it lacks cannot be shown to be landed.
     const targetKnown = (await mirror.resolve(targetSha)) !== null;
     for (const c of selectCandidates(listed, config)) {

@@ -91,7 +91,9 @@ export type EngineEvent =
   /** How this repository's tests are kept away from the bot; once per process and repository, at start. */
   | { type: 'isolation'; mode: 'sandbox' | 'test-user' | 'same-user'; detail: string }
   /** Something the bot could not do and went on without (e.g. signal another user's process: EPERM). */
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** The journal was rewritten with only what still counts: `records` before, `kept` after. */
+  | { type: 'compacted'; records: number; kept: number };
 
 /** What one {@link runOnce} call did. */
 export interface OnceReport {
