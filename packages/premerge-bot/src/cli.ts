@@ -4,7 +4,7 @@
  *
  * Exit codes:
  * - 0  the command did its job (for `once`: the run completed, whatever the verdicts; stopped by a signal too)
- * - 1  `land`: the commit did not land (its verdict says why)
+ * - 1  `land`, `retry`: the commit did not land (its verdict says why)
  * - 2  usage: unknown command or option, bad value
  * - 3  the trusted `.github/premerge.yml` is missing or invalid, or its target branch does not exist
  * - 4  the bot could not work: repository unreachable, git failed, state dir unusable, hook or alias in the way
@@ -17,7 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
-import { type EngineOptions, findRunLog, landConfigChange, readStatus, runOnce } from './engine.js';
+import {
+  type EngineOptions,
+  findRunLog,
+  landConfigChange,
+  readStatus,
+  retryCandidate,
+  runOnce,
+} from './engine.js';
 import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { defaultStateDir } from './paths.js';
@@ -280,6 +287,36 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
       };
       const report = await landConfigChange(options, sha);
       if (!report.verdicts.some((v) => v.kind === 'landed')) outcome.code = EXIT.notLanded;
+    });
+
+  program
+    .command('retry')
+    .description('test again a candidate whose failure was a flake (a pass lands it)')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .argument('<sha>')
+    .action(async (sha: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const options = engineOptions(o);
+      options.onEvent = (e) => {
+        if (
+          e.type === 'test-started' ||
+          e.type === 'isolation' ||
+          e.type === 'warning' ||
+          e.type === 'verdict'
+        )
+          out(formatEngineEvent(e));
+      };
+      const report = await retryCandidate(options, sha);
+      if (report.already) {
+        out(`${report.retried.slice(0, 12)} already landed: ${formatVerdict(report.already)}`);
+        return;
+      }
+      const mine = report.verdicts.filter((v) => v.sha === report.retried);
+      if (!mine.some((v) => v.kind === 'landed')) {
+        if (mine.length === 0) out(`${report.retried.slice(0, 12)} got no verdict (the bot was stopped)`);
+        outcome.code = EXIT.notLanded;
+      }
     });
 
   const alias = program.command('alias').description('git pup and git pu-status for a developer clone');

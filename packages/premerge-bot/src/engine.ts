@@ -312,7 +312,18 @@ function compactIfLarge(r: Resolved, records: JournalRecord[], threshold: number
 
 /** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
 function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
-  return withSession(options, r, report, async (s) => {
+  return withSession(options, r, report, (s) => workLoop(s, options, r, report, firstRound));
+}
+
+/** Scan, decide, test and land until a scan finds nothing new (and no poke came); returns the last scan's time. */
+async function workLoop(
+  s: Session,
+  options: EngineOptions,
+  r: Resolved,
+  report: OnceReport,
+  firstRound: boolean,
+): Promise<number> {
+  {
     const { mirror } = s;
     let first = firstRound;
     for (;;) {
@@ -340,7 +351,55 @@ function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRoun
       const progressed = report.verdicts.length + report.testRuns !== before;
       if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
     }
-  });
+  }
+}
+
+/**
+ * `premerge-bot retry SHA`: tests again a candidate whose verdict (a failure, a time-out, an error) came from a
+ * flake. `sha` (at least 4 hex digits) must be the tip of a candidate branch. Its verdicts recorded so far no longer
+ * settle it (a `retry` record in the journal), and the queue is worked as `runOnce` does, so a pass lands it. Waits
+ * while another bot holds the repository's lock. Resolves with the report; `retried` is the full sha, and a
+ * commit that already landed is not retried (its landed verdict is `already`).
+ */
+export async function retryCandidate(
+  options: EngineOptions,
+  sha: string,
+): Promise<OnceReport & { retried: string; already?: Verdict }> {
+  const r = resolveOptions(options);
+  ensureRoot(r);
+  const report = emptyReport(options.repo);
+  const lock = await waitForLock(r, options);
+  if (!lock) return { ...report, aborted: true, retried: '' };
+  try {
+    return await withSession(options, r, report, async (s) => {
+      await scan(s);
+      const full = uniqueTip(s, sha);
+      const landed = s.state.verdicts.find((v) => v.verdict.sha === full && v.verdict.kind === 'landed');
+      if (landed) return { ...report, retried: full, already: landed.verdict };
+      s.record({ type: 'retry', sha: full, at: new Date().toISOString() });
+      await workLoop(s, options, r, report, true);
+      return { ...report, retried: full };
+    });
+  } finally {
+    lock.release();
+  }
+}
+
+/** The one candidate tip `sha` (4 or more hex digits) abbreviates; NotACandidateError otherwise. */
+function uniqueTip(s: Session, sha: string): string {
+  const wanted = sha.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
+  const shas = new Set(
+    selectCandidates(s.candidateTips(), s.config)
+      .filter((b) => b.sha.startsWith(wanted))
+      .map((b) => b.sha),
+  );
+  if (shas.size === 1) return [...shas][0]!;
+  throw new NotACandidateError(
+    shas.size === 0
+      ? `no candidate branch of ${s.candidatesFrom ?? s.repo} points at ${sha}: only a candidate's tip can be retried (push it again to test another commit)`
+      : `${sha} is ambiguous: ${[...shas].join(', ')}`,
+  );
 }
 
 /**
