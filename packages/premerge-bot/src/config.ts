@@ -281,8 +281,10 @@ function sample(pattern: string): string {
 function nestsUnder(outer: string, inner: string): boolean {
   const name = sample(outer);
   const innerRe = globToRegExp(inner);
-  if (innerRe.test(`${name}/x`) || innerRe.test(`${name}/x/x`)) return true;
   const outerRe = globToRegExp(outer);
+  // `**` accepts a branch and the branches below it by itself: listing it beside another entry adds no conflict.
+  if (innerRe.test(name) || outerRe.test(sample(inner))) return false;
+  if (innerRe.test(`${name}/x`) || innerRe.test(`${name}/x/x`)) return true;
   const parts = sample(inner).split('/');
   return parts.slice(1).some((_, i) => outerRe.test(parts.slice(0, i + 1).join('/')));
 }

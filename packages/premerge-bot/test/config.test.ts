@@ -83,7 +83,6 @@ describe('parseConfig', () => {
       ['[pu, "pu/*"]', 2],
       ['["pu/*", pu]', 2],
       ['\n  - "pu/*"\n  - "pu/*/*"', 4],
-      ['[pu, "**"]', 2],
       ['[pu, pu/alice]', 2],
       ['["pu-*", "pu-x/*"]', 2],
     ] as const) {
@@ -91,6 +90,7 @@ describe('parseConfig', () => {
       expect([e.code, e.key, e.line], list).toEqual(['PREMERGE_CONFIG_INVALID', 'candidates', line]);
       expect(e.message).toMatch(/cannot both have branches: git cannot hold a branch/);
     }
+    expect(parseConfig('test: x\ncandidates: ["pu/*", "**"]\n').candidates).toEqual(['pu/*', '**']);
     expect(parseConfig('test: x\ncandidates: [pu, "pu-*", "dev/*"]\n').candidates).toEqual([
       'pu',
       'pu-*',
