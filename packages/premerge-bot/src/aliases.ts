@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AliasError } from './errors.js';
 import { scrubGitEnv } from './git.js';
-import { NOTES_REF } from './publish.js';
+import { NOTES_REF } from './git-publisher.js';
 
 const run = promisify(execFile);
 

@@ -239,8 +239,13 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         out(`installed ${installed.postReceive}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
         if (installed.protect) {
           out(
-            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} now takes pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
+            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} and the bot's verdicts (refs/notes/premerge, refs/premerge/*) now take pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
           );
+          if (installed.protect.candidatesPath) {
+            out(
+              `installed ${installed.protect.candidatesPath}: the bot's verdicts there take pushes from this bot only`,
+            );
+          }
         }
       },
     );

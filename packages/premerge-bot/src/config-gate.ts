@@ -30,6 +30,7 @@ export function describeChange(before: PremergeConfig, after: PremergeConfig): s
     ['sandbox-writable', (c) => c.sandboxWritable],
     ['test-user', (c) => c.testUser ?? null],
     ['config-changes', (c) => c.configChanges],
+    ['publish-logs', (c) => c.publishLogs],
   ];
   const changes = fields
     .filter(([, get]) => show(get(before)) !== show(get(after)))

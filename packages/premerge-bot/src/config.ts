@@ -42,6 +42,11 @@ export interface PremergeConfig {
    * `refuse` (it does not land; `premerge-bot land SHA --config-change` lands it) or `allow`. @default 'refuse'
    */
   configChanges: 'refuse' | 'allow';
+  /**
+   * Publish the whole log of a failed run in the status ref (`refs/premerge/status`), not only its last 50 lines:
+   * whoever can read the repository reads them. @default false
+   */
+  publishLogs: boolean;
   /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
   hash: string;
 }
@@ -56,6 +61,7 @@ const KEYS = [
   'sandbox-writable',
   'test-user',
   'config-changes',
+  'publish-logs',
 ] as const;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -197,14 +203,15 @@ export function parseConfig(text: string, source = '', defaultBranch = 'master')
     timeoutMs = parsed!;
   }
 
-  let rebase = false;
-  const r = found.get('rebase');
-  if (r) {
-    const v = r.value;
-    if (!isScalar(v) || typeof v.value !== 'boolean')
-      fail('rebase', v ?? r.keyNode, 'expected true or false');
-    rebase = (v as import('yaml').Scalar<boolean>).value;
-  }
+  const boolean = (key: string): boolean => {
+    const entry = found.get(key);
+    if (!entry) return false;
+    const v = entry.value;
+    if (!isScalar(v) || typeof v.value !== 'boolean') fail(key, v ?? entry.keyNode, 'expected true or false');
+    return (v as import('yaml').Scalar<boolean>).value;
+  };
+  const rebase = boolean('rebase');
+  const publishLogs = boolean('publish-logs');
 
   const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
     const value = scalarString(key);
@@ -254,6 +261,7 @@ export function parseConfig(text: string, source = '', defaultBranch = 'master')
     sandboxWritable,
     testUser,
     configChanges,
+    publishLogs,
     hash,
   };
 }

@@ -2,19 +2,21 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pendingCandidates, selectCandidates } from './candidates.js';
 import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
-import { IsolationError, NotACandidateError, PremergeError, pushReason, StateError } from './errors.js';
+import { IsolationError, NotACandidateError, PremergeError, StateError } from './errors.js';
 import { isAncestor } from './git.js';
+import { GitPublisher } from './git-publisher.js';
 import { firstAnnouncement, isolationSettings, planIsolation } from './isolation.js';
 import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
 import { type RepoLock, tryLock } from './lock.js';
 import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
 import { readPushToken } from './protect.js';
-import { NOTES_REF, publishNotes } from './publish.js';
+import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { applyRetention } from './retention.js';
@@ -187,7 +189,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
           reason: `it is already in ${config.target}: nothing to test or land`,
         });
       } else await processQueue(s, [candidate]);
-      await publish(s);
+      await publishNow(s);
       report.target = config.target;
       report.targetSha = s.targetSha;
       report.aborted = s.aborted;
@@ -253,6 +255,7 @@ async function withSession<T>(
   }
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
+  const pushToken = readPushToken(r.paths.stateDir);
   const s = new Session({
     paths: r.paths,
     repo: r.repo,
@@ -266,9 +269,12 @@ async function withSession<T>(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
-    pushToken: readPushToken(r.paths.stateDir),
+    pushToken,
     logLimit: r.logs.limit,
+    publisher: new GitPublisher(mirror, r.repo, r.candidatesFrom, pushToken),
+    heartbeatMs: options.heartbeatMs,
   });
+  const stopHeartbeat = startHeartbeat(s);
   try {
     if (journal.repairedTail) {
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
@@ -287,6 +293,8 @@ async function withSession<T>(
     await removeGitLocks(mirror, (e) => s.emit(e));
     return await fn(s);
   } finally {
+    stopHeartbeat();
+    await s.publishing;
     journal.close();
     await s.runner?.idle().catch(() => undefined);
   }
@@ -328,7 +336,16 @@ async function workLoop(
     let first = firstRound;
     for (;;) {
       const scanStart = Date.now();
-      await scan(s);
+      try {
+        await scan(s);
+      } catch (e) {
+        // Said where developers look, too: a broken config or a missing target stops every landing.
+        if (e instanceof PremergeError && existsSync(join(s.mirror.gitDir, 'HEAD'))) {
+          s.problem = { code: e.code, message: e.message };
+          await publishNow(s, { force: true });
+        }
+        throw e;
+      }
       await chooseRunner(s, options);
       await finishPassedRuns(s);
       const listed = s.candidateTips();
@@ -341,7 +358,7 @@ async function workLoop(
       s.emit({ type: 'pending', candidates: pending });
       const before = report.verdicts.length + report.testRuns;
       await processQueue(s, pending);
-      await publish(s);
+      await publishNow(s);
       report.target = s.config.target;
       report.targetSha = s.targetSha;
       if (s.aborted) {
@@ -481,36 +498,6 @@ async function finishPassedRuns(s: Session): Promise<void> {
     // A lost race leaves no verdict with rebase: true; close the run so it is not retried from a stale base.
     if (s.state.runs.get(runId)?.ended === false) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'lost-race' });
-    }
-  }
-}
-
-/** Publishes verdicts not yet in `repo`'s notes (and mirrors the notes to the candidates repository). */
-async function publish(s: Session): Promise<void> {
-  const done = s.state.published.get(s.repo) ?? new Set<string>();
-  const todo = s.state.verdicts.filter((v) => !done.has(v.id));
-  if (todo.length === 0) return;
-  // Only the latest verdict per commit becomes its note.
-  const latest = new Map<string, Verdict>();
-  for (const v of todo) latest.set(v.verdict.sha, v.verdict);
-  const failure = await publishNotes(s.mirror, s.repo, [...latest.values()]).catch((e: Error) => e.message);
-  if (failure) {
-    s.emit({ type: 'publish-failed', repo: s.repo, reason: failure });
-    return;
-  }
-  s.record({ type: 'published', remote: s.repo, ids: todo.map((v) => v.id) });
-  s.emit({ type: 'published', count: latest.size, repo: s.repo });
-  if (s.candidatesFrom) {
-    const push = await s.mirror.run(
-      ['push', '--quiet', '--porcelain', '--force', s.candidatesFrom, `${NOTES_REF}:${NOTES_REF}`],
-      [1, 128],
-    );
-    if (push.code !== 0) {
-      s.emit({
-        type: 'publish-failed',
-        repo: s.candidatesFrom,
-        reason: pushReason(push.stdout, push.stderr),
-      });
     }
   }
 }

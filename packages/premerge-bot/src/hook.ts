@@ -58,8 +58,11 @@ export interface HookOptions {
 export interface InstalledHooks {
   /** The post-receive hook, in the repository candidates are pushed to. */
   postReceive: string;
-  /** With `protect`: the pre-receive hook and the branch it protects. */
-  protect?: { path: string; target: string };
+  /**
+   * With `protect`: the pre-receive hook and the branch it protects (with the bot's own refs), and in the
+   * three-repository layout the one guarding the bot's refs in the candidates repository.
+   */
+  protect?: { path: string; target: string; candidatesPath?: string };
 }
 
 /** The node and script that runs premerge-bot now; what the hook calls by default. */
@@ -187,12 +190,20 @@ export async function installHook(options: HookOptions): Promise<InstalledHooks>
   const path = await hookPath(where);
   await checkOurs(path, MARKER);
   let guard: { path: string; target: string; dir: string } | undefined;
+  // In the three-repository layout the candidates repository holds the bot's verdicts too: guarded there as well.
+  let guardCandidates: { path: string; dir: string } | undefined;
   if (options.protect) {
     const dir = localPath(options.repo);
     const guardPath = await hookPath(options.repo, 'pre-receive');
     await checkOurs(guardPath, PROTECT_MARKER);
     const target = typeof options.protect === 'string' ? options.protect : await configuredTarget(dir!);
     guard = { path: guardPath, target, dir: dir! };
+    const cands = options.candidatesFrom === undefined ? null : localPath(options.candidatesFrom);
+    if (cands !== null) {
+      const candsPath = await hookPath(options.candidatesFrom!, 'pre-receive');
+      await checkOurs(candsPath, PROTECT_MARKER);
+      guardCandidates = { path: candsPath, dir: cands };
+    }
   }
   const stateDir = resolve(options.stateDir);
   const script = hookScript({
@@ -208,7 +219,18 @@ export async function installHook(options: HookOptions): Promise<InstalledHooks>
   // The bot's token travels as a push option, which the repository must accept.
   await git(['--git-dir', guard.dir, 'config', 'receive.advertisePushOptions', 'true']);
   await writeHook(guard.path, protectHookScript(guard.target, tokenHash(token)));
-  return { postReceive: path, protect: { path: guard.path, target: guard.target } };
+  if (guardCandidates) {
+    await git(['--git-dir', guardCandidates.dir, 'config', 'receive.advertisePushOptions', 'true']);
+    await writeHook(guardCandidates.path, protectHookScript(null, tokenHash(token)));
+  }
+  return {
+    postReceive: path,
+    protect: {
+      path: guard.path,
+      target: guard.target,
+      ...(guardCandidates ? { candidatesPath: guardCandidates.path } : {}),
+    },
+  };
 }
 
 /**
@@ -229,8 +251,9 @@ export async function uninstallHook(
     await rm(path);
     removed.push(path);
   }
-  if (localPath(options.repo) !== null) {
-    const guard = await hookPath(options.repo, 'pre-receive');
+  for (const repo of [options.repo, options.candidatesFrom]) {
+    if (repo === undefined || localPath(repo) === null) continue;
+    const guard = await hookPath(repo, 'pre-receive');
     if ((await readIfExists(guard))?.includes(PROTECT_MARKER)) {
       await rm(guard);
       removed.push(guard);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pushReason, RepoNotBareError } from './errors.js';
 import { git, isAncestor } from './git.js';
-import { TOKEN_OPTION } from './protect.js';
+import { tokenEnv } from './protect.js';
 import { localPath } from './repo-location.js';
 import type { Mirror } from './workspace.js';
 
@@ -91,15 +91,7 @@ export async function land(
 ): Promise<LandResult> {
   if (!(await isAncestor(mirror.gitDir, base, tested))) return { ok: false, reason: 'not-descendant' };
   const ref = `refs/heads/${target}`;
-  // The token goes through the environment (push.pushOption), never the command line: another user can read a
-  // process's command line in /proc, and error messages quote it.
-  const env: NodeJS.ProcessEnv | undefined = pushToken
-    ? {
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: 'push.pushOption',
-        GIT_CONFIG_VALUE_0: `${TOKEN_OPTION}=${pushToken}`,
-      }
-    : undefined;
+  const env = tokenEnv(pushToken);
   const args = [
     'push',
     '--porcelain',

@@ -88,6 +88,12 @@ export interface EngineOptions {
    * @default 4 MiB
    */
   journalCompactBytes?: number;
+  /**
+   * The status (`refs/premerge/status`) is published at least this often while the bot works, tests included, so
+   * `git pu-status` can tell a live bot from a dead one: `watch` sets it to its interval. Unset, the status is
+   * published when something changes and says no heartbeat is to be expected (cron, hooks).
+   */
+  heartbeatMs?: number;
 }
 
 /** The options with paths resolved and settings read: what every engine call works from. */

@@ -16,6 +16,7 @@ import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { git, isAncestor } from './git.js';
 import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
+import { publishNow } from './publication.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
 import type { CandidateRef } from './types.js';
@@ -414,6 +415,10 @@ async function testStack(
     logPath,
   });
   s.emit({ type: 'test-started', runId, members, base, tested, logPath });
+  // "testing since": published while the test runs, except as the bot's own user, where the test could change the
+  // mirror meanwhile: then before it starts.
+  const published = publishNow(s);
+  if (s.runner.isolation.mode === 'same-user') await published;
   const errorVerdicts = (reason: string) => {
     for (const m of members) {
       s.verdict({

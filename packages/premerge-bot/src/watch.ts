@@ -182,6 +182,8 @@ async function loop(
         ...slot.target,
         stateDir,
         signal,
+        // The status it publishes says when to expect the next sign of life.
+        heartbeatMs: intervalMs,
         onEvent: (event) => emit({ type: 'engine', repo, event }),
       });
       emit({ type: 'run-finished', repo, report });

@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       sandboxWritable: [],
       testUser: undefined,
       configChanges: 'refuse',
+      publishLogs: false,
       hash: undefined,
     });
   });
