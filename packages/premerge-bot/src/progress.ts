@@ -98,23 +98,45 @@ export function summarize(r: OnceReport): string {
 
 /** The `status` command's text form. */
 export function formatStatus(s: StatusReport): string {
-  const lines = [`repository: ${s.repo}`];
+  const commit = (sha: string) => {
+    const c = s.commits[sha];
+    return c ? `${short(sha)} "${c.subject}" (${c.author})` : short(sha);
+  };
+  const lines = [`repository: ${s.repo}${s.candidatesFrom ? ` (candidates from ${s.candidatesFrom})` : ''}`];
   lines.push(s.target ? `target: ${s.target.branch} at ${short(s.target.sha)}` : 'target: unknown');
   if (s.problem) lines.push(`problem: ${s.problem.code}: ${s.problem.message}`);
-  lines.push(s.lockHolder === null ? 'bot: not running' : `bot: running (pid ${s.lockHolder})`);
-  for (const r of s.running) {
+  const watching = s.watch?.repos.find((r) => r.repo === s.repo || r.candidatesFrom === s.repo);
+  if (s.watch && watching) {
     lines.push(
-      `running: ${r.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ')} since ${r.startedAt}`,
+      watching.state === 'idle'
+        ? `bot: watch (pid ${s.watch.pid}) running, idle since ${watching.since}${watching.nextPollAt ? `, next look at ${watching.nextPollAt}` : ''}`
+        : `bot: watch (pid ${s.watch.pid}) running, working since ${watching.since}`,
+    );
+  } else if (s.lockHolder !== null) lines.push(`bot: running (pid ${s.lockHolder})`);
+  else if (s.watch)
+    lines.push(`bot: a watch (pid ${s.watch.pid}) runs on this state dir, for other repositories`);
+  else lines.push('bot: not running');
+  const alive = s.lockHolder !== null || watching?.state === 'working';
+  for (const r of s.running) {
+    const members = r.members.map((m) => `${m.branch} ${commit(m.sha)}`).join(' + ');
+    lines.push(
+      alive
+        ? `testing: ${members} since ${r.startedAt}`
+        : `cut off: ${members} (started ${r.startedAt}; tested again at the next run)`,
     );
   }
-  lines.push(
-    s.pending.length === 0
-      ? 'pending: none'
-      : `pending: ${s.pending.map((c) => `${c.branch} ${short(c.sha)}`).join(', ')}`,
-  );
+  const queued = s.candidates.flatMap((c) => (c.state === 'queued' ? [c] : []));
+  if (queued.length === 0) lines.push('pending: none');
+  else {
+    lines.push('pending:');
+    for (const c of queued) lines.push(`  ${c.branch} ${commit(c.sha)}, ${c.ahead} ahead of it`);
+  }
   if (s.recent.length > 0) {
     lines.push('recent verdicts:');
-    for (const v of s.recent) lines.push(`  ${v.at}  ${formatVerdict(v)}`);
+    for (const v of s.recent) {
+      const c = s.commits[v.sha];
+      lines.push(`  ${v.at}  ${formatVerdict(v)}${c ? ` ("${c.subject}", ${c.author})` : ''}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,9 @@
  * What the bot knows of one repository, for `premerge-bot status`: the queue, the run in progress and recent
  * verdicts, read without taking the repository lock (a running bot is not disturbed) and without creating anything.
  */
-import { isSettled, selectCandidates } from './candidates.js';
+import { existsSync } from 'node:fs';
+import { describeQueue } from './bot-status.js';
+import { selectCandidates, settlingVerdict } from './candidates.js';
 import { PremergeError, unreachable } from './errors.js';
 import { isAncestor } from './git.js';
 import { lockHolder } from './lock.js';
@@ -10,6 +12,7 @@ import { type EngineOptions, resolveForReading } from './options.js';
 import { readJournal, settlingVerdicts, summarize } from './store.js';
 import { readTrustedConfig, targetMissing } from './trusted-config.js';
 import type { CandidateRef, RunningRun, StatusReport } from './types.js';
+import { askWatch } from './watch-ipc.js';
 import { Mirror } from './workspace.js';
 
 /**
@@ -20,7 +23,6 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
   const r = await resolveForReading(options);
   const { records, tornLines } = readJournal(r.paths.journal);
   const state = summarize(records, tornLines);
-  const holder = lockHolder(r.paths.lock);
   const recent = state.verdicts
     .map((v) => v.verdict)
     .reverse()
@@ -38,16 +40,21 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
       pid: run.process?.pgid ?? 0,
     });
   }
+  const watching = await askWatch(r.paths.stateDir);
   const status: StatusReport = {
     repo: options.repo,
+    ...(r.candidatesFrom ? { candidatesFrom: r.candidatesFrom } : {}),
     target: null,
+    candidates: [],
     pending: [],
     running,
     recent,
-    lockHolder: holder,
+    lockHolder: lockHolder(r.paths.lock),
+    watch: watching,
+    commits: {},
   };
+  const mirror = new Mirror(r.paths.mirror);
   try {
-    const mirror = new Mirror(r.paths.mirror);
     const defaultBranch = await mirror.defaultBranch(r.repo);
     // The config as of the bot's last fetch: reading fetches nothing.
     const config = await readTrustedConfig(mirror, r.repo, defaultBranch);
@@ -60,17 +67,48 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
     const verdicts = settlingVerdicts(state);
     // The mirror may not hold the commits ls-remote just named; what it lacks cannot be shown to be landed.
     const targetKnown = (await mirror.resolve(targetSha)) !== null;
-    for (const c of selectCandidates(listed, config)) {
-      if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
-      const known = targetKnown && (await mirror.resolve(c.sha)) !== null;
-      if (known && (await isAncestor(mirror.gitDir, c.sha, targetSha))) continue;
-      status.pending.push(c);
-    }
+    status.candidates = await describeQueue({
+      candidates: selectCandidates(listed, config),
+      state,
+      settled: (c) => settlingVerdict(c.sha, targetSha, config, verdicts),
+      inTarget: async (c) =>
+        c.sha === targetSha ||
+        (targetKnown &&
+          (await mirror.resolve(c.sha)) !== null &&
+          (await isAncestor(mirror.gitDir, c.sha, targetSha))),
+    });
+    status.pending = status.candidates.flatMap((c) =>
+      c.state === 'queued' ? [{ branch: c.branch, sha: c.sha }] : [],
+    );
   } catch (e) {
     if (!(e instanceof PremergeError)) throw e;
     status.problem = { code: e.code, message: e.message };
   }
+  const shas = new Set([
+    ...status.candidates.map((c) => c.sha),
+    ...running.flatMap((run) => run.members.map((m) => m.sha)),
+    ...recent.map((v) => v.sha),
+  ]);
+  status.commits = await commitInfo(mirror, [...shas]);
   return status;
+}
+
+/** Subject and author of each of `shas` that the mirror holds (one git call; the others are left out). */
+async function commitInfo(
+  mirror: Mirror,
+  shas: string[],
+): Promise<Record<string, { subject: string; author: string }>> {
+  const out: Record<string, { subject: string; author: string }> = {};
+  if (shas.length === 0 || !existsSync(mirror.gitDir)) return out;
+  const r = await mirror.run(
+    ['log', '--no-walk=unsorted', '--ignore-missing', '--format=%H%x00%s%x00%an', ...shas],
+    [128],
+  );
+  for (const line of r.stdout.split('\n')) {
+    const [sha, subject, author] = line.split('\0');
+    if (sha && subject !== undefined && author !== undefined) out[sha] = { subject, author };
+  }
+  return out;
 }
 
 async function lsHeads(mirror: Mirror, repo: string): Promise<Map<string, string>> {
