@@ -27,6 +27,7 @@ import {
 } from './engine.js';
 import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
+import { answerPush, parseRefLines } from './hook-answer.js';
 import { defaultStateDir } from './paths.js';
 import {
   formatEngineEvent,
@@ -65,6 +66,8 @@ export interface CliContext {
    * @default through {@link stdout}
    */
   write?: (chunk: Uint8Array) => Promise<void>;
+  /** Standard input's text, for commands that read it (`hook answer`). @default process.stdin */
+  stdin?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -135,14 +138,27 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         poke?: boolean;
       }) => {
         const options = engineOptions(o);
-        // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line.
-        const line = (text: string) =>
-          out(ctx.isTTY ? text : `${new Date().toISOString()} [${process.pid}] ${options.repo}: ${text}`);
+        // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line, as the hook
+        // stamps its own.
+        const where = options.candidatesFrom ?? options.repo;
+        const line = ctx.isTTY ? out : stamper(out, where);
         // Started by the hook: a hang-up of the pusher's session must not cut the run short (Node resets the
-        // SIG_IGN that nohup would set, so ignore it here).
-        if (o.poke) process.on('SIGHUP', () => {});
-        if (o.poke && (await pokeWatch(options.stateDir!, o.candidatesFrom ?? o.repo))) {
-          line('a running watch was poked');
+        // SIG_IGN that nohup would set, so ignore it here). What it says goes to hook.log, errors too, stamped.
+        if (o.poke) {
+          process.on('SIGHUP', () => {});
+          const err = stamper(ctx.stderr, where);
+          process.on('warning', (w) => err(`warning: ${w.message}`));
+          try {
+            if (await pokeWatch(options.stateDir!, where)) {
+              line('a running watch was poked');
+              return;
+            }
+            options.onEvent = (e) => line(formatEngineEvent(e));
+            const report = await runOnce(options);
+            if (!report.deferred) line(summarize(report));
+          } catch (e) {
+            outcome.code = exitCodeFor(e, err);
+          }
           return;
         }
         if (!o.json) options.onEvent = (e) => line(formatEngineEvent(e));
@@ -250,6 +266,24 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
       },
     );
   hook
+    .command('answer', { hidden: true })
+    .description("what happens to each pushed branch (the hook's answer at push time; ref lines on stdin)")
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const options = engineOptions(o);
+      const err = stamper(ctx.stderr, options.candidatesFrom ?? options.repo);
+      try {
+        const lines = await answerPush(options, parseRefLines(await readStdin(ctx)));
+        for (const l of lines) out(`premerge-bot: ${l}`);
+      } catch (e) {
+        // The push went through: a failure to describe it is the bot's problem, not the pusher's.
+        exitCodeFor(e, err);
+        out('premerge-bot: (could not say what happens to this push; see the hook log on the server)');
+      }
+    });
+  hook
     .command('uninstall')
     .description('remove the hook premerge-bot installed')
     .addOption(repoOption())
@@ -349,6 +383,26 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     });
 
   return program;
+}
+
+/** hook.log's line prefix, shared with the hook's own lines: `2025-06-02T09:14:03Z [PID] REPO: `. */
+export function stamp(repo: string, now = new Date()): string {
+  return `${now.toISOString().replace(/\.\d+Z$/, 'Z')} [${process.pid}] ${repo}: `;
+}
+
+/** Writes each line of what it is given with {@link stamp} in front. */
+function stamper(write: (text: string) => void, repo: string): (text: string) => void {
+  return (text) => {
+    const lines = text.replace(/\n$/, '').split('\n');
+    write(lines.map((l) => `${stamp(repo)}${l}\n`).join(''));
+  };
+}
+
+async function readStdin(ctx: CliContext): Promise<string> {
+  if (ctx.stdin !== undefined) return ctx.stdin;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Maps a thrown error to an exit code and writes what the user should see (one line, or a stack for bugs). */

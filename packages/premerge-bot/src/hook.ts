@@ -78,35 +78,63 @@ export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The text of the post-receive hook. Every path in it is absolute. */
+/**
+ * The text of the post-receive hook. It names the node and the premerge-bot it was installed with, and finds them
+ * on PATH when they moved (a Node upgrade, a new checkout); when neither is there, the pusher is told, in one line,
+ * what to do. `target` is the branch whose updates need no answer (the bot's own landings).
+ */
 export function hookScript(options: {
   repo: string;
   candidatesFrom?: string;
   stateDir: string;
   command: HookCommand;
+  target?: string;
 }): string {
   const q = shellQuote;
-  const args = ['once', '--poke', '--repo', q(options.repo)];
-  if (options.candidatesFrom !== undefined) args.push('--candidates-from', q(options.candidatesFrom));
-  args.push('--state-dir', q(options.stateDir));
+  const where = ['--repo', q(options.repo)];
+  if (options.candidatesFrom !== undefined) where.push('--candidates-from', q(options.candidatesFrom));
+  where.push('--state-dir', q(options.stateDir));
+  const reinstall = `premerge-bot hook install ${where.join(' ')}`;
   return `#!/bin/sh
 ${MARKER} (written by \`premerge-bot hook install\`; \`premerge-bot hook uninstall\` removes it).
-# Returns at once: a running \`premerge-bot watch\` is poked, else a detached \`premerge-bot once\` tests the push.
+# Says at push time what happens to each pushed candidate, and starts the bot: a running \`premerge-bot watch\` is
+# poked, else a detached \`premerge-bot once\` tests the push. Returns at once: no test is waited for.
 # Git runs hooks with GIT_DIR=. and other GIT_* variables set; they would redirect every git call the bot makes
 # (its mirror, its worktrees) to this repository, so clear them all.
 unset $(env | sed -n 's/^\\(GIT_[A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p')
-# Only branch updates matter: the bot's own verdict notes (refs/notes/premerge) must not trigger another run.
-trigger=
-while read -r old new ref; do
-  case $ref in refs/heads/*) trigger=1 ;; esac
-done
-[ -n "$trigger" ] || exit 0
-mkdir -p ${q(options.stateDir)} || exit 0
+refs=$(cat)
+# Only branch updates matter: the bot's own verdicts and status (refs/notes/premerge, refs/premerge/*) do not.
+case $refs in *refs/heads/*) ;; *) exit 0 ;; esac
+state=${q(options.stateDir)}
+log=${q(join(options.stateDir, HOOK_LOG))}
+repo=${q(options.candidatesFrom ?? options.repo)}
+target=${q(options.target ?? '')}
+# Every line of hook.log starts the same way: time, [pid], repository.
+stamp() { printf '%s [%s] %s: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$" "$repo" "$1" >>"$log" 2>/dev/null; }
+mkdir -p "$state" || { echo "premerge-bot: cannot create the state directory $state: the push is kept, but not tested" >&2; exit 0; }
+# The node and premerge-bot the hook was installed with; when one of them moved, the one on PATH.
+node=${q(options.command.node)}
+script=${q(options.command.script)}
+[ -x "$node" ] || node=$(command -v node 2>/dev/null) || node=
+[ -f "$script" ] || script=$(command -v premerge-bot 2>/dev/null) || script=
+missing=
+[ -n "$node" ] || missing=${q(`node (installed as ${options.command.node})`)}
+[ -n "$script" ] || missing="\${missing:+$missing and }"${q(`premerge-bot (installed as ${options.command.script})`)}
+if [ -n "$missing" ]; then
+  message='premerge-bot: cannot start the bot: '"$missing"${q(` is gone and not on PATH; install the hook again (${reinstall.replaceAll("'", '')}). The push is kept, but nothing tests it until a bot runs`)}
+  echo "$message" >&2
+  stamp "$message"
+  exit 0
+fi
 # In a session of its own (setsid, where there is one) the run outlives the push's ssh session or terminal.
 detach=
 command -v setsid >/dev/null 2>&1 && detach=setsid
-$detach ${q(options.command.node)} ${q(options.command.script)} ${args.join(' ')} \\
-  </dev/null >>${q(join(options.stateDir, HOOK_LOG))} 2>&1 &
+$detach "$node" --no-warnings "$script" once --poke ${where.join(' ')} </dev/null >>"$log" 2>&1 &
+# What happens to each pushed branch but the target (the bot's own landings need no answer): remote: lines.
+answer=$(printf '%s\\n' "$refs" | while read -r old new ref; do
+  case $ref in refs/heads/*) [ "$ref" = "refs/heads/$target" ] || echo "$old $new $ref" ;; esac
+done)
+[ -z "$answer" ] || printf '%s\\n' "$answer" | "$node" --no-warnings "$script" hook answer ${where.join(' ')} 2>>"$log"
 exit 0
 `;
 }
@@ -206,11 +234,17 @@ export async function installHook(options: HookOptions): Promise<InstalledHooks>
     }
   }
   const stateDir = resolve(options.stateDir);
+  const targetDir = localPath(options.repo);
   const script = hookScript({
     repo: normalizeRepo(options.repo),
     candidatesFrom: options.candidatesFrom === undefined ? undefined : normalizeRepo(options.candidatesFrom),
     stateDir,
     command: options.command ?? currentCommand(),
+    ...(guard
+      ? { target: guard.target }
+      : targetDir !== null
+        ? { target: await configuredTarget(targetDir) }
+        : {}),
   });
   await writeHook(path, script);
   if (!guard) return { postReceive: path };
