@@ -92,7 +92,13 @@ export async function describeQueue(input: QueueInput): Promise<CandidateState[]
 /** One line of `status` per field; values never hold a newline (messages are flattened). */
 export function statusText(s: BotStatus): string {
   const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
-  const lines = ['premerge-bot-status 1', `repo ${flat(s.repo)}`, `seen ${s.seenAt}`];
+  const lines = [
+    'premerge-bot-status 1',
+    `repo ${flat(s.repo)}`,
+    `seen ${s.seenAt}`,
+    // For shells, which cannot read an ISO time portably.
+    `seen-unix ${Math.floor(Date.parse(s.seenAt) / 1000)}`,
+  ];
   if (s.heartbeatSeconds !== undefined) lines.push(`heartbeat ${s.heartbeatSeconds}`);
   if (s.timeoutMs !== undefined) lines.push(`timeout-ms ${s.timeoutMs}`);
   if (s.target) lines.push(`target ${s.target.branch} ${s.target.sha}`);

@@ -80,7 +80,7 @@ describe('post-receive hook on a real push', () => {
     expect(box.gitStatus(p.clone, 'pup').status).toBe(0);
     const status = await eventually(() => {
       const r = box.gitStatus(p.clone, 'pu-status');
-      return r.status === 0 ? r.stdout : undefined;
+      return r.status === 1 ? r.stdout : undefined;
     }, 'the published verdict');
     expect(status.split('\n')[0]).toBe(`pu ${sha}: refused`);
     expect(status).toContain('--config-change');
