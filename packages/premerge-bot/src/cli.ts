@@ -21,6 +21,7 @@ import {
   type EngineOptions,
   findRunLog,
   landConfigChange,
+  type OnceReport,
   readStatus,
   retryCandidate,
   runOnce,
@@ -30,6 +31,7 @@ import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { answerPush, parseRefLines } from './hook-answer.js';
 import { defaultStateDir } from './paths.js';
 import {
+  ElapsedLine,
   formatEngineEvent,
   formatStatus,
   formatVerdict,
@@ -161,8 +163,19 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
           }
           return;
         }
-        if (!o.json) options.onEvent = (e) => line(formatEngineEvent(e));
-        const report = await runOnce(options);
+        // On a terminal, a long test shows how long it has run.
+        const elapsed = ctx.isTTY ? new ElapsedLine(ctx.stdout) : undefined;
+        if (!o.json) {
+          options.onEvent = elapsed
+            ? (e) => elapsed.event(e, formatEngineEvent(e))
+            : (e) => line(formatEngineEvent(e));
+        }
+        let report: OnceReport;
+        try {
+          report = await runOnce(options);
+        } finally {
+          elapsed?.stop();
+        }
         if (o.json) out(JSON.stringify(report, null, 2));
         else if (!report.deferred) line(summarize(report));
       },
@@ -186,8 +199,16 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         );
       }
       const intervalMs = interval(o.interval);
-      const log = ctx.isTTY
-        ? (e: WatchEvent) => out(`${new Date().toTimeString().slice(0, 8)} ${formatWatchEvent(e)}`)
+      const elapsed = ctx.isTTY ? new ElapsedLine(ctx.stdout) : undefined;
+      const log = elapsed
+        ? (e: WatchEvent) => {
+            const text = `${new Date().toTimeString().slice(0, 8)} ${formatWatchEvent(e)}`;
+            if (e.type === 'engine') elapsed.event(e.event, text, `${e.repo}: `);
+            else {
+              if (e.type === 'stopped') elapsed.stop();
+              elapsed.print(text);
+            }
+          }
         : (e: WatchEvent) => out(jsonLine(e));
       await watch({
         repos: o.repo.map((repo) => ({

@@ -140,3 +140,73 @@ export function formatStatus(s: StatusReport): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** `42s`, `3m05s`, `1h02m`: how long a test has run, as the elapsed line shows it. */
+export function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * On a terminal, a line under the last one saying how long the running test has taken, rewritten in place every
+ * second (`  testing pu 1a2b3c4d5e6f: 1m05s`) and cleared before the next line is printed.
+ */
+export class ElapsedLine {
+  private timer: NodeJS.Timeout | undefined;
+  private shown = false;
+  private readonly write: (text: string) => void;
+
+  constructor(write: (text: string) => void) {
+    this.write = write;
+  }
+
+  /** Shows the events' lines, keeping the elapsed line of the test in progress below them. */
+  event(e: EngineEvent, line: string, prefix = ''): void {
+    this.clear();
+    this.write(`${line}\n`);
+    if (e.type === 'test-started') {
+      const what = e.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ');
+      this.start(`${prefix}testing ${what}`);
+    } else if (e.type === 'test-finished') this.stop();
+    else if (this.label) this.show();
+  }
+
+  private label: string | undefined;
+  private startedAt = 0;
+
+  private start(label: string): void {
+    this.stop();
+    this.label = label;
+    this.startedAt = Date.now();
+    this.timer = setInterval(() => this.show(), 1000);
+    this.timer.unref();
+  }
+
+  private show(): void {
+    if (!this.label) return;
+    this.write(`\r\x1b[K  ${this.label}: ${formatElapsed(Date.now() - this.startedAt)}`);
+    this.shown = true;
+  }
+
+  private clear(): void {
+    if (this.shown) this.write('\r\x1b[K');
+    this.shown = false;
+  }
+
+  /** Another line, printed above the elapsed line. */
+  print(line: string): void {
+    this.clear();
+    this.write(`${line}\n`);
+    if (this.label) this.show();
+  }
+
+  /** No test runs any more: the line goes. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.label = undefined;
+    this.clear();
+  }
+}
