@@ -314,7 +314,7 @@ function globToRegExp(glob: string): RegExp {
 /** The error for a default branch without the file. */
 export function missingConfig(source: string): ConfigError {
   return new ConfigError(
-    `${CONFIG_PATH}: missing on ${source}; nothing lands until it exists (key 'test' is required)`,
+    `${CONFIG_PATH}: missing on ${source}; nothing lands until it exists: add one with a \`test:\` key (the command whose exit 0 lets a candidate land), or bring it with premerge-bot land SHA --config-change`,
     'PREMERGE_CONFIG_MISSING',
     { file: CONFIG_PATH },
   );

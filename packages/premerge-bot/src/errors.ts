@@ -150,7 +150,11 @@ export function unreachable(action: string, url: string, cause: unknown): RepoUn
       : cause instanceof Error
         ? cause.message
         : String(cause);
-  return new RepoUnreachableError(`cannot ${action} ${url}: ${detail}`, url, { cause });
+  return new RepoUnreachableError(
+    `cannot ${action} ${url}: ${detail} (check the path or URL, and that the bot's user may read it)`,
+    url,
+    { cause },
+  );
 }
 
 /** `readRunLog` found no run for that sha or branch. */

@@ -166,6 +166,10 @@ describe('runOnce with a broken config', () => {
     await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
     const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
     expect(err.code).toBe('PREMERGE_CONFIG_MISSING');
+    // The error says what to do.
+    expect(err.message).toBe(
+      `.github/premerge.yml: missing on branch master of ${f.origin}; nothing lands until it exists: add one with a \`test:\` key (the command whose exit 0 lets a candidate land), or bring it with premerge-bot land SHA --config-change`,
+    );
     expect(await f.rev(f.origin, 'master')).toBe(base);
   });
 
@@ -232,5 +236,8 @@ describe('runOnce with a broken config', () => {
       (e) => e,
     )) as PremergeError;
     expect(err.code).toBe('PREMERGE_REPO_UNREACHABLE');
+    expect(err.message).toMatch(
+      /^cannot fetch .*nope\.git: .* \(check the path or URL, and that the bot's user may read it\)$/,
+    );
   });
 });
