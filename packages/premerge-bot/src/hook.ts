@@ -126,15 +126,16 @@ if [ -n "$missing" ]; then
   stamp "$message"
   exit 0
 fi
-# In a session of its own (setsid, where there is one) the run outlives the push's ssh session or terminal.
-detach=
-command -v setsid >/dev/null 2>&1 && detach=setsid
-$detach "$node" --no-warnings "$script" once --poke ${where.join(' ')} </dev/null >>"$log" 2>&1 &
-# What happens to each pushed branch but the target (the bot's own landings need no answer): remote: lines.
+# What happens to each pushed branch but the target (the bot's own landings need no answer), as things stand at
+# push time, before the bot starts: remote: lines.
 answer=$(printf '%s\\n' "$refs" | while read -r old new ref; do
   case $ref in refs/heads/*) [ "$ref" = "refs/heads/$target" ] || echo "$old $new $ref" ;; esac
 done)
 [ -z "$answer" ] || printf '%s\\n' "$answer" | "$node" --no-warnings "$script" hook answer ${where.join(' ')} 2>>"$log"
+# In a session of its own (setsid, where there is one) the run outlives the push's ssh session or terminal.
+detach=
+command -v setsid >/dev/null 2>&1 && detach=setsid
+$detach "$node" --no-warnings "$script" once --poke ${where.join(' ')} </dev/null >>"$log" 2>&1 &
 exit 0
 `;
 }

@@ -36,7 +36,7 @@ describe('refs/premerge/status', () => {
       const master = await f.rev(f.origin, 'master');
       const status = await statusFile(f.origin);
       expect(status).toMatch(
-        /^premerge-bot-status 1\nrepo .*\nseen \d{4}-\d\d-\d\dT[\d:.]+Z\ntimeout-ms 1800000\n/,
+        /^premerge-bot-status 1\nrepo .*\nseen \d{4}-\d\d-\d\dT[\d:.]+Z\nseen-unix \d+\ntimeout-ms 1800000\n/,
       );
       expect(status).toContain(`\ntarget master ${master}\n`);
       expect(status).toMatch(
