@@ -56,8 +56,13 @@ export async function sessionStatus(s: Session): Promise<BotStatus> {
  * Resolves once done; failures are reported as `publish-failed` events and tried again at the next publication.
  */
 export function publishNow(s: Session, options: { force?: boolean } = {}): Promise<void> {
-  const next = s.publishing.then(() => publishOnce(s, options.force === true));
-  s.publishing = next.catch(() => undefined);
+  // Never rejects: publishing runs beside the work (a test in progress), and a failure to publish stops nothing.
+  const next = s.publishing.then(() =>
+    publishOnce(s, options.force === true).catch((e: Error) => {
+      s.emit({ type: 'publish-failed', repo: s.repo, reason: e.message });
+    }),
+  );
+  s.publishing = next;
   return next;
 }
 
