@@ -27,15 +27,11 @@ export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 master() { git -C "$dir/public.git" rev-parse --short refs/heads/master; }
 
-# Waits (up to two minutes) until the bot has a verdict for the commit on pu, then prints it.
+# Waits (up to two minutes) until the bot has a verdict for the commit this clone pushed, then prints it.
 await_verdict() {
-  n=0
-  until (cd "$dir/clone" && git pu-status >/dev/null 2>&1); do
-    n=$((n + 1))
-    [ "$n" -le 600 ] || { echo "demo: no verdict after 2 minutes; see $state/hook.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  (cd "$dir/clone" && git pu-status)
+  code=0
+  (cd "$dir/clone" && git pu-status --wait=2m) || code=$?
+  [ "$code" -ne 2 ] || { echo "demo: no verdict after 2 minutes; see $state/hook.log" >&2; exit 1; }
 }
 
 say "1. A bare public repository, with master holding the project and its trusted .github/premerge.yml"

@@ -6,27 +6,12 @@
  * the name of the function that receives the arguments.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { PremergeError } from './errors.js';
+import { AliasError } from './errors.js';
 import { scrubGitEnv } from './git.js';
-import { NOTES_REF } from './publish.js';
 
 const run = promisify(execFile);
-
-/**
- * Installing or removing aliases failed: `PREMERGE_NOT_A_CLONE` (not inside a git clone) or
- * `PREMERGE_ALIAS_EXISTS` (an alias of that name that premerge-bot did not write is in the way).
- */
-export class AliasError extends PremergeError {
-  constructor(
-    message: string,
-    code: 'PREMERGE_NOT_A_CLONE' | 'PREMERGE_ALIAS_EXISTS',
-    options?: ErrorOptions,
-  ) {
-    super(message, code, options);
-    this.name = 'AliasError';
-  }
-}
 
 /** Marks an alias as ours, so uninstall never removes an alias of the same name that someone else wrote. */
 const MARKER = ': premerge-bot;';
@@ -34,34 +19,21 @@ const MARKER = ': premerge-bot;';
 /** Git config keys the aliases read at run time; install writes them, uninstall removes them. */
 const REMOTE_KEY = 'premerge.remote';
 const BRANCH_KEY = 'premerge.branch';
+/** What `git pup` pushed last from this clone: `SHA REMOTE BRANCH`. */
+const PUSHED_KEY = 'premerge.pushed';
 
-const PUP = `${MARKER} f() {
-  remote=\${1:-$(git config ${REMOTE_KEY} || echo origin)};
-  branch=$(git symbolic-ref --quiet --short HEAD) || {
-    echo 'git pup: HEAD is detached, so there is no branch to push; switch to one first (git switch -c NAME)' >&2;
-    return 1;
-  };
-  pu=$(git config ${BRANCH_KEY} || echo pu);
-  git push --force "$remote" "refs/heads/$branch:refs/heads/$pu" || return;
-  echo "git pup: pushed $branch ($(git rev-parse --short HEAD)) to $remote $pu; see git pu-status";
-}; f`;
+/**
+ * The alias bodies live beside the package as plain POSIX sh (`aliases/pup.sh`, `aliases/pu-status.sh`), each a
+ * function `f` called last, as git runs `!` aliases (`sh -c 'BODY "$@"'`). `git pup` records in
+ * `premerge.pushed` the commit it pushed (`SHA REMOTE BRANCH`), which `git pu-status` answers for; the verdicts come
+ * from the notes (`refs/notes/premerge`), the rest from the bot's status (`refs/premerge/status`, bot-status.ts).
+ */
+function aliasBody(name: string): string {
+  return readFileSync(new URL(`../aliases/${name}.sh`, import.meta.url), 'utf8').trimEnd();
+}
 
-const PU_STATUS = `${MARKER} f() {
-  remote=\${1:-$(git config ${REMOTE_KEY} || echo origin)};
-  pu=$(git config ${BRANCH_KEY} || echo pu);
-  sha=$(git ls-remote "$remote" "refs/heads/$pu") || return;
-  sha=\${sha%%[[:space:]]*};
-  [ -n "$sha" ] || { echo "git pu-status: $remote has no branch $pu; push one with git pup" >&2; return 1; };
-  git cat-file -e "$sha^{commit}" 2>/dev/null || git fetch --quiet "$remote" "refs/heads/$pu" || return;
-  git fetch --quiet "$remote" "+${NOTES_REF}:${NOTES_REF}" 2>/dev/null;
-  if note=$(git notes --ref=premerge show "$sha" 2>/dev/null); then
-    echo "$pu $sha: $(printf '%s' "$note" | sed -n 's/.*"kind":"\\([^"]*\\)".*/\\1/p')";
-    echo "$note";
-  else
-    echo "$pu $sha: no verdict yet";
-    return 1;
-  fi;
-}; f`;
+const PUP = aliasBody('pup');
+const PU_STATUS = aliasBody('pu-status');
 
 /** The aliases `alias install` writes, by name. Exported for the README and tests. */
 export const ALIASES: Readonly<Record<string, string>> = { pup: `!${PUP}`, 'pu-status': `!${PU_STATUS}` };
@@ -79,7 +51,7 @@ export interface AliasOptions {
    */
   remote?: string;
   /**
-   * Candidate branch on the remote, e.g. `pu/alice` when the bot's config has `candidates: [pu, "pu/*"]`.
+   * Candidate branch on the remote, e.g. `pu/alice` when the bot's config has `candidates: "pu/*"`.
    * @default 'pu'
    */
   branch?: string;
@@ -180,5 +152,6 @@ export async function uninstallAliases(
   }
   await setOrUnset(cwd, scope, REMOTE_KEY, undefined);
   await setOrUnset(cwd, scope, BRANCH_KEY, undefined);
+  if (scope === '--local') await setOrUnset(cwd, scope, PUSHED_KEY, undefined);
   return { scope: scope === '--global' ? 'global' : 'local', aliases: removed };
 }

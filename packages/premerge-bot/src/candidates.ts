@@ -28,16 +28,30 @@ export function isSettled(
   config: PremergeConfig,
   verdicts: readonly Verdict[],
 ): boolean {
-  return verdicts.some(
-    (v) =>
+  return settlingVerdict(sha, targetSha, config, verdicts) !== undefined;
+}
+
+/** The latest verdict that settles `sha` (see {@link isSettled}), if any. */
+export function settlingVerdict(
+  sha: string,
+  targetSha: string,
+  config: PremergeConfig,
+  verdicts: readonly Verdict[],
+): Verdict | undefined {
+  for (let i = verdicts.length - 1; i >= 0; i--) {
+    const v = verdicts[i]!;
+    if (
       v.sha === sha &&
       (v.kind === 'landed' ||
         (v.configHash === config.hash &&
           (v.kind === 'failed' ||
             v.kind === 'timed-out' ||
             ((v.kind === 'needs-rebase' || v.kind === 'error' || v.kind === 'refused') &&
-              v.base === targetSha)))),
-  );
+              v.base === targetSha))))
+    )
+      return v;
+  }
+  return undefined;
 }
 
 /** The candidates still needing a verdict, in queue order. */

@@ -4,25 +4,49 @@
  *
  * Exit codes:
  * - 0  the command did its job (for `once`: the run completed, whatever the verdicts; stopped by a signal too)
- * - 1  `land`: the commit did not land (its verdict says why)
+ * - 1  `land`, `retry`: the commit did not land (its verdict says why)
  * - 2  usage: unknown command or option, bad value
  * - 3  the trusted `.github/premerge.yml` is missing or invalid, or its target branch does not exist
  * - 4  the bot could not work: repository unreachable, git failed, state dir unusable, hook or alias in the way
  * - 70 internal error (a bug: the stack is printed, please report it)
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
-import { type EngineOptions, landConfigChange, readRunLog, readStatus, runOnce } from './engine.js';
-import { PremergeError } from './errors.js';
+import {
+  type EngineOptions,
+  findRunLog,
+  landConfigChange,
+  type OnceReport,
+  readStatus,
+  retryCandidate,
+  runOnce,
+} from './engine.js';
+import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
+import { answerPush, parseRefLines } from './hook-answer.js';
 import { defaultStateDir } from './paths.js';
-import { formatEngineEvent, formatStatus, formatWatchEvent, jsonLine, summarize } from './progress.js';
+import {
+  ElapsedLine,
+  formatEngineEvent,
+  formatStatus,
+  formatVerdict,
+  formatWatchEvent,
+  jsonLine,
+  summarize,
+} from './progress.js';
 import { normalizeRepo } from './repo-location.js';
+import { openRunLog } from './run-logs.js';
 import { pokeWatch, type WatchEvent, watch } from './watch.js';
+
+/** This package's version, as `premerge-bot --version` prints it. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Exit codes, one per class of outcome (see the file comment). */
 export const EXIT = { ok: 0, notLanded: 1, usage: 2, config: 3, unavailable: 4, internal: 70 } as const;
@@ -38,14 +62,14 @@ export interface CliContext {
   cwd: string;
   /** Stops `once` and `watch` cleanly when aborted (the binary aborts it on SIGINT and SIGTERM). */
   signal: AbortSignal;
-}
-
-/** A usage mistake found after commander's own checks (a bad duration, conflicting options): exit 2. */
-export class UsageError extends PremergeError {
-  constructor(message: string) {
-    super(message, 'PREMERGE_USAGE');
-    this.name = 'UsageError';
-  }
+  /**
+   * Writes bytes to standard output, resolving once they may be followed by more (the binary waits for a pipe to
+   * drain): how `log` streams a log of any size.
+   * @default through {@link stdout}
+   */
+  write?: (chunk: Uint8Array) => Promise<void>;
+  /** Standard input's text, for commands that read it (`hook answer`). @default process.stdin */
+  stdin?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -64,6 +88,12 @@ function interval(text: string): number {
  */
 export function createProgram(ctx: CliContext, outcome: { code: number } = { code: EXIT.ok }): Command {
   const out = (text: string) => ctx.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const decoder = new StringDecoder('utf8');
+  const write =
+    ctx.write ??
+    (async (chunk: Uint8Array) => {
+      ctx.stdout(decoder.write(Buffer.from(chunk)));
+    });
   const local = (p: string) => normalizeRepo(p, ctx.cwd);
   // Resolved here rather than left to the engine: the hook and the watch socket must name the same directory.
   const stateDirOf = (o: { stateDir?: string }) =>
@@ -77,6 +107,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
 
   const program = new Command('premerge-bot')
     .description('Tests each pushed pu branch and fast-forwards master only to commits whose tests passed.')
+    .version(VERSION, '-V, --version', 'print the version')
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride();
 
@@ -109,18 +140,42 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         poke?: boolean;
       }) => {
         const options = engineOptions(o);
-        // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line.
-        const line = (text: string) =>
-          out(ctx.isTTY ? text : `${new Date().toISOString()} [${process.pid}] ${options.repo}: ${text}`);
+        // Off a terminal (cron, the hook's log) several runs may write to one file: stamp each line, as the hook
+        // stamps its own.
+        const where = options.candidatesFrom ?? options.repo;
+        const line = ctx.isTTY ? out : stamper(out, where);
         // Started by the hook: a hang-up of the pusher's session must not cut the run short (Node resets the
-        // SIG_IGN that nohup would set, so ignore it here).
-        if (o.poke) process.on('SIGHUP', () => {});
-        if (o.poke && (await pokeWatch(options.stateDir!, o.candidatesFrom ?? o.repo))) {
-          line('a running watch was poked');
+        // SIG_IGN that nohup would set, so ignore it here). What it says goes to hook.log, errors too, stamped.
+        if (o.poke) {
+          process.on('SIGHUP', () => {});
+          const err = stamper(ctx.stderr, where);
+          process.on('warning', (w) => err(`warning: ${w.message}`));
+          try {
+            if (await pokeWatch(options.stateDir!, where)) {
+              line('a running watch was poked');
+              return;
+            }
+            options.onEvent = (e) => line(formatEngineEvent(e));
+            const report = await runOnce(options);
+            if (!report.deferred) line(summarize(report));
+          } catch (e) {
+            outcome.code = exitCodeFor(e, err);
+          }
           return;
         }
-        if (!o.json) options.onEvent = (e) => line(formatEngineEvent(e));
-        const report = await runOnce(options);
+        // On a terminal, a long test shows how long it has run.
+        const elapsed = ctx.isTTY ? new ElapsedLine(ctx.stdout) : undefined;
+        if (!o.json) {
+          options.onEvent = elapsed
+            ? (e) => elapsed.event(e, formatEngineEvent(e))
+            : (e) => line(formatEngineEvent(e));
+        }
+        let report: OnceReport;
+        try {
+          report = await runOnce(options);
+        } finally {
+          elapsed?.stop();
+        }
         if (o.json) out(JSON.stringify(report, null, 2));
         else if (!report.deferred) line(summarize(report));
       },
@@ -144,8 +199,16 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         );
       }
       const intervalMs = interval(o.interval);
-      const log = ctx.isTTY
-        ? (e: WatchEvent) => out(`${new Date().toTimeString().slice(0, 8)} ${formatWatchEvent(e)}`)
+      const elapsed = ctx.isTTY ? new ElapsedLine(ctx.stdout) : undefined;
+      const log = elapsed
+        ? (e: WatchEvent) => {
+            const text = `${new Date().toTimeString().slice(0, 8)} ${formatWatchEvent(e)}`;
+            if (e.type === 'engine') elapsed.event(e.event, text, `${e.repo}: `);
+            else {
+              if (e.type === 'stopped') elapsed.stop();
+              elapsed.print(text);
+            }
+          }
         : (e: WatchEvent) => out(jsonLine(e));
       await watch({
         repos: o.repo.map((repo) => ({
@@ -179,7 +242,15 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     .addOption(stateDirOption())
     .argument('<sha|branch>')
     .action(async (what: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
-      ctx.stdout(await readRunLog(engineOptions(o), what));
+      const log = await findRunLog(engineOptions(o), what);
+      if (log.size === null) {
+        // A verdict without a run (refused, needs-rebase...) is all there is to say; a log that is gone is an error.
+        if (log.verdict) out(`${formatVerdict(log.verdict)}${log.missing ? `\n(${log.missing})` : ''}`);
+        if (log.run) throw new LogNotFoundError(`no log for '${what}': ${log.missing}`);
+        return;
+      }
+      // Streamed with backpressure: a log may be larger than memory should hold.
+      for await (const chunk of openRunLog(log)) await write(chunk as Buffer);
     });
 
   const hook = program.command('hook').description('the post-receive hook that triggers runs on push');
@@ -205,11 +276,34 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         out(`installed ${installed.postReceive}; the runs it starts log to ${join(stateDir, HOOK_LOG)}`);
         if (installed.protect) {
           out(
-            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} now takes pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
+            `installed ${installed.protect.path}: refs/heads/${installed.protect.target} and the bot's verdicts (refs/notes/premerge, refs/premerge/*) now take pushes from this bot only (its token: ${join(stateDir, 'push-token')})`,
           );
+          if (installed.protect.candidatesPath) {
+            out(
+              `installed ${installed.protect.candidatesPath}: the bot's verdicts there take pushes from this bot only`,
+            );
+          }
         }
       },
     );
+  hook
+    .command('answer', { hidden: true })
+    .description("what happens to each pushed branch (the hook's answer at push time; ref lines on stdin)")
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .action(async (o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const options = engineOptions(o);
+      const err = stamper(ctx.stderr, options.candidatesFrom ?? options.repo);
+      try {
+        const lines = await answerPush(options, parseRefLines(await readStdin(ctx)));
+        for (const l of lines) out(`premerge-bot: ${l}`);
+      } catch (e) {
+        // The push went through: a failure to describe it is the bot's problem, not the pusher's.
+        exitCodeFor(e, err);
+        out('premerge-bot: (could not say what happens to this push; see the hook log on the server)');
+      }
+    });
   hook
     .command('uninstall')
     .description('remove the hook premerge-bot installed')
@@ -255,6 +349,36 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
       if (!report.verdicts.some((v) => v.kind === 'landed')) outcome.code = EXIT.notLanded;
     });
 
+  program
+    .command('retry')
+    .description('test again a candidate whose failure was a flake (a pass lands it)')
+    .addOption(repoOption())
+    .addOption(candidatesOption())
+    .addOption(stateDirOption())
+    .argument('<sha>')
+    .action(async (sha: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
+      const options = engineOptions(o);
+      options.onEvent = (e) => {
+        if (
+          e.type === 'test-started' ||
+          e.type === 'isolation' ||
+          e.type === 'warning' ||
+          e.type === 'verdict'
+        )
+          out(formatEngineEvent(e));
+      };
+      const report = await retryCandidate(options, sha);
+      if (report.already) {
+        out(`${report.retried.slice(0, 12)} already landed: ${formatVerdict(report.already)}`);
+        return;
+      }
+      const mine = report.verdicts.filter((v) => v.sha === report.retried);
+      if (!mine.some((v) => v.kind === 'landed')) {
+        if (mine.length === 0) out(`${report.retried.slice(0, 12)} got no verdict (the bot was stopped)`);
+        outcome.code = EXIT.notLanded;
+      }
+    });
+
   const alias = program.command('alias').description('git pup and git pu-status for a developer clone');
   alias
     .command('install')
@@ -280,6 +404,26 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     });
 
   return program;
+}
+
+/** hook.log's line prefix, shared with the hook's own lines: `2025-06-02T09:14:03Z [PID] REPO: `. */
+export function stamp(repo: string, now = new Date()): string {
+  return `${now.toISOString().replace(/\.\d+Z$/, 'Z')} [${process.pid}] ${repo}: `;
+}
+
+/** Writes each line of what it is given with {@link stamp} in front. */
+function stamper(write: (text: string) => void, repo: string): (text: string) => void {
+  return (text) => {
+    const lines = text.replace(/\n$/, '').split('\n');
+    write(lines.map((l) => `${stamp(repo)}${l}\n`).join(''));
+  };
+}
+
+async function readStdin(ctx: CliContext): Promise<string> {
+  if (ctx.stdin !== undefined) return ctx.stdin;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Maps a thrown error to an exit code and writes what the user should see (one line, or a stack for bugs). */
@@ -330,6 +474,11 @@ export async function main(): Promise<never> {
   const code = await run(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    write: (chunk) =>
+      new Promise<void>((done) => {
+        if (process.stdout.write(chunk)) done();
+        else process.stdout.once('drain', done);
+      }),
     isTTY: process.stdout.isTTY === true,
     env: process.env,
     cwd: process.cwd(),

@@ -30,6 +30,7 @@ export function describeChange(before: PremergeConfig, after: PremergeConfig): s
     ['sandbox-writable', (c) => c.sandboxWritable],
     ['test-user', (c) => c.testUser ?? null],
     ['config-changes', (c) => c.configChanges],
+    ['publish-logs', (c) => c.publishLogs],
   ];
   const changes = fields
     .filter(([, get]) => show(get(before)) !== show(get(after)))
@@ -74,7 +75,11 @@ export async function checkCandidateConfig(
   }
   let next: PremergeConfig;
   try {
-    next = parseConfig((await g.mirror.readFile(tested, CONFIG_PATH)) ?? '', `commit ${short}`);
+    next = parseConfig(
+      (await g.mirror.readFile(tested, CONFIG_PATH)) ?? '',
+      `commit ${short}`,
+      g.defaultBranch,
+    );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { ok: false, reason: `its ${e.message}; fix the file and push again` };
@@ -82,7 +87,7 @@ export async function checkCandidateConfig(
   let before: PremergeConfig | null = null;
   if (theirs !== null) {
     try {
-      before = parseConfig((await g.mirror.readFile(base, CONFIG_PATH)) ?? '');
+      before = parseConfig((await g.mirror.readFile(base, CONFIG_PATH)) ?? '', '', g.defaultBranch);
     } catch {
       before = g.config;
     }

@@ -11,7 +11,7 @@ export const CONFIG_PATH = '.github/premerge.yml';
 
 /** The validated configuration. */
 export interface PremergeConfig {
-  /** Branch to land on. @default 'master' */
+  /** Branch to land on. @default the branch the config was read from (the repository's default branch) */
   target: string;
   /** Candidate branch names or globs (`*` within one path segment, `**` across). @default ['pu'] */
   candidates: string[];
@@ -42,6 +42,11 @@ export interface PremergeConfig {
    * `refuse` (it does not land; `premerge-bot land SHA --config-change` lands it) or `allow`. @default 'refuse'
    */
   configChanges: 'refuse' | 'allow';
+  /**
+   * Publish the whole log of a failed run in the status ref (`refs/premerge/status`), not only its last 50 lines:
+   * whoever can read the repository reads them. @default false
+   */
+  publishLogs: boolean;
   /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
   hash: string;
 }
@@ -56,15 +61,29 @@ const KEYS = [
   'sandbox-writable',
   'test-user',
   'config-changes',
+  'publish-logs',
 ] as const;
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a duration such as `30m`, `1.5h`, `90s` or `250ms` into milliseconds; null when malformed. */
+/** Parses a duration such as `30m`, `1.5h`, `90s`, `250ms` or `30d` into milliseconds; null when malformed. */
 export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
   if (!m) return null;
   const ms = Number(m[1]) * UNITS[m[2]!]!;
   return ms > 0 && Number.isFinite(ms) ? Math.round(ms) : null;
+}
+
+/** Milliseconds as the config would say them: `30m`, `90s`, `1.5h`, `500ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && (ms / size) * 10 === Math.round((ms / size) * 10)) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /** A valid branch name for our purposes (what `git check-ref-format --branch` would accept, roughly). */
@@ -83,9 +102,10 @@ function isBranchName(name: string, allowGlob: boolean): boolean {
 
 /**
  * Parses the text of `.github/premerge.yml`. `source` names where it came from (branch and repository) for the
- * error message; errors carry `file`, `key` and `line`.
+ * error message; errors carry `file`, `key` and `line`. `defaultBranch` is the branch the file was read from (the
+ * repository's default branch), which `target` defaults to.
  */
-export function parseConfig(text: string, source = ''): PremergeConfig {
+export function parseConfig(text: string, source = '', defaultBranch = 'master'): PremergeConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const where = source ? ` (${source})` : '';
@@ -133,7 +153,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     return String((v as import('yaml').Scalar).value);
   };
 
-  const target = scalarString('target') ?? 'master';
+  const target = scalarString('target') ?? defaultBranch;
   if (!isBranchName(target, false))
     fail('target', found.get('target')?.value, `'${target}' is not a branch name`);
 
@@ -156,6 +176,16 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
       if (!isBranchName(name, true)) fail('candidates', node, `'${name}' is not a branch name or glob`);
       if (name === target) fail('candidates', node, `'${name}' is the target branch itself`);
     });
+    candidates.forEach((name, i) => {
+      const other = candidates.find((o, j) => j !== i && nestsUnder(name, o));
+      if (other === undefined) return;
+      const node = isSeq(v) ? (v.items[Math.max(i, candidates.indexOf(other))] as Node) : v;
+      fail(
+        'candidates',
+        node,
+        `'${name}' and '${other}' cannot both have branches: git cannot hold a branch ${sample(name)} and a branch ${sample(name)}/NAME in one repository (a ref cannot also be a directory of refs); keep one scheme, e.g. candidates: ${JSON.stringify(other)}`,
+      );
+    });
   }
 
   const test = scalarString('test');
@@ -173,14 +203,15 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     timeoutMs = parsed!;
   }
 
-  let rebase = false;
-  const r = found.get('rebase');
-  if (r) {
-    const v = r.value;
-    if (!isScalar(v) || typeof v.value !== 'boolean')
-      fail('rebase', v ?? r.keyNode, 'expected true or false');
-    rebase = (v as import('yaml').Scalar<boolean>).value;
-  }
+  const boolean = (key: string): boolean => {
+    const entry = found.get(key);
+    if (!entry) return false;
+    const v = entry.value;
+    if (!isScalar(v) || typeof v.value !== 'boolean') fail(key, v ?? entry.keyNode, 'expected true or false');
+    return (v as import('yaml').Scalar<boolean>).value;
+  };
+  const rebase = boolean('rebase');
+  const publishLogs = boolean('publish-logs');
 
   const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
     const value = scalarString(key);
@@ -230,6 +261,7 @@ export function parseConfig(text: string, source = ''): PremergeConfig {
     sandboxWritable,
     testUser,
     configChanges,
+    publishLogs,
     hash,
   };
 }
@@ -242,6 +274,27 @@ export function isTestUser(text: string): boolean {
 /** Does branch `name` match one of the candidate names/globs? */
 export function matchesCandidate(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+/** A branch name `pattern` accepts: its globs filled in. */
+function sample(pattern: string): string {
+  return pattern.replace(/\*\*?/g, 'x');
+}
+
+/**
+ * Can `outer` accept a branch that is a directory of branches `inner` accepts (`pu` and `pu/*`: the branch `pu`
+ * beside `pu/alice`)? Tried on sample names with the globs filled in: below what `outer` accepts (one and two
+ * levels down), and the directories above what `inner` accepts.
+ */
+function nestsUnder(outer: string, inner: string): boolean {
+  const name = sample(outer);
+  const innerRe = globToRegExp(inner);
+  const outerRe = globToRegExp(outer);
+  // `**` accepts a branch and the branches below it by itself: listing it beside another entry adds no conflict.
+  if (innerRe.test(name) || outerRe.test(sample(inner))) return false;
+  if (innerRe.test(`${name}/x`) || innerRe.test(`${name}/x/x`)) return true;
+  const parts = sample(inner).split('/');
+  return parts.slice(1).some((_, i) => outerRe.test(parts.slice(0, i + 1).join('/')));
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -261,7 +314,7 @@ function globToRegExp(glob: string): RegExp {
 /** The error for a default branch without the file. */
 export function missingConfig(source: string): ConfigError {
   return new ConfigError(
-    `${CONFIG_PATH}: missing on ${source}; nothing lands until it exists (key 'test' is required)`,
+    `${CONFIG_PATH}: missing on ${source}; nothing lands until it exists: add one with a \`test:\` key (the command whose exit 0 lets a candidate land), or bring it with premerge-bot land SHA --config-change`,
     'PREMERGE_CONFIG_MISSING',
     { file: CONFIG_PATH },
   );

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
 import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
 import type { RepoPaths } from './paths.js';
+import type { Publisher } from './publisher.js';
 import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
 import { TREE_GIT_CONFIG } from './test-tree.js';
@@ -27,6 +28,12 @@ export interface SessionInit {
   maxBatch: number;
   /** The bot's token for a target protected by `hook install --protect`, when there is one. */
   pushToken: string | null;
+  /** The most of a test's output a run's log keeps. */
+  logLimit: number;
+  /** Where verdicts and the status are published. */
+  publisher: Publisher;
+  /** A `watch`'s heartbeat: the status is published at least this often (ms). */
+  heartbeatMs: number | undefined;
 }
 
 export class Session {
@@ -41,8 +48,19 @@ export class Session {
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
   readonly pushToken: string | null;
+  readonly logLimit: number;
+  readonly publisher: Publisher;
+  readonly heartbeatMs: number | undefined;
+  /** The publications in progress, one after another (publication.ts). */
+  publishing: Promise<void> = Promise.resolve();
+  /** What stops the bot from working (a bad config...), for the status it publishes. */
+  problem: { code: string; message: string } | undefined;
   state: JournalState;
   config!: PremergeConfig;
+  /** The config in force, once the scan read it. */
+  get configIfRead(): PremergeConfig | undefined {
+    return this.config as PremergeConfig | undefined;
+  }
   /** The branch the trusted config was read from (the repository's default branch). */
   defaultBranch = '';
   /** The commit of the default branch the trusted config was read from, and the object id of its file. */
@@ -94,6 +112,9 @@ export class Session {
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
     this.pushToken = init.pushToken;
+    this.logLimit = init.logLimit;
+    this.publisher = init.publisher;
+    this.heartbeatMs = init.heartbeatMs;
     this.state = summarize(init.records, init.tornLines);
   }
 

@@ -2,35 +2,40 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { isSettled, pendingCandidates, selectCandidates } from './candidates.js';
-import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from './config.js';
+import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pendingCandidates, selectCandidates } from './candidates.js';
+import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
-import {
-  IsolationError,
-  LogNotFoundError,
-  NotACandidateError,
-  PremergeError,
-  pushReason,
-  StateError,
-  TargetMissingError,
-  unreachable,
-} from './errors.js';
+import { IsolationError, NotACandidateError, PremergeError, StateError } from './errors.js';
 import { isAncestor } from './git.js';
-import { firstAnnouncement, isolationSettings, overlaps, planIsolation } from './isolation.js';
+import { GitPublisher } from './git-publisher.js';
+import { firstAnnouncement, isolationSettings, planIsolation } from './isolation.js';
+import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
-import { lockHolder, type RepoLock, tryLock } from './lock.js';
-import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
+import { type RepoLock, tryLock } from './lock.js';
+import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
 import { readPushToken } from './protect.js';
-import { NOTES_REF, publishNotes } from './publish.js';
+import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
-import { normalizeRepo } from './repo-location.js';
-import { Journal, readJournal, summarize } from './store.js';
-import type { CandidateRef, EngineEvent, OnceReport, RunningRun, StatusReport, Verdict } from './types.js';
+import { applyRetention } from './retention.js';
+import {
+  compactRecords,
+  Journal,
+  type JournalRecord,
+  readJournal,
+  removeCompactionLeftovers,
+  rewriteJournal,
+  settlingVerdicts,
+} from './store.js';
+import { readTrustedBlob, readTrustedConfig, targetMissing } from './trusted-config.js';
+import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import { Mirror } from './workspace.js';
 
+export type { EngineOptions } from './options.js';
+export { findRunLog, type RunLog, readRunLog } from './run-logs.js';
+export { readStatus } from './status.js';
 export type {
   CandidateRef,
   EngineEvent,
@@ -40,82 +45,6 @@ export type {
   Verdict,
   VerdictKind,
 } from './types.js';
-
-/** Options shared by every engine call. */
-export interface EngineOptions {
-  /** Path or URL of the repository that holds the target branch (and its trusted `.github/premerge.yml`). */
-  repo: string;
-  /**
-   * Another repository (path or URL) holding the candidate branches: the three-repository workflow, where
-   * developers push `pu` to a public repository and the bot lands on `repo`.
-   * @default the same as `repo`
-   */
-  candidatesFrom?: string;
-  /**
-   * Where the bot keeps its mirror, journal, logs and lock.
-   * @default `$XDG_STATE_HOME/premerge-bot`, or `~/.local/state/premerge-bot`
-   */
-  stateDir?: string;
-  /** Abort = stop cleanly: the running test's process group is killed and nothing half-done becomes a verdict. */
-  signal?: AbortSignal;
-  /** Receives progress events, for live or structured logs. Must not throw. */
-  onEvent?: (event: EngineEvent) => void;
-  /**
-   * How often a running test checks whether its candidate branch moved (then the run is superseded).
-   * @default 2000
-   */
-  pollIntervalMs?: number;
-  /**
-   * With `rebase: true`, at most this many ready candidates are stacked into one test run (bisected on failure).
-   * 1 tests one candidate at a time.
-   * @default 16
-   */
-  maxBatch?: number;
-  /**
-   * `auto`: tests run in a bubblewrap sandbox where it works; `off`: as the bot's own user. Wins over
-   * `PREMERGE_SANDBOX` and the config's `sandbox`.
-   * @default `PREMERGE_SANDBOX`, else the config's `sandbox` (`auto`)
-   */
-  sandbox?: 'auto' | 'off';
-  /**
-   * Run tests as this user (name, or `UID[:GID]`); the bot must be root. Wins over `PREMERGE_TEST_USER` and the
-   * config's `test-user`.
-   * @default `PREMERGE_TEST_USER`, else the config's `test-user`
-   */
-  testUser?: string;
-  /**
-   * Where the trees tests run in live (one per repository, kept between runs); never inside the state directory.
-   * @default `PREMERGE_TREES_DIR`, else the state directory's path with `-trees` appended
-   */
-  treesDir?: string;
-  /**
-   * When false, the engine refuses to run tests as its own user (no sandbox works and no test user is set) with
-   * `PREMERGE_ISOLATION` instead: for front ends exposed to the world (the GitHub App's `serve`).
-   * @default true
-   */
-  allowSameUser?: boolean;
-}
-
-interface Resolved {
-  repo: string;
-  candidatesFrom: string | undefined;
-  paths: RepoPaths;
-}
-
-function resolveOptions(options: EngineOptions): Resolved {
-  const repo = normalizeRepo(options.repo);
-  const candidatesFrom = options.candidatesFrom ? normalizeRepo(options.candidatesFrom) : undefined;
-  const stateDir = resolve(options.stateDir ?? defaultStateDir());
-  const treesDir = resolve(
-    options.treesDir ?? (process.env['PREMERGE_TREES_DIR'] || defaultTreesDir(stateDir)),
-  );
-  if (overlaps(stateDir, treesDir)) {
-    throw new StateError(
-      `the trees directory ${treesDir} and the state directory ${stateDir} must not contain each other: a test could reach the bot's state`,
-    );
-  }
-  return { repo, candidatesFrom, paths: repoPaths(stateDir, repo, candidatesFrom, treesDir) };
-}
 
 /**
  * Processes every pending candidate of `options.repo` and resolves when none is left.
@@ -230,7 +159,7 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
       const full = [...shas][0]!;
       const text = await s.mirror.readFile(full, CONFIG_PATH);
       if (text === null) throw missingConfig(`commit ${full.slice(0, 12)}`);
-      const config = parseConfig(text, `commit ${full.slice(0, 12)}`);
+      const config = parseConfig(text, `commit ${full.slice(0, 12)}`, s.defaultBranch);
       const candidate =
         selectCandidates(tips, config)[0] ?? (trusted ? selectCandidates(tips, trusted)[0] : undefined);
       if (!candidate) {
@@ -241,10 +170,9 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
       s.config = config;
       const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
       if (!targetSha) {
-        throw new TargetMissingError(
-          `${CONFIG_PATH}: target branch '${config.target}' does not exist in ${s.repo}; nothing can land`,
-        );
+        throw targetMissing(config.target, s.repo, s.defaultBranch);
       }
+      await refuseCheckedOutTarget(s.repo, config.target);
       s.targetSha = targetSha;
       s.approvedConfigChange = full;
       await chooseRunner(s, options);
@@ -258,10 +186,10 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
           tested: full,
           durationMs: 0,
           exitCode: null,
-          reason: `already in ${config.target}`,
+          reason: `it is already in ${config.target}: nothing to test or land`,
         });
       } else await processQueue(s, [candidate]);
-      await publish(s);
+      await publishNow(s);
       report.target = config.target;
       report.targetSha = s.targetSha;
       report.aborted = s.aborted;
@@ -317,9 +245,17 @@ async function withSession<T>(
   report: OnceReport,
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
-  const { records, tornLines } = readJournal(r.paths.journal);
+  let { records, tornLines } = readJournal(r.paths.journal);
+  removeCompactionLeftovers(r.paths.journal);
+  const compacted = compactIfLarge(r, records, options.journalCompactBytes ?? 4 * 1024 * 1024);
+  if (compacted) {
+    options.onEvent?.({ type: 'compacted', records: records.length, kept: compacted.length });
+    records = compacted;
+    tornLines = 0;
+  }
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
+  const pushToken = readPushToken(r.paths.stateDir);
   const s = new Session({
     paths: r.paths,
     repo: r.repo,
@@ -333,12 +269,18 @@ async function withSession<T>(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
-    pushToken: readPushToken(r.paths.stateDir),
+    pushToken,
+    logLimit: r.logs.limit,
+    publisher: new GitPublisher(mirror, r.repo, r.candidatesFrom, pushToken),
+    heartbeatMs: options.heartbeatMs,
   });
+  const stopHeartbeat = startHeartbeat(s);
   try {
     if (journal.repairedTail) {
       s.emit({ type: 'recovered', what: 'torn-journal-line', detail: `last line of ${r.paths.journal}` });
     }
+    writeRepoRecord(r);
+    applyRetention(r.paths.stateDir, r.logs);
     await mirror.ensure();
     await s.guard();
     await killOrphanedGroups(s.state, (e) => s.emit(e));
@@ -351,32 +293,72 @@ async function withSession<T>(
     await removeGitLocks(mirror, (e) => s.emit(e));
     return await fn(s);
   } finally {
+    stopHeartbeat();
+    await s.publishing;
     journal.close();
     await s.runner?.idle().catch(() => undefined);
   }
 }
 
+/**
+ * A journal larger than `threshold` bytes is rewritten with only what still counts (store.ts compactRecords), when
+ * that drops a quarter of its records at least. Returns the records kept, or null when it was left as it is.
+ */
+function compactIfLarge(r: Resolved, records: JournalRecord[], threshold: number): JournalRecord[] | null {
+  let size: number;
+  try {
+    size = statSync(r.paths.journal).size;
+  } catch {
+    return null;
+  }
+  if (size <= threshold) return null;
+  const kept = compactRecords(records);
+  if (kept.length > records.length * 0.75) return null;
+  rewriteJournal(r.paths.journal, kept);
+  return kept;
+}
+
 /** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
 function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
-  return withSession(options, r, report, async (s) => {
+  return withSession(options, r, report, (s) => workLoop(s, options, r, report, firstRound));
+}
+
+/** Scan, decide, test and land until a scan finds nothing new (and no poke came); returns the last scan's time. */
+async function workLoop(
+  s: Session,
+  options: EngineOptions,
+  r: Resolved,
+  report: OnceReport,
+  firstRound: boolean,
+): Promise<number> {
+  {
     const { mirror } = s;
     let first = firstRound;
     for (;;) {
       const scanStart = Date.now();
-      await scan(s);
+      try {
+        await scan(s);
+      } catch (e) {
+        // Said where developers look, too: a broken config or a missing target stops every landing.
+        if (e instanceof PremergeError && existsSync(join(s.mirror.gitDir, 'HEAD'))) {
+          s.problem = { code: e.code, message: e.message };
+          await publishNow(s, { force: true });
+        }
+        throw e;
+      }
       await chooseRunner(s, options);
       await finishPassedRuns(s);
       const listed = s.candidateTips();
       const candidates = selectCandidates(listed, s.config);
       s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
-      const verdicts = s.state.verdicts.map((v) => v.verdict);
+      const verdicts = settlingVerdicts(s.state);
       const pending = await pendingCandidates(mirror.gitDir, candidates, s.targetSha, s.config, verdicts);
       if (first) report.pendingAtStart = pending.length;
       first = false;
       s.emit({ type: 'pending', candidates: pending });
       const before = report.verdicts.length + report.testRuns;
       await processQueue(s, pending);
-      await publish(s);
+      await publishNow(s);
       report.target = s.config.target;
       report.targetSha = s.targetSha;
       if (s.aborted) {
@@ -386,7 +368,55 @@ function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRoun
       const progressed = report.verdicts.length + report.testRuns !== before;
       if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
     }
-  });
+  }
+}
+
+/**
+ * `premerge-bot retry SHA`: tests again a candidate whose verdict (a failure, a time-out, an error) came from a
+ * flake. `sha` (at least 4 hex digits) must be the tip of a candidate branch. Its verdicts recorded so far no longer
+ * settle it (a `retry` record in the journal), and the queue is worked as `runOnce` does, so a pass lands it. Waits
+ * while another bot holds the repository's lock. Resolves with the report; `retried` is the full sha, and a
+ * commit that already landed is not retried (its landed verdict is `already`).
+ */
+export async function retryCandidate(
+  options: EngineOptions,
+  sha: string,
+): Promise<OnceReport & { retried: string; already?: Verdict }> {
+  const r = resolveOptions(options);
+  ensureRoot(r);
+  const report = emptyReport(options.repo);
+  const lock = await waitForLock(r, options);
+  if (!lock) return { ...report, aborted: true, retried: '' };
+  try {
+    return await withSession(options, r, report, async (s) => {
+      await scan(s);
+      const full = uniqueTip(s, sha);
+      const landed = s.state.verdicts.find((v) => v.verdict.sha === full && v.verdict.kind === 'landed');
+      if (landed) return { ...report, retried: full, already: landed.verdict };
+      s.record({ type: 'retry', sha: full, at: new Date().toISOString() });
+      await workLoop(s, options, r, report, true);
+      return { ...report, retried: full };
+    });
+  } finally {
+    lock.release();
+  }
+}
+
+/** The one candidate tip `sha` (4 or more hex digits) abbreviates; NotACandidateError otherwise. */
+function uniqueTip(s: Session, sha: string): string {
+  const wanted = sha.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
+  const shas = new Set(
+    selectCandidates(s.candidateTips(), s.config)
+      .filter((b) => b.sha.startsWith(wanted))
+      .map((b) => b.sha),
+  );
+  if (shas.size === 1) return [...shas][0]!;
+  throw new NotACandidateError(
+    shas.size === 0
+      ? `no candidate branch of ${s.candidatesFrom ?? s.repo} points at ${sha}: only a candidate's tip can be retried (push it again to test another commit)`
+      : `${sha} is ambiguous: ${[...shas].join(', ')}`,
+  );
 }
 
 /**
@@ -426,29 +456,10 @@ async function scan(s: Session): Promise<void> {
   const sha = refs.get(`refs/origin/heads/${s.config.target}`);
   s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
   if (!sha) {
-    throw new TargetMissingError(
-      `${CONFIG_PATH}: target branch '${s.config.target}' does not exist in ${s.repo}; nothing can land`,
-    );
+    throw targetMissing(s.config.target, s.repo, s.defaultBranch);
   }
+  await refuseCheckedOutTarget(s.repo, s.config.target);
   s.targetSha = sha;
-}
-
-/** The config as it stands on `repo`'s default branch (its HEAD), as fetched into the mirror. */
-async function readTrustedConfig(mirror: Mirror, repo: string, known?: string): Promise<PremergeConfig> {
-  return (await readTrustedBlob(mirror, repo, known)).config;
-}
-
-/** The trusted config and the object id of its file (which a candidate that leaves the config alone shares). */
-async function readTrustedBlob(
-  mirror: Mirror,
-  repo: string,
-  known?: string,
-): Promise<{ config: PremergeConfig; oid: string }> {
-  const branch = known ?? (await mirror.defaultBranch(repo));
-  const source = `branch ${branch} of ${repo}`;
-  const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
-  if (blob === null) throw missingConfig(source);
-  return { config: parseConfig(blob.text, source), oid: blob.oid };
 }
 
 /**
@@ -469,7 +480,9 @@ async function finishPassedRuns(s: Session): Promise<void> {
     };
     const landedAlready = s.targetSha === tested || (await isAncestor(s.mirror.gitDir, tested, s.targetSha));
     if (landedAlready) {
-      for (const m of members) s.verdict({ ...landedMember(m, base, facts), target, configHash });
+      for (const m of members) {
+        s.verdict({ ...landedMember(m, base, facts, members, target), target, configHash });
+      }
       continue;
     }
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;
@@ -486,141 +499,5 @@ async function finishPassedRuns(s: Session): Promise<void> {
     if (s.state.runs.get(runId)?.ended === false) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'lost-race' });
     }
-  }
-}
-
-/** Publishes verdicts not yet in `repo`'s notes (and mirrors the notes to the candidates repository). */
-async function publish(s: Session): Promise<void> {
-  const done = s.state.published.get(s.repo) ?? new Set<string>();
-  const todo = s.state.verdicts.filter((v) => !done.has(v.id));
-  if (todo.length === 0) return;
-  // Only the latest verdict per commit becomes its note.
-  const latest = new Map<string, Verdict>();
-  for (const v of todo) latest.set(v.verdict.sha, v.verdict);
-  const failure = await publishNotes(s.mirror, s.repo, [...latest.values()]).catch((e: Error) => e.message);
-  if (failure) {
-    s.emit({ type: 'publish-failed', repo: s.repo, reason: failure });
-    return;
-  }
-  s.record({ type: 'published', remote: s.repo, ids: todo.map((v) => v.id) });
-  s.emit({ type: 'published', count: latest.size, repo: s.repo });
-  if (s.candidatesFrom) {
-    const push = await s.mirror.run(
-      ['push', '--quiet', '--porcelain', '--force', s.candidatesFrom, `${NOTES_REF}:${NOTES_REF}`],
-      [1, 128],
-    );
-    if (push.code !== 0) {
-      s.emit({
-        type: 'publish-failed',
-        repo: s.candidatesFrom,
-        reason: pushReason(push.stdout, push.stderr),
-      });
-    }
-  }
-}
-
-/**
- * The queue and recent verdicts of `options.repo`, read without taking the repository lock (a running bot is not
- * disturbed). The target and candidate tips are asked of the repositories; the config as of the bot's last fetch.
- */
-export async function readStatus(options: EngineOptions): Promise<StatusReport> {
-  const r = resolveOptions(options);
-  const { records, tornLines } = readJournal(r.paths.journal);
-  const state = summarize(records, tornLines);
-  const holder = lockHolder(r.paths.lock);
-  const recent = state.verdicts
-    .map((v) => v.verdict)
-    .reverse()
-    .slice(0, 50);
-  const running: RunningRun[] = [];
-  for (const [runId, run] of state.runs) {
-    if (run.ended || run.passed) continue;
-    running.push({
-      runId,
-      members: run.started.members,
-      base: run.started.base,
-      tested: run.started.tested,
-      logPath: run.started.logPath,
-      startedAt: run.started.at,
-      pid: run.process?.pgid ?? 0,
-    });
-  }
-  const status: StatusReport = {
-    repo: options.repo,
-    target: null,
-    pending: [],
-    running,
-    recent,
-    lockHolder: holder,
-  };
-  try {
-    const mirror = new Mirror(r.paths.mirror);
-    await mirror.ensure();
-    const config = await readTrustedConfig(mirror, r.repo).catch(async (e) => {
-      // Never fetched yet (or the file changed): fetch once so a fresh status still says something useful.
-      if (!(e instanceof PremergeError) || e.code !== 'PREMERGE_CONFIG_MISSING') throw e;
-      if (holder !== null) throw e;
-      await mirror.fetch(r.repo, r.candidatesFrom);
-      return readTrustedConfig(mirror, r.repo);
-    });
-    const heads = await lsHeads(mirror, r.repo);
-    const targetSha = heads.get(config.target);
-    if (!targetSha)
-      throw new TargetMissingError(`target branch '${config.target}' does not exist in ${r.repo}`);
-    status.target = { branch: config.target, sha: targetSha };
-    const cands = r.candidatesFrom ? await lsHeads(mirror, r.candidatesFrom) : heads;
-    const listed: CandidateRef[] = [...cands].map(([branch, sha]) => ({ branch, sha }));
-    const verdicts = state.verdicts.map((v) => v.verdict);
-    // The mirror may not hold the commits ls-remote just named; what it lacks cannot be shown to be landed.
-    const targetKnown = (await mirror.resolve(targetSha)) !== null;
-    for (const c of selectCandidates(listed, config)) {
-      if (c.sha === targetSha || isSettled(c.sha, targetSha, config, verdicts)) continue;
-      const known = targetKnown && (await mirror.resolve(c.sha)) !== null;
-      if (known && (await isAncestor(mirror.gitDir, c.sha, targetSha))) continue;
-      status.pending.push(c);
-    }
-  } catch (e) {
-    if (!(e instanceof PremergeError)) throw e;
-    status.problem = { code: e.code, message: e.message };
-  }
-  return status;
-}
-
-async function lsHeads(mirror: Mirror, repo: string): Promise<Map<string, string>> {
-  let out: string;
-  try {
-    out = (await mirror.run(['ls-remote', '--heads', repo])).stdout;
-  } catch (e) {
-    throw unreachable('read', repo, e);
-  }
-  const map = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const [sha, ref] = line.split('\t');
-    if (sha && ref?.startsWith('refs/heads/')) map.set(ref.slice('refs/heads/'.length), sha);
-  }
-  return map;
-}
-
-/**
- * The test output of the latest run of a commit (full or abbreviated sha, at least 4 hex digits; the candidate's
- * sha or the tested commit) or of a candidate branch. Rejects with `PREMERGE_LOG_NOT_FOUND` when there is none.
- */
-export async function readRunLog(options: EngineOptions, shaOrBranch: string): Promise<string> {
-  const r = resolveOptions(options);
-  const { records, tornLines } = readJournal(r.paths.journal);
-  const state = summarize(records, tornLines);
-  const isSha = /^[0-9a-f]{4,40}$/i.test(shaOrBranch);
-  const wanted = shaOrBranch.toLowerCase();
-  const runs = [...state.runs.values()].reverse();
-  const run = runs.find((run) =>
-    run.started.members.some((m) =>
-      isSha ? m.sha.startsWith(wanted) || m.tested.startsWith(wanted) : m.branch === shaOrBranch,
-    ),
-  );
-  if (!run) throw new LogNotFoundError(`no test run recorded for '${shaOrBranch}' in ${options.repo}`);
-  try {
-    return readFileSync(run.started.logPath, 'utf8');
-  } catch {
-    throw new LogNotFoundError(`the log of run ${run.started.runId} is gone (${run.started.logPath})`);
   }
 }

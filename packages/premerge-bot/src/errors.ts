@@ -9,15 +9,45 @@
  * | `PREMERGE_REPO_UNREACHABLE`   | RepoUnreachableError| fetching or pushing the repository failed                |
  * | `PREMERGE_GIT`                | GitError            | a git command failed unexpectedly                        |
  * | `PREMERGE_LOG_NOT_FOUND`      | LogNotFoundError    | no run is recorded for that sha or branch                |
+ * | `PREMERGE_NO_STATE`           | NoStateError        | `status`/`log`: no bot worked on that repository there   |
  * | `PREMERGE_STATE`              | StateError          | the state directory is unusable                          |
  * | `PREMERGE_ISOLATION`          | IsolationError      | tests cannot be isolated as configured (sandbox, user)   |
  * | `PREMERGE_MIRROR_TAMPERED`    | MirrorTamperedError | the bot's mirror was changed behind its back             |
  * | `PREMERGE_RUN_SETUP`          | RunSetupError       | the test's tree or sandbox could not be made ready       |
  * | `PREMERGE_NOT_A_CANDIDATE`    | NotACandidateError  | `land SHA`: no candidate branch has that commit as tip   |
+ * | `PREMERGE_REPO_NOT_BARE`      | RepoNotBareError    | `--repo` has the target checked out: git refuses pushes  |
+ * | `PREMERGE_USAGE`              | UsageError          | a bad value commander cannot check (duration, options)   |
+ * | `PREMERGE_NOT_A_REPO`, `PREMERGE_HOOK_NOT_LOCAL`, `PREMERGE_HOOK_EXISTS` | HookError | `hook install` cannot   |
+ * | `PREMERGE_NOT_A_CLONE`, `PREMERGE_ALIAS_EXISTS` | AliasError | `alias install` cannot                          |
+ * | `PREMERGE_WATCH_RUNNING`      | WatchRunningError   | another `watch` serves this state directory              |
+ * | `PREMERGE_INTERNAL`           | PremergeError       | a bug                                                    |
  */
+export type PremergeErrorCode =
+  | 'PREMERGE_CONFIG_MISSING'
+  | 'PREMERGE_CONFIG_INVALID'
+  | 'PREMERGE_TARGET_MISSING'
+  | 'PREMERGE_REPO_UNREACHABLE'
+  | 'PREMERGE_REPO_NOT_BARE'
+  | 'PREMERGE_GIT'
+  | 'PREMERGE_LOG_NOT_FOUND'
+  | 'PREMERGE_NO_STATE'
+  | 'PREMERGE_STATE'
+  | 'PREMERGE_USAGE'
+  | 'PREMERGE_NOT_A_REPO'
+  | 'PREMERGE_HOOK_NOT_LOCAL'
+  | 'PREMERGE_HOOK_EXISTS'
+  | 'PREMERGE_NOT_A_CLONE'
+  | 'PREMERGE_ALIAS_EXISTS'
+  | 'PREMERGE_WATCH_RUNNING'
+  | 'PREMERGE_ISOLATION'
+  | 'PREMERGE_MIRROR_TAMPERED'
+  | 'PREMERGE_RUN_SETUP'
+  | 'PREMERGE_NOT_A_CANDIDATE'
+  | 'PREMERGE_INTERNAL';
+
 export class PremergeError extends Error {
-  readonly code: string;
-  constructor(message: string, code: string, options?: ErrorOptions) {
+  readonly code: PremergeErrorCode;
+  constructor(message: string, code: PremergeErrorCode, options?: ErrorOptions) {
     super(message, options);
     this.name = 'PremergeError';
     this.code = code;
@@ -120,7 +150,11 @@ export function unreachable(action: string, url: string, cause: unknown): RepoUn
       : cause instanceof Error
         ? cause.message
         : String(cause);
-  return new RepoUnreachableError(`cannot ${action} ${url}: ${detail}`, url, { cause });
+  return new RepoUnreachableError(
+    `cannot ${action} ${url}: ${detail} (check the path or URL, and that the bot's user may read it)`,
+    url,
+    { cause },
+  );
 }
 
 /** `readRunLog` found no run for that sha or branch. */
@@ -128,6 +162,17 @@ export class LogNotFoundError extends PremergeError {
   constructor(message: string) {
     super(message, 'PREMERGE_LOG_NOT_FOUND');
     this.name = 'LogNotFoundError';
+  }
+}
+
+/**
+ * A reader (`status`, `log`) found no state for the repository in the state directory: no bot has worked on it
+ * there (or `--state-dir` is mistyped). Reading never creates state.
+ */
+export class NoStateError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_NO_STATE');
+    this.name = 'NoStateError';
   }
 }
 
@@ -178,5 +223,68 @@ export class NotACandidateError extends PremergeError {
   constructor(message: string) {
     super(message, 'PREMERGE_NOT_A_CANDIDATE');
     this.name = 'NotACandidateError';
+  }
+}
+
+/**
+ * `--repo` is a repository with a working tree that has the target checked out: git refuses to update a branch
+ * that is checked out (`receive.denyCurrentBranch`), so nothing could ever land there. Found before any test runs.
+ */
+export class RepoNotBareError extends PremergeError {
+  readonly repo: string;
+  constructor(message: string, repo: string) {
+    super(message, 'PREMERGE_REPO_NOT_BARE');
+    this.name = 'RepoNotBareError';
+    this.repo = repo;
+  }
+}
+
+/** A usage mistake found after commander's own checks (a bad duration, conflicting options, a bad setting): exit 2. */
+export class UsageError extends PremergeError {
+  constructor(message: string) {
+    super(message, 'PREMERGE_USAGE');
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Installing or removing the hook failed: `PREMERGE_NOT_A_REPO` (no git repository there),
+ * `PREMERGE_HOOK_NOT_LOCAL` (a URL: hooks are installed on the machine hosting the repository) or
+ * `PREMERGE_HOOK_EXISTS` (a post-receive hook premerge-bot did not write is in the way).
+ */
+export class HookError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_REPO' | 'PREMERGE_HOOK_NOT_LOCAL' | 'PREMERGE_HOOK_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'HookError';
+  }
+}
+
+/**
+ * Installing or removing aliases failed: `PREMERGE_NOT_A_CLONE` (not inside a git clone) or
+ * `PREMERGE_ALIAS_EXISTS` (an alias of that name that premerge-bot did not write is in the way).
+ */
+export class AliasError extends PremergeError {
+  constructor(
+    message: string,
+    code: 'PREMERGE_NOT_A_CLONE' | 'PREMERGE_ALIAS_EXISTS',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+    this.name = 'AliasError';
+  }
+}
+
+/** `PREMERGE_WATCH_RUNNING`: another watch already serves this state dir (its socket answers). */
+export class WatchRunningError extends PremergeError {
+  constructor(socket: string) {
+    super(
+      `another premerge-bot watch is running on ${socket}; stop it or use another --state-dir`,
+      'PREMERGE_WATCH_RUNNING',
+    );
+    this.name = 'WatchRunningError';
   }
 }

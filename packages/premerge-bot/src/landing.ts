@@ -4,9 +4,12 @@
  * check that the move is a fast-forward, so the ancestry check is ours. The target is never rewritten and never
  * gets a merge commit: a candidate that does not descend from it is rebased (a linear copy) or refused.
  */
-import { pushReason } from './errors.js';
-import { isAncestor } from './git.js';
-import { TOKEN_OPTION } from './protect.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pushReason, RepoNotBareError } from './errors.js';
+import { git, isAncestor } from './git.js';
+import { tokenEnv } from './protect.js';
+import { localPath } from './repo-location.js';
 import type { Mirror } from './workspace.js';
 
 export type LandResult =
@@ -40,6 +43,40 @@ export async function remoteBranchSha(mirror: Mirror, repo: string, branch: stri
 }
 
 /**
+ * Refuses, before anything is tested, a local `repo` that is not bare and has `target` checked out: git would refuse
+ * every landing push (`receive.denyCurrentBranch`, unless set to `updateInstead`, `warn` or `ignore`). The common
+ * case, a bare repository, costs a look at two files.
+ */
+export async function refuseCheckedOutTarget(repo: string, target: string): Promise<void> {
+  const dir = localPath(repo);
+  if (dir === null) return;
+  const dotGit = join(dir, '.git');
+  let gitDir: string;
+  if (existsSync(dotGit)) gitDir = dotGit;
+  else if (existsSync(join(dir, 'HEAD')) && /^\s*bare\s*=\s*false\s*$/im.test(readText(join(dir, 'config'))))
+    gitDir = dir;
+  else return;
+  const r = await git(['--git-dir', gitDir, 'symbolic-ref', '--quiet', 'HEAD'], { okCodes: [1, 128] });
+  if (r.stdout.trim() !== `refs/heads/${target}`) return;
+  const deny = await git(['--git-dir', gitDir, 'config', '--get', 'receive.denyCurrentBranch'], {
+    okCodes: [1],
+  });
+  if (/^(updateinstead|warn|ignore|false|no|off|0)$/i.test(deny.stdout.trim())) return;
+  throw new RepoNotBareError(
+    `${repo} is not a bare repository and has ${target} checked out: git refuses to update a checked-out branch, so nothing could land there. Give --repo a bare repository (git clone --bare ${repo} NAME.git, and push there), or check out another branch in ${repo}`,
+    repo,
+  );
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
  * Moves `repo`'s `target` from `base` to `tested`, only if it still is at `base` and `tested` descends from it.
  * The mirror's copy of the target is the caller's to move ({@link noteLanded}), after it recorded the verdicts.
  * `pushToken` is the bot's token for a target guarded by `hook install --protect` (sent as a push option).
@@ -54,15 +91,7 @@ export async function land(
 ): Promise<LandResult> {
   if (!(await isAncestor(mirror.gitDir, base, tested))) return { ok: false, reason: 'not-descendant' };
   const ref = `refs/heads/${target}`;
-  // The token goes through the environment (push.pushOption), never the command line: another user can read a
-  // process's command line in /proc, and error messages quote it.
-  const env: NodeJS.ProcessEnv | undefined = pushToken
-    ? {
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: 'push.pushOption',
-        GIT_CONFIG_VALUE_0: `${TOKEN_OPTION}=${pushToken}`,
-      }
-    : undefined;
+  const env = tokenEnv(pushToken);
   const args = [
     'push',
     '--porcelain',

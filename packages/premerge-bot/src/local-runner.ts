@@ -174,6 +174,8 @@ export class LocalRunner implements Runner {
       request.refs ?? new Map([[`refs/remotes/origin/${request.target}`, request.base]]),
       { trustCleaned: this.plan.mode !== 'same-user' },
     );
+    // From here the tree holds a .git and files of this run: whatever happens next, release() cleans them.
+    this.ran = true;
     if (user)
       for (const dir of [this.paths.trees.tree, this.paths.trees.home, this.paths.trees.tmp])
         chownTree(dir, user);
@@ -192,11 +194,11 @@ export class LocalRunner implements Runner {
       cwd: this.paths.trees.tree,
       timeoutMs: request.timeoutMs,
       logPath: request.logPath,
+      ...(request.logLimit === undefined ? {} : { logLimit: request.logLimit }),
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onSpawn ? { onSpawn: request.onSpawn } : {}),
       containment: this.containment(request, user),
     });
-    this.ran = true;
     return { ...result, warnings: [...warnings, ...result.warnings] };
   }
 

@@ -20,6 +20,9 @@ export function defaultTreesDir(stateDir: string): string {
   return `${resolve(stateDir).replace(/\/+$/, '')}-trees`;
 }
 
+/** Name of the log the hook's background runs append to, in the state dir (kept as retention.ts says). */
+export const HOOK_LOG = 'hook.log';
+
 /** Name of the worktree the bot keeps between runs for rebases, inside `worktrees/`. */
 export const KEPT_WORKTREE = 'kept';
 

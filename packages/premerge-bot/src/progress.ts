@@ -15,8 +15,9 @@ export function formatVerdict(v: Verdict): string {
     case 'landed':
       return `${head} on ${v.target}${v.tested === v.sha ? '' : ` as ${short(v.tested)}`} (${seconds(v.durationMs)})${v.reason ? `: ${v.reason}` : ''}`;
     case 'failed':
-    case 'timed-out':
       return `${head}: exit ${v.exitCode ?? 'by signal'} after ${seconds(v.durationMs)}${v.logPath ? `, log ${v.logPath}` : ''}`;
+    case 'timed-out':
+      return `${head} after ${seconds(v.durationMs)}: ${v.reason ?? 'ran past the configured timeout'}${v.logPath ? `, log ${v.logPath}` : ''}`;
     default:
       return `${head}${v.reason ? `: ${v.reason}` : ''}`;
   }
@@ -53,6 +54,8 @@ export function formatEngineEvent(e: EngineEvent): string {
       return e.detail;
     case 'warning':
       return `warning: ${e.message}`;
+    case 'compacted':
+      return `compacted the journal: ${e.records} records, ${e.kept} kept`;
   }
 }
 
@@ -95,23 +98,115 @@ export function summarize(r: OnceReport): string {
 
 /** The `status` command's text form. */
 export function formatStatus(s: StatusReport): string {
-  const lines = [`repository: ${s.repo}`];
+  const commit = (sha: string) => {
+    const c = s.commits[sha];
+    return c ? `${short(sha)} "${c.subject}" (${c.author})` : short(sha);
+  };
+  const lines = [`repository: ${s.repo}${s.candidatesFrom ? ` (candidates from ${s.candidatesFrom})` : ''}`];
   lines.push(s.target ? `target: ${s.target.branch} at ${short(s.target.sha)}` : 'target: unknown');
   if (s.problem) lines.push(`problem: ${s.problem.code}: ${s.problem.message}`);
-  lines.push(s.lockHolder === null ? 'bot: not running' : `bot: running (pid ${s.lockHolder})`);
-  for (const r of s.running) {
+  const watching = s.watch?.repos.find((r) => r.repo === s.repo || r.candidatesFrom === s.repo);
+  if (s.watch && watching) {
     lines.push(
-      `running: ${r.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ')} since ${r.startedAt}`,
+      watching.state === 'idle'
+        ? `bot: watch (pid ${s.watch.pid}) running, idle since ${watching.since}${watching.nextPollAt ? `, next look at ${watching.nextPollAt}` : ''}`
+        : `bot: watch (pid ${s.watch.pid}) running, working since ${watching.since}`,
+    );
+  } else if (s.lockHolder !== null) lines.push(`bot: running (pid ${s.lockHolder})`);
+  else if (s.watch)
+    lines.push(`bot: a watch (pid ${s.watch.pid}) runs on this state dir, for other repositories`);
+  else lines.push('bot: not running');
+  const alive = s.lockHolder !== null || watching?.state === 'working';
+  for (const r of s.running) {
+    const members = r.members.map((m) => `${m.branch} ${commit(m.sha)}`).join(' + ');
+    lines.push(
+      alive
+        ? `testing: ${members} since ${r.startedAt}`
+        : `cut off: ${members} (started ${r.startedAt}; tested again at the next run)`,
     );
   }
-  lines.push(
-    s.pending.length === 0
-      ? 'pending: none'
-      : `pending: ${s.pending.map((c) => `${c.branch} ${short(c.sha)}`).join(', ')}`,
-  );
+  const queued = s.candidates.flatMap((c) => (c.state === 'queued' ? [c] : []));
+  if (queued.length === 0) lines.push('pending: none');
+  else {
+    lines.push('pending:');
+    for (const c of queued) lines.push(`  ${c.branch} ${commit(c.sha)}, ${c.ahead} ahead of it`);
+  }
   if (s.recent.length > 0) {
     lines.push('recent verdicts:');
-    for (const v of s.recent) lines.push(`  ${v.at}  ${formatVerdict(v)}`);
+    for (const v of s.recent) {
+      const c = s.commits[v.sha];
+      lines.push(`  ${v.at}  ${formatVerdict(v)}${c ? ` ("${c.subject}", ${c.author})` : ''}`);
+    }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `42s`, `3m05s`, `1h02m`: how long a test has run, as the elapsed line shows it. */
+export function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * On a terminal, a line under the last one saying how long the running test has taken, rewritten in place every
+ * second (`  testing pu 1a2b3c4d5e6f: 1m05s`) and cleared before the next line is printed.
+ */
+export class ElapsedLine {
+  private timer: NodeJS.Timeout | undefined;
+  private shown = false;
+  private readonly write: (text: string) => void;
+
+  constructor(write: (text: string) => void) {
+    this.write = write;
+  }
+
+  /** Shows the events' lines, keeping the elapsed line of the test in progress below them. */
+  event(e: EngineEvent, line: string, prefix = ''): void {
+    this.clear();
+    this.write(`${line}\n`);
+    if (e.type === 'test-started') {
+      const what = e.members.map((m) => `${m.branch} ${short(m.sha)}`).join(' + ');
+      this.start(`${prefix}testing ${what}`);
+    } else if (e.type === 'test-finished') this.stop();
+    else if (this.label) this.show();
+  }
+
+  private label: string | undefined;
+  private startedAt = 0;
+
+  private start(label: string): void {
+    this.stop();
+    this.label = label;
+    this.startedAt = Date.now();
+    this.timer = setInterval(() => this.show(), 1000);
+    this.timer.unref();
+  }
+
+  private show(): void {
+    if (!this.label) return;
+    this.write(`\r\x1b[K  ${this.label}: ${formatElapsed(Date.now() - this.startedAt)}`);
+    this.shown = true;
+  }
+
+  private clear(): void {
+    if (this.shown) this.write('\r\x1b[K');
+    this.shown = false;
+  }
+
+  /** Another line, printed above the elapsed line. */
+  print(line: string): void {
+    this.clear();
+    this.write(`${line}\n`);
+    if (this.label) this.show();
+  }
+
+  /** No test runs any more: the line goes. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.label = undefined;
+    this.clear();
+  }
 }

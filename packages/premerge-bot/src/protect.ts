@@ -43,14 +43,36 @@ export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** The text of the pre-receive hook protecting `refs/heads/TARGET`. POSIX sh; needs `sha256sum` (coreutils). */
-export function protectHookScript(target: string, hash: string): string {
-  const ref = `refs/heads/${target}`;
+/**
+ * The environment that makes one git push carry the token as a push option (`push.pushOption`), never on a command
+ * line (another user can read a process's command line in /proc, and error messages quote it).
+ */
+export function tokenEnv(token: string | null): NodeJS.ProcessEnv | undefined {
+  return token
+    ? {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'push.pushOption',
+        GIT_CONFIG_VALUE_0: `${TOKEN_OPTION}=${token}`,
+      }
+    : undefined;
+}
+
+/** The refs only the bot writes (its verdicts and its status): guarded wherever a protect hook is installed. */
+export const BOT_REFS = ['refs/notes/premerge', 'refs/premerge/*'] as const;
+
+/**
+ * The text of the pre-receive hook protecting `refs/heads/TARGET` (when `target` is given) and the bot's own refs
+ * ({@link BOT_REFS}: nobody but the bot can publish a verdict). POSIX sh; needs `sha256sum` (coreutils).
+ */
+export function protectHookScript(target: string | null, hash: string): string {
+  const ref = target === null ? '' : `refs/heads/${target}`;
   const quoted = `'${ref.replaceAll("'", `'\\''`)}'`;
+  const what = `${target === null ? '' : `${ref} and `}its own refs (refs/notes/premerge, refs/premerge/*)`;
   return `#!/bin/sh
 ${PROTECT_MARKER} (written by \`premerge-bot hook install --protect\`; \`premerge-bot hook uninstall\` removes it).
-# ${ref} only takes commits premerge-bot tested: it refuses every update of it that does not carry the bot's token
-# as a push option. The token is in the bot's state directory; this file holds only its SHA-256.
+# Only premerge-bot updates ${what}:
+# an update of them that does not carry the bot's token as a push option is refused. The token is in the bot's
+# state directory; this file holds only its SHA-256.
 protected=${quoted}
 expected=${hash}
 bot=
@@ -66,10 +88,16 @@ while [ "$i" -lt "\${GIT_PUSH_OPTION_COUNT:-0}" ]; do
 done
 status=0
 while read -r old new ref; do
-  if [ "$ref" = "$protected" ] && [ -z "$bot" ]; then
+  [ -n "$bot" ] && continue
+  if [ -n "$protected" ] && [ "$ref" = "$protected" ]; then
     echo "premerge-bot: $protected only takes tested commits: push your work to a candidate branch (git pup) and premerge-bot lands it once its test passes" >&2
     status=1
   fi
+  case $ref in
+    refs/notes/premerge | refs/premerge/*)
+      echo "premerge-bot: $ref is written by premerge-bot only: its verdicts cannot be pushed by anyone else" >&2
+      status=1 ;;
+  esac
 done
 exit $status
 `;

@@ -9,12 +9,14 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFIG_PATH, formatDuration } from './config.js';
 import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
-import { isAncestor } from './git.js';
+import { git, isAncestor } from './git.js';
 import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
+import { publishNow } from './publication.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
 import type { CandidateRef } from './types.js';
@@ -114,6 +116,12 @@ function needsRebase(s: Session, c: CandidateRef, base: string, reason: string):
   });
 }
 
+/** The first merge commit in `upstream..sha`, or null when the range has none. */
+async function firstMerge(gitDir: string, upstream: string, sha: string): Promise<string | null> {
+  const r = await git(['--git-dir', gitDir, 'rev-list', '--merges', '--max-count=1', `${upstream}..${sha}`]);
+  return r.stdout.trim() || null;
+}
+
 /** The one worktree runs and rebases use, one at a time (see Mirror.prepareWorktree). */
 function keptWorktree(s: Session): string {
   return join(s.paths.worktrees, KEPT_WORKTREE);
@@ -142,6 +150,23 @@ async function buildStack(
   try {
     let prev = base;
     for (const c of batch) {
+      if (!(await isAncestor(s.mirror.gitDir, prev, c.sha))) {
+        // A rebase flattens merge commits, and drops the resolutions they carry: never rebase one.
+        const merge = await firstMerge(s.mirror.gitDir, base, c.sha);
+        if (merge !== null) {
+          // Sitting on the target already, it can be tested as it is in a stack of its own.
+          if (prev !== base && (await isAncestor(s.mirror.gitDir, base, c.sha))) deferred.push(c);
+          else {
+            needsRebase(
+              s,
+              c,
+              base,
+              `contains merge commits (${merge.slice(0, 12)}): rebase it onto ${s.config.target} yourself, or use rebase: false`,
+            );
+          }
+          continue;
+        }
+      }
       const r = await rebaseOnto(s.mirror, worktree, c.sha, base, prev);
       if (!r.ok) {
         if (prev !== base) {
@@ -225,11 +250,19 @@ async function processStack(
     facts = run.facts;
     if (facts.outcome === 'cancelled') return [];
     if (facts.outcome === 'superseded') {
-      for (const m of run.moved) {
+      const by = run.moved.map((m) => {
+        const to = run.movedTo.get(m.branch);
+        return to ? `${m.branch} moved to ${short(to)}` : `${m.branch} was deleted`;
+      });
+      appendLog(
+        facts.logPath,
+        `premerge-bot: superseded: ${by.join(', ')} during the test, so it was stopped\n`,
+      );
+      for (const [i, m] of run.moved.entries()) {
         s.verdict({
           ...fromMember(m, base, facts),
           kind: 'superseded',
-          reason: `${m.branch} moved to ${run.movedTo.get(m.branch)?.slice(0, 12) ?? '(deleted)'} during the test`,
+          reason: `superseded: ${by[i]} during the test${run.movedTo.get(m.branch) ? ' (the new tip is tested next)' : ''}`,
         });
       }
       return members.filter((m) => !run.moved.includes(m)).map(({ branch, sha }) => ({ branch, sha }));
@@ -242,6 +275,7 @@ async function processStack(
     s.verdict({
       ...fromMember(m, base, facts),
       kind: facts.outcome === 'timed-out' ? 'timed-out' : 'failed',
+      ...(facts.outcome === 'timed-out' ? { reason: timedOutReason(s.config.timeoutMs) } : {}),
     });
     return [];
   }
@@ -255,6 +289,20 @@ async function processStack(
     return processStack(s, right, s.targetSha, facts);
   }
   return [...leftRequeue, ...right.map(({ branch, sha }) => ({ branch, sha }))];
+}
+
+/** Why a run timed out, naming the configured limit. */
+export function timedOutReason(timeoutMs: number): string {
+  return `ran past the configured limit, timeout: ${formatDuration(timeoutMs)} (${CONFIG_PATH}); everything it started was stopped`;
+}
+
+/** Appends a line of the bot's own to a run's log (the run is over). */
+function appendLog(path: string, text: string): void {
+  try {
+    appendFileSync(path, text, { mode: 0o600 });
+  } catch {
+    // The log is gone (retention, a full disk): the verdict still says it.
+  }
 }
 
 /** The verdict fields a run member and its run's facts give. */
@@ -271,14 +319,33 @@ export function fromMember(m: RunMember, base: string, f: RunFacts) {
   };
 }
 
-/** A landed member's verdict fields: the config change it brought is shown in its verdict. */
-export function landedMember(m: RunMember, base: string, f: RunFacts) {
+/**
+ * A landed member's verdict fields, with the reason it landed: what was tested on which base (and the config change
+ * it brought, which `allow` or an operator let through).
+ */
+export function landedMember(
+  m: RunMember,
+  base: string,
+  f: RunFacts,
+  stack: readonly RunMember[],
+  target: string,
+) {
+  const tip = stack.at(-1)!.tested;
+  const what =
+    stack.length > 1
+      ? `its test passed in a stack of ${stack.length} candidates (tip ${short(tip)}) on ${target} ${short(base)}`
+      : m.tested === m.sha
+        ? `its test passed on ${target} ${short(base)}`
+        : `its test passed rebased onto ${target} ${short(base)} (as ${short(m.tested)})`;
+  const change = m.configChange ? `; with a change to .github/premerge.yml: ${m.configChange}` : '';
   return {
     ...fromMember(m, base, f),
     kind: 'landed' as const,
-    ...(m.configChange ? { reason: `with a change to .github/premerge.yml: ${m.configChange}` } : {}),
+    reason: `${what}, and ${target} was fast-forwarded to ${short(tip)}${change}`,
   };
 }
+
+const short = (sha: string) => sha.slice(0, 12);
 
 /** Lands a passed stack; on a lost race the candidates go back in the queue (rebase) or get `needs-rebase`. */
 export async function landStack(
@@ -292,7 +359,7 @@ export async function landStack(
   const r = await land(s.mirror, s.repo, s.config.target, base, tip, s.pushToken);
   if (r.ok) {
     s.targetSha = tip;
-    for (const m of members) s.verdict(landedMember(m, base, facts));
+    for (const m of members) s.verdict(landedMember(m, base, facts, members, s.config.target));
     // The verdicts first: the target has moved, and that is what counts; the mirror follows.
     await noteLanded(s.mirror, s.config.target, tip);
     return [];
@@ -348,6 +415,10 @@ async function testStack(
     logPath,
   });
   s.emit({ type: 'test-started', runId, members, base, tested, logPath });
+  // "testing since": published while the test runs, except as the bot's own user, where the test could change the
+  // mirror meanwhile: then before it starts.
+  const published = publishNow(s);
+  if (s.runner.isolation.mode === 'same-user') await published;
   const errorVerdicts = (reason: string) => {
     for (const m of members) {
       s.verdict({
@@ -402,6 +473,7 @@ async function testStack(
       command: s.config.test,
       timeoutMs: s.config.timeoutMs,
       logPath,
+      logLimit: s.logLimit,
       signal: controller.signal,
       onSpawn: (pgid, startTime) => {
         spawned = true;

@@ -23,6 +23,8 @@ export interface RunRequest {
   timeoutMs: number;
   /** Where the run's output goes (the runner appends). */
   logPath: string;
+  /** The most of the test's output the log keeps, its head and tail (run-log.ts). @default 10 MiB */
+  logLimit?: number;
   /** Aborting cancels the run: supersede, or the bot stopping. Nothing of the run outlives the cancel. */
   signal?: AbortSignal;
   /** Called once the run's processes exist and before the test starts, so a crash cannot orphan them unrecorded. */

@@ -15,11 +15,14 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
+  renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { StateError } from './errors.js';
 import type { CandidateRef, Verdict } from './types.js';
 
@@ -46,7 +49,11 @@ export type JournalRecord =
   | { type: 'run-passed'; runId: string; at: string; durationMs: number; exitCode: number | null }
   | { type: 'run-ended'; runId: string; at: string; outcome: string }
   | { type: 'verdict'; id: string; verdict: Verdict }
-  | { type: 'published'; remote: string; ids: string[] };
+  | { type: 'published'; remote: string; ids: string[] }
+  /** `premerge-bot retry SHA`: the verdicts of `sha` recorded before `at` no longer settle it (a flake). */
+  | { type: 'retry'; sha: string; at: string }
+  /** A webhook delivery already acted on (the GitHub App dedupes redeliveries by it); kept 7 days. */
+  | { type: 'delivery'; id: string; at: string };
 
 /** A run as reconstructed from the journal. */
 export interface RunState {
@@ -62,6 +69,10 @@ export interface JournalState {
   verdicts: Array<{ id: string; verdict: Verdict }>;
   /** Verdict ids already published, per remote. */
   published: Map<string, Set<string>>;
+  /** The latest `retry` of each sha: when it was asked for. */
+  retries: Map<string, string>;
+  /** Webhook deliveries acted on, with when. */
+  deliveries: Map<string, string>;
   /** Lines that did not parse (a torn tail after a crash). */
   tornLines: number;
 }
@@ -90,7 +101,14 @@ export function readJournal(path: string): { records: JournalRecord[]; tornLines
 
 /** Folds records into the state they describe. */
 export function summarize(records: readonly JournalRecord[], tornLines = 0): JournalState {
-  const state: JournalState = { runs: new Map(), verdicts: [], published: new Map(), tornLines };
+  const state: JournalState = {
+    runs: new Map(),
+    verdicts: [],
+    published: new Map(),
+    retries: new Map(),
+    deliveries: new Map(),
+    tornLines,
+  };
   for (const r of records) applyRecord(state, r);
   return state;
 }
@@ -131,6 +149,107 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
       for (const id of r.ids) set.add(id);
       break;
     }
+    case 'retry':
+      state.retries.set(r.sha, r.at);
+      break;
+    case 'delivery':
+      state.deliveries.set(r.id, r.at);
+      break;
+  }
+}
+
+/**
+ * The verdicts that decide whether a commit is settled (candidates.ts): all of them, but those of a commit that
+ * `premerge-bot retry` asked to test again recorded before the retry (a landed one always counts).
+ */
+export function settlingVerdicts(state: JournalState): Verdict[] {
+  const out: Verdict[] = [];
+  for (const { verdict } of state.verdicts) {
+    const retry = state.retries.get(verdict.sha);
+    if (retry !== undefined && verdict.at < retry && verdict.kind !== 'landed') continue;
+    out.push(verdict);
+  }
+  return out;
+}
+
+/** Delivery ids are kept this long: GitHub lets a delivery be redelivered for 3 days. */
+export const DELIVERY_RETENTION_MS = 7 * 86_400_000;
+
+/**
+ * What a compacted journal keeps of `records`: the records of runs not yet ended (a crash may have cut them off;
+ * recovery needs them), the latest verdict per commit and config, the latest retry per commit, delivery ids younger
+ * than {@link DELIVERY_RETENTION_MS}, and, per remote, which of the kept verdicts were published. Everything kept
+ * stays in its order; the `published` records come last.
+ */
+export function compactRecords(records: readonly JournalRecord[], now = Date.now()): JournalRecord[] {
+  const state = summarize(records);
+  const latestVerdict = new Map<string, number>();
+  const latestRetry = new Map<string, number>();
+  records.forEach((r, i) => {
+    if (r.type === 'verdict') latestVerdict.set(`${r.verdict.sha} ${r.verdict.configHash}`, i);
+    if (r.type === 'retry') latestRetry.set(r.sha, i);
+  });
+  const keptIds = new Set<string>();
+  const out: JournalRecord[] = [];
+  records.forEach((r, i) => {
+    switch (r.type) {
+      case 'run-started':
+      case 'run-process':
+      case 'run-passed':
+        if (state.runs.get(r.runId)?.ended === false) out.push(r);
+        break;
+      case 'run-ended':
+        break;
+      case 'verdict':
+        if (latestVerdict.get(`${r.verdict.sha} ${r.verdict.configHash}`) === i) {
+          out.push(r);
+          keptIds.add(r.id);
+        }
+        break;
+      case 'retry':
+        if (latestRetry.get(r.sha) === i) out.push(r);
+        break;
+      case 'delivery':
+        if (now - Date.parse(r.at) < DELIVERY_RETENTION_MS) out.push(r);
+        break;
+      case 'published':
+        break;
+    }
+  });
+  for (const [remote, ids] of state.published) {
+    const kept = [...ids].filter((id) => keptIds.has(id));
+    if (kept.length > 0) out.push({ type: 'published', remote, ids: kept });
+  }
+  return out;
+}
+
+/**
+ * Replaces the journal at `path` with `records`, atomically: written to a file beside it, fsynced, renamed over it.
+ * A crash at any point leaves the old journal or the new one, never a truncated one (a leftover temporary file is
+ * removed by the next {@link removeCompactionLeftovers}). Only the holder of the repository lock calls this, with
+ * the journal closed.
+ */
+export function rewriteJournal(path: string, records: readonly JournalRecord[]): void {
+  const tmp = `${path}${COMPACT_SUFFIX}${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+const COMPACT_SUFFIX = '.compact-';
+
+/** Removes what a compaction cut off by a crash left beside the journal. */
+export function removeCompactionLeftovers(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}${COMPACT_SUFFIX}`;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    if (name.startsWith(prefix)) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -7,9 +7,11 @@
  * sweep then looks for (sweep.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { formatDuration } from './config.js';
 import { scrubGitEnv } from './git.js';
 import { killGroupAndWait, processStartTime, signalGroup } from './process-group.js';
+import { RunLogWriter } from './run-log.js';
 import { type SweepCriteria, sweep } from './sweep.js';
 
 /**
@@ -135,6 +137,8 @@ export interface TestRunOptions {
   killGraceMs?: number;
   /** @default a process group of its own, with {@link testEnvironment} */
   containment?: Containment;
+  /** The most of the test's output the log keeps, head and tail (run-log.ts). @default 10 MiB */
+  logLimit?: number;
 }
 
 /**
@@ -143,39 +147,22 @@ export interface TestRunOptions {
  * runs, so no test can run unrecorded (and unkillable by the next start's recovery).
  */
 function gate(command: string): string[] {
-  return ['/bin/sh', '-c', 'read -r go || exit 125; exec /bin/sh -c "$1"', 'premerge-test', command];
-}
-
-/** The last non-empty line of the log (what bwrap said when it could not set the sandbox up). */
-function lastLine(path: string): string {
-  try {
-    return (
-      readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim())
-        .at(-1) ?? ''
-    );
-  } catch {
-    return '';
-  }
+  // The test's stderr joins its stdout: one pipe keeps their lines in the order they were written.
+  return ['/bin/sh', '-c', 'read -r go || exit 125; exec /bin/sh -c "$1" 2>&1', 'premerge-test', command];
 }
 
 /** Runs the test and resolves once the command and every process of its run are gone. */
 export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
   const c = options.containment ?? processGroup({ env: testEnvironment() });
   const started = Date.now();
-  const fd = openSync(options.logPath, 'a', 0o600);
-  let closed = false;
-  const close = (tail: string) => {
-    if (closed) return;
-    closed = true;
-    try {
-      writeSync(fd, `\n${tail}`);
-    } finally {
-      closeSync(fd);
-    }
+  const log = new RunLogWriter(options.logPath, options.logLimit);
+  let drained: Promise<unknown> = Promise.resolve();
+  const close = async (tail: string) => {
+    // What the run wrote is in the pipes until they close; a process that evaded the sweep may hold them open.
+    await Promise.race([drained, new Promise((done) => setTimeout(done, 2000).unref())]);
+    log.close(`\n${tail}`);
   };
-  writeSync(fd, `$ ${options.command}\n`);
+  log.note(`$ ${options.command}\n`);
   const { file, args } = c.command(gate(options.command));
   const pipes = Array.from({ length: c.extraPipes ?? 0 }, () => 'pipe' as const);
   let child: ChildProcess;
@@ -184,13 +171,16 @@ export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
       cwd: options.cwd,
       env: c.env,
       detached: true,
-      stdio: ['pipe', fd, fd, ...pipes],
+      stdio: ['pipe', 'pipe', 'pipe', ...pipes],
       ...(c.uid === undefined ? {} : { uid: c.uid }),
       ...(c.gid === undefined ? {} : { gid: c.gid }),
     });
+    const outputs = [child.stdout, child.stderr].filter((o): o is Readable => o !== null);
+    for (const o of outputs) o.on('data', (chunk: Buffer) => log.output(chunk));
+    drained = Promise.all(outputs.map((o) => new Promise((done) => o.once('close', done))));
   } catch (e) {
     const reason = `could not start the test: ${(e as Error).message}`;
-    close(`premerge-bot: ${reason}\n`);
+    await close(`premerge-bot: ${reason}\n`);
     return {
       outcome: 'error',
       exitCode: null,
@@ -216,10 +206,12 @@ export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
     const durationMs = Date.now() - started;
     const why = reason ?? (error ? `could not start the test: ${error.message}` : undefined);
     const final: TestOutcome = why ? 'error' : (outcome ?? (code === 0 ? 'passed' : 'failed'));
-    close(
+    await close(
       why
         ? `premerge-bot: ${why}\n`
-        : `premerge-bot: ${final}${code === null ? ` (signal ${sig})` : ` (exit ${code})`} after ${durationMs}ms\n`,
+        : final === 'timed-out'
+          ? `premerge-bot: timed-out: ran past the configured limit, timeout: ${formatDuration(options.timeoutMs)}; everything it started was stopped after ${durationMs}ms\n`
+          : `premerge-bot: ${final}${code === null ? ` (signal ${sig})` : ` (exit ${code})`} after ${durationMs}ms\n`,
     );
     return {
       outcome: final,
@@ -239,7 +231,8 @@ export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
   if (upFailure !== null) {
     warnings.push(...c.stop(child, 'kill'));
     const { error } = await exited;
-    const detail = error ? error.message : lastLine(options.logPath) || upFailure;
+    await Promise.race([drained, new Promise((done) => setTimeout(done, 2000).unref())]);
+    const detail = error ? error.message : log.lastLine() || upFailure;
     return finish(null, `the sandbox did not start: ${detail}`);
   }
   try {
@@ -249,7 +242,7 @@ export async function runTest(options: TestRunOptions): Promise<TestRunResult> {
     child.stdin?.destroy();
     await exited;
     await c.reap(child);
-    close('premerge-bot: not started: the run could not be recorded\n');
+    await close('premerge-bot: not started: the run could not be recorded\n');
     throw e;
   }
 

@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RunSetupError } from './errors.js';
 import { git } from './git.js';
 import type { TreePaths } from './paths.js';
@@ -34,26 +34,39 @@ const TEST_GIT_CONFIG =
 export const TREE_GIT_CONFIG =
   '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n\tlogallrefupdates = false\n';
 
-/** Removes `path` (a file, or a directory however a test left its permissions); a symlink, never its target. */
+/**
+ * Gives the owner back read, write and search permission on directory `dir` (a test may have taken them away with
+ * `chmod 000 .`, which stops even the removal of what is inside); with `deep`, on every directory below it too.
+ * Never follows a symlink. A bot running as root is not stopped by permissions, but a bot of its own user is.
+ */
+export function restoreDirModes(dir: string, deep = false): void {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  if ((st.mode & 0o700) !== 0o700) chmodSync(dir, (st.mode & 0o7777) | 0o700);
+  if (!deep) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) restoreDirModes(join(dir, entry.name), true);
+  }
+}
+
+/**
+ * Removes `path` (a file, or a directory however a test left its permissions, its parent's included); a symlink,
+ * never its target.
+ */
 export function removeAll(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
     return;
   } catch {
-    // A directory without write or search permission (`chmod 000`): open it up and try again.
+    // A directory without write or search permission (`chmod 000`), here or in the parent: open them up, try again.
   }
-  const openUp = (p: string) => {
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) return;
-    chmodSync(p, 0o700);
-    for (const name of readdirSync(p)) openUp(join(p, name));
-  };
-  openUp(path);
+  restoreDirModes(dirname(path));
+  restoreDirModes(path, true);
   rmSync(path, { recursive: true, force: true });
 }
 
@@ -135,8 +148,25 @@ export class TestTree {
    * 5,000 files, about 15 ms of the bot's overhead per candidate); the tests check it instead.
    */
   private async checkout(sha: string): Promise<void> {
-    await this.inTree(['checkout', '--quiet', '--force', '--detach', sha]);
-    await this.inTree(['clean', '-ffdxq']);
+    const args = ['checkout', '--quiet', '--force', '--detach', sha];
+    if ((await this.inTree(args, [1, 128])).code !== 0) {
+      // A directory the test closed (`chmod 000 src`) is in the way: open every one up and try again.
+      restoreDirModes(this.paths.tree, true);
+      await this.inTree(args);
+    }
+    await this.clean();
+  }
+
+  /**
+   * `git clean -ffdx` and what git cannot see. A directory the test made unreadable or unwritable stops git (as any
+   * user but root): the permissions of every directory are given back and the cleaning tried once more.
+   */
+  private async clean(): Promise<void> {
+    const r = await this.inTree(['clean', '-ffdxq'], [1]);
+    if (r.code !== 0 || r.stderr.includes('Permission denied')) {
+      restoreDirModes(this.paths.tree, true);
+      await this.inTree(['clean', '-ffdxq']);
+    }
     await removeWhatGitCannotSee(this.paths.tree);
   }
 
@@ -156,6 +186,8 @@ export class TestTree {
       this.ensureGitDir();
       const cleaned = options.trustCleaned === true && existsSync(this.cleanedMarker);
       removeAll(this.cleanedMarker);
+      // A test may have closed its tree (`chmod 000 .`): nothing could be checked out or removed in it.
+      restoreDirModes(this.paths.tree);
       // The test's .git of the last run, whatever it became (a directory with hooks, a symlink elsewhere).
       removeAll(join(this.paths.tree, '.git'));
       mkdirSync(this.paths.tree, { recursive: true });
@@ -214,11 +246,11 @@ export class TestTree {
    */
   cleanAfterRun(): void {
     this.cleaning = (async () => {
+      restoreDirModes(this.paths.tree);
       removeAll(join(this.paths.tree, '.git'));
       emptyDir(this.paths.home);
       emptyDir(this.paths.tmp);
-      await this.inTree(['clean', '-ffdxq']);
-      await removeWhatGitCannotSee(this.paths.tree);
+      await this.clean();
       writeFileSync(this.cleanedMarker, '');
     })().catch(() => {
       // Not cleaned: the next prepare cleans (or makes the tree anew).

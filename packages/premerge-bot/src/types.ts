@@ -1,3 +1,6 @@
+import type { CandidateState } from './bot-status.js';
+import type { WatchInfo } from './watch-ipc.js';
+
 /**
  * The public data types of the engine. They live apart from engine.ts so the internal modules (queue, store,
  * publish) can share them without importing the engine itself; engine.ts re-exports them.
@@ -91,7 +94,9 @@ export type EngineEvent =
   /** How this repository's tests are kept away from the bot; once per process and repository, at start. */
   | { type: 'isolation'; mode: 'sandbox' | 'test-user' | 'same-user'; detail: string }
   /** Something the bot could not do and went on without (e.g. signal another user's process: EPERM). */
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** The journal was rewritten with only what still counts: `records` before, `kept` after. */
+  | { type: 'compacted'; records: number; kept: number };
 
 /** What one {@link runOnce} call did. */
 export interface OnceReport {
@@ -131,9 +136,13 @@ export interface RunningRun {
 /** The queue and recent history of one repository, read without taking the lock. */
 export interface StatusReport {
   repo: string;
+  /** The repository candidates are read from, in the three-repository layout. */
+  candidatesFrom?: string;
   /** Target branch and its current commit; null when the config could not be read. */
   target: { branch: string; sha: string } | null;
-  /** Candidate tips that still need a verdict, as far as the journal knows. */
+  /** Every candidate tip and where it stands (testing, queued with how many ahead, settled, in the target). */
+  candidates: CandidateState[];
+  /** Candidate tips waiting for a test or a decision (not those being tested), in queue order. */
   pending: CandidateRef[];
   /** Runs started and not finished (running now, or cut off by a crash and to be run again). */
   running: RunningRun[];
@@ -141,6 +150,10 @@ export interface StatusReport {
   recent: Verdict[];
   /** The pid holding the repository lock, when a live bot holds it. */
   lockHolder: number | null;
+  /** The `watch` running on the state directory, idle or working, when one answers. */
+  watch: WatchInfo | null;
+  /** The subject and author of the commits shown, by sha (those the bot's mirror holds). */
+  commits: Record<string, { subject: string; author: string }>;
   /** Why the target or pending list could not be computed (e.g. the config is invalid), if so. */
   problem?: { code: string; message: string };
 }

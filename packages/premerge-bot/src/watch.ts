@@ -2,29 +2,13 @@
  * The daemon: runs the engine over one or many repositories, again every interval, and at once when a
  * repository's post-receive hook pokes it through a Unix socket in the state dir.
  */
-import { realpathSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
-import { join, resolve } from 'node:path';
 import { type EngineEvent, type OnceReport, runOnce } from './engine.js';
-import { PremergeError, StateError } from './errors.js';
-import { isRemote } from './repo-location.js';
+import { PremergeError, StateError, WatchRunningError } from './errors.js';
+import { repoKey, socketPath, type WatchInfo } from './watch-ipc.js';
 
-/** The socket a running watch listens on; one per state dir. */
-export function socketPath(stateDir: string): string {
-  return join(stateDir, 'watch.sock');
-}
-
-/** `PREMERGE_WATCH_RUNNING`: another watch already serves this state dir (its socket answers). */
-export class WatchRunningError extends PremergeError {
-  constructor(socket: string) {
-    super(
-      `another premerge-bot watch is running on ${socket}; stop it or use another --state-dir`,
-      'PREMERGE_WATCH_RUNNING',
-    );
-    this.name = 'WatchRunningError';
-  }
-}
+export { askWatch, pokeWatch, repoKey, socketPath, type WatchInfo } from './watch-ipc.js';
 
 /** One repository the daemon looks after, as for `premerge-bot once`. */
 export interface WatchTarget {
@@ -56,36 +40,6 @@ export type WatchEvent =
   | { type: 'engine'; repo: string; event: EngineEvent }
   | { type: 'stopped' };
 
-/** How a hook names a repository and a watch recognises it: the real path when local, the text otherwise. */
-export function repoKey(repo: string): string {
-  if (isRemote(repo)) return repo;
-  try {
-    return realpathSync(resolve(repo));
-  } catch {
-    return resolve(repo);
-  }
-}
-
-/**
- * Asks a running watch to process `repo` now.
- * @returns true when a watch over that repository took the poke; false when none is running or it watches
- * other repositories (the caller then runs the engine itself).
- */
-export function pokeWatch(stateDir: string, repo: string): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(socketPath(stateDir));
-    let reply = '';
-    // A watch that neither answers nor refuses is treated as absent: the caller's own run is locked anyway.
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on('connect', () => socket.end(`${JSON.stringify({ repo: repoKey(repo) })}\n`));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('utf8');
-    });
-    socket.on('error', () => done(false));
-    socket.on('close', () => done(reply.trim() === 'ok'));
-  });
-}
-
 /** Removes a socket left by a watch that died; refuses while a live watch answers on it. */
 async function claimSocket(path: string): Promise<void> {
   const alive = await new Promise<boolean>((done) => {
@@ -110,6 +64,10 @@ interface Slot {
   /** A poke arrived while running or waiting: run (again) without waiting for the interval. */
   poked: boolean;
   wake?: () => void;
+  /** What it is doing, since when, and (idle) when it looks next. */
+  state: 'working' | 'idle';
+  since: string;
+  nextPollAt?: string;
 }
 
 /** Runs until `signal` aborts. Rejects only when it cannot start (e.g. another watch owns the socket). */
@@ -120,6 +78,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     target,
     keys: [target.repo, target.candidatesFrom].filter((r) => r !== undefined).map(repoKey),
     poked: false,
+    state: 'idle',
+    since: new Date().toISOString(),
   }));
 
   await mkdir(stateDir, { recursive: true });
@@ -142,7 +102,23 @@ export async function watch(options: WatchOptions): Promise<void> {
       if (!text.includes('\n')) return;
       let repo = '';
       try {
-        repo = String((JSON.parse(text.slice(0, text.indexOf('\n'))) as { repo?: unknown }).repo ?? '');
+        const message = JSON.parse(text.slice(0, text.indexOf('\n'))) as { repo?: unknown; query?: unknown };
+        if (message.query === 'info') {
+          const info: WatchInfo = {
+            pid: process.pid,
+            intervalMs,
+            repos: slots.map((s) => ({
+              repo: s.target.repo,
+              ...(s.target.candidatesFrom ? { candidatesFrom: s.target.candidatesFrom } : {}),
+              state: s.state,
+              since: s.since,
+              ...(s.state === 'idle' && s.nextPollAt ? { nextPollAt: s.nextPollAt } : {}),
+            })),
+          };
+          socket.end(`${JSON.stringify(info)}\n`);
+          return;
+        }
+        repo = String(message.repo ?? '');
       } catch {
         // A malformed poke is answered like one for a repository we do not watch.
       }
@@ -187,12 +163,16 @@ async function loop(
   const repo = slot.target.repo;
   while (!signal.aborted) {
     slot.poked = false;
+    slot.state = 'working';
+    slot.since = new Date().toISOString();
     emit({ type: 'run-started', repo });
     try {
       const report = await runOnce({
         ...slot.target,
         stateDir,
         signal,
+        // The status it publishes says when to expect the next sign of life.
+        heartbeatMs: intervalMs,
         onEvent: (event) => emit({ type: 'engine', repo, event }),
       });
       emit({ type: 'run-finished', repo, report });
@@ -209,6 +189,9 @@ async function loop(
         ...(code === undefined && e.stack ? { stack: e.stack } : {}),
       });
     }
+    slot.state = 'idle';
+    slot.since = new Date().toISOString();
+    slot.nextPollAt = new Date(Date.now() + intervalMs).toISOString();
     if (!slot.poked) await pause(slot, intervalMs, signal);
   }
 }

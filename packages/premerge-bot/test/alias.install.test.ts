@@ -67,14 +67,15 @@ describe('git aliases', () => {
     expect(box.gitStatus(pub, 'rev-parse', '--verify', '-q', 'refs/heads/pu').status).not.toBe(0);
   });
 
-  it('git pu-status says there is no verdict yet, then shows the published one', async () => {
+  it('git pu-status says there is no record yet (exit 2), then shows the published verdict', async () => {
     await installAliases({ cwd: clone });
     await box.git(clone, 'pup');
     const sha = await box.git(clone, 'rev-parse', 'HEAD');
+    expect(await box.git(clone, 'config', 'premerge.pushed')).toBe(`${sha} origin pu`);
 
     const before = box.gitStatus(clone, 'pu-status');
-    expect(before.status).toBe(1);
-    expect(before.stdout).toContain(`pu ${sha}: no verdict yet`);
+    expect(before.status).toBe(2);
+    expect(before.stdout).toContain(`pu ${sha}: no record of this push`);
 
     await publishNote(sha, '{"kind":"landed","branch":"pu"}');
     const after = box.gitStatus(clone, 'pu-status');

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,14 @@ describe('CLI usage errors', () => {
     const r = await cli('watch', '--repo', 'a', '--repo', 'b', '--candidates-from', 'c');
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/^error: --candidates-from needs exactly one --repo/);
+  });
+
+  it('-V and --version print the package version and exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['-V', '--version'])
+      expect(await cli(flag)).toEqual({ code: EXIT.ok, stdout: `${version}\n`, stderr: '' });
   });
 
   it('shows help with exit 0 when asked, and exit 2 when no command is given', async () => {

@@ -1,12 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/cli.js';
 import { parseConfig, parseDuration } from '../src/config.js';
 import { runOnce } from '../src/engine.js';
 import type { ConfigError, PremergeError } from '../src/errors.js';
+import { runCli } from './helpers/cli-in-process.js';
 import { createFixture, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
 
-function configError(text: string): ConfigError {
+function configError(text: string, defaultBranch?: string): ConfigError {
   try {
-    parseConfig(text);
+    parseConfig(text, '', defaultBranch);
   } catch (e) {
     return e as ConfigError;
   }
@@ -26,6 +28,7 @@ describe('parseConfig', () => {
       sandboxWritable: [],
       testUser: undefined,
       configChanges: 'refuse',
+      publishLogs: false,
       hash: undefined,
     });
   });
@@ -59,14 +62,40 @@ describe('parseConfig', () => {
 
   it('reads every key', () => {
     const c = parseConfig(
-      'target: main\ncandidates: [pu, "pu/*"]\ntest: make check\ntimeout: 90s\nrebase: true\n',
+      'target: main\ncandidates: [pu, "pu-*"]\ntest: make check\ntimeout: 90s\nrebase: true\n',
     );
     expect([c.target, c.candidates, c.test, c.timeoutMs, c.rebase]).toEqual([
       'main',
-      ['pu', 'pu/*'],
+      ['pu', 'pu-*'],
       'make check',
       90_000,
       true,
+    ]);
+  });
+
+  it('defaults target to the branch the config was read from', () => {
+    expect(parseConfig('test: x\n', 'branch main of r', 'main').target).toBe('main');
+    expect(parseConfig('test: x\ntarget: release\n', 'branch main of r', 'main').target).toBe('release');
+    expect(configError('test: x\ncandidates: main\n', 'main').key).toBe('candidates');
+  });
+
+  it('refuses candidates that could name a branch and a directory of branches (pu and pu/*)', () => {
+    for (const [list, line] of [
+      ['[pu, "pu/*"]', 2],
+      ['["pu/*", pu]', 2],
+      ['\n  - "pu/*"\n  - "pu/*/*"', 4],
+      ['[pu, pu/alice]', 2],
+      ['["pu-*", "pu-x/*"]', 2],
+    ] as const) {
+      const e = configError(`test: x\ncandidates: ${list}\n`);
+      expect([e.code, e.key, e.line], list).toEqual(['PREMERGE_CONFIG_INVALID', 'candidates', line]);
+      expect(e.message).toMatch(/cannot both have branches: git cannot hold a branch/);
+    }
+    expect(parseConfig('test: x\ncandidates: ["pu/*", "**"]\n').candidates).toEqual(['pu/*', '**']);
+    expect(parseConfig('test: x\ncandidates: [pu, "pu-*", "dev/*"]\n').candidates).toEqual([
+      'pu',
+      'pu-*',
+      'dev/*',
     ]);
   });
 
@@ -137,6 +166,10 @@ describe('runOnce with a broken config', () => {
     await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
     const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
     expect(err.code).toBe('PREMERGE_CONFIG_MISSING');
+    // The error says what to do.
+    expect(err.message).toBe(
+      `.github/premerge.yml: missing on branch master of ${f.origin}; nothing lands until it exists: add one with a \`test:\` key (the command whose exit 0 lets a candidate land), or bring it with premerge-bot land SHA --config-change`,
+    );
     expect(await f.rev(f.origin, 'master')).toBe(base);
   });
 
@@ -162,10 +195,39 @@ describe('runOnce with a broken config', () => {
     expect(err.code).toBe('PREMERGE_CONFIG_INVALID');
   });
 
-  it('reports a target branch that does not exist', async () => {
+  it('reports a target branch that does not exist, and what to do about it', async () => {
     f = await createFixture('test: sh test.sh\ntarget: release\n');
     const err = (await runOnce({ repo: f.origin, stateDir: f.stateDir }).catch((e) => e)) as PremergeError;
     expect(err.code).toBe('PREMERGE_TARGET_MISSING');
+    expect(err.message).toBe(
+      `.github/premerge.yml: target branch 'release' does not exist in ${f.origin}, so nothing can land: push a branch release there, or name the branch to land on with \`target: BRANCH\` in .github/premerge.yml on master`,
+    );
+  });
+
+  it('lands on the default branch when the config names no target (a repository whose default is main)', async () => {
+    f = await createFixture();
+    await f.git(f.work, 'push', '--quiet', 'origin', 'master:main');
+    await f.git(f.origin, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+    const master = await f.rev(f.origin, 'master');
+    const sha = await pushCandidate(f, { from: 'origin/main', files: { 'a.txt': 'a\n' } });
+    const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.target, v.sha])).toEqual([['landed', 'main', sha]]);
+    expect([await f.rev(f.origin, 'main'), await f.rev(f.origin, 'master')]).toEqual([sha, master]);
+  });
+
+  it('refuses to work with candidates pu and pu/* (exit 3 through the CLI)', async () => {
+    f = await createFixture('test: sh test.sh\ncandidates: [pu, "pu/*"]\n');
+    await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const base = await f.rev(f.origin, 'master');
+    const r = await runCli(['once', '--repo', f.origin, '--state-dir', f.stateDir], {
+      env: f.env,
+      cwd: f.dir,
+    });
+    expect(r.code).toBe(EXIT.config);
+    expect(r.stderr).toMatch(
+      /^error: \.github\/premerge\.yml:2: key 'candidates': 'pu' and 'pu\/\*' cannot both have branches/,
+    );
+    expect(await f.rev(f.origin, 'master')).toBe(base);
   });
 
   it('reports an unreachable repository', async () => {
@@ -174,5 +236,8 @@ describe('runOnce with a broken config', () => {
       (e) => e,
     )) as PremergeError;
     expect(err.code).toBe('PREMERGE_REPO_UNREACHABLE');
+    expect(err.message).toMatch(
+      /^cannot fetch .*nope\.git: .* \(check the path or URL, and that the bot's user may read it\)$/,
+    );
   });
 });

@@ -95,7 +95,13 @@ describe.each([
     for (let i = 0; i < 4; i++) await push(`pu/c${i}`, false);
     await push('pu/bad', true);
 
-    const options = { repo: f.origin, stateDir: f.stateDir, pollIntervalMs: 100 };
+    // A small journal threshold: the journal is compacted (rewritten) at most session starts, so kills land in
+    // compactions too.
+    const options = { repo: f.origin, stateDir: f.stateDir, pollIntervalMs: 100, journalCompactBytes: 2048 };
+    let compactions = 0;
+    const countCompactions = (stderr: string) => {
+      compactions += stderr.split('\n').filter((line) => line.startsWith('{"type":"compacted"')).length;
+    };
     const kills: number[] = [];
     let killed = 0;
     // A run that ends before its kill lands is no test of a crash: keep going (up to three times as many runs)
@@ -114,6 +120,7 @@ describe.each([
       await push(branch, bad);
       const result = await run.done;
       clearTimeout(timer);
+      countCompactions(result.stderr);
       if (result.signal === 'SIGKILL') killed++;
       if (result.code !== null && result.code !== 0) {
         throw new Error(
@@ -136,6 +143,8 @@ describe.each([
     // A final clean run (in a child, as a restarted bot would) settles everything.
     const final = await startEngine(runner, options).done;
     expect(final.code, `seed ${seed}: ${final.stderr}`).toBe(0);
+    countCompactions(final.stderr);
+    expect(compactions, `seed ${seed}: the journal was compacted`).toBeGreaterThan(0);
 
     // 1. Every value master ever took passed its test as it stands.
     const passed = new Set(readLines(passes));

@@ -99,6 +99,13 @@ describe('runOnce: several candidates', () => {
     });
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
     expect(report.verdicts.map((v) => [v.kind, v.sha, v.exitCode])).toEqual([['timed-out', sha, null]]);
+    // The verdict and the log name the configured limit.
+    expect(report.verdicts[0]!.reason).toBe(
+      'ran past the configured limit, timeout: 700ms (.github/premerge.yml); everything it started was stopped',
+    );
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, sha)).toMatch(
+      /\npremerge-bot: timed-out: ran past the configured limit, timeout: 700ms; everything it started was stopped after \d+ms\n$/,
+    );
     expect(await f.rev(f.origin, 'master')).toBe(base);
     expect(existsSync(started)).toBe(true);
     expect([...processesMentioning('300.0701'), ...processesMentioning('300.0702')]).toEqual([]);
@@ -122,6 +129,15 @@ describe('runOnce: several candidates', () => {
     ]);
     expect(await f.rev(f.origin, 'master')).toBe(newer);
     expect(processesMentioning('300.0703')).toEqual([]);
+    // The superseded run's verdict and log say by what.
+    expect(report.verdicts[0]!.reason).toBe(
+      `superseded: pu moved to ${newer.slice(0, 12)} during the test (the new tip is tested next)`,
+    );
+    expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, slow)).toMatch(
+      new RegExp(
+        `\npremerge-bot: superseded: pu moved to ${newer.slice(0, 12)} during the test, so it was stopped\n$`,
+      ),
+    );
   });
 });
 
@@ -172,17 +188,24 @@ describe('the worktree, after a test that broke it', () => {
 });
 
 describe('readStatus and readRunLog', () => {
-  it('shows the queue before a run, the verdicts after, and the log of a run', async () => {
+  it('knows nothing before the first run, then shows the verdicts, the queue and the log of a run', async () => {
     f = await createFixture();
     const sha = await pushCandidate(f, { files: { 'test.sh': FAIL } });
-    const before = await readStatus({ repo: f.origin, stateDir: f.stateDir });
-    expect(before.pending).toEqual([{ branch: 'pu', sha }]);
-    expect(before.target?.branch).toBe('master');
+    const none = (await readStatus({ repo: f.origin, stateDir: f.stateDir }).catch(
+      (e) => e,
+    )) as PremergeError;
+    expect(none.code).toBe('PREMERGE_NO_STATE');
+    expect(existsSync(f.stateDir)).toBe(false);
     await runOnce({ repo: f.origin, stateDir: f.stateDir });
     const after = await readStatus({ repo: f.origin, stateDir: f.stateDir });
     expect(after.pending).toEqual([]);
+    expect(after.target?.branch).toBe('master');
     expect(after.recent.map((v) => [v.kind, v.sha])).toEqual([['failed', sha]]);
     expect(after.lockHolder).toBeNull();
+    const next = await pushCandidate(f, { files: { 'test.sh': FAIL, 'b.txt': 'b\n' } });
+    expect((await readStatus({ repo: f.origin, stateDir: f.stateDir })).pending).toEqual([
+      { branch: 'pu', sha: next },
+    ]);
     expect(await readRunLog({ repo: f.origin, stateDir: f.stateDir }, sha.slice(0, 8))).toContain(
       'tests broken',
     );

@@ -15,15 +15,18 @@ beforeEach(async () => {
 afterEach(() => box.cleanup());
 
 describe('hook install', () => {
-  it('writes an executable post-receive hook that runs premerge-bot by absolute path', async () => {
+  it('writes an executable post-receive hook that runs premerge-bot by absolute path, else from PATH', async () => {
     const path = (await installHook({ repo: bare, stateDir: state })).postReceive;
     expect(path).toBe(join(bare, 'hooks', 'post-receive'));
     expect(statSync(path).mode & 0o111).toBe(0o111);
     const text = readFileSync(path, 'utf8');
     expect(text.startsWith('#!/bin/sh\n')).toBe(true);
-    expect(text).toContain(`${shellQuote(process.execPath)} `);
-    expect(text).toMatch(/'\/[^']*\/bin\/premerge-bot\.js' once --poke --repo /);
-    expect(text).toContain(`--state-dir ${shellQuote(state)}`);
+    expect(text).toContain(`\nnode=${shellQuote(process.execPath)}\n`);
+    expect(text).toMatch(/\nscript='\/[^']*\/bin\/premerge-bot\.js'\n/);
+    expect(text).toContain('[ -x "$node" ] || node=$(command -v node 2>/dev/null) || node=\n');
+    expect(text).toContain(
+      `"$script" once --poke --repo ${shellQuote(bare)} --state-dir ${shellQuote(state)} `,
+    );
   });
 
   it('is valid POSIX sh (dash -n) even with quotes in the paths', () => {
@@ -84,7 +87,7 @@ describe('hook install', () => {
     writeFileSync(
       fake,
       `const fs = require('fs'); const sid = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3];
-fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), sid, git: Object.keys(process.env).filter((k) => k.startsWith('GIT_')) }));`,
+fs.writeFileSync(${JSON.stringify(record)} + '-' + process.argv[2], JSON.stringify({ argv: process.argv.slice(2), sid, git: Object.keys(process.env).filter((k) => k.startsWith('GIT_')) }));`,
     );
     const text = hookScript({
       repo: bare,
@@ -108,9 +111,19 @@ fs.writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.
     const push = spawnSync(hook, { cwd: bare, env, input: `${zero} ${'a'.repeat(40)} refs/heads/pu\n` });
     expect(push.status).toBe(0);
     const deadline = Date.now() + 30_000;
-    while (!existsSync(record) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
-    const called = JSON.parse(readFileSync(record, 'utf8')) as { argv: string[]; git: string[]; sid: string };
+    while (!existsSync(`${record}-once`) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+    const called = JSON.parse(readFileSync(`${record}-once`, 'utf8')) as {
+      argv: string[];
+      git: string[];
+      sid: string;
+    };
     expect(called.argv).toEqual(['once', '--poke', '--repo', bare, '--state-dir', state]);
+    // The answer to the pusher ran in the foreground, before the hook returned.
+    const answered = JSON.parse(readFileSync(`${record}-hook`, 'utf8')) as { argv: string[]; git: string[] };
+    expect(answered).toMatchObject({
+      argv: ['hook', 'answer', '--repo', bare, '--state-dir', state],
+      git: [],
+    });
     expect(called.git).toEqual([]);
     // Detached into a session of its own (setsid is in util-linux, present wherever these tests run).
     const ownSid = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3];

@@ -43,6 +43,47 @@ describe('hook install --protect', () => {
     const report = await runOnce({ repo: f.origin, stateDir: f.stateDir });
     expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
     expect(await f.rev(f.origin, 'master')).toBe(sha);
+    // So do its verdicts and its status; nobody else can forge them.
+    expect(JSON.parse(await f.git(f.origin, 'notes', '--ref=premerge', 'show', sha)).kind).toBe('landed');
+    expect(await f.git(f.origin, 'show', 'refs/premerge/status:status')).toMatch(
+      `\nsettled ${sha} pu landed `,
+    );
+    await f.git(f.work, 'fetch', '--quiet', 'origin', 'refs/notes/premerge:refs/notes/premerge');
+    await f.git(f.work, 'notes', '--ref=premerge', 'add', '--force', '-m', '{"kind":"landed"}', 'HEAD');
+    for (const ref of ['refs/notes/premerge', 'refs/premerge/status', 'refs/premerge/other']) {
+      const forged = push(f, '--force', 'origin', `refs/notes/premerge:${ref}`);
+      expect(forged.status, ref).not.toBe(0);
+      expect(forged.stderr, ref).toContain(`premerge-bot: ${ref} is written by premerge-bot only`);
+    }
+    expect(push(f, 'origin', ':refs/premerge/status').status).not.toBe(0);
+    expect(await f.git(f.origin, 'show', 'refs/premerge/status:status')).toMatch(
+      `\nsettled ${sha} pu landed `,
+    );
+  });
+
+  it('in the three-repository layout guards the verdicts in the candidates repository too', async () => {
+    f = await createFixture();
+    const pub = await f.bare('public');
+    const installed = await installHook({
+      repo: f.origin,
+      candidatesFrom: pub,
+      stateDir: f.stateDir,
+      protect: true,
+    });
+    rmSync(installed.postReceive);
+    expect(installed.protect?.candidatesPath).toBe(join(pub, 'hooks', 'pre-receive'));
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' }, remote: pub });
+    const report = await runOnce({ repo: f.origin, candidatesFrom: pub, stateDir: f.stateDir });
+    expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    expect(JSON.parse(await f.git(pub, 'notes', '--ref=premerge', 'show', sha)).kind).toBe('landed');
+    const forged = push(f, '--force', pub, `${sha}:refs/premerge/status`);
+    expect(forged.stderr).toContain('premerge-bot: refs/premerge/status is written by premerge-bot only');
+    // pu is pushed there as always.
+    expect(push(f, '--force', pub, 'HEAD:refs/heads/pu').status).toBe(0);
+    expect(await uninstallHook({ repo: f.origin, candidatesFrom: pub })).toEqual([
+      join(f.origin, 'hooks', 'pre-receive'),
+      join(pub, 'hooks', 'pre-receive'),
+    ]);
   });
 
   it('lets the very first config arrive through premerge-bot land --config-change', async () => {
@@ -78,7 +119,7 @@ describe('hook install --protect', () => {
     );
     expect([out.code, out.stdout.split('\n')[1]]).toEqual([
       0,
-      `installed ${join(f.origin, 'hooks', 'pre-receive')}: refs/heads/master now takes pushes from this bot only (its token: ${join(f.stateDir, 'push-token')})`,
+      `installed ${join(f.origin, 'hooks', 'pre-receive')}: refs/heads/master and the bot's verdicts (refs/notes/premerge, refs/premerge/*) now take pushes from this bot only (its token: ${join(f.stateDir, 'push-token')})`,
     ]);
     expect(await uninstallHook({ repo: f.origin })).toEqual([
       join(f.origin, 'hooks', 'post-receive'),

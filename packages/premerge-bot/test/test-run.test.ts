@@ -89,9 +89,28 @@ describe('runTest', () => {
       cwd: dir,
       timeoutMs: 60_000,
       logPath: log,
+      logLimit: 30_000_000,
     });
     expect(r.outcome).toBe('passed');
     expect(statSync(log).size).toBeGreaterThan(200 * 100_000);
+  });
+
+  it('keeps the first and last halves of the output past the log limit (10 MiB by default)', async () => {
+    const log = join(dir, 'capped.log');
+    const r = await runTest({
+      command:
+        'i=0; while [ $i -lt 200 ]; do head -c 100000 /dev/zero | tr "\\0" x; echo $i; i=$((i+1)); done',
+      cwd: dir,
+      timeoutMs: 60_000,
+      logPath: log,
+    });
+    expect(r.outcome).toBe('passed');
+    const size = statSync(log).size;
+    expect(size).toBeGreaterThan(10 * 1024 * 1024);
+    expect(size).toBeLessThan(10 * 1024 * 1024 + 1024);
+    const text = readFileSync(log, 'utf8');
+    expect(text).toMatch(/\n\[premerge-bot: 9\.1 MiB \(\d+ bytes\) of output cut here/);
+    expect(text).toMatch(/x199\n\npremerge-bot: passed \(exit 0\) after \d+ms\n$/);
   });
 
   it('never starts the command when its process group could not be recorded', async () => {

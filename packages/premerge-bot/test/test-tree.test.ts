@@ -2,14 +2,17 @@
  * The tree a test runs in: a git checkout of its own (not a worktree of the bot's mirror, not in the state
  * directory), pristine at every run, in every mode the bot can run tests in.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runOnce } from '../src/engine.js';
 import { repoPaths } from '../src/paths.js';
+import type { OnceReport } from '../src/types.js';
+import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
 import {
   createFixture,
   type Fixture,
+  freeTestUid,
   isolationCases,
   pushCandidate,
   writableShared,
@@ -95,6 +98,72 @@ ${privateHome ? '[ ! -e "$HOME/junk" ] && [ ! -e "$TMPDIR/junk" ] &&' : ''} ! gr
       ]);
       expect(await f.rev(f.origin, 'master')).toBe(good);
       expect(readFileSync(outside, 'utf8')).toBe('untouched\n');
+    });
+  },
+);
+
+describe.each(isolationCases('sandbox', 'same-user'))(
+  'the test tree of a bot that permissions bind ($mode)',
+  ({ options }) => {
+    /**
+     * Runs the bot once, in a child process (built dist/): as a uid of its own owning the whole fixture when the tests
+     * run as root (root ignores permissions, so a test's `chmod 000` could not stop it), else as the user running them.
+     */
+    async function runAsItsOwnUser(fixture: Fixture): Promise<OnceReport> {
+      let as: { uid: number; gid: number } | undefined;
+      if (process.getuid?.() === 0) {
+        const uid = freeTestUid();
+        as = { uid, gid: uid };
+        const chownAll = (path: string) => {
+          chownSync(path, uid, uid);
+          if (lstatSync(path).isDirectory()) for (const name of readdirSync(path)) chownAll(join(path, name));
+        };
+        chownAll(fixture.dir);
+      }
+      const child = await startEngine(
+        builtEngineRunner(),
+        { repo: fixture.origin, stateDir: fixture.stateDir, maxBatch: 1, ...options() },
+        { ...fixture.env, PATH: process.env['PATH'] },
+        as,
+      ).done;
+      expect(child.code, child.stderr).toBe(0);
+      return JSON.parse(child.stdout) as OnceReport;
+    }
+
+    it('is pristine after a test that took the permissions of its tree and its directories away', async () => {
+      // Each candidate adds a script of its own; rebased onto what landed before it, it runs those too.
+      f = await createFixture(
+        'test: for s in t/*.sh; do sh "$s" || exit 1; done\ncandidates: "pu/*"\nrebase: true\n',
+      );
+      // Each closes its tree itself last, after directories deep inside, a tracked directory and a tracked file.
+      const closeRoot = `mkdir -p a/b/c && touch a/b/c/x && chmod 000 a/b/c a/b
+touch src/junk && chmod 000 src
+chmod 000 README
+touch junk && chmod 000 .
+exit 1
+`;
+      const readOnlyRoot = `touch src/junk && chmod 555 src
+mkdir -p d/e && chmod 000 d
+touch junk && chmod 555 .
+exit 1
+`;
+      const check = `[ -r src/keep.txt ] && [ -w src ] && [ -w . ] && [ -r README ] && [ "$(cat README)" = project ] &&
+[ ! -e junk ] && [ ! -e a ] && [ ! -e d ] && [ -z "$(git status --porcelain --ignored --untracked-files=all)" ]
+`;
+      const push = (name: string, test: string) =>
+        pushCandidate(f, { branch: `pu/${name}`, files: { [`t/${name}.sh`]: test, 'src/keep.txt': 'k\n' } });
+      await push('1-close', closeRoot);
+      await push('2-check', check);
+      await push('3-read-only', readOnlyRoot);
+      await push('4-check', check);
+      const report = await runAsItsOwnUser(f);
+      // An error verdict (EACCES) would say why in its reason.
+      expect(report.verdicts.map((v) => [v.kind, v.branch, v.kind === 'error' ? v.reason : ''])).toEqual([
+        ['failed', 'pu/1-close', ''],
+        ['landed', 'pu/2-check', ''],
+        ['failed', 'pu/3-read-only', ''],
+        ['landed', 'pu/4-check', ''],
+      ]);
     });
   },
 );

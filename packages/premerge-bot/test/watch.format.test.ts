@@ -37,8 +37,13 @@ describe('progress lines', () => {
     expect(formatVerdict(verdict({ kind: 'failed', exitCode: 2, logPath: '/s/l.log' }))).toBe(
       'failed pu aaaaaaaaaaaa: exit 2 after 3.2s, log /s/l.log',
     );
-    expect(formatVerdict(verdict({ kind: 'timed-out', exitCode: null }))).toBe(
-      'timed-out pu aaaaaaaaaaaa: exit by signal after 3.2s',
+    expect(
+      formatVerdict(
+        verdict({ kind: 'timed-out', exitCode: null, reason: 'ran past the configured limit, timeout: 3s' }),
+      ),
+    ).toBe('timed-out pu aaaaaaaaaaaa after 3.2s: ran past the configured limit, timeout: 3s');
+    expect(formatVerdict(verdict({ kind: 'landed', reason: 'its test passed on master bbbbbbbbbbbb' }))).toBe(
+      'landed pu aaaaaaaaaaaa on master (3.2s): its test passed on master bbbbbbbbbbbb',
     );
     expect(formatVerdict(verdict({ kind: 'needs-rebase', reason: 'master moved' }))).toBe(
       'needs-rebase pu aaaaaaaaaaaa: master moved',
