@@ -20,6 +20,8 @@
  * | `PREMERGE_NOT_A_REPO`, `PREMERGE_HOOK_NOT_LOCAL`, `PREMERGE_HOOK_EXISTS` | HookError | `hook install` cannot   |
  * | `PREMERGE_NOT_A_CLONE`, `PREMERGE_ALIAS_EXISTS` | AliasError | `alias install` cannot                          |
  * | `PREMERGE_WATCH_RUNNING`      | WatchRunningError   | another `watch` serves this state directory              |
+ * | `PREMERGE_GITHUB_API`         | GitHubApiError      | a GitHub REST call failed (after its bounded retries)    |
+ * | `PREMERGE_GITHUB_UNTRUSTED_URL` | UntrustedUrlError | a payload's clone_url is not on GITHUB_API_URL's git host |
  * | `PREMERGE_INTERNAL`           | PremergeError       | a bug                                                    |
  */
 export type PremergeErrorCode =
@@ -43,6 +45,8 @@ export type PremergeErrorCode =
   | 'PREMERGE_MIRROR_TAMPERED'
   | 'PREMERGE_RUN_SETUP'
   | 'PREMERGE_NOT_A_CANDIDATE'
+  | 'PREMERGE_GITHUB_API'
+  | 'PREMERGE_GITHUB_UNTRUSTED_URL'
   | 'PREMERGE_INTERNAL';
 
 export class PremergeError extends Error {
@@ -286,5 +290,34 @@ export class WatchRunningError extends PremergeError {
       'PREMERGE_WATCH_RUNNING',
     );
     this.name = 'WatchRunningError';
+  }
+}
+
+/**
+ * A GitHub REST call failed, after the retries the client allows (server errors, rate limits): `status` is GitHub's
+ * answer (0 when none came), `operation` the call (`POST /repos/{owner}/{repo}/check-runs`). The message carries
+ * GitHub's own words, never a token.
+ */
+export class GitHubApiError extends PremergeError {
+  readonly status: number;
+  readonly operation: string;
+  constructor(message: string, status: number, operation: string, options?: ErrorOptions) {
+    super(message, 'PREMERGE_GITHUB_API', options);
+    this.name = 'GitHubApiError';
+    this.status = status;
+    this.operation = operation;
+  }
+}
+
+/**
+ * A webhook payload's `repository.clone_url` is not an http(s) URL on the git host that goes with
+ * `GITHUB_API_URL`, or carries credentials: no installation token is sent there.
+ */
+export class UntrustedUrlError extends PremergeError {
+  readonly url: string;
+  constructor(message: string, url: string) {
+    super(message, 'PREMERGE_GITHUB_UNTRUSTED_URL');
+    this.name = 'UntrustedUrlError';
+    this.url = url;
   }
 }
