@@ -11,7 +11,7 @@
 import { type BotStatus, STATUS_FILE, STATUS_JSON, STATUS_LOGS, statusText } from './bot-status.js';
 import { pushReason } from './errors.js';
 import { tokenEnv } from './protect.js';
-import type { Publisher } from './publisher.js';
+import type { PublishedVerdict, Publisher } from './publisher.js';
 import type { Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -59,9 +59,10 @@ export class GitPublisher implements Publisher {
 
   async publish(
     destination: string,
-    verdicts: readonly Verdict[],
+    published: readonly PublishedVerdict[],
     status: BotStatus | null,
   ): Promise<string | null> {
+    const verdicts = published.map((p) => p.verdict);
     const primary = destination === this.destinations[0];
     const refspecs: string[] = [];
     const args: string[] = [];

@@ -15,8 +15,8 @@ import {
 import { selectCandidates, settlingVerdict } from './candidates.js';
 import type { Session } from './context.js';
 import { isAncestor } from './git.js';
+import type { PublishedVerdict } from './publisher.js';
 import { settlingVerdicts } from './store.js';
-import type { Verdict } from './types.js';
 
 /** The last status published per repository in this process (a watch runs one session after another). */
 const lastPublished = new Map<string, { key: string; at: number }>();
@@ -77,8 +77,8 @@ async function publishOnce(s: Session, force: boolean): Promise<void> {
     const done = s.state.published.get(destination) ?? new Set<string>();
     const todo = s.state.verdicts.filter((v) => !done.has(v.id));
     // Only the latest verdict per commit is published.
-    const latest = new Map<string, Verdict>();
-    for (const v of todo) latest.set(v.verdict.sha, v.verdict);
+    const latest = new Map<string, PublishedVerdict>();
+    for (const v of todo) latest.set(v.verdict.sha, v);
     if (latest.size === 0 && status === null) continue;
     const failure = await s.publisher
       .publish(destination, [...latest.values()], status)
