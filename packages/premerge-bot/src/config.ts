@@ -47,6 +47,12 @@ export interface PremergeConfig {
    * whoever can read the repository reads them. @default false
    */
   publishLogs: boolean;
+  /**
+   * Who may land through the GitHub App: the pusher's repository role must be at least this (`write`: the bot is a
+   * test gate; `maintain` or `admin`: a review gate too). A candidate that changes this file needs `maintain` at
+   * least. Plain git knows no pushers and ignores it. @default 'write'
+   */
+  landPermission: 'write' | 'maintain' | 'admin';
   /** Stable hash of the settings that decide a verdict; verdicts are only reused under the same hash. */
   hash: string;
 }
@@ -62,6 +68,7 @@ const KEYS = [
   'test-user',
   'config-changes',
   'publish-logs',
+  'land-permission',
 ] as const;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -222,6 +229,7 @@ export function parseConfig(text: string, source = '', defaultBranch = 'master')
   };
   const sandbox = oneOf('sandbox', ['auto', 'off'], 'auto');
   const configChanges = oneOf('config-changes', ['refuse', 'allow'], 'refuse');
+  const landPermission = oneOf('land-permission', ['write', 'maintain', 'admin'], 'write');
 
   const sandboxWritable: string[] = [];
   const w = found.get('sandbox-writable');
@@ -248,7 +256,16 @@ export function parseConfig(text: string, source = '', defaultBranch = 'master')
   }
 
   const hash = createHash('sha256')
-    .update(JSON.stringify({ target, test, timeoutMs, rebase }))
+    // Who may land decides `refused` verdicts; left out at its default so older verdicts keep their hash.
+    .update(
+      JSON.stringify({
+        target,
+        test,
+        timeoutMs,
+        rebase,
+        ...(landPermission === 'write' ? {} : { landPermission }),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
   return {
@@ -262,6 +279,7 @@ export function parseConfig(text: string, source = '', defaultBranch = 'master')
     testUser,
     configChanges,
     publishLogs,
+    landPermission,
     hash,
   };
 }

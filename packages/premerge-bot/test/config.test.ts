@@ -29,8 +29,20 @@ describe('parseConfig', () => {
       testUser: undefined,
       configChanges: 'refuse',
       publishLogs: false,
+      landPermission: 'write',
       hash: undefined,
     });
+  });
+
+  it('reads land-permission, which changes the hash only when it is not the default', () => {
+    const plain = parseConfig('test: x\n');
+    expect(parseConfig('test: x\nland-permission: write\n').hash).toBe(plain.hash);
+    const maintain = parseConfig('test: x\nland-permission: maintain\n');
+    expect(maintain.landPermission).toBe('maintain');
+    expect(maintain.hash).not.toBe(plain.hash);
+    expect(() => parseConfig('test: x\nland-permission: triage\n')).toThrow(
+      /premerge.yml:2: key 'land-permission': expected write or maintain or admin/,
+    );
   });
 
   it('reads the isolation and config-change keys', () => {

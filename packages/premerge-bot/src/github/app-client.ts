@@ -17,9 +17,9 @@ import { Octokit } from '@octokit/rest';
 import Bottleneck from 'bottleneck';
 import { GitHubApiError } from '../errors.js';
 
-/** Octokit with the retry and throttling plugins. */
-export const BotOctokit = Octokit.plugin(retry, throttling);
-export type BotOctokit = InstanceType<typeof BotOctokit>;
+/** Octokit with the retry and throttling plugins (what the plugins add to its type, the bot does not use). */
+const PluggedOctokit = Octokit.plugin(retry, throttling);
+export type BotOctokit = Octokit;
 
 /** GitHub's REST API. */
 export const GITHUB_API_URL = 'https://api.github.com';
@@ -109,7 +109,7 @@ function octokitOptions(id: string, options: ClientOptions) {
 
 /** A client authenticated as the App itself (`GET /app`, `GET /app/installations`, installation tokens). */
 export function appClient(credentials: AppCredentials, options: ClientOptions = {}): BotOctokit {
-  return new BotOctokit({
+  return new PluggedOctokit({
     ...octokitOptions('app', options),
     authStrategy: createAppAuth,
     auth: { appId: credentials.appId, privateKey: credentials.privateKey },
@@ -122,7 +122,7 @@ export function installationClient(
   installationId: number,
   options: ClientOptions = {},
 ): BotOctokit {
-  return new BotOctokit({
+  return new PluggedOctokit({
     ...octokitOptions(`installation-${installationId}`, options),
     authStrategy: createAppAuth,
     auth: { appId: credentials.appId, privateKey: credentials.privateKey, installationId },

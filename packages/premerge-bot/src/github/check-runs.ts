@@ -185,7 +185,9 @@ export interface NewCheckRun {
   headSha: string;
   /** The journal record the run stands for: how a lost answer is recognised. */
   externalId: string;
-  status: 'queued' | 'in_progress';
+  /** `completed` creates it completed, with `conclusion` (one call where there was nothing to show before). */
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion?: Conclusion;
   output: CheckOutput;
   startedAt?: string;
 }
@@ -216,7 +218,9 @@ export async function ensureCheckRun(
         name: CHECK_NAME,
         head_sha: run.headSha,
         external_id: run.externalId,
-        status: run.status,
+        ...(run.status === 'completed'
+          ? { conclusion: run.conclusion ?? 'neutral', completed_at: new Date().toISOString() }
+          : { status: run.status }),
         ...(run.startedAt ? { started_at: run.startedAt } : {}),
         output: { title: fit(run.output.title, TITLE_LIMIT), summary: fit(run.output.summary, SUMMARY_LIMIT) },
         request: { retries: 0 },

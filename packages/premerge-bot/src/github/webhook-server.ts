@@ -105,7 +105,7 @@ async function handle(
     return answer(res, 405, 'only POST is accepted here', options);
   }
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return tooLarge(req, res, options);
+  if (declared > limit) return tooLarge(req, res, options, true);
   const signature = header(req, 'x-hub-signature-256');
   if (!signature) {
     // Nothing of an unsigned request is read, let alone parsed.
@@ -113,7 +113,9 @@ async function handle(
     return answer(res, 401, 'missing X-Hub-Signature-256', options, { close: true });
   }
   const body = await readBody(req, limit);
-  if (body === null) return tooLarge(req, res, options);
+  // Found while reading: the rest is read and thrown away (node:http does, within the request timeout), so the
+  // client, still sending, gets to read the answer.
+  if (body === null) return tooLarge(req, res, options, false);
   const text = body.toString('utf8');
   let valid: boolean;
   try {
@@ -156,9 +158,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, options: WebhookHandlerOptions): void {
-  drop(req);
-  answer(res, 413, 'payload too large (GitHub sends at most 25 MiB)', options, { close: true });
+function tooLarge(req: IncomingMessage, res: ServerResponse, options: WebhookHandlerOptions, close: boolean): void {
+  if (close) drop(req);
+  answer(res, 413, 'payload too large (GitHub sends at most 25 MiB)', options, { close });
 }
 
 /**
