@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PremergeConfig } from './config.js';
+import type { CandidateTip, Forge, ForgeSnapshot } from './forge.js';
 import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
 import type { RepoPaths } from './paths.js';
-import type { Publisher } from './publisher.js';
 import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
 import { TREE_GIT_CONFIG } from './test-tree.js';
@@ -26,12 +26,10 @@ export interface SessionInit {
   signal: AbortSignal | undefined;
   pollIntervalMs: number;
   maxBatch: number;
-  /** The bot's token for a target protected by `hook install --protect`, when there is one. */
-  pushToken: string | null;
   /** The most of a test's output a run's log keeps. */
   logLimit: number;
-  /** Where verdicts and the status are published. */
-  publisher: Publisher;
+  /** Where the repository lives: fetching, the trusted config, landing, publishing (forge.ts). */
+  forge: Forge;
   /** A `watch`'s heartbeat: the status is published at least this often (ms). */
   heartbeatMs: number | undefined;
 }
@@ -47,9 +45,8 @@ export class Session {
   readonly pollIntervalMs: number;
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
-  readonly pushToken: string | null;
   readonly logLimit: number;
-  readonly publisher: Publisher;
+  readonly forge: Forge;
   readonly heartbeatMs: number | undefined;
   /** The publications in progress, one after another (publication.ts). */
   publishing: Promise<void> = Promise.resolve();
@@ -65,34 +62,28 @@ export class Session {
   defaultBranch = '';
   /** The commit of the default branch the trusted config was read from, and the object id of its file. */
   trustedConfig: { commit: string; oid: string } | undefined;
-  /** The mirror's refs as of the last scan (mirror.refs()). */
-  refs = new Map<string, string>();
+  /** What the forge's last fetch saw. */
+  snapshot: ForgeSnapshot = { defaultBranch: '', branches: new Map(), tags: new Map(), candidates: [] };
   /** Runs the tests (chosen for the config in force: see engine.ts). */
   runner!: Runner;
   /** The isolation settings {@link runner} was made for. */
   runnerKey: string | undefined;
   /** A candidate whose config change an operator approved (`land --config-change`). */
   approvedConfigChange: string | undefined;
-  /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
-  get candidateRefs(): string {
-    return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+  /** The candidate branches as of the last scan, with their tips (every branch; the config selects). */
+  candidateTips(): CandidateTip[] {
+    return [...this.snapshot.candidates];
   }
 
-  /** The candidate branches as of the last scan, with their tips. */
-  candidateTips(): Array<{ branch: string; sha: string }> {
-    const prefix = this.candidateRefs;
-    return [...this.refs]
-      .filter(([ref]) => ref.startsWith(prefix))
-      .map(([ref, sha]) => ({ branch: ref.slice(prefix.length), sha }));
+  /** The tip of candidate branch `branch` as of the last scan, if it exists. */
+  candidateTip(branch: string): string | undefined {
+    return this.snapshot.candidates.find((c) => c.branch === branch)?.sha;
   }
 
   /** Refs the test's own checkout gets: the repository's tags, and the target at `base` as origin's. */
   testRefs(base: string): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [ref, sha] of this.refs) {
-      if (ref.startsWith('refs/origin/tags/'))
-        out.set(`refs/tags/${ref.slice('refs/origin/tags/'.length)}`, sha);
-    }
+    for (const [tag, sha] of this.snapshot.tags) out.set(`refs/tags/${tag}`, sha);
     out.set(`refs/remotes/origin/${this.config.target}`, base);
     return out;
   }
@@ -111,9 +102,8 @@ export class Session {
     this.pollIntervalMs = init.pollIntervalMs;
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
-    this.pushToken = init.pushToken;
     this.logLimit = init.logLimit;
-    this.publisher = init.publisher;
+    this.forge = init.forge;
     this.heartbeatMs = init.heartbeatMs;
     this.state = summarize(init.records, init.tornLines);
   }

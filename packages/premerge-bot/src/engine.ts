@@ -9,16 +9,15 @@ import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
 import { IsolationError, NotACandidateError, PremergeError, StateError } from './errors.js';
 import { isAncestor } from './git.js';
-import { GitPublisher } from './git-publisher.js';
+import { GitForge } from './git-forge.js';
 import { firstAnnouncement, isolationSettings, planIsolation } from './isolation.js';
-import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
 import { type RepoLock, tryLock } from './lock.js';
 import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
-import { readPushToken } from './protect.js';
 import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { repoName } from './repo-identity.js';
 import { applyRetention } from './retention.js';
 import {
   compactRecords,
@@ -29,7 +28,7 @@ import {
   rewriteJournal,
   settlingVerdicts,
 } from './store.js';
-import { readTrustedBlob, readTrustedConfig, targetMissing } from './trusted-config.js';
+import { targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import { Mirror } from './workspace.js';
 
@@ -138,15 +137,17 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
   }
   try {
     await withSession(options, r, report, async (s) => {
-      await s.mirror.fetch(s.repo, s.candidatesFrom);
-      s.defaultBranch = await s.mirror.defaultBranch(s.repo);
-      const trusted = await readTrustedConfig(s.mirror, s.repo, s.defaultBranch).catch((e) => {
-        if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
-        throw e;
-      });
+      s.snapshot = await s.forge.fetch();
+      s.defaultBranch = s.snapshot.defaultBranch;
+      const trusted = await s.forge
+        .readTrustedConfig(s.snapshot)
+        .then((t) => t.config)
+        .catch((e) => {
+          if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
+          throw e;
+        });
       const wanted = sha.toLowerCase();
       if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
-      s.refs = await s.mirror.refs();
       const tips = s.candidateTips().filter((b) => b.sha.startsWith(wanted));
       const shas = new Set(tips.map((b) => b.sha));
       if (shas.size !== 1) {
@@ -168,11 +169,11 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
         );
       }
       s.config = config;
-      const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
+      const targetSha = s.snapshot.branches.get(config.target);
       if (!targetSha) {
         throw targetMissing(config.target, s.repo, s.defaultBranch);
       }
-      await refuseCheckedOutTarget(s.repo, config.target);
+      await s.forge.checkTarget(config.target);
       s.targetSha = targetSha;
       s.approvedConfigChange = full;
       await chooseRunner(s, options);
@@ -255,11 +256,16 @@ async function withSession<T>(
   }
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
-  const pushToken = readPushToken(r.paths.stateDir);
-  const s = new Session({
-    paths: r.paths,
+  const forge = (options.forge ?? ((c) => new GitForge(c)))({
     repo: r.repo,
     candidatesFrom: r.candidatesFrom,
+    mirror,
+    stateDir: r.paths.stateDir,
+  });
+  const s = new Session({
+    paths: r.paths,
+    repo: forge.name,
+    candidatesFrom: r.candidatesFrom === undefined ? undefined : repoName(r.candidatesFrom),
     mirror,
     journal,
     records,
@@ -269,9 +275,8 @@ async function withSession<T>(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
-    pushToken,
     logLimit: r.logs.limit,
-    publisher: new GitPublisher(mirror, r.repo, r.candidatesFrom, pushToken),
+    forge,
     heartbeatMs: options.heartbeatMs,
   });
   const stopHeartbeat = startHeartbeat(s);
@@ -350,7 +355,7 @@ async function workLoop(
       await finishPassedRuns(s);
       const listed = s.candidateTips();
       const candidates = selectCandidates(listed, s.config);
-      s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
+      s.emit({ type: 'fetched', repo: s.repo, target: s.config.target, targetSha: s.targetSha, candidates });
       const verdicts = settlingVerdicts(s.state);
       const pending = await pendingCandidates(mirror.gitDir, candidates, s.targetSha, s.config, verdicts);
       if (first) report.pendingAtStart = pending.length;
@@ -441,24 +446,16 @@ async function chooseRunner(s: Session, options: EngineOptions): Promise<void> {
 
 /** Fetches, reads the trusted config from the default branch and the target's commit. */
 async function scan(s: Session): Promise<void> {
-  // Two connections at once: the default branch is asked of the repository itself.
-  const [, defaultBranch] = await Promise.all([
-    s.mirror.fetch(s.repo, s.candidatesFrom),
-    s.mirror.defaultBranch(s.repo),
-  ]);
-  s.defaultBranch = defaultBranch;
-  const [trusted, refs] = await Promise.all([
-    readTrustedBlob(s.mirror, s.repo, s.defaultBranch),
-    s.mirror.refs(),
-  ]);
+  s.snapshot = await s.forge.fetch();
+  s.defaultBranch = s.snapshot.defaultBranch;
+  const trusted = await s.forge.readTrustedConfig(s.snapshot);
   s.config = trusted.config;
-  s.refs = refs;
-  const sha = refs.get(`refs/origin/heads/${s.config.target}`);
-  s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
+  s.trustedConfig = { commit: trusted.commit, oid: trusted.oid };
+  const sha = s.snapshot.branches.get(s.config.target);
   if (!sha) {
     throw targetMissing(s.config.target, s.repo, s.defaultBranch);
   }
-  await refuseCheckedOutTarget(s.repo, s.config.target);
+  await s.forge.checkTarget(s.config.target);
   s.targetSha = sha;
 }
 
@@ -488,7 +485,7 @@ async function finishPassedRuns(s: Session): Promise<void> {
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;
     for (const m of members) {
       if (!stillValid) break;
-      stillValid = (await s.mirror.resolve(`${s.candidateRefs}${m.branch}`)) === m.sha;
+      stillValid = s.candidateTip(m.branch) === m.sha;
     }
     if (!stillValid) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'pass-no-longer-valid' });

@@ -169,9 +169,9 @@ export interface Forge {
    * Compare-and-swap: moves `target` from `expected` to `sha` only if it is at `expected` when the forge applies the
    * update, atomically on the forge's side (plain git and GitHub: `git push --force-with-lease=refs/heads/T:EXPECTED`
    * from the mirror, which also carries commits the forge lacks). Never moves it anywhere else, never merges. After
-   * any refusal it reads the target again and reports `current` (see {@link LandResult}). After `landed`, the next
-   * snapshot shows the target at `sha` even before the forge is fetched again. Resolves for every outcome; rejects
-   * only on a bug.
+   * any refusal it reads the target again and reports `current` (see {@link LandResult}). After `landed` the forge's
+   * own record of the target follows (plain git: the mirror's `refs/origin/heads/TARGET`, which `status` and the
+   * hook read). Resolves for every outcome; rejects only on a bug.
    */
   land(request: LandRequest): Promise<LandResult>;
   /**

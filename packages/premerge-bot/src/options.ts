@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NoStateError, StateError, UsageError } from './errors.js';
+import type { ForgeFactory } from './forge.js';
 import { installedStateDir } from './hook.js';
 import { overlaps } from './isolation.js';
 import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
@@ -94,6 +95,18 @@ export interface EngineOptions {
    * published when something changes and says no heartbeat is to be expected (cron, hooks).
    */
   heartbeatMs?: number;
+  /**
+   * Where the repository lives (forge.ts): made once per session from the repository, the candidates repository, the
+   * mirror and the state directory. The GitHub App passes its own; everything else lands on plain git.
+   * @default the plain-git forge (git-forge.ts)
+   */
+  forge?: ForgeFactory;
+  /**
+   * The repository's identity (repo-identity.ts), which keys its state, lock and pokes, when the front end knows a
+   * better one than the path or URL gives (the GitHub App: `github:HOST:REPOSITORY_ID`, which survives renames).
+   * @default repoIdentity(repo)
+   */
+  identity?: string;
 }
 
 /** The options with paths resolved and settings read: what every engine call works from. */
