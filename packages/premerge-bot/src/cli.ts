@@ -27,6 +27,9 @@ import {
   runOnce,
 } from './engine.js';
 import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
+import { serve, type ServeEvent } from './github/serve.js';
+import { formatServeEvent, serveJsonLine } from './github/serve-log.js';
+import { serveSettings } from './github/settings.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
 import { answerPush, parseRefLines } from './hook-answer.js';
 import { defaultStateDir } from './paths.js';
@@ -76,9 +79,9 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function interval(text: string): number {
+function interval(text: string, flag = '--interval'): number {
   const ms = parseDuration(text);
-  if (ms === null) throw new UsageError(`--interval '${text}' is not a duration (e.g. 500ms, 30s, 5m, 1h)`);
+  if (ms === null) throw new UsageError(`${flag} '${text}' is not a duration (e.g. 500ms, 30s, 5m, 1h)`);
   return ms;
 }
 
@@ -252,6 +255,52 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
       // Streamed with backpressure: a log may be larger than memory should hold.
       for await (const chunk of openRunLog(log)) await write(chunk as Buffer);
     });
+
+  program
+    .command('serve')
+    .description('run as a GitHub App: webhooks in, check runs and landings out (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)')
+    .option('-p, --port <n>', 'port for webhooks (default $PORT, else 3000)')
+    .option('--host <address>', 'address to listen on (default: all interfaces)')
+    .addOption(stateDirOption())
+    .option('--reconcile-interval <duration>', 'time between two looks for what webhooks missed', '10m')
+    .option(
+      '--write-interval <duration>',
+      "least time between two writes to GitHub's API per installation (GitHub asks for 1s)",
+      '1s',
+    )
+    .option(
+      '--allow-same-user',
+      "run tests as the bot's own user when no sandbox or test user keeps them away (trusted tests only)",
+    )
+    .action(
+      async (o: {
+        port?: string;
+        host?: string;
+        stateDir?: string;
+        reconcileInterval: string;
+        writeInterval: string;
+        allowSameUser?: boolean;
+      }) => {
+        const settings = serveSettings(ctx.env, ctx.cwd, o.port);
+        const reconcileIntervalMs = interval(o.reconcileInterval, '--reconcile-interval');
+        const writeIntervalMs = o.writeInterval === '0' ? 0 : interval(o.writeInterval, '--write-interval');
+        const elapsed = ctx.isTTY;
+        const log = elapsed
+          ? (e: ServeEvent) => out(`${new Date().toTimeString().slice(0, 8)} ${formatServeEvent(e)}`)
+          : (e: ServeEvent) => out(serveJsonLine(e));
+        const app = await serve({
+          ...settings,
+          ...(o.host === undefined ? {} : { host: o.host }),
+          stateDir: stateDirOf(o),
+          allowSameUser: o.allowSameUser === true,
+          reconcileIntervalMs,
+          client: { writeIntervalMs },
+          signal: ctx.signal,
+          onEvent: log,
+        });
+        await app.done;
+      },
+    );
 
   const hook = program.command('hook').description('the post-receive hook that triggers runs on push');
   hook

@@ -22,6 +22,7 @@
  * | `PREMERGE_WATCH_RUNNING`      | WatchRunningError   | another `watch` serves this state directory              |
  * | `PREMERGE_GITHUB_API`         | GitHubApiError      | a GitHub REST call failed (after its bounded retries)    |
  * | `PREMERGE_GITHUB_UNTRUSTED_URL` | UntrustedUrlError | a payload's clone_url is not on GITHUB_API_URL's git host |
+ * | `PREMERGE_LISTEN`             | ListenError         | `serve` cannot listen on its port (in use, not allowed)  |
  * | `PREMERGE_INTERNAL`           | PremergeError       | a bug                                                    |
  */
 export type PremergeErrorCode =
@@ -47,6 +48,7 @@ export type PremergeErrorCode =
   | 'PREMERGE_NOT_A_CANDIDATE'
   | 'PREMERGE_GITHUB_API'
   | 'PREMERGE_GITHUB_UNTRUSTED_URL'
+  | 'PREMERGE_LISTEN'
   | 'PREMERGE_INTERNAL';
 
 export class PremergeError extends Error {
@@ -319,5 +321,15 @@ export class UntrustedUrlError extends PremergeError {
     super(message, 'PREMERGE_GITHUB_UNTRUSTED_URL');
     this.name = 'UntrustedUrlError';
     this.url = url;
+  }
+}
+
+/** `serve` cannot listen where it was told to: the port is in use (`EADDRINUSE`) or not allowed (`EACCES`). */
+export class ListenError extends PremergeError {
+  readonly port: number;
+  constructor(message: string, port: number, options?: ErrorOptions) {
+    super(message, 'PREMERGE_LISTEN', options);
+    this.name = 'ListenError';
+    this.port = port;
   }
 }

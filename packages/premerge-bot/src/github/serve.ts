@@ -1,0 +1,411 @@
+/**
+ * `premerge-bot serve`: the GitHub App. A webhook front end (webhook-server.ts) hands verified deliveries to a
+ * function of events; a push (a hint, never the truth) or an installation change schedules an engine pass over the
+ * repository, which re-reads the repository itself and decides as on plain git, through the GitHub forge
+ * (github-forge.ts: smart HTTP with the installation token, check runs). Reconcile (reconcile.ts) catches what
+ * webhooks missed, on start and every `reconcileIntervalMs`. One pass per repository at a time; repositories are
+ * worked on side by side.
+ */
+import { join } from 'node:path';
+import { Webhooks } from '@octokit/webhooks';
+import { knownSecrets } from '../bot-status.js';
+import { parseConfig } from '../config.js';
+import { type EngineEvent, type EngineOptions, type OnceReport, runOnce } from '../engine.js';
+import { IsolationError, ListenError, PremergeError } from '../errors.js';
+import type { Forge, ForgeContext } from '../forge.js';
+import { isolationSettings, planIsolation } from '../isolation.js';
+import { defaultTreesDir } from '../paths.js';
+import {
+  type AppCredentials,
+  appClient,
+  apiError,
+  type BotOctokit,
+  type ClientOptions,
+  GITHUB_API_URL,
+  installationClient,
+} from './app-client.js';
+import { CheckRunPublisher } from './check-run-publisher.js';
+import { DeliveryJournal, type PushHint } from './deliveries.js';
+import { tokenForms } from './git-auth.js';
+import { GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
+import { isOwnPush } from './permission.js';
+import { fromRest, installedRepositories, needsPass } from './reconcile.js';
+import { startWebhookServer, type WebhookServer } from './webhook-server.js';
+
+/** Reconcile runs this often by default (and once at start). */
+export const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60_000;
+
+export interface ServeOptions extends AppCredentials {
+  /** The webhook secret set in the App's settings (required: no secret, no start). */
+  webhookSecret: string;
+  /** The REST API's base URL. @default https://api.github.com */
+  apiUrl?: string;
+  /** Port to listen on; 0 for any free one. @default 3000 */
+  port?: number;
+  /** Address to listen on. @default all interfaces */
+  host?: string;
+  /** The state directory (mirrors, journals, logs). */
+  stateDir: string;
+  /** Run tests as the bot's own user when no sandbox or test user can keep them away from it. @default false */
+  allowSameUser?: boolean;
+  /** Time between two reconciles. @default {@link DEFAULT_RECONCILE_INTERVAL_MS} */
+  reconcileIntervalMs?: number;
+  /** The REST client's settings (retries, write spacing). */
+  client?: ClientOptions;
+  /** Engine settings passed to every pass (tests: a shorter poll interval). */
+  engine?: Pick<EngineOptions, 'pollIntervalMs' | 'maxBatch' | 'sandbox' | 'testUser' | 'treesDir'>;
+  /** Stops the App: the server closes, running tests are cancelled (they run again after a restart). */
+  signal: AbortSignal;
+  /** Everything the App does, one event at a time, for its log. */
+  onEvent?: (event: ServeEvent) => void;
+}
+
+export type ServeEvent =
+  | { type: 'listening'; url: string; app: string; appId: number; apiUrl: string }
+  | { type: 'webhook'; status: number; reason: string; event?: string; delivery?: string }
+  | { type: 'ignored'; event: string; delivery: string; reason: string }
+  | { type: 'repository'; action: 'added' | 'removed'; repo: string }
+  | { type: 'reconciled'; repositories: number; queued: string[] }
+  | { type: 'reconcile-failed'; message: string }
+  | { type: 'run-started'; repo: string; why: string }
+  | { type: 'run-finished'; repo: string; report: OnceReport }
+  | { type: 'run-failed'; repo: string; code: string | undefined; message: string; stack?: string }
+  | { type: 'engine'; repo: string; event: EngineEvent }
+  | { type: 'notice'; message: string }
+  | { type: 'stopped' };
+
+/** A running App. */
+export interface ServeHandle {
+  url: string;
+  port: number;
+  /** Resolves once no pass is running or scheduled (tests). */
+  idle(): Promise<void>;
+  /** Runs a reconcile now; resolves when it has scheduled what it found. */
+  reconcile(): Promise<void>;
+  /** Resolves when the App has stopped (after `signal` aborted). */
+  done: Promise<void>;
+}
+
+/** One repository's passes: one at a time; a poke during a pass makes one more after it. */
+class Worker {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private why = '';
+  private readonly pass: (why: string) => Promise<void>;
+  constructor(pass: (why: string) => Promise<void>) {
+    this.pass = pass;
+  }
+
+  poke(why: string): void {
+    this.why = why;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.pass(this.why);
+      } while (this.again);
+    })().finally(() => {
+      this.running = null;
+    });
+  }
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+}
+
+/**
+ * Starts the App: authenticates (`GET /app`), checks that tests can be kept away from the bot, listens for
+ * webhooks and reconciles. Rejects when it cannot start (bad credentials, port in use, no isolation).
+ */
+export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  const apiUrl = (options.apiUrl ?? GITHUB_API_URL).replace(/\/+$/, '');
+  const emit = (e: ServeEvent) => {
+    try {
+      options.onEvent?.(e);
+    } catch {
+      // The log's problem, not the App's.
+    }
+  };
+  const clientOptions: ClientOptions = {
+    ...options.client,
+    baseUrl: apiUrl,
+    onNotice: (message) => emit({ type: 'notice', message }),
+  };
+  const credentials: AppCredentials = { appId: options.appId, privateKey: options.privateKey };
+  const app = appClient(credentials, clientOptions);
+  let slug: string;
+  let appId: number;
+  try {
+    const { data } = await app.rest.apps.getAuthenticated();
+    if (!data) throw new Error('no App in the answer');
+    slug = data.slug ?? String(data.id);
+    appId = data.id;
+  } catch (e) {
+    throw apiError(e, `GET ${apiUrl}/app (authenticating as App ${options.appId})`);
+  }
+  await refuseSameUser(options);
+
+  const deliveries = DeliveryJournal.open(join(options.stateDir, 'github', 'deliveries.jsonl'));
+  /** Every token used, for redaction: they live in memory only. */
+  const tokens = new Set<string>();
+  const secrets = () => knownSecrets(process.env, [...tokens, options.privateKey, options.webhookSecret]);
+  const clients = new Map<number, BotOctokit>();
+  const clientFor = (installationId: number) => {
+    let c = clients.get(installationId);
+    if (!c) {
+      c = installationClient(credentials, installationId, clientOptions);
+      clients.set(installationId, c);
+    }
+    return c;
+  };
+  const repositories = new Map<number, GitHubRepository>();
+  const publishers = new Map<number, CheckRunPublisher>();
+  const workers = new Map<number, Worker>();
+  const stopping = options.signal;
+
+  const publisherFor = (r: GitHubRepository) => {
+    let p = publishers.get(r.id);
+    if (!p) {
+      p = new CheckRunPublisher({
+        client: clientFor(r.installationId),
+        repo: { owner: r.owner, repo: r.name },
+        appId,
+        journalPath: join(options.stateDir, 'github', 'checks', `${r.id}.jsonl`),
+        secrets,
+      });
+      publishers.set(r.id, p);
+    }
+    return p;
+  };
+
+  const pass = async (id: number, why: string) => {
+    const r = repositories.get(id);
+    if (!r || stopping.aborted) return;
+    const name = `${r.owner}/${r.name}`;
+    emit({ type: 'run-started', repo: name, why });
+    try {
+      const report = await runOnce({
+        ...options.engine,
+        repo: r.cloneUrl,
+        identity: githubIdentity(apiUrl, r.id),
+        stateDir: options.stateDir,
+        signal: stopping,
+        allowSameUser: options.allowSameUser === true,
+        onEvent: (event) => emit({ type: 'engine', repo: name, event }),
+        forge: (context: ForgeContext): Forge =>
+          new GitHubForge({
+            repository: r,
+            apiUrl,
+            client: clientFor(r.installationId),
+            deliveries,
+            mirror: context.mirror,
+            publisher: publisherFor(r),
+            onToken: (t) => {
+              for (const form of tokenForms(t)) tokens.add(form);
+            },
+          }),
+      });
+      emit({ type: 'run-finished', repo: name, report });
+    } catch (e) {
+      const known = e instanceof PremergeError && e.code !== 'PREMERGE_INTERNAL';
+      emit({
+        type: 'run-failed',
+        repo: name,
+        code: e instanceof PremergeError ? e.code : undefined,
+        message: (e as Error).message,
+        ...(known ? {} : { stack: (e as Error).stack ?? '' }),
+      });
+    }
+  };
+
+  const schedule = (r: GitHubRepository, why: string) => {
+    const known = repositories.get(r.id);
+    repositories.set(r.id, r);
+    if (!known) emit({ type: 'repository', action: 'added', repo: `${r.owner}/${r.name}` });
+    let w = workers.get(r.id);
+    if (!w) {
+      w = new Worker((reason) => pass(r.id, reason));
+      workers.set(r.id, w);
+    }
+    if (!stopping.aborted) w.poke(why);
+  };
+
+  const drop = (id: number) => {
+    const r = repositories.get(id);
+    if (!r) return;
+    repositories.delete(id);
+    emit({ type: 'repository', action: 'removed', repo: `${r.owner}/${r.name}` });
+  };
+
+  /** A repository an installation event names (id and full name only): its clone URL from `GET /repos`. */
+  const lookUp = async (installationId: number, fullName: string): Promise<GitHubRepository> => {
+    const [owner = '', repo = ''] = fullName.split('/');
+    try {
+      const { data } = await clientFor(installationId).rest.repos.get({ owner, repo });
+      return fromRest(data, installationId);
+    } catch (e) {
+      throw apiError(e, `GET /repos/${fullName}`);
+    }
+  };
+
+  const webhooks = new Webhooks({ secret: options.webhookSecret });
+  webhooks.on('push', ({ payload }) => {
+    if (isOwnPush(payload.sender, slug)) return;
+    const installationId = payload.installation?.id;
+    if (installationId === undefined) return;
+    schedule(fromRest(payload.repository, installationId), `push to ${payload.ref} (${payload.after.slice(0, 12)})`);
+  });
+  webhooks.on(['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'], async ({ payload }) => {
+    clients.delete(payload.installation.id);
+    for (const r of payload.repositories ?? []) {
+      schedule(await lookUp(payload.installation.id, r.full_name), `installation ${payload.action}`);
+    }
+  });
+  webhooks.on(['installation.deleted', 'installation.suspend'], ({ payload }) => {
+    clients.delete(payload.installation.id);
+    for (const [id, r] of repositories) if (r.installationId === payload.installation.id) drop(id);
+  });
+  webhooks.on('installation_repositories', async ({ payload }) => {
+    for (const r of payload.repositories_removed) if (r.id !== undefined) drop(r.id);
+    for (const r of payload.repositories_added) {
+      schedule(await lookUp(payload.installation.id, r.full_name), 'repository added to the installation');
+    }
+  });
+
+  const HANDLED = new Set(['push', 'installation', 'installation_repositories']);
+  let server: WebhookServer;
+  try {
+    server = await startWebhookServer({
+      port: options.port ?? 3000,
+      ...(options.host === undefined ? {} : { host: options.host }),
+      webhooks,
+      accept: (d) => {
+        if (!HANDLED.has(d.name)) {
+          emit({ type: 'ignored', event: d.name, delivery: d.id, reason: 'an event the App does not handle' });
+          return true;
+        }
+        return deliveries.claim(d.id, d.name, pushHint(d.name, d.payload));
+      },
+      onAnswer: (a) => emit({ type: 'webhook', ...a }),
+      onError: (error, d) =>
+        emit({
+          type: 'run-failed',
+          repo: d.name ? `${d.name} ${d.id}` : 'webhook',
+          code: error instanceof PremergeError ? error.code : undefined,
+          message: (error as Error).message,
+        }),
+    });
+  } catch (e) {
+    deliveries.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const port = options.port ?? 3000;
+      throw new ListenError(
+        `cannot listen on ${options.host ?? 'all interfaces'} port ${port}: ${code === 'EADDRINUSE' ? 'it is in use' : (e as Error).message} (--port, or PORT)`,
+        port,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  emit({ type: 'listening', url: server.url, app: slug, appId, apiUrl });
+
+  let reconciling: Promise<void> | null = null;
+  const reconcile = () => {
+    reconciling ??= (async () => {
+      try {
+        const { repositories: found } = await installedRepositories(app, clientFor);
+        const seen = new Set(found.map((r) => r.id));
+        for (const id of [...repositories.keys()]) if (!seen.has(id)) drop(id);
+        const queued: string[] = [];
+        for (const r of found) {
+          repositories.set(r.id, r);
+          const verdict = await needsPass(clientFor(r.installationId), r, appId).catch((e: Error) => ({
+            needed: true as const,
+            why: e.message,
+          }));
+          const open = publisherFor(r).openAttempts().size > 0;
+          if (verdict.needed || open) {
+            queued.push(`${r.owner}/${r.name}`);
+            schedule(r, verdict.needed ? `reconcile: ${verdict.why}` : 'reconcile: a check run is still open');
+          }
+        }
+        emit({ type: 'reconciled', repositories: found.length, queued });
+      } catch (e) {
+        emit({ type: 'reconcile-failed', message: (e as Error).message });
+      } finally {
+        reconciling = null;
+      }
+    })();
+    return reconciling;
+  };
+  void reconcile();
+  const timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
+  timer.unref();
+
+  const idle = async () => {
+    while (reconciling !== null || [...workers.values()].some((w) => w.busy)) {
+      await reconciling;
+      await Promise.all([...workers.values()].map((w) => w.idle()));
+    }
+  };
+
+  const done = new Promise<void>((resolve) => {
+    const stop = async () => {
+      clearInterval(timer);
+      await server.close();
+      await reconciling?.catch(() => undefined);
+      await Promise.all([...workers.values()].map((w) => w.idle()));
+      for (const p of publishers.values()) p.close();
+      deliveries.close();
+      emit({ type: 'stopped' });
+      resolve();
+    };
+    if (stopping.aborted) void stop();
+    else stopping.addEventListener('abort', () => void stop(), { once: true });
+  });
+
+  return { url: server.url, port: server.port, idle, reconcile, done };
+}
+
+/** The pusher a push event names, journaled with its delivery (only a push names one). */
+function pushHint(name: string, payload: unknown): PushHint | undefined {
+  if (name !== 'push') return undefined;
+  const p = payload as {
+    repository?: { id?: number };
+    ref?: string;
+    after?: string;
+    deleted?: boolean;
+    sender?: { id?: number; login?: string };
+  };
+  if (p.deleted || typeof p.repository?.id !== 'number' || !p.ref || !p.after) return undefined;
+  if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
+  return { repositoryId: p.repository.id, ref: p.ref, after: p.after, sender: { id: p.sender.id, login: p.sender.login } };
+}
+
+/**
+ * `serve` refuses to run tests as its own user (they could read its key and tokens) unless told it may: where no
+ * sandbox works and no test user is set, it does not start.
+ */
+async function refuseSameUser(options: ServeOptions): Promise<void> {
+  if (options.allowSameUser) return;
+  // A repository's config may still name a test user or turn the sandbox off; the engine checks each one.
+  const defaults = parseConfig('test: "true"\n');
+  const plan = await planIsolation(isolationSettings(defaults, options.engine ?? {}), defaults, [
+    options.stateDir,
+    options.engine?.treesDir ?? defaultTreesDir(options.stateDir),
+  ]);
+  if (plan.mode === 'same-user') {
+    throw new IsolationError(
+      `refusing to serve: tests would run as the bot's own user, which holds the App's private key and tokens (${plan.detail.replace(/^warning: /, '')}); install bubblewrap, set PREMERGE_TEST_USER, or pass --allow-same-user for trusted tests only`,
+    );
+  }
+}
