@@ -126,6 +126,14 @@ export class Mirror {
   }
 
   /**
+   * Commits the bot makes here (rebases) name this committer, whatever the account's config says: the GitHub App
+   * commits as its bot account.
+   */
+  commitAs(name: string, email: string): void {
+    this.identity = { GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+  }
+
+  /**
    * Environment giving rebases and notes a committer identity of the bot's own when the account has none
    * configured (git would otherwise refuse, or invent one from the host name).
    */

@@ -68,6 +68,12 @@ export class CheckRunPublisher implements Publisher {
   private readonly options: CheckRunPublisherOptions;
   private readonly open = new Map<string, Attempt>();
   private readonly closedVerdicts = new Set<string>();
+  /**
+   * Tips whose last attempt ended `cancelled` (superseded). A status can still show such a tip queued (it comes
+   * from the look before the branch moved): it gets a new check run only when its test really starts again (the
+   * branch came back to it).
+   */
+  private readonly cancelled = new Set<string>();
   private fd: number;
 
   constructor(options: CheckRunPublisherOptions) {
@@ -97,7 +103,10 @@ export class CheckRunPublisher implements Publisher {
   }
 
   private apply(r: Record): void {
-    if (r.type === 'open') this.open.set(r.sha, { ext: r.ext, sha: r.sha, branch: r.branch });
+    if (r.type === 'open') {
+      this.open.set(r.sha, { ext: r.ext, sha: r.sha, branch: r.branch });
+      this.cancelled.delete(r.sha);
+    }
     else if (r.type === 'run') {
       const a = [...this.open.values()].find((x) => x.ext === r.ext);
       if (a) {
@@ -105,7 +114,11 @@ export class CheckRunPublisher implements Publisher {
         a.status = r.status;
       }
     } else {
-      for (const [sha, a] of this.open) if (a.ext === r.ext) this.open.delete(sha);
+      for (const [sha, a] of this.open) {
+        if (a.ext !== r.ext) continue;
+        this.open.delete(sha);
+        if (r.conclusion === 'cancelled') this.cancelled.add(sha);
+      }
       if (r.verdictId) this.closedVerdicts.add(r.verdictId);
     }
   }
@@ -207,6 +220,7 @@ export class CheckRunPublisher implements Publisher {
     for (const c of status.candidates) {
       listed.add(c.sha);
       if (c.state === 'queued') {
+        if (this.cancelled.has(c.sha) && !this.open.has(c.sha)) continue;
         const a = this.attemptFor(c.sha, c.branch);
         const ahead = c.ahead === 0 ? 'nothing ahead of it' : `${c.ahead} ahead of it`;
         await this.ensureRun(a, 'queued', { title: 'Queued', summary: `Waiting for its test (${ahead}).` });

@@ -49,6 +49,16 @@ export function githubHost(apiUrl: string): string {
   return url.hostname === 'api.github.com' ? 'github.com' : url.host;
 }
 
+/**
+ * The committer of the App's rebased commits: its bot account, `SLUG[bot]` with GitHub's no-reply address for it
+ * (`APP_ID+SLUG[bot]@users.noreply.github.com`, or the Enterprise Server's host).
+ */
+export function botCommitter(apiUrl: string, appId: number, slug: string): { name: string; email: string } {
+  const host = new URL(apiUrl).hostname;
+  const domain = host === 'api.github.com' ? 'github.com' : host;
+  return { name: `${slug}[bot]`, email: `${appId}+${slug}[bot]@users.noreply.${domain}` };
+}
+
 /** `github:HOST:REPOSITORY_ID`: the repository's identity, which keys its state. */
 export function githubIdentity(apiUrl: string, id: number): string {
   return `github:${githubHost(apiUrl).toLowerCase()}:${id}`;
@@ -68,6 +78,8 @@ export interface GitHubForgeOptions {
   publisher: Publisher;
   /** Tokens this forge used, for redaction (the App's whole set). */
   onToken?: (token: string) => void;
+  /** Who rebased commits are committed by: the App's bot account. */
+  committer: { name: string; email: string };
 }
 
 export class GitHubForge implements Forge {
@@ -96,6 +108,7 @@ export class GitHubForge implements Forge {
     this.mirror = options.mirror;
     this.publisher = options.publisher;
     this.onToken = options.onToken;
+    this.mirror.commitAs(options.committer.name, options.committer.email);
   }
 
   secrets(): readonly string[] {

@@ -27,7 +27,7 @@ import {
 import { CheckRunPublisher } from './check-run-publisher.js';
 import { DeliveryJournal, type PushHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
-import { GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
+import { botCommitter, GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
 import { isOwnPush } from './permission.js';
 import { fromRest, installedRepositories, needsPass } from './reconcile.js';
 import { startWebhookServer, type WebhookServer } from './webhook-server.js';
@@ -208,6 +208,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
             deliveries,
             mirror: context.mirror,
             publisher: publisherFor(r),
+            committer: botCommitter(apiUrl, appId, slug),
             onToken: (t) => {
               for (const form of tokenForms(t)) tokens.add(form);
             },
