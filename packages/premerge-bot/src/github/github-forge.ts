@@ -29,6 +29,15 @@ import { checkedCloneUrl, gitAuthEnv, tokenForms } from './git-auth.js';
 import { atLeast, mayLand, pusherFromActivity } from './permission.js';
 import { WORKFLOWS_DIR, workflowsRefusal } from './workflows-permission.js';
 
+/** git's words for a refused token. */
+const AUTH_FAILED = /Authentication failed|could not read Username|returned error: 401/;
+/** git's words for a server error or a rate limit from GitHub: worth another try. */
+const TRANSIENT = /returned error: (5\d\d|429)|RPC failed; HTTP (5\d\d|429)|remote end hung up unexpectedly/;
+/** How many times a transient git failure is tried again. */
+export const TRANSIENT_RETRIES = 3;
+
+const wait = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
 const HEADS = 'refs/origin/heads/';
 const TAGS = 'refs/origin/tags/';
 
@@ -80,6 +89,8 @@ export interface GitHubForgeOptions {
   onToken?: (token: string) => void;
   /** Who rebased commits are committed by: the App's bot account. */
   committer: { name: string; email: string };
+  /** The first wait before a transient git failure is tried again (then twice as long each time). @default 1000 */
+  retryBaseMs?: number;
 }
 
 export class GitHubForge implements Forge {
@@ -93,6 +104,7 @@ export class GitHubForge implements Forge {
   private readonly deliveries: DeliveryJournal;
   private readonly mirror: Mirror;
   private readonly onToken: ((token: string) => void) | undefined;
+  private readonly retryBaseMs: number;
   private token: InstallationToken | undefined;
   /** The trusted config as last read: `land-permission` decides {@link authorize}. */
   private config: PremergeConfig | undefined;
@@ -109,6 +121,7 @@ export class GitHubForge implements Forge {
     this.publisher = options.publisher;
     this.onToken = options.onToken;
     this.mirror.commitAs(options.committer.name, options.committer.email);
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
   }
 
   secrets(): readonly string[] {
@@ -124,19 +137,24 @@ export class GitHubForge implements Forge {
 
   /**
    * git against the clone URL with the token; once more with a new token when GitHub refused the one in the cache
-   * (revoked, or expired early).
+   * (revoked, or expired early); again, after a wait, when GitHub answered a server error or a rate limit (at most
+   * {@link TRANSIENT_RETRIES} times, waiting 1, 2, 4 s). A push is not retried here: {@link land} decides from the
+   * target's state whether a failed push took effect.
    */
-  private async git(args: string[], okCodes?: number[]) {
+  private async git(args: string[], okCodes?: number[], retryTransient = true) {
     const run = async (refresh: boolean) => {
       const token = await this.currentToken(refresh);
-      return this.mirror.run(args, [...(okCodes ?? []), 128], gitAuthEnv(token.token, this.cloneUrl));
+      return this.mirror.run(args, [...(okCodes ?? []), 1, 128], gitAuthEnv(token.token, this.cloneUrl));
     };
     let r = await run(false);
-    if (r.code === 128 && /Authentication failed|could not read Username|returned error: 401/.test(r.stderr)) {
-      r = await run(true);
+    if (r.code !== 0 && AUTH_FAILED.test(r.stderr)) r = await run(true);
+    for (let attempt = 1; retryTransient && r.code !== 0 && TRANSIENT.test(r.stderr); attempt++) {
+      if (attempt > TRANSIENT_RETRIES) break;
+      await wait(this.retryBaseMs * 2 ** (attempt - 1));
+      r = await run(false);
     }
-    if (r.code === 128 && !okCodes?.includes(128)) {
-      throw unreachable('fetch', this.name, new Error(pushReason('', r.stderr)));
+    if (r.code !== 0 && !okCodes?.includes(r.code)) {
+      throw unreachable(args[0] === 'push' ? 'push to' : 'fetch', this.name, new Error(pushReason('', r.stderr)));
     }
     return r;
   }
@@ -229,38 +247,45 @@ export class GitHubForge implements Forge {
 
   async land(request: LandRequest): Promise<LandResult> {
     const ref = `refs/heads/${request.target}`;
-    let push: Awaited<ReturnType<GitHubForge['git']>>;
-    try {
-      push = await this.git(
-        [
-          'push',
-          '--porcelain',
-          '--quiet',
-          `--force-with-lease=${ref}:${request.expected}`,
-          this.cloneUrl,
-          `${request.sha}:${ref}`,
-        ],
-        [1, 128],
-      );
-    } catch (e) {
-      return { status: 'unknown', message: (e as Error).message };
+    const args = [
+      'push',
+      '--porcelain',
+      '--quiet',
+      `--force-with-lease=${ref}:${request.expected}`,
+      this.cloneUrl,
+      `${request.sha}:${ref}`,
+    ];
+    for (let attempt = 0; ; attempt++) {
+      let push: Awaited<ReturnType<GitHubForge['git']>>;
+      try {
+        push = await this.git(args, [1, 128], false);
+      } catch (e) {
+        return { status: 'unknown', message: (e as Error).message };
+      }
+      if (push.code === 0) return this.landed(request);
+      const message = `refused by GitHub: ${pushReason(push.stdout, push.stderr)}`;
+      // Decided from the target as it is now: a push that failed may still have taken effect (a 502 after the
+      // update), or someone else may have moved the target.
+      let current: string | null;
+      try {
+        current = await this.readBranch(request.target);
+      } catch (e) {
+        return {
+          status: 'unknown',
+          message: `${message}; and ${request.target} could not be read again: ${(e as Error).message}`,
+        };
+      }
+      if (current === request.sha) return this.landed(request);
+      if (current !== request.expected || attempt >= TRANSIENT_RETRIES || !TRANSIENT.test(push.stderr)) {
+        return { status: 'refused', message, current };
+      }
+      await wait(this.retryBaseMs * 2 ** attempt);
     }
-    if (push.code === 0) {
-      await this.mirror.run(['update-ref', `${HEADS}${request.target}`, request.sha]);
-      return { status: 'landed' };
-    }
-    const message = `refused by GitHub: ${pushReason(push.stdout, push.stderr)}`;
-    let current: string | null;
-    try {
-      current = await this.readBranch(request.target);
-    } catch (e) {
-      return { status: 'unknown', message: `${message}; and ${request.target} could not be read again: ${(e as Error).message}` };
-    }
-    if (current === request.sha) {
-      await this.mirror.run(['update-ref', `${HEADS}${request.target}`, request.sha]);
-      return { status: 'landed' };
-    }
-    return { status: 'refused', message, current };
+  }
+
+  private async landed(request: LandRequest): Promise<LandResult> {
+    await this.mirror.run(['update-ref', `${HEADS}${request.target}`, request.sha]);
+    return { status: 'landed' };
   }
 
   /** The branch's commit as GitHub has it now (`GET …/git/ref/heads/BRANCH`); null when it does not exist. */

@@ -151,9 +151,14 @@ export async function appWorld(options: AppWorldOptions = {}): Promise<AppWorld>
       return repo.git.ref(`refs/heads/${branch}`);
     },
     async close() {
-      for (const p of running) await p.stop('SIGKILL');
-      box.cleanup();
-      await gh.close();
+      // A clean stop: serve's git calls need the stand-in, which answers from this process, so it must not be
+      // blocked (box.cleanup() waits synchronously) before they are over.
+      for (const p of running) await p.stop('SIGTERM');
+      try {
+        await gh.close();
+      } finally {
+        box.cleanup();
+      }
     },
   };
   return world;
