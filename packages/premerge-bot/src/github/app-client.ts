@@ -122,11 +122,24 @@ export function installationClient(
   installationId: number,
   options: ClientOptions = {},
 ): BotOctokit {
-  return new PluggedOctokit({
+  const client = new PluggedOctokit({
     ...octokitOptions(`installation-${installationId}`, options),
     authStrategy: createAppAuth,
     auth: { appId: credentials.appId, privateKey: credentials.privateKey, installationId },
   });
+  // auth-app keeps a token for 59 minutes and retries a 401 only while it is young (replication lag): one that
+  // GitHub stopped taking sooner (revoked, or a clock ahead of ours) is traded for a new one, once per call.
+  client.hook.wrap('request', async (request, endpoint) => {
+    try {
+      return await request(endpoint);
+    } catch (e) {
+      // App calls (JWTs: `/app/...`, the token exchange itself) are not the installation token's to renew.
+      if ((e as { status?: number }).status !== 401 || /^\/app(\/|$)/.test(String(endpoint.url))) throw e;
+      await client.auth({ type: 'installation', refresh: true });
+      return request(endpoint);
+    }
+  });
+  return client;
 }
 
 /** An installation token as git needs it, with what it may do. Lives in memory only. */
