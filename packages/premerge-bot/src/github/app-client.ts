@@ -69,7 +69,11 @@ const writeGroups = new Map<number, Bottleneck.Group>();
 function writeGroup(intervalMs: number): Bottleneck.Group {
   let group = writeGroups.get(intervalMs);
   if (!group) {
-    group = new Bottleneck.Group({ id: `premerge-write-${intervalMs}`, maxConcurrent: 1, minTime: intervalMs });
+    group = new Bottleneck.Group({
+      id: `premerge-write-${intervalMs}`,
+      maxConcurrent: 1,
+      minTime: intervalMs,
+    });
     writeGroups.set(intervalMs, group);
   }
   return group;
@@ -85,7 +89,9 @@ function octokitOptions(id: string, options: ClientOptions) {
     (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
       const what = `${request.method} ${request.url}`;
       if (retryCount < rateLimitRetries && retryAfter <= maxWait) {
-        notice(`${kind} on ${what}: retrying in ${retryAfter}s (retry ${retryCount + 1} of ${rateLimitRetries})`);
+        notice(
+          `${kind} on ${what}: retrying in ${retryAfter}s (retry ${retryCount + 1} of ${rateLimitRetries})`,
+        );
         return true;
       }
       notice(`${kind} on ${what}: giving up (wait ${retryAfter}s, after ${retryCount} retries)`);
@@ -169,7 +175,8 @@ export async function installationToken(client: BotOctokit, refresh = false): Pr
  */
 export function apiError(error: unknown, operation: string): GitHubApiError {
   if (error instanceof GitHubApiError) return error;
-  const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 0;
+  const status =
+    typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : 0;
   const message = error instanceof Error ? error.message : String(error);
   return new GitHubApiError(
     `${operation} failed${status ? ` (${status})` : ''}: ${message}`,

@@ -106,8 +106,7 @@ export class CheckRunPublisher implements Publisher {
     if (r.type === 'open') {
       this.open.set(r.sha, { ext: r.ext, sha: r.sha, branch: r.branch });
       this.cancelled.delete(r.sha);
-    }
-    else if (r.type === 'run') {
+    } else if (r.type === 'run') {
       const a = [...this.open.values()].find((x) => x.ext === r.ext);
       if (a) {
         a.checkRunId = r.checkRunId;
@@ -169,10 +168,19 @@ export class CheckRunPublisher implements Publisher {
   }
 
   /** Makes sure the attempt's check run exists (found by its external id, or created) with `status`. */
-  private async ensureRun(a: Attempt, status: 'queued' | 'in_progress', output: CheckOutput): Promise<number> {
+  private async ensureRun(
+    a: Attempt,
+    status: 'queued' | 'in_progress',
+    output: CheckOutput,
+  ): Promise<number> {
     const { client, repo, appId } = this.options;
     if (a.checkRunId === undefined) {
-      const run = await ensureCheckRun(client, repo, { headSha: a.sha, externalId: a.ext, status, output }, { appId });
+      const run = await ensureCheckRun(
+        client,
+        repo,
+        { headSha: a.sha, externalId: a.ext, status, output },
+        { appId },
+      );
       this.record({ type: 'run', ext: a.ext, checkRunId: run.id, status });
     } else if (a.status !== status) {
       await updateCheckRun(client, repo, a.checkRunId, { status, output });
@@ -188,10 +196,17 @@ export class CheckRunPublisher implements Publisher {
       const run = await ensureCheckRun(
         client,
         repo,
-        { headSha: a.sha, externalId: a.ext, status: 'completed', conclusion: done.conclusion, output: done.output },
+        {
+          headSha: a.sha,
+          externalId: a.ext,
+          status: 'completed',
+          conclusion: done.conclusion,
+          output: done.output,
+        },
         { appId },
       );
-      if (run.status !== 'completed') await updateCheckRun(client, repo, run.id, { status: 'completed', ...done });
+      if (run.status !== 'completed')
+        await updateCheckRun(client, repo, run.id, { status: 'completed', ...done });
     } else {
       await updateCheckRun(client, repo, a.checkRunId, { status: 'completed', ...done });
     }
@@ -236,7 +251,10 @@ export class CheckRunPublisher implements Publisher {
         if (a) {
           await this.closeAttempt(a, {
             conclusion: 'success',
-            output: { title: `Already in ${target}`, summary: `It is already in ${target}: nothing to test or land.` },
+            output: {
+              title: `Already in ${target}`,
+              summary: `It is already in ${target}: nothing to test or land.`,
+            },
           });
         }
       }

@@ -222,7 +222,10 @@ export async function ensureCheckRun(
           ? { conclusion: run.conclusion ?? 'neutral', completed_at: new Date().toISOString() }
           : { status: run.status }),
         ...(run.startedAt ? { started_at: run.startedAt } : {}),
-        output: { title: fit(run.output.title, TITLE_LIMIT), summary: fit(run.output.summary, SUMMARY_LIMIT) },
+        output: {
+          title: fit(run.output.title, TITLE_LIMIT),
+          summary: fit(run.output.summary, SUMMARY_LIMIT),
+        },
         request: { retries: 0 },
       });
       return { id: data.id, status: data.status, conclusion: data.conclusion, externalId: run.externalId };

@@ -30,7 +30,10 @@ export function checkedCloneUrl(cloneUrl: string, apiUrl: string): string {
   try {
     url = new URL(cloneUrl);
   } catch {
-    throw new UntrustedUrlError(`the repository's clone_url is not a URL: ${JSON.stringify(cloneUrl)}`, cloneUrl);
+    throw new UntrustedUrlError(
+      `the repository's clone_url is not a URL: ${JSON.stringify(cloneUrl)}`,
+      cloneUrl,
+    );
   }
   const expected = gitOriginFor(apiUrl);
   if (url.username || url.password) {

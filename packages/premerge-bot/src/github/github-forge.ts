@@ -154,7 +154,11 @@ export class GitHubForge implements Forge {
       r = await run(false);
     }
     if (r.code !== 0 && !okCodes?.includes(r.code)) {
-      throw unreachable(args[0] === 'push' ? 'push to' : 'fetch', this.name, new Error(pushReason('', r.stderr)));
+      throw unreachable(
+        args[0] === 'push' ? 'push to' : 'fetch',
+        this.name,
+        new Error(pushReason('', r.stderr)),
+      );
     }
     return r;
   }
@@ -210,14 +214,17 @@ export class GitHubForge implements Forge {
     const tips = new Map<string, string>();
     for (const line of r.stdout.split('\n')) {
       const [sha, ref] = line.split('\t');
-      if (sha && ref?.startsWith('refs/heads/') && branches.includes(ref.slice(11))) tips.set(ref.slice(11), sha);
+      if (sha && ref?.startsWith('refs/heads/') && branches.includes(ref.slice(11)))
+        tips.set(ref.slice(11), sha);
     }
     return tips;
   }
 
   /** Who pushed the candidate: the webhook's sender, else the activity that put the tip there (then remembered). */
   private async pusherOf(candidate: CandidateTip): Promise<Pusher | null> {
-    const known = candidate.pusher ?? this.deliveries.pusherOf(this.repository.id, `refs/heads/${candidate.branch}`, candidate.sha);
+    const known =
+      candidate.pusher ??
+      this.deliveries.pusherOf(this.repository.id, `refs/heads/${candidate.branch}`, candidate.sha);
     if (known?.id !== undefined) return { id: known.id, login: known.login };
     const found = await pusherFromActivity(this.client, this.repoName, candidate.branch, candidate.sha);
     if (found) {

@@ -56,7 +56,9 @@ export function levelOf(answer: PermissionAnswer): Level | null {
     if (p.triage) return 'triage';
     if (p.pull) return 'read';
   }
-  return ({ admin: 'admin', write: 'write', read: 'read' } as Record<string, Level>)[answer.permission] ?? null;
+  return (
+    ({ admin: 'admin', write: 'write', read: 'read' } as Record<string, Level>)[answer.permission] ?? null
+  );
 }
 
 export type LandDecision = { ok: true; level: Level } | { ok: false; reason: string };
@@ -82,11 +84,17 @@ export async function mayLand(
   const needed: Level = changesConfig && !atLeast(required, 'maintain') ? 'maintain' : required;
   let answer: PermissionAnswer;
   try {
-    const { data } = await client.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: pusher.login });
+    const { data } = await client.rest.repos.getCollaboratorPermissionLevel({
+      ...repo,
+      username: pusher.login,
+    });
     answer = data as PermissionAnswer;
   } catch (e) {
     if ((e as { status?: number }).status === 404) {
-      return { ok: false, reason: `${pusher.login}, who pushed it, is not a GitHub account any more: push again` };
+      return {
+        ok: false,
+        reason: `${pusher.login}, who pushed it, is not a GitHub account any more: push again`,
+      };
     }
     throw apiError(e, `GET /repos/${repo.owner}/${repo.repo}/collaborators/${pusher.login}/permission`);
   }

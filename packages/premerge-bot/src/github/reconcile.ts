@@ -57,9 +57,7 @@ function prefixOf(pattern: string): string {
   return glob < 0 ? pattern : pattern.slice(0, glob);
 }
 
-export type PassReason =
-  | { needed: false }
-  | { needed: true; why: string };
+export type PassReason = { needed: false } | { needed: true; why: string };
 
 /**
  * Whether `repo` needs an engine pass: its config cannot be read (the pass reports why), or one of its candidate
@@ -107,7 +105,8 @@ export async function needsPass(
       });
       for (const r of refs) {
         const branch = r.ref.replace(/^refs\/heads\//, '');
-        if (branch !== config.target && matchesCandidate(branch, config.candidates)) tips.set(branch, r.object.sha);
+        if (branch !== config.target && matchesCandidate(branch, config.candidates))
+          tips.set(branch, r.object.sha);
       }
     } catch (e) {
       throw apiError(e, `GET /repos/${repo.owner}/${repo.repo}/git/matching-refs/heads/${prefix}`);

@@ -17,8 +17,8 @@ import { isolationSettings, planIsolation } from '../isolation.js';
 import { defaultTreesDir } from '../paths.js';
 import {
   type AppCredentials,
-  appClient,
   apiError,
+  appClient,
   type BotOctokit,
   type ClientOptions,
   GITHUB_API_URL,
@@ -262,14 +262,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     if (isOwnPush(payload.sender, slug)) return;
     const installationId = payload.installation?.id;
     if (installationId === undefined) return;
-    schedule(fromRest(payload.repository, installationId), `push to ${payload.ref} (${payload.after.slice(0, 12)})`);
+    schedule(
+      fromRest(payload.repository, installationId),
+      `push to ${payload.ref} (${payload.after.slice(0, 12)})`,
+    );
   });
-  webhooks.on(['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'], async ({ payload }) => {
-    clients.delete(payload.installation.id);
-    for (const r of payload.repositories ?? []) {
-      schedule(await lookUp(payload.installation.id, r.full_name), `installation ${payload.action}`);
-    }
-  });
+  webhooks.on(
+    ['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'],
+    async ({ payload }) => {
+      clients.delete(payload.installation.id);
+      for (const r of payload.repositories ?? []) {
+        schedule(await lookUp(payload.installation.id, r.full_name), `installation ${payload.action}`);
+      }
+    },
+  );
   webhooks.on(['installation.deleted', 'installation.suspend'], ({ payload }) => {
     clients.delete(payload.installation.id);
     for (const [id, r] of repositories) if (r.installationId === payload.installation.id) drop(id);
@@ -290,7 +296,12 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       webhooks,
       accept: (d) => {
         if (!HANDLED.has(d.name)) {
-          emit({ type: 'ignored', event: d.name, delivery: d.id, reason: 'an event the App does not handle' });
+          emit({
+            type: 'ignored',
+            event: d.name,
+            delivery: d.id,
+            reason: 'an event the App does not handle',
+          });
           return true;
         }
         return deliveries.claim(d.id, d.name, pushHint(d.name, d.payload));
@@ -336,7 +347,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
           const open = publisherFor(r).openAttempts().size > 0;
           if (verdict.needed || open) {
             queued.push(`${r.owner}/${r.name}`);
-            schedule(r, verdict.needed ? `reconcile: ${verdict.why}` : 'reconcile: a check run is still open');
+            schedule(
+              r,
+              verdict.needed ? `reconcile: ${verdict.why}` : 'reconcile: a check run is still open',
+            );
           }
         }
         emit({ type: 'reconciled', repositories: found.length, queued });
@@ -349,7 +363,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     return reconciling;
   };
   void reconcile();
-  const timer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
+  const timer = setInterval(
+    () => void reconcile(),
+    options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+  );
   timer.unref();
 
   const idle = async () => {
@@ -389,7 +406,12 @@ function pushHint(name: string, payload: unknown): PushHint | undefined {
   };
   if (p.deleted || typeof p.repository?.id !== 'number' || !p.ref || !p.after) return undefined;
   if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
-  return { repositoryId: p.repository.id, ref: p.ref, after: p.after, sender: { id: p.sender.id, login: p.sender.login } };
+  return {
+    repositoryId: p.repository.id,
+    ref: p.ref,
+    after: p.after,
+    sender: { id: p.sender.id, login: p.sender.login },
+  };
 }
 
 /**

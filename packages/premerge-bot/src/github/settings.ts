@@ -23,7 +23,11 @@ export interface ServeSettings {
   port: number;
 }
 
-export function serveSettings(env: NodeJS.ProcessEnv, cwd: string, portFlag: string | undefined): ServeSettings {
+export function serveSettings(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  portFlag: string | undefined,
+): ServeSettings {
   const appId = env['APP_ID']?.trim();
   if (!appId) throw new UsageError('APP_ID is not set: give the App id from the App settings page');
   const secret = env['WEBHOOK_SECRET'];
@@ -44,7 +48,9 @@ export function serveSettings(env: NodeJS.ProcessEnv, cwd: string, portFlag: str
     try {
       privateKey = readFileSync(resolve(cwd, path), 'utf8');
     } catch (e) {
-      throw new UsageError(`PRIVATE_KEY_PATH ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UsageError(
+        `PRIVATE_KEY_PATH ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     where = `PRIVATE_KEY_PATH ${path}`;
   } else {
@@ -63,7 +69,9 @@ export function serveSettings(env: NodeJS.ProcessEnv, cwd: string, portFlag: str
   const portText = portFlag ?? env['PORT'] ?? '3000';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) {
-    throw new UsageError(`${portFlag === undefined && env['PORT'] ? 'PORT' : '--port'} '${portText}' is not a port number (0-65535)`);
+    throw new UsageError(
+      `${portFlag === undefined && env['PORT'] ? 'PORT' : '--port'} '${portText}' is not a port number (0-65535)`,
+    );
   }
   return { appId, privateKey, webhookSecret: secret, apiUrl, port };
 }

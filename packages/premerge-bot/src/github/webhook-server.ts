@@ -158,7 +158,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, options: WebhookHandlerOptions, close: boolean): void {
+function tooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WebhookHandlerOptions,
+  close: boolean,
+): void {
   if (close) drop(req);
   answer(res, 413, 'payload too large (GitHub sends at most 25 MiB)', options, { close });
 }

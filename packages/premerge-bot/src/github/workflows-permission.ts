@@ -29,7 +29,10 @@ export async function changedWorkflows(gitDir: string, base: string, tested: str
  * Why landing `files` (workflow files it changes) is impossible with a token of `permissions`, or null when it is
  * not: none changed, or the token has `workflows: write`.
  */
-export function workflowsRefusal(files: readonly string[], permissions: Record<string, string>): string | null {
+export function workflowsRefusal(
+  files: readonly string[],
+  permissions: Record<string, string>,
+): string | null {
   if (files.length === 0 || permissions['workflows'] === 'write') return null;
   const listed = files.slice(0, 3).join(', ') + (files.length > 3 ? ` and ${files.length - 3} more` : '');
   return `it changes ${listed} under .github/workflows/, and the App's installation lacks the workflows permission (GitHub refuses such a push): grant the App "Workflows: write", or land it another way`;

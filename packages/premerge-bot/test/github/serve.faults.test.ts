@@ -43,10 +43,29 @@ describe('serve: transient failures', () => {
     const sha = await w.push({ VERSION: '1.1\n' });
     const faults = [
       w.gh.faults.inject({ operation: 'git/upload-pack', kind: 'server-error', status: 503 }),
-      w.gh.faults.inject({ operation: 'repos/get-collaborator-permission-level', kind: 'server-error', status: 500 }),
-      w.gh.faults.inject({ operation: 'checks/create', kind: 'secondary-rate-limit', status: 403, retryAfter: 1 }),
-      w.gh.faults.inject({ operation: 'checks/update', kind: 'secondary-rate-limit', status: 429, retryAfter: 1 }),
-      w.gh.faults.inject({ operation: 'git/get-ref', kind: 'primary-rate-limit', status: 403, retryAfter: 1 }),
+      w.gh.faults.inject({
+        operation: 'repos/get-collaborator-permission-level',
+        kind: 'server-error',
+        status: 500,
+      }),
+      w.gh.faults.inject({
+        operation: 'checks/create',
+        kind: 'secondary-rate-limit',
+        status: 403,
+        retryAfter: 1,
+      }),
+      w.gh.faults.inject({
+        operation: 'checks/update',
+        kind: 'secondary-rate-limit',
+        status: 429,
+        retryAfter: 1,
+      }),
+      w.gh.faults.inject({
+        operation: 'git/get-ref',
+        kind: 'primary-rate-limit',
+        status: 403,
+        retryAfter: 1,
+      }),
       w.gh.faults.inject({ operation: 'git/receive-pack', kind: 'server-error', status: 502 }),
     ];
     w.gh.deliveries.release();
@@ -56,10 +75,12 @@ describe('serve: transient failures', () => {
     expect(await w.ref('master')).toBe(sha);
     expect(faults.map((f) => [f.operation, f.hits])).toEqual(faults.map((f) => [f.operation, 1]));
     const notices = serve.events.filter((e) => e['type'] === 'notice').map((e) => e['message'] as string);
-    expect(notices.some((m) => /^secondary rate limit on POST .*check-runs: retrying in 1s/.test(m))).toBe(true);
-    expect(notices.some((m) => /^secondary rate limit on PATCH .*check-runs\/\S+: retrying in 1s/.test(m))).toBe(
+    expect(notices.some((m) => /^secondary rate limit on POST .*check-runs: retrying in 1s/.test(m))).toBe(
       true,
     );
+    expect(
+      notices.some((m) => /^secondary rate limit on PATCH .*check-runs\/\S+: retrying in 1s/.test(m)),
+    ).toBe(true);
     expect(notices.some((m) => /^rate limit on GET .*git\/ref\/\S+: retrying in \d+s/.test(m))).toBe(true);
   });
 });

@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/git-fixture.js';
-import { type AppWorld, appWorld, blockingCheck, checkRunsOn, checkRunsSettle, type LogEvent } from '../helpers/github-app.js';
+import {
+  type AppWorld,
+  appWorld,
+  blockingCheck,
+  checkRunsOn,
+  checkRunsSettle,
+  type LogEvent,
+} from '../helpers/github-app.js';
 
 let w: AppWorld;
 afterEach(async () => {
@@ -48,7 +55,9 @@ describe('serve: from git pup to the target moving', () => {
     // The run was made while the test ran, completed after the landing push.
     const requests = w.gh.requests.list();
     const created = requests.findIndex((r) => r.operation === 'checks/create');
-    const landing = requests.findIndex((r) => r.operation === 'git/receive-pack' && r.auth.kind === 'installation');
+    const landing = requests.findIndex(
+      (r) => r.operation === 'git/receive-pack' && r.auth.kind === 'installation',
+    );
     const completed = requests.findIndex(
       (r) => r.operation === 'checks/update' && JSON.parse(r.body || '{}').conclusion === 'success',
     );
@@ -57,7 +66,9 @@ describe('serve: from git pup to the target moving', () => {
     expect(landing).toBeGreaterThan(created);
     expect(completed).toBeGreaterThan(landing);
     // The landing was a push with the installation token, which GitHub reports as the App's own push: ignored.
-    const own = w.gh.deliveries.list((d) => d.event === 'push' && d.payload.sender.login === 'premerge-bot[bot]');
+    const own = w.gh.deliveries.list(
+      (d) => d.event === 'push' && d.payload.sender.login === 'premerge-bot[bot]',
+    );
     expect(own).toHaveLength(1);
   });
 
@@ -83,7 +94,11 @@ describe('serve: races', () => {
     const sha = await w.push({ VERSION: '1.1\n', 'check.sh': blockingCheck(w.goFile) });
     await serve.waitFor((e) => e['type'] === 'test-started', 'the test to start');
     // Meanwhile someone commits to master on GitHub.
-    const moved = await w.gh.commit(w.repo, { branch: 'master', files: { 'NEWS.md': 'news\n' }, author: w.dev });
+    const moved = await w.gh.commit(w.repo, {
+      branch: 'master',
+      files: { 'NEWS.md': 'news\n' },
+      author: w.dev,
+    });
     writeFileSync(w.goFile, '');
     const verdict = await serve.waitFor(verdictFor(sha), 'the verdict');
     expect(verdict['verdict'].kind).toBe('needs-rebase');
@@ -98,7 +113,11 @@ describe('serve: races', () => {
     const serve = await w.serve();
     const sha = await w.push({ VERSION: '1.1\n', 'check.sh': blockingCheck(w.goFile) });
     await serve.waitFor((e) => e['type'] === 'test-started', 'the test to start');
-    const moved = await w.gh.commit(w.repo, { branch: 'master', files: { 'NEWS.md': 'news\n' }, author: w.dev });
+    const moved = await w.gh.commit(w.repo, {
+      branch: 'master',
+      files: { 'NEWS.md': 'news\n' },
+      author: w.dev,
+    });
     writeFileSync(w.goFile, '');
     const verdict = await serve.waitFor(verdictFor(sha), 'the verdict');
     expect(verdict['verdict'].kind).toBe('landed');
@@ -122,8 +141,14 @@ describe('serve: races', () => {
     const landed = await serve.waitFor(verdictFor(second), 'the second verdict');
     expect(landed['verdict'].kind).toBe('landed');
     expect(await w.ref('master')).toBe(second);
-    expect((await checkRunsSettle(w, first))[0]).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
-    expect((await checkRunsSettle(w, second))[0]).toMatchObject({ status: 'completed', conclusion: 'success' });
+    expect((await checkRunsSettle(w, first))[0]).toMatchObject({
+      status: 'completed',
+      conclusion: 'cancelled',
+    });
+    expect((await checkRunsSettle(w, second))[0]).toMatchObject({
+      status: 'completed',
+      conclusion: 'success',
+    });
     expect(checkRunsOn(w.repo, first)).toHaveLength(1);
   });
 });

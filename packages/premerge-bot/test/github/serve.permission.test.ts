@@ -91,7 +91,9 @@ describe('serve: the workflows permission', () => {
   });
 
   it('with the workflows permission it lands', async () => {
-    w = await appWorld({ permissions: { metadata: 'read', contents: 'write', checks: 'write', workflows: 'write' } });
+    w = await appWorld({
+      permissions: { metadata: 'read', contents: 'write', checks: 'write', workflows: 'write' },
+    });
     await w.serve();
     await commit(w, { '.github/workflows/ci.yml': 'on: push\njobs: {}\n' });
     const sha = await pushAs(w, w.dev);

@@ -4,7 +4,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AppWorld, appWorld, blockingCheck, checkRunsOn, checkRunsSettle } from '../helpers/github-app.js';
+import {
+  type AppWorld,
+  appWorld,
+  blockingCheck,
+  checkRunsOn,
+  checkRunsSettle,
+} from '../helpers/github-app.js';
 
 let w: AppWorld;
 afterEach(async () => {

@@ -87,8 +87,8 @@ describe('serve: token hygiene', () => {
     search('check runs', JSON.stringify([...w.repo.checkRuns.values()].map((r) => r.output)));
     expect(found).toEqual([]);
     // And the tokens did work: git and REST both used them.
-    expect(w.gh.requests.list((r) => r.auth.kind === 'installation' && r.operation === 'git/receive-pack')).not.toEqual(
-      [],
-    );
+    expect(
+      w.gh.requests.list((r) => r.auth.kind === 'installation' && r.operation === 'git/receive-pack'),
+    ).not.toEqual([]);
   });
 });

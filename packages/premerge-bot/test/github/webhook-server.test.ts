@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startStandin } from '../../../../tests/github-standin/index.mjs';
 import { DeliveryJournal } from '../../src/github/deliveries.js';
 import { startWebhookServer, WEBHOOK_PATH, type WebhookServer } from '../../src/github/webhook-server.js';
-import { startStandin } from '../../../../tests/github-standin/index.mjs';
 
 const VECTOR_SECRET = "It's a Secret to Everybody";
 const VECTOR_PAYLOAD = 'Hello, World!';
@@ -196,7 +196,11 @@ describe('the webhook handler, by hand', () => {
 
   it('answers 2xx to an event it does not handle, and 404/405 elsewhere', async () => {
     const body = JSON.stringify({ action: 'started' });
-    const star = await post(h.server.url, await signed(VECTOR_SECRET, body, { 'x-github-event': 'star' }), body);
+    const star = await post(
+      h.server.url,
+      await signed(VECTOR_SECRET, body, { 'x-github-event': 'star' }),
+      body,
+    );
     expect(star.status).toBe(202);
     const other = await post(h.server.url.replace(WEBHOOK_PATH, '/elsewhere'), {}, '');
     expect(other.status).toBe(404);

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStandin, type Standin } from '../../../../tests/github-standin/index.mjs';
+import { type Standin, startStandin } from '../../../../tests/github-standin/index.mjs';
 import { BIN, type Sandbox, sandbox } from './git-fixture.js';
 
 export type App = ReturnType<Standin['createApp']>;
@@ -50,7 +50,10 @@ export interface AppWorld {
   /** git in the clone, as the developer (asynchronous: the stand-in serves from this process). */
   git(...args: string[]): Promise<string>;
   /** Writes files in the clone, commits them on a detached HEAD from `from`, pushes to `branch`; returns the sha. */
-  push(files: Record<string, string>, options?: { branch?: string; from?: string; message?: string }): Promise<string>;
+  push(
+    files: Record<string, string>,
+    options?: { branch?: string; from?: string; message?: string },
+  ): Promise<string>;
   /** The commit a branch of the repository points at on the stand-in. */
   ref(branch: string): Promise<string | null>;
   close(): Promise<void>;
@@ -128,7 +131,19 @@ export async function appWorld(options: AppWorldOptions = {}): Promise<AppWorld>
     serveEnv,
     async serve(args = [], env = {}) {
       const p = await startServe(
-        ['serve', '--host', '127.0.0.1', '--port', '0', '--state-dir', stateDir, '--write-interval', '0', '--allow-same-user', ...args],
+        [
+          'serve',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '0',
+          '--state-dir',
+          stateDir,
+          '--write-interval',
+          '0',
+          '--allow-same-user',
+          ...args,
+        ],
         { ...serveEnv, ...env },
         box.dir,
       );
@@ -241,7 +256,8 @@ type CheckRun = ReturnType<typeof checkRunsOn>[number];
 export function checkRunsSettle(
   w: Pick<AppWorld, 'gh' | 'repo'>,
   sha: string,
-  done: (runs: CheckRun[]) => boolean = (runs) => runs.length > 0 && runs.every((r) => r.status === 'completed'),
+  done: (runs: CheckRun[]) => boolean = (runs) =>
+    runs.length > 0 && runs.every((r) => r.status === 'completed'),
 ): Promise<CheckRun[]> {
   return new Promise((resolve) => {
     const look = () => {
