@@ -27,7 +27,7 @@ import {
   runOnce,
 } from './engine.js';
 import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
-import { serve, type ServeEvent } from './github/serve.js';
+import { type ServeEvent, serve } from './github/serve.js';
 import { formatServeEvent, serveJsonLine } from './github/serve-log.js';
 import { serveSettings } from './github/settings.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
@@ -258,7 +258,9 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
 
   program
     .command('serve')
-    .description('run as a GitHub App: webhooks in, check runs and landings out (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)')
+    .description(
+      'run as a GitHub App: webhooks in, check runs and landings out (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)',
+    )
     .option('-p, --port <n>', 'port for webhooks (default $PORT, else 3000)')
     .option('--host <address>', 'address to listen on (default: all interfaces)')
     .addOption(stateDirOption())
