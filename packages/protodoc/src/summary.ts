@@ -28,8 +28,11 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
   return summary;
 }
 
-/** What a run adds up to: `error` when a transcript could not run, `passed` when every one passed, else `failed`. */
+/**
+ * What a run adds up to: `error` when a transcript could not run, `passed` when none failed (a `flaky`
+ * one passed in the end; a `skipped` one did not run), else `failed`.
+ */
 export function runStatus(summary: RunSummary): 'passed' | 'failed' | 'error' {
   if (summary.errors > 0) return 'error';
-  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
+  return summary.results.some((r) => r.status === 'failed') ? 'failed' : 'passed';
 }

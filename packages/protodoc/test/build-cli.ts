@@ -69,7 +69,7 @@ export interface Outcome {
 }
 
 /**
- * Runs the binary with `args` in `cwd`. The test's NO_COLOR and FORCE_COLOR are left out; `env` is laid
+ * Runs the binary with `args` in `cwd`. The test's NO_COLOR, FORCE_COLOR and GITHUB_ACTIONS are left out; `env` is laid
  * over the rest of its environment.
  */
 export function runBin(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
@@ -77,7 +77,18 @@ export function runBin(args: readonly string[], cwd: string, env: NodeJS.Process
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env }, encoding: 'utf8' },
+      {
+        cwd,
+        // GITHUB_ACTIONS would add the github reporter's annotations to the output a test checks exactly.
+        env: {
+          ...process.env,
+          NO_COLOR: undefined,
+          FORCE_COLOR: undefined,
+          GITHUB_ACTIONS: undefined,
+          ...env,
+        },
+        encoding: 'utf8',
+      },
       (error, out, err) => {
         const exit = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ out, err, exit });

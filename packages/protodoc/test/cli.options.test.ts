@@ -48,7 +48,7 @@ describe('protodoc check: flags to options', () => {
     expect(optionsOf(await cli(['check', 'a.txt'])).trace).toBeUndefined();
     for (const flag of ['-v', '--verbose']) {
       const run = await cli(['check', flag, 'a.txt'], async (_paths, options) => {
-        options.onEvent?.({ type: 'file-start', path: 'a.txt' });
+        options.onEvent?.({ type: 'file-start', path: 'a.txt', index: 0 });
         options.trace?.({
           type: 'sent',
           path: 'a.txt',
@@ -131,7 +131,14 @@ describe('protodoc check: usage errors exit 2 with one line', () => {
     ],
     [['check', '--timeout', '0s', 'x.txt'], "error: option '--timeout <duration>' argument '0s' is invalid."],
     [['check', '--settle', '5', 'x.txt'], "error: option '--settle <duration>' argument '5' is invalid."],
-    [['check', '--reporter', 'xml', 'x.txt'], "error: option '--reporter <name>' argument 'xml' is invalid."],
+    [
+      ['check', '--reporter', 'xml', 'x.txt'],
+      "error: option '--reporter <name[=file]>' argument 'xml' is invalid. Allowed reporters are pretty, dot, json, junit, tap, github.",
+    ],
+    [
+      ['check', '--reporter', 'json=', 'x.txt'],
+      "error: option '--reporter <name[=file]>' argument 'json=' is invalid. Give a file after 'json=', or leave '=' out for stdout.",
+    ],
     [['check', '--bogus', 'x.txt'], "error: unknown option '--bogus'"],
     [['check'], "error: missing required argument 'files'"],
     [['checkk', 'x.txt'], "error: unknown command 'checkk'\n(Did you mean check?)"],
