@@ -57,7 +57,9 @@ describe.each(PACKAGES)('the %s tarball', (name) => {
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/cli.js']));
     const unexpected = files.filter(
       (file) =>
-        !/^(LICENSE|README\.md|FORMAT\.md|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts))$/.test(file),
+        !/^(LICENSE|README\.md|FORMAT\.md|report\.schema\.json|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts))$/.test(
+          file,
+        ),
     );
     expect(unexpected).toEqual([]);
   });

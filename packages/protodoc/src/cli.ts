@@ -19,6 +19,7 @@ import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
 import { errorLabel } from './reporters/format.js';
 import { createReportHub, runErrorOf } from './reporters/hub.js';
+import { streamOutput, TextOutput } from './reporters/output.js';
 import { colorDiff, formatUpdated } from './reporters/pretty.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
 import type { Reporter, ReportOutput, RunEnd } from './reporters/reporter.js';
@@ -31,7 +32,8 @@ import { loadVariables } from './variables.js';
 export interface CliStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
-  hasColors?(): boolean;
+  /** Node's `tty.WriteStream.hasColors(env)`: false under `NO_COLOR`, `NODE_DISABLE_COLORS`, `TERM=dumb`. */
+  hasColors?(env?: object): boolean;
   /** A terminal's width. */
   columns?: number;
 }
@@ -190,11 +192,15 @@ export function recordOptionsFromFlags(flags: RecordFlags): RecordOptions {
  * even into a pipe or a file: CI logs show colour); else only a terminal that supports it (`NO_COLOR`,
  * `NODE_DISABLE_COLORS` and `TERM=dumb` turn it off: `stream.hasColors()`).
  */
-export function useColor(flag: boolean | undefined, stream: CliStream, env: NodeJS.ProcessEnv = {}): boolean {
+export function useColor(
+  flag: boolean | undefined,
+  stream: CliStream,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (flag !== undefined) return flag;
   const force = env.FORCE_COLOR;
   if (force !== undefined) return ['', '1', '2', '3', 'true'].includes(force);
-  return stream.isTTY === true && (stream.hasColors?.() ?? false);
+  return stream.isTTY === true && (stream.hasColors?.(env) ?? false);
 }
 
 /**
@@ -233,19 +239,6 @@ export function resolveReporters(
     specs.push({ name: 'github' });
   }
   return specs;
-}
-
-/** A report written to a file: collected while the run goes, written once it ends. */
-class FileOutput implements ReportOutput {
-  readonly live = false;
-  text = '';
-  readonly path: string;
-  constructor(path: string) {
-    this.path = path;
-  }
-  write(text: string): void {
-    this.text += text;
-  }
 }
 
 function exitCodeOf(result: CheckResult): number {
@@ -312,17 +305,21 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   // The reporters, each on its output. Live progress only where nothing else writes to the terminal
   // meanwhile (-v's stderr, -i's questions) and the terminal can move the cursor.
   const live = stdout.isTTY === true && !flags.verbose && !updating && env.TERM !== 'dumb';
-  const terminal: ReportOutput = {
-    write: (text) => void stdout.write(text),
+  const terminal = streamOutput(stdout, {
     live,
-    ...(stdout.columns !== undefined ? { columns: stdout.columns } : {}),
-  };
-  const fileOutputs: FileOutput[] = [];
+    // A terminal that does not know its size (a pty without one) says 0.
+    ...(stdout.columns ? { columns: stdout.columns } : {}),
+  });
+  // A report file is collected while the run goes and written once it ends.
+  const fileOutputs: { path: string; out: TextOutput }[] = [];
   const reporters: Reporter[] = [];
   for (const spec of specs) {
     const entry = context.reporters[spec.name]!;
-    const out = spec.file === undefined ? terminal : new FileOutput(spec.file);
-    if (out instanceof FileOutput) fileOutputs.push(out);
+    let out: ReportOutput = terminal;
+    if (spec.file !== undefined) {
+      out = new TextOutput();
+      fileOutputs.push({ path: spec.file, out: out as TextOutput });
+    }
     reporters.push((await entry.load()).createReporter({ out, color: out === terminal && color }));
   }
   // A transcript that could not run is also an `error:` line on stderr, as every user mistake is.
@@ -374,7 +371,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
       ? { summary: summarize(hub.results(), performance.now() - started), error: runErrorOf(failure?.error) }
       : { summary: result.summary, ...(result.update !== undefined ? { update: result.update } : {}) };
   await hub.end(end);
-  for (const out of fileOutputs) await writeReport(out.path, out.text);
+  for (const { path, out } of fileOutputs) await writeReport(path, out.text);
   if (failure !== undefined) throw failure.error;
   // The pretty reporter ends with --update's line; any other on stdout holds its report alone.
   if (result?.update !== undefined && specs.find((spec) => spec.file === undefined)?.name !== 'pretty') {
@@ -396,7 +393,7 @@ async function runRecord(context: CliContext, flags: RecordFlags): Promise<void>
     const verbose = (await import('./reporters/verbose.js')).createVerbose(
       (text) => void stderr.write(text),
       {
-        color: useColor(undefined, stderr),
+        color: useColor(undefined, stderr, context.env),
         ...(secrets.hasSecrets ? { redact: (bytes: Uint8Array) => secrets.redact(bytes) } : {}),
       },
     );

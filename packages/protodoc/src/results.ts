@@ -114,8 +114,13 @@ export interface RunSummary {
   passed: number;
   failed: number;
   skipped: number;
-  /** Files whose status is 'error'. */
+  /** Transcripts whose status is 'error'. */
   errors: number;
+  /**
+   * Transcripts that passed only on a retry (status 'flaky'): the run passes, and every report shows
+   * them. Their steps (those of the passing attempt) count as passed.
+   */
+  flaky: number;
   durationMs: number;
   results: TranscriptResult[];
 }

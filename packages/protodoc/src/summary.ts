@@ -17,6 +17,7 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
     failed: 0,
     skipped: 0,
     errors: 0,
+    flaky: 0,
     durationMs,
     results,
   };
@@ -24,6 +25,7 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
     for (const step of result.steps) summary[step.status]++;
     summary.steps += result.steps.length;
     if (result.status === 'error') summary.errors++;
+    if (result.status === 'flaky') summary.flaky++;
   }
   return summary;
 }

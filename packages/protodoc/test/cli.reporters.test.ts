@@ -155,7 +155,7 @@ describe('protodoc check --reporter', () => {
       },
     });
     expect(readFileSync(xml, 'utf8')).toContain(
-      '<testcase name="a.txt:3:4 (cannot run)" classname="a.txt" time="0.000">\n      <error message="unknown line type &apos;&gt;&gt;&gt;X&apos;" type="PROTODOC_ERR_SYNTAX">',
+      '<testcase name="a.txt:3:4 (cannot run)" classname="a.txt" file="a.txt" line="3" time="0.000">\n      <error message="unknown line type &apos;&gt;&gt;&gt;X&apos;" type="PROTODOC_ERR_SYNTAX">',
     );
   });
 

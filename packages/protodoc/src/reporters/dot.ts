@@ -27,6 +27,8 @@ export function createReporter({ out, color, diff }: ReporterOptions): Reporter 
   return {
     onTranscriptEnd(result) {
       const [mark, style] = MARKS[result.status];
+      // Another reporter on the same stdout (github's annotations) may have ended the line.
+      if (out.atLineStart) column = 0;
       column++;
       const wrap = column === WIDTH ? '\n' : '';
       if (wrap) column = 0;
@@ -35,7 +37,7 @@ export function createReporter({ out, color, diff }: ReporterOptions): Reporter 
     },
     async onRunEnd({ summary, error, update }) {
       if (error !== undefined && summary.results.length === 0) return;
-      let text = column > 0 ? '\n\n' : '\n';
+      let text = out.atLineStart ? '\n' : '\n\n';
       for (const result of shown)
         text += await formatTranscriptResult(result, { color, ...(diff ? { diff } : {}) });
       if (!text.endsWith('\n\n')) text += '\n';

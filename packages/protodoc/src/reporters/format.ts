@@ -25,8 +25,7 @@ export function countSteps(result: TranscriptResult): { passed: number; failed: 
  */
 export function formatSummaryLine(summary: RunSummary): string {
   const errors = summary.errors > 0 ? `, ${summary.errors} could not run` : '';
-  const flakyCount = summary.results.filter((r) => r.status === 'flaky').length;
-  const flaky = flakyCount > 0 ? `, ${flakyCount} flaky` : '';
+  const flaky = summary.flaky > 0 ? `, ${summary.flaky} flaky` : '';
   const transcripts =
     summary.transcripts === summary.files ? '' : ` (${plural(summary.transcripts, 'transcript')})`;
   return (

@@ -6,7 +6,8 @@
  *
  * one `::error` per failing step (at the first line that differs, the diff as its message), per
  * transcript that could not run and per error that ended the run early (a syntax error at its line and
- * column), and a `::warning` per flaky transcript. Values are escaped as GitHub's toolkit escapes them
+ * column), and a `::warning` per flaky transcript. Beside `pretty` on stdout each transcript's lines
+ * follow its block; beside `dot` they wait for the line of marks to end. Values are escaped as GitHub's toolkit escapes them
  * (@actions/core `command.ts`): `%`, CR and LF in the message, and `:` and `,` too in a property.
  */
 import type { TranscriptResult } from '../results.js';
@@ -75,23 +76,29 @@ async function annotations(result: TranscriptResult): Promise<string> {
 }
 
 export function createReporter({ out }: ReporterOptions): Reporter {
+  // The runner reads a command only at the start of a line. Beside `pretty` each transcript's lines
+  // follow its block; beside `dot`, whose marks share a line, they wait until that line ends.
+  let pending = '';
+  const flush = (force: boolean): void => {
+    if (pending === '' || !(force || out.atLineStart)) return;
+    out.write(out.atLineStart ? pending : `\n${pending}`);
+    pending = '';
+  };
   return {
     async onTranscriptEnd(result) {
-      const text = await annotations(result);
-      if (text !== '') out.write(text);
+      pending += await annotations(result);
+      flush(false);
     },
     onRunEnd({ error }) {
-      if (error === undefined) return;
-      let text = '';
-      for (const detail of error.errors) {
+      for (const detail of error?.errors ?? []) {
         const title = detail.file === undefined ? 'protodoc could not run' : 'protodoc cannot run this file';
-        text += workflowCommand(
+        pending += workflowCommand(
           'error',
           { file: detail.file, line: detail.line, col: detail.column, title },
           detail.message,
         );
       }
-      out.write(text);
+      flush(true);
     },
   };
 }

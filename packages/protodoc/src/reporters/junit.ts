@@ -1,14 +1,16 @@
 /**
  * The JUnit XML reporter, for CI systems that show test results: one `<testsuite>` per transcript (its
  * `file` the transcript's path), one `<testcase>` per step, named `PATH:LINE TITLE` (the step's first
- * line sent) with the path as `classname`, a `<failure>` holding the diff for a failing step,
- * `<skipped>` for the steps after it, and an `<error>` for a transcript that could not run. A run that
- * ended early adds a `<testsuite name="protodoc">` with an errored case per error (a syntax error's at
- * its `PATH:LINE:COLUMN`).
+ * line sent) with the path as `classname` and the step's `file` and `line` as attributes, a
+ * `<failure>` holding the diff for a failing step (its `line` the first line that differs), `<skipped>`
+ * for the steps after it, and an `<error>` for a transcript that could not run. A flaky transcript's
+ * suite says so in its `<properties>` and `<system-out>`. A run that ended early adds a
+ * `<testsuite name="protodoc">` with an errored case per error (a syntax error's at its line).
  *
- * It stays within the Jenkins xUnit plugin's junit-10.xsd (checked in the tests), which the strictest
- * readers validate against: that schema has no `file` or `line` on `<testcase>`, so the file is the
- * suite's `file` and `classname`, and the line is in the case's name.
+ * It is the Jenkins xUnit plugin's junit-10.xsd (the strictest reader's schema; checked in the tests)
+ * plus `file` and `line` on `<testcase>`, which that schema lacks and which GitLab and the GitHub
+ * Actions JUnit readers (action-junit-report, publish-unit-test-result) read to point at the line, as
+ * pytest's and Jest's file attributes do; Jenkins' JUnit plugin ignores them.
  */
 import { INVISIBLE } from '../escapes.js';
 import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
@@ -45,8 +47,9 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
-function attributes(values: Record<string, string | number>): string {
+function attributes(values: Record<string, string | number | undefined>): string {
   return Object.entries(values)
+    .filter(([, value]) => value !== undefined)
     .map(([name, value]) => ` ${name}="${escapeXml(String(value))}"`)
     .join('');
 }
@@ -57,7 +60,8 @@ async function testcase(
   name: string,
   diff?: ReplyDiffOptions,
 ): Promise<string> {
-  const head = `    <testcase${attributes({ name, classname: result.path, time: seconds(step.durationMs) })}`;
+  const line = step.failure?.line ?? step.line;
+  const head = `    <testcase${attributes({ name, classname: result.path, file: result.path, line, time: seconds(step.durationMs) })}`;
   if (step.status === 'passed') return `${head}/>\n`;
   if (step.status === 'skipped') {
     const why =
@@ -101,7 +105,8 @@ async function testsuite(
       '    <properties>\n' +
       `      <property${attributes({ name: 'status', value: 'flaky' })}/>\n` +
       `      <property${attributes({ name: 'attempts', value: result.attempts ?? 2 })}/>\n` +
-      '    </properties>\n';
+      '    </properties>\n' +
+      `    <system-out>${escapeXml(`flaky: failed, then passed on attempt ${result.attempts ?? 2}\n`)}</system-out>\n`;
   }
   const names = new Set<string>();
   for (const step of result.steps) {
@@ -123,8 +128,10 @@ async function testsuite(
   if (result.error) {
     // A transcript that could not run (unreachable target, ...) is one errored case of its own.
     const { code, message } = result.error;
+    const line = result.error.line ?? result.steps[0]?.line ?? 1;
+    const name = `${resultLabel(result)} (could not run)`;
     out +=
-      `    <testcase${attributes({ name: `${resultLabel(result)} (could not run)`, classname: result.path, time: seconds(0) })}>\n` +
+      `    <testcase${attributes({ name, classname: result.path, file: result.path, line, time: seconds(0) })}>\n` +
       `      <error${attributes({ message, type: code })}/>\n` +
       '    </testcase>\n';
   }
@@ -138,7 +145,7 @@ function runErrorSuite(error: RunError): string {
     const where = errorWhere(detail);
     const name = where === undefined ? 'protodoc run' : `${where} (cannot run)`;
     cases +=
-      `    <testcase${attributes({ name, classname: detail.file ?? 'protodoc', time: seconds(0) })}>\n` +
+      `    <testcase${attributes({ name, classname: detail.file ?? 'protodoc', file: detail.file, line: detail.file === undefined ? undefined : (detail.line ?? 1), time: seconds(0) })}>\n` +
       `      <error${attributes({ message: detail.message, type: error.code })}>${escapeXml(`${where === undefined ? '' : `${where}: `}${detail.message}\n`)}</error>\n` +
       '    </testcase>\n';
   }

@@ -147,10 +147,9 @@ const REDRAW_MS = 100;
  * place as steps pass and replaced by the file's block when it ends.
  */
 class LiveLines {
-  private readonly running = new Map<number, { label: string; steps: number; done: number }>();
+  private readonly running = new Map<number, { label: string; steps: number; done: number; place: number }>();
   private drawn = 0;
   private lastDraw = 0;
-  private finished = 0;
   total = 0;
   private readonly out: ReportOutput;
   private readonly paint: (style: Style, text: string) => string;
@@ -161,7 +160,12 @@ class LiveLines {
   }
 
   start(transcript: PlannedTranscript): void {
-    this.running.set(transcript.index, { label: transcript.label, steps: transcript.steps.length, done: 0 });
+    this.running.set(transcript.index, {
+      label: transcript.label,
+      steps: transcript.steps.length,
+      done: 0,
+      place: transcript.index + 1,
+    });
     this.draw();
   }
 
@@ -181,7 +185,6 @@ class LiveLines {
 
   end(transcript: PlannedTranscript): void {
     this.running.delete(transcript.index);
-    this.finished++;
   }
 
   draw(): void {
@@ -189,8 +192,9 @@ class LiveLines {
     this.lastDraw = performance.now();
     if (this.running.size === 0) return;
     const width = Math.max((this.out.columns ?? 80) - 1, 20);
-    const lines = [...this.running.values()].map(({ label, steps, done }) => {
-      const counter = ` (step ${Math.min(done + 1, steps)}/${steps}, file ${this.finished + 1}/${this.total || '?'})`;
+    const lines = [...this.running.values()].map(({ label, steps, done, place }) => {
+      // Which step is under way, and which of the run's files (its place in input order) this is.
+      const counter = ` (step ${Math.min(done + 1, steps)}/${steps}, file ${place}/${this.total || '?'})`;
       const room = width - 4 - counter.length;
       const shown = label.length > room ? `...${label.slice(label.length - room + 3)}` : label;
       return `${this.paint(['bold', 'yellow'], 'RUN')} ${shown}${counter}`;

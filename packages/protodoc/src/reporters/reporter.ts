@@ -95,6 +95,11 @@ export interface ReportOutput {
   readonly live: boolean;
   /** The terminal's width, when it is one. */
   readonly columns?: number;
+  /**
+   * True when nothing was written yet or the last write ended a line (whoever wrote it): a reporter
+   * that writes whole lines beside another on the same stdout (`github` beside `dot`) checks it.
+   */
+  readonly atLineStart: boolean;
 }
 
 /** What a reporter is made with. */
