@@ -61,7 +61,12 @@ export function colorDiff(diff: string, color: boolean | ((style: Style, text: s
     .join('\n');
 }
 
-async function formatFailedStep(path: string, step: StepResult, options: PrettyOptions): Promise<string> {
+/** A failing step as the pretty report shows it: its `PATH:LINE:` header, then the diff (or what came). */
+export async function formatFailedStep(
+  path: string,
+  step: StepResult,
+  options: PrettyOptions = {},
+): Promise<string> {
   const paint = painter(options.color);
   const failure = step.failure;
   // Name the connection when there are several, unless the runner's message already does.
