@@ -183,6 +183,13 @@ describe('protodoc check --reporter', () => {
 });
 
 describe('the reporter registry', () => {
+  it("is what the README's table of reporters lists, in order", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = /<!-- reporters:start[^>]*-->\n([\s\S]*?)<!-- reporters:end -->/.exec(readme)![1]!;
+    const names = [...table.matchAll(/^\| `([a-z]+)` \|/gm)].map((m) => m[1]);
+    expect(names).toEqual(Object.keys(REPORTERS));
+  });
+
   it('is what the help lists, name by name with its description', async () => {
     const run = await cli(['check', '--help']);
     for (const [name, entry] of Object.entries(REPORTERS)) {
