@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, buildCli, runBin } from './build-cli.js';
+import { BIN, binEnv, buildCli, runBin } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let redis: RedisServer;
@@ -38,14 +38,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ out:
       ['--quiet', '--return', '--command', command, '/dev/null'],
       {
         cwd: dir,
-        env: {
-          ...process.env,
-          NO_COLOR: undefined,
-          FORCE_COLOR: undefined,
-          GITHUB_ACTIONS: undefined,
-          TERM: 'xterm-256color',
-          ...env,
-        },
+        env: binEnv({ TERM: 'xterm-256color', ...env }),
         encoding: 'utf8',
       },
       (error, out) => {
