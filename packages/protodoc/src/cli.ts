@@ -317,8 +317,9 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     const entry = context.reporters[spec.name]!;
     let out: ReportOutput = terminal;
     if (spec.file !== undefined) {
-      out = new TextOutput();
-      fileOutputs.push({ path: spec.file, out: out as TextOutput });
+      const file = new TextOutput();
+      fileOutputs.push({ path: spec.file, out: file });
+      out = file;
     }
     reporters.push((await entry.load()).createReporter({ out, color: out === terminal && color }));
   }
