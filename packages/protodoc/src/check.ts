@@ -6,7 +6,7 @@
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import type { RunEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
+import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
@@ -53,8 +53,12 @@ export interface CheckOptions {
    * @default 200
    */
   settleMs?: number;
-  /** Called with progress as it happens (file start, each step, file end), e.g. to print live. */
-  onEvent?: (event: RunEvent) => void;
+  /**
+   * Called with progress as it happens: `run-start` with every transcript once all are parsed and
+   * checked, then each transcript's start, steps and end (with its `index` in input order), e.g. for
+   * the reporters (src/reporters/hub.ts).
+   */
+  onEvent?: (event: CheckEvent) => void;
   /**
    * `-v`: called with the conversation as it happens, every connection event and every byte sent and
    * received (`createVerbose` prints it). Without it no such work is done.
@@ -102,7 +106,7 @@ export interface CheckResult {
  * Reads every transcript first: one that cannot be read or parsed stops everything before a
  * single byte is sent, and all of the parse errors are reported together.
  */
-async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
+export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   const files = await expandPaths(paths);
   const transcripts: Transcript[] = [];
   const syntaxErrors: TranscriptParseError[] = [];
@@ -247,6 +251,9 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     ...(options.cacert ? { ca: await (await import('./ca-file.js')).readCaFile(options.cacert) } : {}),
   };
 
+  const onEvent = options.onEvent;
+  onEvent?.({ type: 'run-start', transcripts });
+
   let server: RunningServer | undefined;
   if (options.server !== undefined) {
     // Loaded only with --server: child_process and the start-up logic are not needed otherwise.
@@ -281,7 +288,10 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
         const replies = file.replies;
         run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
       }
-      results.push(await runTranscript(transcript, run, options.onEvent));
+      const index = i;
+      results.push(
+        await runTranscript(transcript, run, onEvent && ((event) => onEvent({ ...event, index }))),
+      );
       if (update === undefined || transcripts[i + 1]?.path === transcript.path) continue;
       // The file's last transcript has run: rewrite it.
       const { updateFile } = await import('./update.js');
@@ -297,7 +307,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       updated.steps += done.written;
       updated.failed += done.failed;
       if (done.written > 0) updated.files++;
-      options.onEvent?.({ type: 'file-updated', path: transcript.path, results: fileResults });
+      onEvent?.({ type: 'file-updated', path: transcript.path, results: fileResults, index: file.first });
       file = { first: i + 1, replies: [] };
       if (done.quit) break;
     }

@@ -2,10 +2,6 @@
 import { formatEscaped } from '../escapes.js';
 import type { RunSummary, StepFailure, TranscriptResult, UsedVariable } from '../results.js';
 
-/** Names accepted by `--reporter`. */
-export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
-export type ReporterName = (typeof REPORTER_NAMES)[number];
-
 /** `12ms` below a second, `1.23s` from there. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
@@ -29,11 +25,12 @@ export function countSteps(result: TranscriptResult): { passed: number; failed: 
  */
 export function formatSummaryLine(summary: RunSummary): string {
   const errors = summary.errors > 0 ? `, ${summary.errors} could not run` : '';
+  const flaky = summary.flaky > 0 ? `, ${summary.flaky} flaky` : '';
   const transcripts =
     summary.transcripts === summary.files ? '' : ` (${plural(summary.transcripts, 'transcript')})`;
   return (
     `${plural(summary.files, 'file')}${transcripts}, ${plural(summary.steps, 'step')}: ` +
-    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors} ` +
+    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${flaky}${errors} ` +
     `(${(summary.durationMs / 1000).toFixed(2)}s)`
   );
 }
@@ -43,8 +40,12 @@ export function formatSummaryLine(summary: RunSummary): string {
  * block) also the line its block's first step is on, so the blocks can be told apart.
  */
 export function resultLabel(result: TranscriptResult): string {
-  const first = result.steps[0];
-  return first && /\.md$/i.test(result.path) ? `${result.path}:${first.line}` : result.path;
+  return transcriptLabel(result.path, result.steps[0]?.line);
+}
+
+/** {@link resultLabel} of a transcript whose first step is on `firstLine`. */
+export function transcriptLabel(path: string, firstLine: number | undefined): string {
+  return firstLine !== undefined && /\.md$/i.test(path) ? `${path}:${firstLine}` : path;
 }
 
 /**
@@ -92,4 +93,12 @@ export function formatVariables(failure: StepFailure): string {
     out += `{{${used.name}}}${value} (${origin(used)})\n`;
   }
   return out;
+}
+
+/** Where an error that ended a run is: `PATH:LINE:COLUMN` (as much as is known), or `undefined`. */
+export function errorWhere(detail: { file?: string; line?: number; column?: number }): string | undefined {
+  if (detail.file === undefined) return undefined;
+  const line = detail.line === undefined ? '' : `:${detail.line}`;
+  const column = detail.line === undefined || detail.column === undefined ? '' : `:${detail.column}`;
+  return `${detail.file}${line}${column}`;
 }
