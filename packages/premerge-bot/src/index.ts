@@ -4,3 +4,26 @@ export * from './engine.js';
 export * from './errors.js';
 export * from './hook.js';
 export * from './watch.js';
+export {
+  DEFAULT_RECONCILE_INTERVAL_MS,
+  type ServeEvent,
+  type ServeHandle,
+  type ServeOptions,
+  serve,
+} from './github/serve.js';
+export { type ServeSettings, serveSettings } from './github/settings.js';
+export {
+  DeliveryJournal,
+  type PushHint,
+  type Pusher as WebhookPusher,
+  pushHint,
+} from './github/deliveries.js';
+export {
+  createWebhookHandler,
+  type Delivery,
+  MAX_WEBHOOK_BYTES,
+  startWebhookServer,
+  WEBHOOK_PATH,
+  type WebhookHandlerOptions,
+  type WebhookServer,
+} from './github/webhook-server.js';

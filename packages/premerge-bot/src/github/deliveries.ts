@@ -37,6 +37,26 @@ export interface PushHint {
   sender: Pusher;
 }
 
+/** The pusher a delivery names, to journal with it: only a push (not a deletion) names one. */
+export function pushHint(event: string, payload: unknown): PushHint | undefined {
+  if (event !== 'push') return undefined;
+  const p = payload as {
+    repository?: { id?: number };
+    ref?: string;
+    after?: string;
+    deleted?: boolean;
+    sender?: { id?: number; login?: string };
+  };
+  if (p.deleted || typeof p.repository?.id !== 'number' || !p.ref || !p.after) return undefined;
+  if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
+  return {
+    repositoryId: p.repository.id,
+    ref: p.ref,
+    after: p.after,
+    sender: { id: p.sender.id, login: p.sender.login },
+  };
+}
+
 type DeliveryRecord = {
   type: 'delivery';
   id: string;

@@ -25,7 +25,7 @@ import {
   installationClient,
 } from './app-client.js';
 import { CheckRunPublisher } from './check-run-publisher.js';
-import { DeliveryJournal, type PushHint } from './deliveries.js';
+import { DeliveryJournal, pushHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
 import { botCommitter, GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
 import { isOwnPush } from './permission.js';
@@ -392,26 +392,6 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   });
 
   return { url: server.url, port: server.port, idle, reconcile, done };
-}
-
-/** The pusher a push event names, journaled with its delivery (only a push names one). */
-function pushHint(name: string, payload: unknown): PushHint | undefined {
-  if (name !== 'push') return undefined;
-  const p = payload as {
-    repository?: { id?: number };
-    ref?: string;
-    after?: string;
-    deleted?: boolean;
-    sender?: { id?: number; login?: string };
-  };
-  if (p.deleted || typeof p.repository?.id !== 'number' || !p.ref || !p.after) return undefined;
-  if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
-  return {
-    repositoryId: p.repository.id,
-    ref: p.ref,
-    after: p.after,
-    sender: { id: p.sender.id, login: p.sender.login },
-  };
 }
 
 /**

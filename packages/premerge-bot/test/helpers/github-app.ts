@@ -71,7 +71,7 @@ export interface AppWorldOptions {
   /** `.github/premerge.yml` on master. @default 'test: ./check.sh\n' */
   config?: string;
   /** The installation's permissions. @default metadata read, contents and checks write */
-  permissions?: Record<string, string>;
+  permissions?: Parameters<Standin['createInstallation']>[0]['permissions'];
 }
 
 export async function appWorld(options: AppWorldOptions = {}): Promise<AppWorld> {
