@@ -2,8 +2,12 @@
 export * from './aliases.js';
 export * from './engine.js';
 export * from './errors.js';
-export * from './hook.js';
-export * from './watch.js';
+export {
+  DeliveryJournal,
+  type Pusher as WebhookPusher,
+  type PushHint,
+  pushHint,
+} from './github/deliveries.js';
 export {
   DEFAULT_RECONCILE_INTERVAL_MS,
   type ServeEvent,
@@ -13,12 +17,6 @@ export {
 } from './github/serve.js';
 export { type ServeSettings, serveSettings } from './github/settings.js';
 export {
-  DeliveryJournal,
-  type PushHint,
-  type Pusher as WebhookPusher,
-  pushHint,
-} from './github/deliveries.js';
-export {
   createWebhookHandler,
   type Delivery,
   MAX_WEBHOOK_BYTES,
@@ -27,3 +25,5 @@ export {
   type WebhookHandlerOptions,
   type WebhookServer,
 } from './github/webhook-server.js';
+export * from './hook.js';
+export * from './watch.js';

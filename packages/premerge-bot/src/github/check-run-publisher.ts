@@ -139,7 +139,36 @@ export class CheckRunPublisher implements Publisher {
     return this.open;
   }
 
-  async publish(
+  /** Calls one after another: the engine's publications and the App's {@link queued} must not interleave. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * A `queued` check run for a candidate tip a push just named, before the engine looks (which takes a fetch):
+   * GitHub shows at once that the bot took it. Nothing when the tip already has an attempt open or was superseded.
+   */
+  queued(sha: string, branch: string): Promise<void> {
+    return this.serialized(async () => {
+      if (this.open.has(sha) || this.cancelled.has(sha)) return;
+      const a = this.attemptFor(sha, branch);
+      await this.ensureRun(a, 'queued', { title: 'Queued', summary: 'Waiting for its test.' });
+    });
+  }
+
+  publish(
+    destination: string,
+    verdicts: readonly PublishedVerdict[],
+    status: BotStatus | null,
+  ): Promise<string | null> {
+    return this.serialized(() => this.publishNow(destination, verdicts, status));
+  }
+
+  private async publishNow(
     _destination: string,
     verdicts: readonly PublishedVerdict[],
     status: BotStatus | null,

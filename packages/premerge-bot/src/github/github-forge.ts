@@ -89,6 +89,8 @@ export interface GitHubForgeOptions {
   onToken?: (token: string) => void;
   /** Who rebased commits are committed by: the App's bot account. */
   committer: { name: string; email: string };
+  /** Told the trusted config at every read (the App uses it to recognise candidate branches in push events). */
+  onConfig?: (config: PremergeConfig) => void;
   /** The first wait before a transient git failure is tried again (then twice as long each time). @default 1000 */
   retryBaseMs?: number;
 }
@@ -105,6 +107,7 @@ export class GitHubForge implements Forge {
   private readonly mirror: Mirror;
   private readonly onToken: ((token: string) => void) | undefined;
   private readonly retryBaseMs: number;
+  private readonly onConfig: ((config: PremergeConfig) => void) | undefined;
   private token: InstallationToken | undefined;
   /** The trusted config as last read: `land-permission` decides {@link authorize}. */
   private config: PremergeConfig | undefined;
@@ -122,6 +125,7 @@ export class GitHubForge implements Forge {
     this.onToken = options.onToken;
     this.mirror.commitAs(options.committer.name, options.committer.email);
     this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.onConfig = options.onConfig;
   }
 
   secrets(): readonly string[] {
@@ -202,6 +206,7 @@ export class GitHubForge implements Forge {
     if (blob === null || commit === undefined) throw missingConfig(source);
     const config = parseConfig(blob.text, source, branch);
     this.config = config;
+    this.onConfig?.(config);
     return { config, commit, oid: blob.oid };
   }
 

@@ -6,7 +6,7 @@
  * which decides from the repository itself what to test. Everything is read through REST; git is fetched only for
  * the repositories that need a pass.
  */
-import { CONFIG_PATH, matchesCandidate, parseConfig } from '../config.js';
+import { CONFIG_PATH, matchesCandidate, type PremergeConfig, parseConfig } from '../config.js';
 import { apiError, type BotOctokit } from './app-client.js';
 import { listCheckRuns, type RepoName } from './check-runs.js';
 import type { GitHubRepository } from './github-forge.js';
@@ -57,7 +57,8 @@ function prefixOf(pattern: string): string {
   return glob < 0 ? pattern : pattern.slice(0, glob);
 }
 
-export type PassReason = { needed: false } | { needed: true; why: string };
+/** Whether a repository needs a pass, and the trusted config reconcile read, when it could. */
+export type PassReason = ({ needed: false } | { needed: true; why: string }) & { config?: PremergeConfig };
 
 /**
  * Whether `repo` needs an engine pass: its config cannot be read (the pass reports why), or one of its candidate
@@ -89,7 +90,7 @@ export async function needsPass(
     if ((e as { status?: number }).status === 404) return { needed: false };
     throw apiError(e, `GET /repos/${repo.owner}/${repo.repo}/contents/${CONFIG_PATH}`);
   }
-  let config: ReturnType<typeof parseConfig>;
+  let config: PremergeConfig;
   try {
     config = parseConfig(text, `branch ${defaultBranch} of ${repo.owner}/${repo.repo}`, defaultBranch);
   } catch (e) {
@@ -125,8 +126,8 @@ export async function needsPass(
     if (sha === targetSha) continue;
     const runs = await listCheckRuns(client, repo, sha, appId);
     if (!runs.some((r) => r.status === 'completed')) {
-      return { needed: true, why: `${branch} ${sha.slice(0, 12)} has no verdict` };
+      return { needed: true, why: `${branch} ${sha.slice(0, 12)} has no verdict`, config };
     }
   }
-  return { needed: false };
+  return { needed: false, config };
 }

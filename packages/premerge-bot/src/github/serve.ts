@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
 import { knownSecrets } from '../bot-status.js';
-import { parseConfig } from '../config.js';
+import { matchesCandidate, type PremergeConfig, parseConfig } from '../config.js';
 import { type EngineEvent, type EngineOptions, type OnceReport, runOnce } from '../engine.js';
 import { IsolationError, ListenError, PremergeError } from '../errors.js';
 import type { Forge, ForgeContext } from '../forge.js';
@@ -29,7 +29,7 @@ import { DeliveryJournal, pushHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
 import { botCommitter, GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
 import { isOwnPush } from './permission.js';
-import { fromRest, installedRepositories, needsPass } from './reconcile.js';
+import { fromRest, installedRepositories, needsPass, type PassReason } from './reconcile.js';
 import { startWebhookServer, type WebhookServer } from './webhook-server.js';
 
 /** Reconcile runs this often by default (and once at start). */
@@ -167,6 +167,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     return c;
   };
   const repositories = new Map<number, GitHubRepository>();
+  /** Each repository's trusted config as the last pass read it: which branches are candidates. */
+  const configs = new Map<number, PremergeConfig>();
   const publishers = new Map<number, CheckRunPublisher>();
   const workers = new Map<number, Worker>();
   const stopping = options.signal;
@@ -209,6 +211,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
             mirror: context.mirror,
             publisher: publisherFor(r),
             committer: botCommitter(apiUrl, appId, slug),
+            onConfig: (config) => configs.set(r.id, config),
             onToken: (t) => {
               for (const form of tokenForms(t)) tokens.add(form);
             },
@@ -340,10 +343,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         const queued: string[] = [];
         for (const r of found) {
           repositories.set(r.id, r);
-          const verdict = await needsPass(clientFor(r.installationId), r, appId).catch((e: Error) => ({
-            needed: true as const,
-            why: e.message,
-          }));
+          const verdict = await needsPass(clientFor(r.installationId), r, appId).catch(
+            (e: Error): PassReason => ({ needed: true, why: e.message }),
+          );
+          if (verdict.config) configs.set(r.id, verdict.config);
           const open = publisherFor(r).openAttempts().size > 0;
           if (verdict.needed || open) {
             queued.push(`${r.owner}/${r.name}`);

@@ -36,6 +36,8 @@ describe('serve: from git pup to the target moving', () => {
   it('tests the pushed commit, lands it by compare-and-swap, and completes its check run only after landing', async () => {
     w = await appWorld();
     const serve = await w.serve();
+    // Reconcile has read the trusted config: the App knows pu is a candidate branch when the push arrives.
+    await serve.waitFor((e) => e['type'] === 'reconciled', 'the first reconcile');
     await runBin(['alias', 'install'], w.clone, w.box.env);
     await w.git('switch', '-q', '-c', 'topic');
     writeFileSync(join(w.clone, 'VERSION'), '1.1\n');
