@@ -25,7 +25,7 @@ import { dirname } from 'node:path';
 import { type BotStatus, redact, STATUS_LOG_LINES, tailOfFile } from '../bot-status.js';
 import type { PublishedVerdict, Publisher } from '../publisher.js';
 import { fsyncDir } from '../store.js';
-import type { BotOctokit } from './app-client.js';
+import { apiError, type BotOctokit } from './app-client.js';
 import {
   type CheckOutput,
   type CompletedCheck,
@@ -248,6 +248,17 @@ export class CheckRunPublisher implements Publisher {
     });
   }
 
+  /** The branch's tip as GitHub has it now; null when it does not exist. */
+  private async tipOf(branch: string): Promise<string | null> {
+    const { client, repo } = this.options;
+    try {
+      return (await client.rest.git.getRef({ ...repo, ref: `heads/${branch}` })).data.object.sha;
+    } catch (e) {
+      if ((e as { status?: number }).status === 404) return null;
+      throw apiError(e, `GET /repos/${repo.owner}/${repo.repo}/git/ref/heads/${branch}`);
+    }
+  }
+
   private async complete(p: PublishedVerdict): Promise<void> {
     if (this.closedVerdicts.has(p.id)) return;
     const v = p.verdict;
@@ -288,10 +299,13 @@ export class CheckRunPublisher implements Publisher {
         }
       }
     }
-    // A tip that left the candidates without a verdict (its branch moved on, or went) will never be tested.
+    // A tip that left the candidates without a verdict (its branch moved on, or went) will never be tested. The
+    // status may be older than the push that opened the attempt (the App opens one as a push arrives, and the
+    // engine's look predates it), so the branch itself is asked before anything is closed.
     if (status.target && !status.problem) {
       for (const a of [...this.open.values()]) {
         if (listed.has(a.sha)) continue;
+        if ((await this.tipOf(a.branch)) === a.sha) continue;
         await this.closeAttempt(a, {
           conclusion: 'cancelled',
           output: {

@@ -260,15 +260,41 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     }
   };
 
+  /**
+   * A push to a candidate branch (by the config the last pass or reconcile read) gets its `queued` check run at
+   * once, if its `after` is still the branch's tip: a push event is a hint, and one that is not the tip starts
+   * nothing.
+   */
+  const announce = async (r: GitHubRepository, ref: string, after: string) => {
+    const config = configs.get(r.id);
+    const branch = ref.replace(/^refs\/heads\//, '');
+    if (
+      !config ||
+      branch === ref ||
+      branch === config.target ||
+      !matchesCandidate(branch, config.candidates)
+    ) {
+      return;
+    }
+    const tip = await clientFor(r.installationId)
+      .rest.git.getRef({ owner: r.owner, repo: r.name, ref: `heads/${branch}` })
+      .then((res) => res.data.object.sha)
+      .catch(() => null);
+    if (tip === after) await publisherFor(r).queued(after, branch);
+  };
+
   const webhooks = new Webhooks({ secret: options.webhookSecret });
-  webhooks.on('push', ({ payload }) => {
+  webhooks.on('push', async ({ payload }) => {
     if (isOwnPush(payload.sender, slug)) return;
     const installationId = payload.installation?.id;
     if (installationId === undefined) return;
-    schedule(
-      fromRest(payload.repository, installationId),
-      `push to ${payload.ref} (${payload.after.slice(0, 12)})`,
-    );
+    const r = fromRest(payload.repository, installationId);
+    try {
+      // Before the pass starts: the queued check run is there before the engine's first look.
+      if (!payload.deleted) await announce(r, payload.ref, payload.after);
+    } finally {
+      schedule(r, `push to ${payload.ref} (${payload.after.slice(0, 12)})`);
+    }
   });
   webhooks.on(
     ['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'],

@@ -152,5 +152,6 @@ describe('serve: races', () => {
       conclusion: 'success',
     });
     expect(checkRunsOn(w.repo, first)).toHaveLength(1);
+    expect(checkRunsOn(w.repo, second)).toHaveLength(1);
   });
 });
