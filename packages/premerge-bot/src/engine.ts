@@ -31,7 +31,7 @@ import {
 } from './store.js';
 import { targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
-import { pokeWatch } from './watch-ipc.js';
+import { pokeWatch, servesHere } from './watch-ipc.js';
 import { Mirror } from './workspace.js';
 
 export type { EngineOptions } from './options.js';
@@ -96,7 +96,8 @@ export async function runOnce(options: EngineOptions, control?: RunControl): Pro
       inProcess.pokedAt = Date.now();
       return deferred(process.pid);
     }
-    if (await pokeWatch(r.paths.stateDir, r.identity)) return deferred(attempt.holderPid);
+    if (!servesHere(r.paths.stateDir) && (await pokeWatch(r.paths.stateDir, r.identity)))
+      return deferred(attempt.holderPid);
     // One waiter per repository is enough: it looks after the holder, so it sees every push made before it looks.
     const next = tryLock(r.paths.nextLock);
     if (!next.acquired) return deferred(attempt.holderPid);

@@ -109,6 +109,18 @@ export async function askQueue(stateDir: string, repo: string): Promise<QueueAns
   }
 }
 
+/** The sockets this process serves. */
+const servedHere = new Set<string>();
+
+/**
+ * Whether this process serves `stateDir`'s socket: its own watch is then reached in process, and an engine call of
+ * that watch that finds its repository locked must not poke itself (it would be asked to look again at once,
+ * again and again, while the other bot works).
+ */
+export function servesHere(stateDir: string): boolean {
+  return servedHere.has(socketPath(stateDir));
+}
+
 /** What a running bot answers on its socket with. */
 export interface WatchHandler {
   /** A push arrived for the repository `key` names: true when the bot looks after it. */
@@ -153,7 +165,9 @@ export async function serveWatch(stateDir: string, handler: WatchHandler): Promi
     });
   });
   await listen(server, path);
+  servedHere.add(path);
   return async () => {
+    servedHere.delete(path);
     await new Promise<void>((done) => server.close(() => done()));
     await unlink(path).catch(() => {});
   };

@@ -1,7 +1,9 @@
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OnceReport } from '../src/engine.js';
+import { tryLock } from '../src/lock.js';
+import { repoPaths } from '../src/paths.js';
 import { askQueue, Scheduler, type SchedulerEvent, type WatchEvent, watch } from '../src/watch.js';
 import {
   createFixture,
@@ -61,6 +63,41 @@ describe('Scheduler', () => {
     await scheduler.stop();
     expect(await done).toBeUndefined();
     expect(scheduler.poke(f.origin)).toBe(false);
+  });
+});
+
+describe('watch while another bot holds the lock', () => {
+  it('waits for the lock instead of poking itself in a loop, then lands what was pushed', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    // Another bot (here: this process, outside the watch) holds the repository's lock.
+    mkdirSync(repoPaths(f.stateDir, f.origin).root, { recursive: true });
+    const held = tryLock(repoPaths(f.stateDir, f.origin).lock);
+    if (!held.acquired) throw new Error('the lock should be free');
+    const stop = new AbortController();
+    const events: WatchEvent[] = [];
+    const done = watch({
+      repos: [{ repo: f.origin }],
+      stateDir: f.stateDir,
+      intervalMs: 3_600_000,
+      signal: stop.signal,
+      onEvent: (e) => events.push(e),
+    });
+    const engine = () => events.flatMap((e) => (e.type === 'engine' ? [e.event] : []));
+    await eventually(
+      () =>
+        engine().some((e) => e.type === 'warning' && /waiting for it/.test(e.message)) ? true : undefined,
+      'the watch to wait for the lock',
+    );
+    held.lock.release();
+    await eventually(
+      async () => ((await f.rev(f.origin, 'master')) === sha ? true : undefined),
+      'the landing',
+    );
+    stop.abort();
+    await done;
+    expect(engine().filter((e) => e.type === 'deferred')).toEqual([]);
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(1);
   });
 });
 
