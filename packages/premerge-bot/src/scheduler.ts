@@ -18,8 +18,10 @@ export interface SchedulerOptions {
   /** The state directory every repository's engine calls share. */
   stateDir: string;
   /**
-   * Time between two looks at a repository, in milliseconds; a poke starts one before it elapses. Undefined: each
-   * repository gets one look (the engine's, until nothing is pending), after which it is dropped: `once`.
+   * Time between two looks at a repository, in milliseconds; a poke starts one before it elapses. `Infinity`: only
+   * pokes start looks (a front end told of every push, such as the GitHub App, which reconciles on its own).
+   * Undefined: each repository gets one look (the engine's, until nothing is pending), after which it is dropped:
+   * `once`.
    */
   intervalMs?: number;
   /** Abort to stop, as {@link Scheduler.stop} does. */
@@ -189,7 +191,7 @@ export class Scheduler {
             stateDir: this.options.stateDir,
             signal,
             // The status it publishes says when to expect the next sign of life.
-            ...(intervalMs === undefined ? {} : { heartbeatMs: intervalMs }),
+            ...(intervalMs === undefined || !Number.isFinite(intervalMs) ? {} : { heartbeatMs: intervalMs }),
             onEvent: (event) => this.emit({ type: 'engine', repo, event }),
             onStatus: (status) => {
               slot.status = status;
@@ -215,7 +217,7 @@ export class Scheduler {
         slot.state = 'idle';
         slot.since = new Date().toISOString();
       }
-      slot.nextPollAt = new Date(Date.now() + intervalMs).toISOString();
+      if (Number.isFinite(intervalMs)) slot.nextPollAt = new Date(Date.now() + intervalMs).toISOString();
       if (!slot.poked) await this.pause(slot, intervalMs);
     }
     return undefined;
@@ -231,7 +233,8 @@ export class Scheduler {
         slot.wake = undefined;
         done();
       };
-      const timer = setTimeout(finish, ms);
+      // setTimeout takes at most 2^31-1 ms (longer fires at once); Infinity never fires.
+      const timer = Number.isFinite(ms) ? setTimeout(finish, Math.min(ms, 2 ** 31 - 1)) : undefined;
       signal.addEventListener('abort', finish, { once: true });
       slot.wake = finish;
       if (signal.aborted || slot.poked) finish();

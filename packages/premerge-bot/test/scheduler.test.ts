@@ -45,9 +45,10 @@ describe('Scheduler', () => {
     const link = join(f.dir, 'link.git');
     symlinkSync(f.origin, link);
     const events: SchedulerEvent[] = [];
+    // Only pokes start looks.
     const scheduler = new Scheduler({
       stateDir: f.stateDir,
-      intervalMs: 3_600_000,
+      intervalMs: Number.POSITIVE_INFINITY,
       onEvent: (e) => events.push(e),
     });
     const done = scheduler.add({ repo: f.origin });
@@ -56,7 +57,6 @@ describe('Scheduler', () => {
     expect(scheduler.info()).toMatchObject([{ repo: f.origin, state: 'idle' }]);
     expect(scheduler.poke(join(f.dir, 'other.git'))).toBe(false);
     const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
-    // An hour between looks: only the poke makes it land now.
     expect(scheduler.poke(link)).toBe(true);
     await eventually(() => (finished() === 2 ? true : undefined), 'the poked look');
     expect(await f.rev(f.origin, 'master')).toBe(sha);
