@@ -16,7 +16,9 @@ import type { Mirror } from './workspace.js';
 
 export interface SessionInit {
   paths: RepoPaths;
+  /** The repository as messages and statuses name it ({@link Forge.name}: no credentials); git gets the forge's URL. */
   repo: string;
+  /** The candidates repository, named the same way. */
   candidatesFrom: string | undefined;
   mirror: Mirror;
   journal: Journal;
