@@ -3,6 +3,7 @@
  * the report being built. Recording a verdict goes through here so the journal, the report and the events agree.
  */
 import { randomBytes } from 'node:crypto';
+import type { BotStatus } from './bot-status.js';
 import type { PremergeConfig } from './config.js';
 import type { CandidateTip, Forge, ForgeSnapshot } from './forge.js';
 import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
@@ -15,7 +16,9 @@ import type { Mirror } from './workspace.js';
 
 export interface SessionInit {
   paths: RepoPaths;
+  /** The repository as messages and statuses name it ({@link Forge.name}: no credentials); git gets the forge's URL. */
   repo: string;
+  /** The candidates repository, named the same way. */
   candidatesFrom: string | undefined;
   mirror: Mirror;
   journal: Journal;
@@ -32,6 +35,8 @@ export interface SessionInit {
   forge: Forge;
   /** A `watch`'s heartbeat: the status is published at least this often (ms). */
   heartbeatMs: number | undefined;
+  /** Receives each status computed for publishing. */
+  onStatus?: ((status: BotStatus) => void) | undefined;
 }
 
 export class Session {
@@ -48,6 +53,7 @@ export class Session {
   readonly logLimit: number;
   readonly forge: Forge;
   readonly heartbeatMs: number | undefined;
+  readonly onStatus: ((status: BotStatus) => void) | undefined;
   /** The publications in progress, one after another (publication.ts). */
   publishing: Promise<void> = Promise.resolve();
   /** What stops the bot from working (a bad config...), for the status it publishes. */
@@ -105,6 +111,7 @@ export class Session {
     this.logLimit = init.logLimit;
     this.forge = init.forge;
     this.heartbeatMs = init.heartbeatMs;
+    this.onStatus = init.onStatus;
     this.state = summarize(init.records, init.tornLines);
   }
 

@@ -2,7 +2,7 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pendingCandidates, selectCandidates } from './candidates.js';
 import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
@@ -19,6 +19,7 @@ import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { repoName } from './repo-identity.js';
 import { applyRetention } from './retention.js';
+import { migrateLegacyState } from './state-migration.js';
 import {
   compactRecords,
   Journal,
@@ -30,6 +31,7 @@ import {
 } from './store.js';
 import { targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
+import { pokeWatch, servesHere } from './watch-ipc.js';
 import { Mirror } from './workspace.js';
 
 export type { EngineOptions } from './options.js';
@@ -46,16 +48,32 @@ export type {
 } from './types.js';
 
 /**
+ * The repositories this process works on now (by lock path), each with when it was last asked to look again: a
+ * second engine call in the same process (a scheduler's poke, a library user's call) finds the session here.
+ */
+const working = new Map<string, { pokedAt: number }>();
+
+/** How a scheduler (scheduler.ts) talks to the session it started: when it was last poked for its repository. */
+export interface RunControl {
+  /** The time (ms since the epoch) of the latest poke for this repository; 0 when none came. */
+  pokedAt(): number;
+}
+
+/**
  * Processes every pending candidate of `options.repo` and resolves when none is left.
  *
- * Holds the repository's lock while it works. When another bot (a `watch`, or a `once` started by a hook) holds
- * it, this call asks that bot to look again and returns at once with `deferred: true`: the push is not lost, and the
- * hook does not wait. Rejects with a {@link PremergeError} (`PREMERGE_CONFIG_*`, `PREMERGE_TARGET_MISSING`,
+ * Holds the repository's lock while it works. When another bot holds it, the push is not lost and the caller does
+ * not wait for a test it need not run:
+ * - a session of this process, or a `watch` that answers on the state directory's socket (watch-ipc.ts), is asked
+ *   to look again, and this call returns at once with `deferred: true`;
+ * - another process (a `once` started by a hook or cron): this call waits for the lock and then looks itself, unless
+ *   another call is waiting already (that one looks after the holder, and sees this push): then `deferred: true`.
+ * Rejects with a {@link PremergeError} (`PREMERGE_CONFIG_*`, `PREMERGE_TARGET_MISSING`,
  * `PREMERGE_REPO_UNREACHABLE`, ...) when the bot cannot work; a candidate's failure is a verdict, not an error.
  */
-export async function runOnce(options: EngineOptions): Promise<OnceReport> {
+export async function runOnce(options: EngineOptions, control?: RunControl): Promise<OnceReport> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const emit = (e: EngineEvent) => {
     try {
@@ -64,32 +82,50 @@ export async function runOnce(options: EngineOptions): Promise<OnceReport> {
       // A listener's failure must not stop a landing.
     }
   };
-  for (let round = 0; ; round++) {
-    let attempt = tryLock(r.paths.lock);
-    if (!attempt.acquired && round === 0) {
-      // Ask the holder to look again; then try once more, in case it released between our two attempts. (The
-      // holder checks for pokes after releasing, so one of us always sees this push.)
-      poke(r.paths.poke);
-      attempt = tryLock(r.paths.lock);
+  const deferred = (holderPid: number) => {
+    report.deferred = true;
+    emit({ type: 'deferred', reason: 'another bot holds the repository lock; it will rescan', holderPid });
+    return report;
+  };
+  let lock: RepoLock;
+  const attempt = tryLock(r.paths.lock);
+  if (attempt.acquired) lock = attempt.lock;
+  else {
+    const inProcess = working.get(r.paths.lock);
+    if (inProcess) {
+      inProcess.pokedAt = Date.now();
+      return deferred(process.pid);
     }
-    if (!attempt.acquired) {
-      if (round === 0) {
-        report.deferred = true;
-        emit({
-          type: 'deferred',
-          reason: 'another bot holds the repository lock; it will rescan',
-          holderPid: attempt.holderPid,
-        });
-      }
+    if (!servesHere(r.paths.stateDir) && (await pokeWatch(r.paths.stateDir, r.identity)))
+      return deferred(attempt.holderPid);
+    // One waiter per repository is enough: it looks after the holder, so it sees every push made before it looks.
+    const next = tryLock(r.paths.nextLock);
+    if (!next.acquired) return deferred(attempt.holderPid);
+    let waited: RepoLock | null;
+    try {
+      waited = await waitForLock(r, options);
+    } finally {
+      // Released before the look it waited for begins: a push arriving now finds no waiter and waits itself.
+      next.lock.release();
+    }
+    if (!waited) {
+      report.aborted = true;
       return report;
     }
-    let lastScan: number;
-    try {
-      lastScan = await work(options, r, report, round === 0);
-    } finally {
-      attempt.lock.release();
+    lock = waited;
+  }
+  const entry = { pokedAt: 0 };
+  working.set(r.paths.lock, entry);
+  const pokedAt = () => Math.max(entry.pokedAt, control?.pokedAt() ?? 0);
+  try {
+    for (let round = 0; ; round++) {
+      const lastScan = await work(options, r, report, round === 0, pokedAt);
+      // A poke during the session's last steps (publishing, closing) asks for another look.
+      if (report.aborted || pokedAt() < lastScan) return report;
     }
-    if (report.aborted || pokedAt(r.paths.poke) < lastScan) return report;
+  } finally {
+    working.delete(r.paths.lock);
+    lock.release();
   }
 }
 
@@ -107,7 +143,16 @@ function emptyReport(repo: string): OnceReport {
   };
 }
 
-function ensureRoot(r: Resolved): void {
+/** Creates the repository's state root, moving there the state an earlier keying left (state-migration.ts). */
+function ensureRoot(r: Resolved, onEvent?: (e: EngineEvent) => void): void {
+  const moved = migrateLegacyState(r);
+  if (moved !== null) {
+    try {
+      onEvent?.({ type: 'state-moved', from: moved, to: r.paths.root });
+    } catch {
+      // The listener's problem.
+    }
+  }
   try {
     mkdirSync(r.paths.root, { recursive: true });
   } catch (e) {
@@ -128,7 +173,7 @@ function ensureRoot(r: Resolved): void {
  */
 export async function landConfigChange(options: EngineOptions, sha: string): Promise<OnceReport> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const lock = await waitForLock(r, options);
   if (!lock) {
@@ -219,23 +264,6 @@ async function waitForLock(r: Resolved, options: EngineOptions): Promise<RepoLoc
   }
 }
 
-function poke(path: string): void {
-  const now = new Date();
-  try {
-    utimesSync(path, now, now);
-  } catch {
-    writeFileSync(path, '');
-  }
-}
-
-function pokedAt(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Opens a locked session (the caller holds the lock): journal, mirror, the recovery of what a crash left, then
  * `fn`; closes the journal and lets the runner tidy up whatever happens.
@@ -278,6 +306,7 @@ async function withSession<T>(
     logLimit: r.logs.limit,
     forge,
     heartbeatMs: options.heartbeatMs,
+    onStatus: options.onStatus,
   });
   const stopHeartbeat = startHeartbeat(s);
   try {
@@ -324,17 +353,23 @@ function compactIfLarge(r: Resolved, records: JournalRecord[], threshold: number
 }
 
 /** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
-function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
-  return withSession(options, r, report, (s) => workLoop(s, options, r, report, firstRound));
+function work(
+  options: EngineOptions,
+  r: Resolved,
+  report: OnceReport,
+  firstRound: boolean,
+  pokedAt: () => number,
+): Promise<number> {
+  return withSession(options, r, report, (s) => workLoop(s, options, report, firstRound, pokedAt));
 }
 
 /** Scan, decide, test and land until a scan finds nothing new (and no poke came); returns the last scan's time. */
 async function workLoop(
   s: Session,
   options: EngineOptions,
-  r: Resolved,
   report: OnceReport,
   firstRound: boolean,
+  pokedAt: () => number,
 ): Promise<number> {
   {
     const { mirror } = s;
@@ -371,7 +406,7 @@ async function workLoop(
         return scanStart;
       }
       const progressed = report.verdicts.length + report.testRuns !== before;
-      if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
+      if (!progressed && pokedAt() < scanStart) return scanStart;
     }
   }
 }
@@ -388,7 +423,7 @@ export async function retryCandidate(
   sha: string,
 ): Promise<OnceReport & { retried: string; already?: Verdict }> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const lock = await waitForLock(r, options);
   if (!lock) return { ...report, aborted: true, retried: '' };
@@ -399,7 +434,7 @@ export async function retryCandidate(
       const landed = s.state.verdicts.find((v) => v.verdict.sha === full && v.verdict.kind === 'landed');
       if (landed) return { ...report, retried: full, already: landed.verdict };
       s.record({ type: 'retry', sha: full, at: new Date().toISOString() });
-      await workLoop(s, options, r, report, true);
+      await workLoop(s, options, report, true, () => 0);
       return { ...report, retried: full };
     });
   } finally {

@@ -59,11 +59,15 @@ export class GitForge implements Forge {
   }
 
   async fetch(): Promise<ForgeSnapshot> {
-    // Two connections at once: the default branch is asked of the repository itself.
-    const [, defaultBranch] = await Promise.all([
+    // Two connections at once: the default branch is asked of the repository itself. When both fail, the fetch's
+    // error is the one to show, whichever came first.
+    const [fetched, head] = await Promise.allSettled([
       this.mirror.fetch(this.repo, this.candidatesFrom),
       this.defaultBranch(),
     ]);
+    if (fetched.status === 'rejected') throw fetched.reason;
+    if (head.status === 'rejected') throw head.reason;
+    const defaultBranch = head.value;
     return this.snapshot(defaultBranch, await this.mirror.refs());
   }
 

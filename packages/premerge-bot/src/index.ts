@@ -2,6 +2,8 @@
 export * from './aliases.js';
 export * from './engine.js';
 export * from './errors.js';
+export type * from './forge.js';
+export { GitForge } from './git-forge.js';
 export {
   DeliveryJournal,
   type Pusher as WebhookPusher,
@@ -26,4 +28,6 @@ export {
   type WebhookServer,
 } from './github/webhook-server.js';
 export * from './hook.js';
+export { githubIdentity, redactCredentials, repoIdentity, repoName } from './repo-identity.js';
+export type { IsolationMode, Runner, RunRequest } from './runner.js';
 export * from './watch.js';

@@ -68,6 +68,11 @@ export function publishNow(s: Session, options: { force?: boolean } = {}): Promi
 
 async function publishOnce(s: Session, force: boolean): Promise<void> {
   let status: BotStatus | null = await sessionStatus(s);
+  try {
+    s.onStatus?.(status);
+  } catch {
+    // The listener's problem.
+  }
   const key = statusKey(status);
   const last = lastPublished.get(s.paths.root);
   const heartbeatDue = s.heartbeatMs !== undefined && (!last || Date.now() - last.at >= s.heartbeatMs / 2);
