@@ -21,6 +21,7 @@ import type {
   TrustedConfig,
 } from '../forge.js';
 import type { Publisher } from '../publisher.js';
+import { githubIdentity } from '../repo-identity.js';
 import type { Mirror } from '../workspace.js';
 import { type BotOctokit, type InstallationToken, installationToken } from './app-client.js';
 import type { RepoName } from './check-runs.js';
@@ -68,11 +69,6 @@ export function botCommitter(apiUrl: string, appId: number, slug: string): { nam
   return { name: `${slug}[bot]`, email: `${appId}+${slug}[bot]@users.noreply.${domain}` };
 }
 
-/** `github:HOST:REPOSITORY_ID`: the repository's identity, which keys its state. */
-export function githubIdentity(apiUrl: string, id: number): string {
-  return `github:${githubHost(apiUrl).toLowerCase()}:${id}`;
-}
-
 export interface GitHubForgeOptions {
   repository: GitHubRepository;
   /** The REST API's base URL (`GITHUB_API_URL`). */
@@ -116,7 +112,7 @@ export class GitHubForge implements Forge {
     this.repository = options.repository;
     this.repoName = { owner: options.repository.owner, repo: options.repository.name };
     this.cloneUrl = checkedCloneUrl(options.repository.cloneUrl, options.apiUrl);
-    this.identity = githubIdentity(options.apiUrl, options.repository.id);
+    this.identity = githubIdentity(githubHost(options.apiUrl), options.repository.id);
     this.name = `${options.repository.owner}/${options.repository.name}`;
     this.client = options.client;
     this.deliveries = options.deliveries;

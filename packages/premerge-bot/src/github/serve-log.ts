@@ -17,8 +17,10 @@ export function formatServeEvent(e: ServeEvent): string {
       return `reconciled ${e.repositories} repositor${e.repositories === 1 ? 'y' : 'ies'}${e.queued.length ? `; to look at: ${e.queued.join(', ')}` : ''}`;
     case 'reconcile-failed':
       return `reconcile failed (tried again at the next interval): ${e.message}`;
+    case 'scheduled':
+      return `${e.repo}: to look at (${e.why})`;
     case 'run-started':
-      return `${e.repo}: looking for candidates (${e.why})`;
+      return `${e.repo}: looking for candidates`;
     case 'run-finished':
       return `${e.repo}: ${summarize(e.report)}`;
     case 'run-failed':

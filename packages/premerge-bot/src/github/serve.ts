@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
 import { knownSecrets } from '../bot-status.js';
 import { matchesCandidate, type PremergeConfig, parseConfig } from '../config.js';
-import { type EngineEvent, type EngineOptions, type OnceReport, runOnce } from '../engine.js';
+import type { EngineEvent, EngineOptions, OnceReport } from '../engine.js';
 import { IsolationError, ListenError, PremergeError } from '../errors.js';
 import type { Forge, ForgeContext } from '../forge.js';
 import { isolationSettings, planIsolation } from '../isolation.js';
 import { defaultTreesDir } from '../paths.js';
+import { githubIdentity } from '../repo-identity.js';
+import { Scheduler } from '../scheduler.js';
 import {
   type AppCredentials,
   apiError,
@@ -27,7 +29,7 @@ import {
 import { CheckRunPublisher } from './check-run-publisher.js';
 import { DeliveryJournal, pushHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
-import { botCommitter, GitHubForge, type GitHubRepository, githubIdentity } from './github-forge.js';
+import { botCommitter, GitHubForge, type GitHubRepository, githubHost } from './github-forge.js';
 import { isOwnPush } from './permission.js';
 import { fromRest, installedRepositories, needsPass, type PassReason } from './reconcile.js';
 import { startWebhookServer, type WebhookServer } from './webhook-server.js';
@@ -67,7 +69,8 @@ export type ServeEvent =
   | { type: 'repository'; action: 'added' | 'removed'; repo: string }
   | { type: 'reconciled'; repositories: number; queued: string[] }
   | { type: 'reconcile-failed'; message: string }
-  | { type: 'run-started'; repo: string; why: string }
+  | { type: 'scheduled'; repo: string; why: string }
+  | { type: 'run-started'; repo: string }
   | { type: 'run-finished'; repo: string; report: OnceReport }
   | { type: 'run-failed'; repo: string; code: string | undefined; message: string; stack?: string }
   | { type: 'engine'; repo: string; event: EngineEvent }
@@ -78,47 +81,10 @@ export type ServeEvent =
 export interface ServeHandle {
   url: string;
   port: number;
-  /** Resolves once no pass is running or scheduled (tests). */
-  idle(): Promise<void>;
   /** Runs a reconcile now; resolves when it has scheduled what it found. */
   reconcile(): Promise<void>;
   /** Resolves when the App has stopped (after `signal` aborted). */
   done: Promise<void>;
-}
-
-/** One repository's passes: one at a time; a poke during a pass makes one more after it. */
-class Worker {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private why = '';
-  private readonly pass: (why: string) => Promise<void>;
-  constructor(pass: (why: string) => Promise<void>) {
-    this.pass = pass;
-  }
-
-  poke(why: string): void {
-    this.why = why;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.pass(this.why);
-      } while (this.again);
-    })().finally(() => {
-      this.running = null;
-    });
-  }
-
-  get busy(): boolean {
-    return this.running !== null;
-  }
-
-  idle(): Promise<void> {
-    return this.running ?? Promise.resolve();
-  }
 }
 
 /**
@@ -170,7 +136,6 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   /** Each repository's trusted config as the last pass read it: which branches are candidates. */
   const configs = new Map<number, PremergeConfig>();
   const publishers = new Map<number, CheckRunPublisher>();
-  const workers = new Map<number, Worker>();
   const stopping = options.signal;
 
   const publisherFor = (r: GitHubRepository) => {
@@ -188,64 +153,70 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     return p;
   };
 
-  const pass = async (id: number, why: string) => {
-    const r = repositories.get(id);
-    if (!r || stopping.aborted) return;
-    const name = `${r.owner}/${r.name}`;
-    emit({ type: 'run-started', repo: name, why });
-    try {
-      const report = await runOnce({
-        ...options.engine,
-        repo: r.cloneUrl,
-        identity: githubIdentity(apiUrl, r.id),
-        stateDir: options.stateDir,
-        signal: stopping,
-        allowSameUser: options.allowSameUser === true,
-        onEvent: (event) => emit({ type: 'engine', repo: name, event }),
-        forge: (context: ForgeContext): Forge =>
-          new GitHubForge({
-            repository: r,
-            apiUrl,
-            client: clientFor(r.installationId),
-            deliveries,
-            mirror: context.mirror,
-            publisher: publisherFor(r),
-            committer: botCommitter(apiUrl, appId, slug),
-            onConfig: (config) => configs.set(r.id, config),
-            onToken: (t) => {
-              for (const form of tokenForms(t)) tokens.add(form);
-            },
-          }),
+  const scheduler = new Scheduler({
+    stateDir: options.stateDir,
+    // Pushes poke; reconcile catches what webhooks missed. No polling of its own.
+    intervalMs: Number.POSITIVE_INFINITY,
+    signal: stopping,
+    onEvent: (e) => {
+      const name = nameOf.get(e.repo) ?? e.repo;
+      if (e.type === 'engine') emit({ type: 'engine', repo: name, event: e.event });
+      else if (e.type === 'run-started') emit({ type: 'run-started', repo: name });
+      else if (e.type === 'run-finished') emit({ type: 'run-finished', repo: name, report: e.report });
+      else if (e.type === 'run-failed') {
+        emit({
+          type: 'run-failed',
+          repo: name,
+          code: e.code,
+          message: e.message,
+          ...(e.stack ? { stack: e.stack } : {}),
+        });
+      }
+    },
+  });
+  /** `owner/name` by the URL the scheduler knows a repository by, for the log. */
+  const nameOf = new Map<string, string>();
+
+  /** The engine's options for repository `id`, read afresh at each look (a rename changes its clone URL). */
+  const target = (r: GitHubRepository) => ({
+    ...options.engine,
+    repo: r.cloneUrl,
+    identity: githubIdentity(githubHost(apiUrl), r.id),
+    allowSameUser: options.allowSameUser === true,
+    forge: (context: ForgeContext): Forge => {
+      const now = repositories.get(r.id) ?? r;
+      return new GitHubForge({
+        repository: now,
+        apiUrl,
+        client: clientFor(now.installationId),
+        deliveries,
+        mirror: context.mirror,
+        publisher: publisherFor(now),
+        committer: botCommitter(apiUrl, appId, slug),
+        onConfig: (config) => configs.set(now.id, config),
+        onToken: (t) => {
+          for (const form of tokenForms(t)) tokens.add(form);
+        },
       });
-      emit({ type: 'run-finished', repo: name, report });
-    } catch (e) {
-      const known = e instanceof PremergeError && e.code !== 'PREMERGE_INTERNAL';
-      emit({
-        type: 'run-failed',
-        repo: name,
-        code: e instanceof PremergeError ? e.code : undefined,
-        message: (e as Error).message,
-        ...(known ? {} : { stack: (e as Error).stack ?? '' }),
-      });
-    }
-  };
+    },
+  });
 
   const schedule = (r: GitHubRepository, why: string) => {
     const known = repositories.get(r.id);
     repositories.set(r.id, r);
     if (!known) emit({ type: 'repository', action: 'added', repo: `${r.owner}/${r.name}` });
-    let w = workers.get(r.id);
-    if (!w) {
-      w = new Worker((reason) => pass(r.id, reason));
-      workers.set(r.id, w);
-    }
-    if (!stopping.aborted) w.poke(why);
+    if (stopping.aborted) return;
+    nameOf.set(r.cloneUrl, `${r.owner}/${r.name}`);
+    emit({ type: 'scheduled', repo: `${r.owner}/${r.name}`, why });
+    const identity = githubIdentity(githubHost(apiUrl), r.id);
+    if (!scheduler.poke(identity)) void scheduler.add(target(r)).catch(() => undefined);
   };
 
   const drop = (id: number) => {
     const r = repositories.get(id);
     if (!r) return;
     repositories.delete(id);
+    void scheduler.remove(githubIdentity(githubHost(apiUrl), id));
     emit({ type: 'repository', action: 'removed', repo: `${r.owner}/${r.name}` });
   };
 
@@ -398,19 +369,12 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   );
   timer.unref();
 
-  const idle = async () => {
-    while (reconciling !== null || [...workers.values()].some((w) => w.busy)) {
-      await reconciling;
-      await Promise.all([...workers.values()].map((w) => w.idle()));
-    }
-  };
-
   const done = new Promise<void>((resolve) => {
     const stop = async () => {
       clearInterval(timer);
       await server.close();
       await reconciling?.catch(() => undefined);
-      await Promise.all([...workers.values()].map((w) => w.idle()));
+      await scheduler.stop();
       for (const p of publishers.values()) p.close();
       deliveries.close();
       emit({ type: 'stopped' });
@@ -420,7 +384,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     else stopping.addEventListener('abort', () => void stop(), { once: true });
   });
 
-  return { url: server.url, port: server.port, idle, reconcile, done };
+  return { url: server.url, port: server.port, reconcile, done };
 }
 
 /**

@@ -20,7 +20,7 @@ describe('serve: missed webhooks', () => {
     const sha = await w.push({ VERSION: '1.1\n' });
     const lost = await w.gh.deliveries.waitFor((d) => d.event === 'push');
     expect(lost.state).toBe('dropped');
-    const started = await serve.waitFor((e) => e['type'] === 'run-started', 'a pass');
+    const started = await serve.waitFor((e) => e['type'] === 'scheduled', 'a pass');
     expect(started['why']).toBe(`reconcile: pu ${sha.slice(0, 12)} has no verdict`);
     const [run] = await checkRunsSettle(w, sha);
     expect(run!.conclusion).toBe('success');

@@ -29,7 +29,7 @@ describe('serve: a restart mid-test', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(await w.ref('master')).toBe(before);
     const second = await w.serve();
-    const started = await second.waitFor((e) => e['type'] === 'run-started', 'a pass after the restart');
+    const started = await second.waitFor((e) => e['type'] === 'scheduled', 'a pass after the restart');
     expect(started['why']).toMatch(/^reconcile: /);
     // The test runs again (the one cut off is not a verdict), and this time it may finish.
     await second.waitFor((e) => e['type'] === 'test-started', 'the test to run again');

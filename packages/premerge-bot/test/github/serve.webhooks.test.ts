@@ -43,7 +43,7 @@ describe('serve: webhook signatures', () => {
     );
     expect(answers['status']).toBe(401);
     // Nothing happened: no pass, not one request to GitHub.
-    expect(serve.events.filter((e) => e['type'] === 'run-started')).toEqual([]);
+    expect(serve.events.filter((e) => e['type'] === 'scheduled')).toEqual([]);
     expect(w.gh.requests.list()).toEqual([]);
     expect(await w.ref('master')).not.toBe(sha);
 
@@ -53,7 +53,7 @@ describe('serve: webhook signatures', () => {
     const [run] = await checkRunsSettle(w, sha);
     expect(run!.conclusion).toBe('success');
     expect(await w.ref('master')).toBe(sha);
-    const passes = () => serve.events.filter((e) => e['type'] === 'run-started').length;
+    const passes = () => serve.events.filter((e) => e['type'] === 'scheduled').length;
     const before = passes();
 
     const again = w.gh.deliveries.redeliver(delivered.guid);
@@ -65,6 +65,6 @@ describe('serve: webhook signatures', () => {
     const second = await w.serve();
     const third = w.gh.deliveries.redeliver(delivered.guid);
     expect((await w.gh.deliveries.waitFor((d) => d.id === third.id)).statusCode).toBe(200);
-    expect(second.events.filter((e) => e['type'] === 'run-started' && /push/.test(e['why']))).toEqual([]);
+    expect(second.events.filter((e) => e['type'] === 'scheduled' && /push/.test(e['why']))).toEqual([]);
   });
 });
