@@ -226,7 +226,9 @@ export async function startWebhookServer(
     });
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Listening on every interface: this machine reaches it as localhost.
+  const unspecified = address.address === '::' || address.address === '0.0.0.0';
+  const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     server,
     port: address.port,
