@@ -270,6 +270,20 @@ export class CheckRunPublisher implements Publisher {
 
   /** The status's queue as check runs: new ones for tips taken up, `in_progress` for those testing, the rest closed. */
   private async follow(status: BotStatus): Promise<void> {
+    // The trusted config is missing or invalid (or names no existing target): nothing can be tested, and the tips
+    // taken up say why. They get new runs once it is fixed and the bot looks again.
+    if (status.problem && /^PREMERGE_(CONFIG_|TARGET_MISSING)/.test(status.problem.code)) {
+      for (const a of [...this.open.values()]) {
+        await this.closeAttempt(a, {
+          conclusion: 'action_required',
+          output: {
+            title: status.problem.message.split('\n')[0]!,
+            summary: `**The bot cannot work on this repository**: ${status.problem.message}\n\nFix the trusted config on the default branch; the candidates are looked at again then.`,
+          },
+        });
+      }
+      return;
+    }
     const listed = new Set<string>();
     const target = status.target?.branch ?? 'the target';
     for (const c of status.candidates) {

@@ -155,3 +155,32 @@ describe('serve: races', () => {
     expect(checkRunsOn(w.repo, second)).toHaveLength(1);
   });
 });
+
+describe('serve: verdicts without a landing', () => {
+  it('a test past its timeout: timed_out', async () => {
+    w = await appWorld({ config: 'test: ./check.sh\ntimeout: 1s\n' });
+    const serve = await w.serve();
+    const sha = await w.push({ 'check.sh': '#!/bin/sh\nexec sleep 60\n' });
+    const verdict = await serve.waitFor(verdictFor(sha), 'the verdict');
+    expect(verdict['verdict'].kind).toBe('timed-out');
+    const [run] = await checkRunsSettle(w, sha);
+    expect(run).toMatchObject({ status: 'completed', conclusion: 'timed_out' });
+    expect(run!.output.title).toMatch(/^Test timed out after /);
+  });
+
+  it('a trusted config that became invalid: the queued run says so (action_required), and nothing lands', async () => {
+    w = await appWorld();
+    const serve = await w.serve();
+    await serve.waitFor((e) => e['type'] === 'reconciled', 'the first reconcile');
+    const before = await w.gh.commit(w.repo, {
+      branch: 'master',
+      files: { '.github/premerge.yml': 'test: ./check.sh\ntimeout: soon\n' },
+      author: w.dev,
+    });
+    const sha = await w.push({ VERSION: '1.1\n' });
+    const [run] = await checkRunsSettle(w, sha);
+    expect(run).toMatchObject({ status: 'completed', conclusion: 'action_required' });
+    expect(run!.output.title).toMatch(/^\.github\/premerge\.yml:2: key 'timeout': expected a duration/);
+    expect(await w.ref('master')).toBe(before);
+  });
+});
