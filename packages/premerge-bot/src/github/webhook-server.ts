@@ -228,7 +228,11 @@ export async function startWebhookServer(
   const address = server.address() as AddressInfo;
   // Listening on every interface: this machine reaches it as localhost.
   const unspecified = address.address === '::' || address.address === '0.0.0.0';
-  const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const host = unspecified
+    ? 'localhost'
+    : address.family === 'IPv6'
+      ? `[${address.address}]`
+      : address.address;
   return {
     server,
     port: address.port,
