@@ -123,8 +123,9 @@ const json = (pred) => (/** @type {string} */ line) => {
  * A stand-in with the App installed on `dev/project` (config `config`), a developer clone, and a key file.
  * @param {string} dir
  * @param {string} config
+ * @param {'off' | 'auto'} sandbox  PREMERGE_SANDBOX for serve
  */
-async function world(dir, config) {
+async function world(dir, config, sandbox = 'off') {
   const gh = await startStandin();
   const dev = gh.createUser({ login: 'dev', name: 'Dev', email: 'dev@example.com' });
   const app = gh.createApp({ slug: 'premerge-bot' });
@@ -145,7 +146,7 @@ async function world(dir, config) {
     PRIVATE_KEY_PATH: keyPath,
     WEBHOOK_SECRET: app.webhookSecret,
     GITHUB_API_URL: gh.apiUrl,
-    PREMERGE_SANDBOX: 'off',
+    PREMERGE_SANDBOX: sandbox,
   };
   return { gh, dev, app, repo, clone, env };
 }
@@ -356,7 +357,8 @@ async function arrivalToCheckRun(writeInterval) {
 async function pushToLand() {
   const tmp = tempDir('github-land');
   try {
-    const w = await world(tmp.dir, 'test: "true"\n');
+    // Tests isolated as users get them by default: in the sandbox where bubblewrap works, on both sides.
+    const w = await world(tmp.dir, 'test: "true"\n', 'auto');
     const serve = daemon(
       process.execPath,
       [
@@ -395,7 +397,7 @@ async function pushToLand() {
     await git(plainClone, 'add', '-A');
     await git(plainClone, 'commit', '-q', '-m', 'config');
     await git(plainClone, 'push', '-q', 'origin', 'HEAD:master');
-    const plainEnv = { ...gitEnv, PREMERGE_SANDBOX: 'off' };
+    const plainEnv = { ...gitEnv, PREMERGE_SANDBOX: 'auto' };
     await runOk(
       'hook install',
       process.execPath,
@@ -448,7 +450,13 @@ async function pushToLand() {
     await serve.stop();
     await watch.stop();
     await w.gh.close().catch(() => undefined);
-    return rows;
+    const isolation = JSON.parse(
+      await serve.next(
+        json((e) => e.type === 'isolation'),
+        'how tests ran',
+      ),
+    ).mode;
+    return { ...rows, isolation };
   } finally {
     tmp.remove();
   }
@@ -480,7 +488,7 @@ await main(async () => {
   const app = median(rows.app);
   const plain = median(rows.git);
   console.log(
-    `\n(3) git push -> target moved, the test \`true\`, medians of ${rows.app.length} interleaved runs`,
+    `\n(3) git push -> target moved, the test \`true\` (run: ${rows.isolation}), medians of ${rows.app.length} interleaved runs`,
   );
   printTable([
     ['path', 'median', 'min', 'max'],
