@@ -229,7 +229,7 @@ export function compactRecords(records: readonly JournalRecord[], now = Date.now
  * removed by the next {@link removeCompactionLeftovers}). Only the holder of the repository lock calls this, with
  * the journal closed.
  */
-export function rewriteJournal(path: string, records: readonly JournalRecord[]): void {
+export function rewriteJournal(path: string, records: readonly unknown[]): void {
   const tmp = `${path}${COMPACT_SUFFIX}${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

@@ -11,20 +11,8 @@
  * already completed is not completed again.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
 import { type BotStatus, redact, STATUS_LOG_LINES, tailOfFile } from '../bot-status.js';
 import type { PublishedVerdict, Publisher } from '../publisher.js';
-import { fsyncDir } from '../store.js';
 import { apiError, type BotOctokit } from './app-client.js';
 import {
   type CheckOutput,
@@ -34,6 +22,7 @@ import {
   type RepoName,
   updateCheckRun,
 } from './check-runs.js';
+import { JsonlJournal } from './jsonl.js';
 
 type Record =
   | { type: 'open'; ext: string; sha: string; branch: string; at: string }
@@ -74,17 +63,14 @@ export class CheckRunPublisher implements Publisher {
    * branch came back to it).
    */
   private readonly cancelled = new Set<string>();
-  private fd: number;
+  private readonly journal: JsonlJournal<Record>;
 
   constructor(options: CheckRunPublisherOptions) {
     this.options = options;
-    mkdirSync(dirname(options.journalPath), { recursive: true, mode: 0o700 });
-    const { records, torn } = readRecords(options.journalPath);
-    const kept = this.load(records);
-    if (torn || kept.length !== records.length) rewrite(options.journalPath, kept);
-    const isNew = !existsSync(options.journalPath);
-    this.fd = openSync(options.journalPath, 'a', 0o600);
-    if (isNew) fsyncDir(dirname(options.journalPath));
+    const { journal } = JsonlJournal.open<Record>(options.journalPath, 'check-run journal', (records) =>
+      this.load(records),
+    );
+    this.journal = journal;
   }
 
   /** Folds the journal into the open attempts and the verdicts done; returns the records worth keeping. */
@@ -123,15 +109,12 @@ export class CheckRunPublisher implements Publisher {
   }
 
   private record(r: Record): void {
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
-    fsyncSync(this.fd);
+    this.journal.append(r);
     this.apply(r);
   }
 
   close(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
-    this.fd = -1;
+    this.journal.close();
   }
 
   /** The attempts not completed yet, by candidate sha (for tests and reconcile). */
@@ -334,38 +317,4 @@ export class CheckRunPublisher implements Publisher {
 
 function newExternalId(): string {
   return `attempt-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-}
-
-function readRecords(path: string): { records: Record[]; torn: boolean } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { records: [], torn: false };
-  }
-  const records: Record[] = [];
-  let torn = text.length > 0 && !text.endsWith('\n');
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      records.push(JSON.parse(line) as Record);
-    } catch {
-      // A torn last line: the call it announced was not made, or its run is found again by its external id.
-      torn = true;
-    }
-  }
-  return { records, torn };
-}
-
-function rewrite(path: string, records: readonly Record[]): void {
-  const tmp = `${path}.rewrite-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
 }

@@ -6,19 +6,8 @@
  * delivery's work twice nor forgets a pusher. Records older than {@link DELIVERY_RETENTION_MS} are dropped when the
  * journal is opened (an atomic rewrite).
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
-import { StateError } from '../errors.js';
-import { DELIVERY_RETENTION_MS, fsyncDir } from '../store.js';
+import { DELIVERY_RETENTION_MS } from '../store.js';
+import { JsonlJournal } from './jsonl.js';
 
 /** Who pushed a branch tip, as a push event said. */
 export interface Pusher {
@@ -67,35 +56,30 @@ type DeliveryRecord = {
 
 export class DeliveryJournal {
   readonly path: string;
-  private fd: number;
+  private readonly journal: JsonlJournal<DeliveryRecord>;
   private readonly seen = new Map<string, string>();
   /** `repositoryId ref after` → the latest pusher of that tip. */
   private readonly pushers = new Map<string, Pusher>();
 
-  private constructor(path: string, fd: number, records: DeliveryRecord[]) {
+  private constructor(path: string, journal: JsonlJournal<DeliveryRecord>, records: DeliveryRecord[]) {
     this.path = path;
-    this.fd = fd;
+    this.journal = journal;
     for (const r of records) this.apply(r);
   }
 
   /**
    * Opens the journal at `path` (creating it, mode 0600), keeping the records of the last
-   * {@link DELIVERY_RETENTION_MS}; a torn last line (a crash mid-write) is ignored.
+   * {@link DELIVERY_RETENTION_MS}; a torn last line (a crash mid-write: that delivery was not answered, so GitHub
+   * did not count it as delivered either) is dropped.
    */
   static open(path: string, now = Date.now()): DeliveryJournal {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const all = readRecords(path);
-    const kept = all.filter((r) => now - Date.parse(r.at) < DELIVERY_RETENTION_MS);
-    if (kept.length !== all.length || (all.length > 0 && !endsWithNewline(path))) rewriteFile(path, kept);
-    const isNew = !existsSync(path);
-    let fd: number;
-    try {
-      fd = openSync(path, 'a', 0o600);
-    } catch (e) {
-      throw new StateError(`cannot open the delivery journal ${path}: ${(e as Error).message}`, { cause: e });
-    }
-    if (isNew) fsyncDir(dirname(path));
-    return new DeliveryJournal(path, fd, kept);
+    const { journal, records } = JsonlJournal.open<DeliveryRecord>(path, 'delivery journal', (all) =>
+      all.filter(
+        (r) =>
+          r.type === 'delivery' && typeof r.id === 'string' && now - Date.parse(r.at) < DELIVERY_RETENTION_MS,
+      ),
+    );
+    return new DeliveryJournal(path, journal, records);
   }
 
   /** Whether a delivery id was already acted on. */
@@ -116,8 +100,7 @@ export class DeliveryJournal {
       at: new Date().toISOString(),
       ...(push ? { push } : {}),
     };
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
-    fsyncSync(this.fd);
+    this.journal.append(record);
     this.apply(record);
     return true;
   }
@@ -133,53 +116,11 @@ export class DeliveryJournal {
   }
 
   close(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
-    this.fd = -1;
+    this.journal.close();
   }
 
   private apply(r: DeliveryRecord): void {
     this.seen.set(r.id, r.at);
     if (r.push) this.pushers.set(`${r.push.repositoryId} ${r.push.ref} ${r.push.after}`, r.push.sender);
   }
-}
-
-function readRecords(path: string): DeliveryRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new StateError(`cannot read the delivery journal ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  const out: DeliveryRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      const r = JSON.parse(line) as DeliveryRecord;
-      if (r.type === 'delivery' && typeof r.id === 'string') out.push(r);
-    } catch {
-      // A torn last line: that delivery was not answered, so GitHub did not count it as delivered either.
-    }
-  }
-  return out;
-}
-
-function endsWithNewline(path: string): boolean {
-  const text = readFileSync(path);
-  return text.length === 0 || text[text.length - 1] === 0x0a;
-}
-
-/** Replaces the journal with `records`, atomically (a crash leaves the old file or the new one). */
-function rewriteFile(path: string, records: readonly DeliveryRecord[]): void {
-  const tmp = `${path}.rewrite-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
 }

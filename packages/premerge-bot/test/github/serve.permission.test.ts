@@ -67,8 +67,9 @@ describe('serve: land-permission', () => {
       'wanda may not land on this repository: landing needs maintain permission (it changes .github/premerge.yml), and wanda has write',
     );
     expect(await w.ref('master')).toBe(before);
-    // The same commit pushed again by the repository's owner (admin).
-    await w.git('commit', '-q', '--amend', '--no-edit', '--date=now');
+    // The change pushed again by the repository's owner (admin), as a new commit: the refusal of that sha stays
+    // final while the target does not move.
+    await w.git('commit', '-q', '--amend', '-m', 'change .github/premerge.yml (approved)');
     const byadmin = await pushAs(w, w.dev);
     const [landed] = await checkRunsSettle(w, byadmin);
     expect(landed).toMatchObject({ conclusion: 'success' });

@@ -22,6 +22,8 @@ describe('serve: webhook signatures', () => {
   it('401 for a missing or wrong signature (nothing happens), 202 for a signed push, 200 for its replay', async () => {
     w = await appWorld();
     const serve = await w.serve();
+    // Its look at start is over: from now on only a webhook could make it do anything.
+    await serve.waitFor((e) => e['type'] === 'reconciled', 'the first reconcile');
     // A push payload as the stand-in would send it, for a commit the developer pushed while deliveries are held.
     w.gh.deliveries.hold();
     const sha = await w.push({ VERSION: '1.1\n' });

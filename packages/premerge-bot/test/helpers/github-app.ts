@@ -45,7 +45,7 @@ export interface AppWorld {
   goFile: string;
   /** The environment serve runs with (the App's credentials, the stand-in's URL). */
   serveEnv: NodeJS.ProcessEnv;
-  /** Starts `premerge-bot serve` and points the App's webhooks at it. */
+  /** Starts `premerge-bot serve`, points the App's webhooks at it, and resolves once its first reconcile is over. */
   serve(args?: string[], env?: NodeJS.ProcessEnv): Promise<ServeProcess>;
   /** git in the clone, as the developer (asynchronous: the stand-in serves from this process). */
   git(...args: string[]): Promise<string>;
@@ -149,6 +149,11 @@ export async function appWorld(options: AppWorldOptions = {}): Promise<AppWorld>
       );
       running.push(p);
       app.webhookUrl = p.url;
+      // Its look at start (reconcile) is over before the test acts: what follows happens because of the test.
+      await p.waitFor(
+        (e) => e['type'] === 'reconciled' || e['type'] === 'reconcile-failed',
+        'the first reconcile',
+      );
       return p;
     },
     git: (...args) => run(clone, ...args),
