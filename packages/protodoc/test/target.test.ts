@@ -6,6 +6,7 @@ describe('parseTarget', () => {
   it('parses HOST:PORT as plain TCP', () => {
     expect(parseTarget('127.0.0.1:6379')).toEqual({
       kind: 'tcp',
+      scheme: 'tcp',
       host: '127.0.0.1',
       port: 6379,
       tls: false,
@@ -36,6 +37,7 @@ describe('parseTarget', () => {
   it('parses unix: targets', () => {
     expect(parseTarget('unix:/run/redis.sock')).toEqual({
       kind: 'unix',
+      scheme: 'unix',
       path: '/run/redis.sock',
       text: 'unix:/run/redis.sock',
     });
