@@ -19,7 +19,7 @@ import { type RecordedChunk, segmentRecording } from './recording.js';
 import { recordingText } from './recording-writer.js';
 import type { TraceEvent } from './results.js';
 import type { RunningServer } from './server.js';
-import { PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
+import { PORT_PLACEHOLDER, parseTarget, type Scheme, substitutePort, type Target } from './target.js';
 import { StreamTransport } from './transports/stream.js';
 import type { TlsOptions, TransportEvents } from './transports/transport.js';
 import { writeFileAtomically } from './update.js';
@@ -184,7 +184,12 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         : `--server '${options.server}': give --connect TARGET, or use ${PORT_PLACEHOLDER} in the command`,
     );
   }
-  parseTarget(options.server === undefined ? connect : substitutePort(connect, 1));
+  const scheme = parseTarget(options.server === undefined ? connect : substitutePort(connect, 1)).scheme;
+  if (UNRECORDABLE[scheme] !== undefined) {
+    throw new UsageError(
+      `--connect ${connect}: record cannot write a ${scheme}:// conversation: ${UNRECORDABLE[scheme]}`,
+    );
+  }
   const tls: TlsOptions = {
     insecure: options.insecure ?? false,
     ...(options.cacert !== undefined ? { ca: await readCaFile(options.cacert) } : {}),
@@ -371,6 +376,17 @@ export async function record(options: RecordOptions): Promise<Recorder> {
 function secretNames(secrets: readonly string[]): string[] {
   return secrets.map((s) => s.slice(0, s.indexOf('=')));
 }
+
+/**
+ * Schemes whose traffic a byte proxy sees but cannot write as a transcript: HTTP/2's binary frames, a
+ * WebSocket's masked ones (a check replays a transcript through a client that frames every message).
+ */
+const UNRECORDABLE: Partial<Record<Scheme, string>> = {
+  h2: 'HTTP/2 is binary frames; record over https:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
+  h2c: 'HTTP/2 is binary frames; record over http:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
+  ws: 'WebSocket messages travel in masked frames, which no transcript line shows',
+  wss: 'WebSocket messages travel in masked frames, which no transcript line shows',
+};
 
 /** A target over its raw byte stream: the HTTP scheme only said which (`http` plain, `https` TLS). */
 function withoutHttp(target: Target): Target {

@@ -446,7 +446,7 @@ class TranscriptRun implements TransportEvents {
         expect = prepared.expect;
         quiet = prepared.quiet;
       }
-      if (send.length > 0) conn.send(send);
+      if (send.length > 0 || step.close !== undefined) conn.send(send, step);
       // The previous step's bytes were taken already (completeStep / failStep).
       const matcher = this.matcher;
       matcher.reset(expect);
@@ -645,7 +645,7 @@ class TranscriptRun implements TransportEvents {
     }
     if (rendered.send.length > 0) {
       // Its shape was checked with stand-ins for the values; the values themselves may still break it.
-      const wrong = conn.checkBlock(rendered.send);
+      const wrong = conn.checkBlock(rendered.send, step);
       if (wrong !== null) {
         this.finishWithError(new UsageError(`${this.transcript.path}:${step.line}: ${wrong}`));
         return null;

@@ -6,15 +6,24 @@ import { isIP } from 'node:net';
 import { UsageError } from './errors.js';
 
 /** How a target's connection is carried; the scheme part of the target (`tcp` when there is none). */
-export type Scheme = 'tcp' | 'tls' | 'unix' | 'http' | 'https';
+export type Scheme = 'tcp' | 'tls' | 'unix' | 'http' | 'https' | 'h2' | 'h2c' | 'ws' | 'wss';
 
 /** A parsed connection target. `text` is the target as written, for messages. */
 export type Target =
   /**
    * `HOST:PORT`, `[::1]:PORT`, or `SCHEME://HOST:PORT` for any scheme but `unix`. `tls`: the connection
-   * is TLS from its first byte (`tls`, `https`).
+   * is TLS from its first byte (`tls`, `https`, `h2`, `wss`). `resource`: the path and query a WebSocket
+   * connects to (`ws`, `wss`; `/` when the target has none), absent for the other schemes.
    */
-  | { kind: 'tcp'; scheme: Exclude<Scheme, 'unix'>; host: string; port: number; tls: boolean; text: string }
+  | {
+      kind: 'tcp';
+      scheme: Exclude<Scheme, 'unix'>;
+      host: string;
+      port: number;
+      tls: boolean;
+      text: string;
+      resource?: string;
+    }
   /** `unix:/path/to/socket`. */
   | { kind: 'unix'; scheme: 'unix'; path: string; text: string };
 
@@ -22,8 +31,8 @@ export type Target =
 interface SchemeSyntax {
   scheme: Exclude<Scheme, 'unix'>;
   tls: boolean;
-  /** After HOST:PORT: nothing, or `/` (an origin). */
-  after: 'nothing' | 'origin';
+  /** After HOST:PORT: nothing, `/` at most (an origin), or a path and query (a WebSocket's resource). */
+  after: 'nothing' | 'origin' | 'resource';
 }
 
 /** Every scheme a target may have, by its lower-case name: the one list (FORMAT §4.2, the README's). */
@@ -33,15 +42,23 @@ const SCHEMES: ReadonlyMap<string, SchemeSyntax> = new Map<string, SchemeSyntax>
   // HTTP targets are origins: the request paths come from the transcript (a trailing `/` is allowed).
   ['http', { scheme: 'http', tls: false, after: 'origin' }],
   ['https', { scheme: 'https', tls: true, after: 'origin' }],
+  ['h2', { scheme: 'h2', tls: true, after: 'origin' }],
+  ['h2c', { scheme: 'h2c', tls: false, after: 'origin' }],
+  // A WebSocket opens one resource, so its target is a URL: the messages come from the transcript.
+  ['ws', { scheme: 'ws', tls: false, after: 'resource' }],
+  ['wss', { scheme: 'wss', tls: true, after: 'resource' }],
 ]);
 
-const TARGET_FORMS = 'HOST:PORT, tls://HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:/path';
+const TARGET_FORMS =
+  'HOST:PORT, tls://HOST:PORT, unix:/path, http://HOST:PORT, https://HOST:PORT, h2://HOST:PORT, ' +
+  'h2c://HOST:PORT, ws://HOST:PORT/PATH or wss://HOST:PORT/PATH';
 
 /** The placeholder that `--server` replaces with the port it picked. */
 export const PORT_PLACEHOLDER = '{port}';
 
 /**
- * Parses a target: `HOST:PORT`, `[IPV6]:PORT`, `SCHEME://HOST:PORT` (`tcp`, `tls`, `http`, `https`) or
+ * Parses a target: `HOST:PORT`, `[IPV6]:PORT`, `SCHEME://HOST:PORT` (`tcp`, `tls`, `http`, `https`, `h2`,
+ * `h2c`; a trailing `/` allowed after the HTTP ones), `ws://HOST:PORT[/PATH[?QUERY]]` (`wss` alike) or
  * `unix:/path`. Schemes are case-insensitive.
  * @throws UsageError (`PROTODOC_ERR_USAGE`) naming the target when it is malformed.
  * @example parseTarget('127.0.0.1:6379') // { kind: 'tcp', scheme: 'tcp', host: '127.0.0.1', port: 6379, ... }
@@ -64,7 +81,18 @@ export function parseTarget(text: string): Target {
     syntax = known;
     rest = rest.slice(prefix[0].length);
   }
-  if (syntax.after === 'origin') {
+  let resource: string | undefined;
+  if (syntax.after === 'resource') {
+    const start = rest.search(/[/?]/);
+    resource = start < 0 ? '/' : rest.slice(start);
+    if (resource.startsWith('?')) resource = `/${resource}`;
+    if (!/^[\x21-\x7e]+$/.test(resource) || resource.includes('#')) {
+      throw new UsageError(
+        `target '${text}': the path of a ${syntax.scheme}:// target must be printable ASCII without spaces or '#'`,
+      );
+    }
+    if (start >= 0) rest = rest.slice(0, start);
+  } else if (syntax.after === 'origin') {
     const slash = rest.indexOf('/');
     if (slash >= 0) {
       if (rest.slice(slash) !== '/') {
@@ -98,7 +126,16 @@ export function parseTarget(text: string): Target {
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
     throw new UsageError(`target '${text}': port must be a number from 1 to 65535`);
   }
-  return { kind: 'tcp', scheme: syntax.scheme, host, port: Number(portText), tls: syntax.tls, text };
+  const target: Target = {
+    kind: 'tcp',
+    scheme: syntax.scheme,
+    host,
+    port: Number(portText),
+    tls: syntax.tls,
+    text,
+  };
+  if (resource !== undefined) target.resource = resource;
+  return target;
 }
 
 /**
@@ -116,7 +153,7 @@ export function onServerPort(text: string): string {
   }
   const scheme = target.scheme === 'tcp' ? '' : `${target.scheme}://`;
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${scheme}${host}:${PORT_PLACEHOLDER}`;
+  return `${scheme}${host}:${PORT_PLACEHOLDER}${target.resource ?? ''}`;
 }
 
 /** Replaces every `{port}` in `text` with `port` (the port `--server` picked). */

@@ -28,7 +28,16 @@ describe('parseHttpRequest', () => {
       headers: ['Host', 'localhost', 'X-Mixed-Case', 'a b', 'Accept', '*/*'],
       body: null,
       close: false,
+      version: 'HTTP/1.1',
+      h2Forbidden: null,
     });
+  });
+
+  it('reads an HTTP/2 request line, and notes the first header HTTP/2 forbids', () => {
+    expect(request('GET / HTTP/2\r\n\r\n').version).toBe('HTTP/2');
+    const req = request('GET / HTTP/1.1\r\nTE: trailers\r\nProxy-Connection: x\r\nte: gzip\r\n\r\n');
+    expect(req.h2Forbidden).toBe('Proxy-Connection');
+    expect(request('GET / HTTP/1.1\r\nTE: trailers\r\nConnection: close\r\n\r\n').h2Forbidden).toBeNull();
   });
 
   it('accepts LF line endings (>>>(lf) sends) and keeps the body bytes as sent', () => {
@@ -54,7 +63,8 @@ describe('parseHttpRequest', () => {
     ['GET  / HTTP/1.1\r\n\r\n', /not a request line/],
     ['G(T / HTTP/1.1\r\n\r\n', /not a request method/],
     ['GET http://x/ HTTP/1.1\r\n\r\n', /must start with '\/'/],
-    ['GET / HTTP/1.0\r\n\r\n', /HTTP\/1.1 only/],
+    ['GET / HTTP/1.0\r\n\r\n', /'HTTP\/1.0': a request is sent as HTTP\/1.1 .* or HTTP\/2 .* only/],
+    ['GET / HTTP/2.0\r\n\r\n', /'HTTP\/2.0'/],
     ['CONNECT /x HTTP/1.1\r\n\r\n', /CONNECT/],
     ['GET / HTTP/1.1\r\nno colon here\r\n\r\n', /not a header line/],
     ['GET / HTTP/1.1\r\n folded: x\r\n\r\n', /not a header line/],

@@ -15,6 +15,11 @@ export interface HttpWire {
   options(request: HttpRequest): Dispatcher.DispatchOptions;
   /** The response head as transcript text: status line, a line per header, the empty line. */
   head(statusCode: number, statusMessage: string, rawHeaders: readonly (Buffer | string)[]): Buffer;
+  /**
+   * Whether the connection is to be closed once the response to `request` has ended (`Connection:
+   * close`) by the transport: false where undici closes it itself.
+   */
+  closesAfter(request: HttpRequest): boolean;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -103,6 +108,8 @@ export function connectH1(socket: Socket, conn: Transport): HttpWire {
       // RFC 9112: the space after the status code is there even when the reason phrase is empty.
       return renderHead(`${version} ${statusCode} ${statusMessage}`, rawHeaders);
     },
+    // undici closes after a `Connection: close` response (`reset`).
+    closesAfter: () => false,
   };
 }
 

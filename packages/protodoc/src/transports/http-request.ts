@@ -1,11 +1,13 @@
 /**
  * A send block read as an HTTP request (FORMAT §13), for the HTTP transports: the request line
- * `METHOD /PATH HTTP/1.1`, header lines `Name: value`, an empty line, then the body. Each block is
- * parsed once, before anything is sent, and what is wrong with one is said at its line.
+ * `METHOD /PATH HTTP/1.1` (or `HTTP/2`), header lines `Name: value`, an empty line, then the body. Each
+ * block is parsed once, before anything is sent, and what is wrong with one is said at its line: the
+ * same block can be read once and then checked against each target it goes to (HTTP/1.1 or HTTP/2).
  */
 import { UsageError } from '../errors.js';
 import type { Target } from '../target.js';
 import type { Transcript } from '../transcript-model.js';
+import { refuseWebSocketSteps } from './transport.js';
 
 /** A send block parsed as an HTTP request, ready for undici's `dispatch`. */
 export interface HttpRequest {
@@ -16,9 +18,23 @@ export interface HttpRequest {
   headers: string[];
   /** Everything after the empty line that ends the headers; null when there is nothing. */
   body: Buffer | null;
-  /** `Connection: close` was given: undici closes the connection after the response. */
+  /** `Connection: close` was given: the connection is closed after the response. */
   close: boolean;
+  /** The version the request line ends in: `HTTP/1.1`, or `HTTP/2` (for h2:// and h2c:// only). */
+  version: 'HTTP/1.1' | 'HTTP/2';
+  /**
+   * The first header HTTP/2 forbids (RFC 9113 §8.2.2: `Proxy-Connection`, `HTTP2-Settings`, `TE` other
+   * than `trailers`), as written; null when there is none. `Connection` is not one: undici takes it, and
+   * `close` in it closes the connection after the response over HTTP/2 too.
+   */
+  h2Forbidden: string | null;
 }
+
+/** The TLS scheme of each plain HTTP one, for the message that refuses STARTTLS. */
+const TLS_SCHEME: Partial<Record<string, string>> = { http: 'https', h2c: 'h2' };
+
+/** The schemes whose requests go out as HTTP/2. */
+const H2_SCHEMES: ReadonlySet<string> = new Set(['h2', 'h2c']);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Header values: visible latin1 text, spaces and tabs (undici refuses CR, LF and NUL).
@@ -30,11 +46,13 @@ const REFUSED_HEADERS: Record<string, string> = {
   upgrade: 'protocol upgrades are not available over http:// targets; use a HOST:PORT target',
   expect: 'Expect (100-continue) is not supported over http:// targets; use a HOST:PORT target',
 };
+/** Connection-specific headers, which HTTP/2 forbids (RFC 9113 §8.2.2); Node's http2 refuses them too. */
+const H2_FORBIDDEN = new Set(['proxy-connection', 'http2-settings']);
 
 /**
- * Parses a send block as one HTTP/1.1 request: the request line `METHOD /PATH HTTP/1.1`, header
- * lines `Name: value`, an empty line, then the body (the rest of the block, sent as is).
- * Lines may end with CRLF or LF.
+ * Parses a send block as one HTTP request: the request line `METHOD /PATH HTTP/1.1` (or `HTTP/2`),
+ * header lines `Name: value`, an empty line, then the body (the rest of the block, sent as is).
+ * Lines may end with CRLF or LF. Whether it can go to a given target is {@link unfitFor}'s to say.
  * @returns the request, or a string saying what is wrong with the block
  */
 export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
@@ -68,12 +86,15 @@ export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
   if (!path.startsWith('/') || !/^[\x21-\xff]+$/.test(path)) {
     return `the request target '${path}' must start with '/' (origin form)`;
   }
-  if (version !== 'HTTP/1.1') return `undici speaks HTTP/1.1 only, not '${version}'`;
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/2') {
+    return `'${version}': a request is sent as HTTP/1.1 (http://, https://) or HTTP/2 (h2://, h2c://) only`;
+  }
 
   const headers: string[] = [];
   let contentLength: string | null = null;
   let close = false;
   let host = false;
+  let h2Forbidden: string | null = null;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -97,6 +118,11 @@ export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
         .map((t) => t.trim());
       if (!tokens.every((t) => TOKEN.test(t))) return `'${line}' is not a valid Connection header`;
       if (tokens.includes('close')) close = true;
+    } else if (
+      h2Forbidden === null &&
+      (H2_FORBIDDEN.has(lower) || (lower === 'te' && value.toLowerCase() !== 'trailers'))
+    ) {
+      h2Forbidden = name;
     }
     headers.push(name, value);
   }
@@ -111,7 +137,25 @@ export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
     headers,
     body: bodyLength > 0 ? Buffer.from(buf.subarray(bodyStart)) : null,
     close,
+    version,
+    h2Forbidden,
   };
+}
+
+/**
+ * Whether a request can go to the target: an `HTTP/2` request line needs an h2:// or h2c:// target, and
+ * over HTTP/2 no header HTTP/2 forbids. (An `HTTP/1.1` request line goes over HTTP/2 too: FORMAT §13.)
+ * @returns null when it can, else why not
+ */
+export function unfitFor(request: HttpRequest, target: Target): string | null {
+  const h2 = H2_SCHEMES.has(target.scheme);
+  if (!h2 && request.version === 'HTTP/2') {
+    return `an HTTP/2 request needs an h2:// or h2c:// target; ${target.scheme}:// speaks HTTP/1.1`;
+  }
+  if (h2 && request.h2Forbidden !== null) {
+    return `'${request.h2Forbidden}' is a connection-specific header, which HTTP/2 forbids (RFC 9113 §8.2.2)`;
+  }
+  return null;
 }
 
 /** Parsed requests by send block: each block is parsed once, when the transcript is checked. */
@@ -129,10 +173,20 @@ export function checkHttpSteps(
   targetOf: (connection: string) => Target | undefined,
 ): void {
   for (const step of transcript.steps) {
-    if (targetOf(step.connection) === undefined) continue;
+    const target = targetOf(step.connection);
+    if (target === undefined) continue;
     const where = `${transcript.path}:${step.line}`;
+    const notARequest = (why: string): UsageError =>
+      new UsageError(`${where}: the send block is not an HTTP request: ${why}`);
+    refuseWebSocketSteps(transcript, step, target);
     if (step.startTls) {
-      throw new UsageError(`${where}: starttls is not available on an http:// connection (use https://)`);
+      const instead =
+        target.kind === 'tcp' && target.tls
+          ? 'it is TLS from its first byte'
+          : `use ${TLS_SCHEME[target.scheme]}://`;
+      throw new UsageError(
+        `${where}: starttls is not available on an ${target.scheme}:// connection (${instead})`,
+      );
     }
     if (step.sendTemplate !== undefined) {
       // The values are known only when the step runs (the runner checks the block then): check the
@@ -141,9 +195,9 @@ export function checkHttpSteps(
         step.sendTemplate.map((part) => (part instanceof Uint8Array ? part : SLASH)),
       );
       const request = parseHttpRequest(standIn);
-      if (typeof request === 'string') {
-        throw new UsageError(`${where}: the send block is not an HTTP request: ${request}`);
-      }
+      if (typeof request === 'string') throw notARequest(request);
+      const unfit = unfitFor(request, target);
+      if (unfit !== null) throw notARequest(unfit);
       continue;
     }
     if (step.send.length === 0) {
@@ -154,26 +208,32 @@ export function checkHttpSteps(
         `${where}: an HTTP server answers requests only: this step on connection '${step.connection}' sends none`,
       );
     }
-    if (parsed.has(step.send)) continue;
-    const request = parseHttpRequest(step.send);
-    if (typeof request === 'string') {
-      throw new UsageError(`${where}: the send block is not an HTTP request: ${request}`);
+    let request = parsed.get(step.send);
+    if (request === undefined) {
+      const result = parseHttpRequest(step.send);
+      if (typeof result === 'string') throw notARequest(result);
+      parsed.set(step.send, result);
+      request = result;
     }
-    parsed.set(step.send, request);
+    const unfit = unfitFor(request, target);
+    if (unfit !== null) throw notARequest(unfit);
   }
 }
 
 /**
  * Checks a send block rendered with its variables' values (a `>>>(vars)` block) and keeps the request
  * for the send that follows.
- * @returns null when it is a request, else what is wrong with it
+ * @returns null when it is a request that can go to `target`, else what is wrong with it
  */
-export function checkHttpSend(bytes: Uint8Array): string | null {
-  if (parsed.has(bytes)) return null;
-  const request = parseHttpRequest(bytes);
-  if (typeof request === 'string') return request;
-  parsed.set(bytes, request);
-  return null;
+export function checkHttpSend(bytes: Uint8Array, target: Target): string | null {
+  let request = parsed.get(bytes);
+  if (request === undefined) {
+    const result = parseHttpRequest(bytes);
+    if (typeof result === 'string') return result;
+    parsed.set(bytes, result);
+    request = result;
+  }
+  return unfitFor(request, target);
 }
 
 /** The request a checked block holds. */

@@ -1,8 +1,8 @@
 /**
- * HTTP targets (`http://HOST:PORT`, `https://HOST:PORT`): each step's send block is parsed as an
- * HTTP request (src/transports/http-request.ts) and sent through an undici Client (one keep-alive
- * connection per transcript connection, one request at a time); the response comes back rendered as
- * text, so the same matcher and the same transcript work as over raw TCP:
+ * HTTP targets (`http://` and `https://` HTTP/1.1, `h2://` and `h2c://` HTTP/2, each `SCHEME://HOST:PORT`):
+ * each step's send block is parsed as an HTTP request (src/transports/http-request.ts) and sent through an
+ * undici Client (one keep-alive connection per transcript connection, one request at a time); the
+ * response comes back rendered as text, so the same matcher and the same transcript work as over raw TCP:
  *
  *     HTTP/1.1 200 OK\r\n            status line (version and reason as received)
  *     Content-Type: text/plain\r\n   headers as received (raw names, order, repeats), one per line
@@ -11,18 +11,20 @@
  *
  * The end of the response body ends the step's reply (`onReplyEnd`), so a reply ending in `...`
  * completes without the settle wait. The socket is connected here, with the same timeouts and errors as
- * a `tls://` target, and handed to undici; what is particular to the HTTP version (src/transports/http-h1.ts)
- * is picked once, when the socket is up, as undici's client picks `connectH1` or `connectH2`. Loaded, with
- * undici, only for HTTP targets.
+ * a `tls://` target, and handed to undici; what is particular to the HTTP version (http-h1.ts, http-h2.ts)
+ * is picked once, when the socket is up, as undici's client picks `connectH1` or `connectH2`; the version
+ * is the target's scheme's, never the server's choice. Loaded, with undici, only for HTTP targets.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
+import { ConnectError } from '../errors.js';
 import { authority, defaultServername, type Target } from '../target.js';
 import type { Transcript } from '../transcript-model.js';
 import { connectH1, type HttpWire } from './http-h1.js';
-import { checkHttpSend, checkHttpSteps, requestFor } from './http-request.js';
-import { settle } from './socket.js';
+import { connectH2 } from './http-h2.js';
+import { checkHttpSend, checkHttpSteps, type HttpRequest, requestFor } from './http-request.js';
+import { CONNECT_ERROR_CODES, settle } from './socket.js';
 import { type TlsOptions, Transport, type TransportEvents, type TransportModule } from './transport.js';
 
 /**
@@ -38,31 +40,22 @@ export class HttpTransport extends Transport {
   private wire: HttpWire | null = null;
   /** Requests sent so far: the number of the latest, whose response's end ends the current reply. */
   private sent = 0;
+  /** A request that closes the connection after its response is out (HTTP/2's `Connection: close`). */
+  private closing = false;
 
   /**
-   * Connects (TLS for `https://`) within `timeoutMs` and puts an undici Client on the socket.
-   * @throws ConnectError with the codes of TCP/TLS targets
+   * Connects (TLS for `https://` and `h2://`) within `timeoutMs` and puts an undici Client on the socket.
+   * Over TLS the protocol offered (ALPN) is the scheme's alone: `http/1.1`, or `h2`.
+   * @throws ConnectError with the codes of TCP/TLS targets; PROTODOC_ERR_TLS also when an `h2://` server
+   *   does not choose `h2`
    */
   async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
     const target = this.target;
     if (target.kind !== 'tcp') throw new Error('HTTP target without host and port');
-    const socket: Socket = await (target.tls
-      ? settle(
-          target,
-          timeoutMs,
-          tlsConnect({
-            host: target.host,
-            port: target.port,
-            servername: defaultServername(target),
-            ca: tls.ca,
-            rejectUnauthorized: !tls.insecure,
-            ALPNProtocols: ['http/1.1'],
-          }),
-          'secureConnect',
-        )
-      : settle(target, timeoutMs, netConnect({ host: target.host, port: target.port }), 'connect'));
+    const h2 = target.scheme === 'h2' || target.scheme === 'h2c';
+    const socket: Socket = await this.connect(timeoutMs, tls, h2);
     socket.setNoDelay(true);
-    this.wire = connectH1(socket, this);
+    this.wire = h2 ? connectH2(socket, this) : connectH1(socket, this);
     // Ours come first: the connection is closed for the runner before undici fails the request.
     // What undici makes of the server closing (its own errors after the FIN, or UND_ERR_INFO when
     // it closes after `Connection: close`) is a close, as over TCP; anything else is a failure.
@@ -71,7 +64,8 @@ export class HttpTransport extends Transport {
       serverEnded = true;
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.error === null && !serverEnded && err.code !== 'UND_ERR_INFO') this.error = err;
+      // Nor is what undici makes of our own close (`end()`: UND_ERR_DESTROYED over HTTP/2).
+      if (this.error === null && !serverEnded && !this.ended && err.code !== 'UND_ERR_INFO') this.error = err;
     });
     socket.on('close', () => this.markClosed(null));
     this.socket = socket;
@@ -85,6 +79,8 @@ export class HttpTransport extends Transport {
       keepAliveTimeout: 600_000,
       keepAliveMaxTimeout: 600_000,
       keepAliveTimeoutThreshold: 0,
+      // HTTP/2: no PING frames the transcript did not ask for.
+      pingInterval: 0,
       connect: (_options, callback) => {
         // undici needs the callback asynchronous: called synchronously, the first request stalls.
         queueMicrotask(() => {
@@ -100,16 +96,57 @@ export class HttpTransport extends Transport {
     this.opened = true;
   }
 
+  /** The socket, connected (and for TLS the handshake done, offering the scheme's protocol alone). */
+  private async connect(timeoutMs: number, tls: TlsOptions, h2: boolean): Promise<Socket> {
+    const target = this.target as Target & { kind: 'tcp' };
+    let socket: Socket;
+    try {
+      socket = await (target.tls
+        ? settle(
+            target,
+            timeoutMs,
+            tlsConnect({
+              host: target.host,
+              port: target.port,
+              servername: defaultServername(target),
+              ca: tls.ca,
+              rejectUnauthorized: !tls.insecure,
+              ALPNProtocols: [h2 ? 'h2' : 'http/1.1'],
+            }),
+            'secureConnect',
+          )
+        : settle(target, timeoutMs, netConnect({ host: target.host, port: target.port }), 'connect'));
+    } catch (err) {
+      // A server that speaks none of the protocols offered ends the handshake with an alert.
+      const cause =
+        err instanceof ConnectError ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
+      if (h2 && cause?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') throw noHttp2(target);
+      throw err;
+    }
+    if (h2 && target.tls && (socket as TLSSocket).alpnProtocol !== 'h2') {
+      // A server without HTTP/2 may still finish the handshake, choosing nothing: never fall back to 1.1.
+      socket.destroy();
+      throw noHttp2(target);
+    }
+    return socket;
+  }
+
   /** Sends the block as one request; its response is delivered to the handler as it arrives. */
   send(bytes: Uint8Array): void {
     const client = this.client;
     if (client === null || this.closed || this.ended) return;
     const seq = ++this.sent;
-    client.dispatch(this.wire!.options(requestFor(bytes)), new ReplyReader(this, seq));
+    if (this.closing) return;
+    const request = requestFor(bytes);
+    // As an HTTP/1.1 server closes after `Connection: close`, nothing more goes out on this connection:
+    // a request sent before the response has ended (its reply was complete early) is never written, and
+    // its step fails as on a closed connection.
+    if (this.wire!.closesAfter(request)) this.closing = true;
+    client.dispatch(this.wire!.options(request), new ReplyReader(this, seq, request));
   }
 
   override checkBlock(block: Uint8Array): string | null {
-    const wrong = checkHttpSend(block);
+    const wrong = checkHttpSend(block, this.target);
     return wrong === null ? null : `the send block is not an HTTP request: ${wrong}`;
   }
 
@@ -142,14 +179,18 @@ export class HttpTransport extends Transport {
     this.deliver(this.wire!.head(statusCode, statusMessage, rawHeaders));
   }
 
-  /** @internal Response `seq` is complete. An older one only finishes bytes already delivered. */
-  responseEnded(seq: number): void {
+  /**
+   * @internal Response `seq` is complete. An older one only finishes bytes already delivered. A request
+   * that said `Connection: close` closes the connection now where undici would not (HTTP/2).
+   */
+  responseEnded(seq: number, request: HttpRequest): void {
     if (seq === this.sent && !this.closed) this.events.onReplyEnd(this);
+    if (this.wire!.closesAfter(request)) this.end();
   }
 
   /** @internal undici gave up on a request: the connection is unusable from here on. */
   requestFailed(err: Error): void {
-    this.markClosed(err as NodeJS.ErrnoException);
+    if (!this.closed) this.markClosed(err as NodeJS.ErrnoException);
   }
 }
 
@@ -157,10 +198,12 @@ export class HttpTransport extends Transport {
 class ReplyReader implements Dispatcher.DispatchHandler {
   private readonly conn: HttpTransport;
   private readonly seq: number;
+  private readonly request: HttpRequest;
 
-  constructor(conn: HttpTransport, seq: number) {
+  constructor(conn: HttpTransport, seq: number, request: HttpRequest) {
     this.conn = conn;
     this.seq = seq;
+    this.request = request;
   }
 
   onRequestStart(): void {}
@@ -191,7 +234,7 @@ class ReplyReader implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.conn.responseEnded(this.seq);
+    this.conn.responseEnded(this.seq, this.request);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -199,9 +242,18 @@ class ReplyReader implements Dispatcher.DispatchHandler {
   }
 }
 
-/** `http` and `https`. */
+/** `http`, `https`, `h2` and `h2c`. */
 export const httpTransport: TransportModule = {
   create: (name: string, target: Target, events: TransportEvents) => new HttpTransport(name, target, events),
   checkSteps: (transcript: Transcript, targetOf: (connection: string) => Target | undefined) =>
     checkHttpSteps(transcript, targetOf),
 };
+
+/** The error of an `h2://` server that does not choose `h2` by ALPN: never a fallback to HTTP/1.1. */
+function noHttp2(target: Target): ConnectError {
+  return new ConnectError(
+    target.text,
+    'TLS handshake failed: the server did not choose HTTP/2 (ALPN h2); for HTTP/1.1 use https://',
+    CONNECT_ERROR_CODES.tls,
+  );
+}

@@ -16,6 +16,10 @@ const REGISTRY: Record<Scheme, TransportModule | (() => Promise<TransportModule>
   unix: streamTransport,
   http: async () => (await import('./http.js')).httpTransport,
   https: async () => (await import('./http.js')).httpTransport,
+  h2: async () => (await import('./http.js')).httpTransport,
+  h2c: async () => (await import('./http.js')).httpTransport,
+  ws: async () => (await import('./websocket.js')).webSocketTransport,
+  wss: async () => (await import('./websocket.js')).webSocketTransport,
 };
 
 const loaded = new Map<Scheme, TransportModule>();

@@ -8,8 +8,9 @@
  * response) it says so (`onReplyEnd`); elsewhere the runner waits for quiet. Nothing above a transport
  * knows which one it has, as nothing above undici's client knows whether it got `connectH1` or `connectH2`.
  */
+import { UsageError } from '../errors.js';
 import type { Target } from '../target.js';
-import type { Transcript } from '../transcript-model.js';
+import type { Step, Transcript } from '../transcript-model.js';
 
 /** How to verify the server's certificate, for TLS targets and `>>>! starttls`. */
 export interface TlsOptions {
@@ -72,8 +73,11 @@ export abstract class Transport {
    */
   abstract open(timeoutMs: number, tls?: TlsOptions): Promise<void>;
 
-  /** Sends one step's block. Errors surface through `onClose` with `error` set. */
-  abstract send(block: Uint8Array): void;
+  /**
+   * Sends one step's block (its bytes, or `step.close`'s close frame: `block` is then empty), as the
+   * step says (`step.binary`). Errors surface through `onClose` with `error` set.
+   */
+  abstract send(block: Uint8Array, step: Step): void;
 
   /**
    * Upgrades the open connection to TLS (`>>>! starttls`) within `timeoutMs`; only byte streams can, and
@@ -89,7 +93,7 @@ export abstract class Transport {
    * checked by `checkSteps` with stand-ins for the values, which may still break it.
    * @returns null when it can be sent, else what is wrong with it (`the send block is not ...: why`)
    */
-  checkBlock(_block: Uint8Array): string | null {
+  checkBlock(_block: Uint8Array, _step: Step): string | null {
     return null;
   }
 
@@ -118,4 +122,17 @@ export interface TransportModule {
    * @throws UsageError `PATH:LINE: ...` naming the step's first line
    */
   checkSteps(transcript: Transcript, targetOf: (connection: string) => Target | undefined): void;
+}
+
+/**
+ * Refuses the steps only a WebSocket can carry (`>>>(binary)`, `>>>! close`) on a connection of another
+ * transport: each transport's `checkSteps` calls it for its own connections.
+ * @throws UsageError `PATH:LINE: ...` naming the step's line
+ */
+export function refuseWebSocketSteps(transcript: Transcript, step: Step, target: Target): void {
+  const what = step.close !== undefined ? "'close'" : step.binary ? "the 'binary' flag" : null;
+  if (what === null) return;
+  throw new UsageError(
+    `${transcript.path}:${step.line}: ${what} is for WebSocket connections (ws://, wss://), not ${target.scheme}: ${target.text}`,
+  );
 }
