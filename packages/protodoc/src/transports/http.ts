@@ -15,9 +15,11 @@
  * is picked once, when the socket is up, as undici's client picks `connectH1` or `connectH2`; the version
  * is the target's scheme's, never the server's choice. Loaded, with undici, only for HTTP targets.
  */
+
+import { createRequire } from 'node:module';
 import { connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { Client, type Dispatcher } from 'undici';
+import type { Dispatcher, Client as UndiciClient } from 'undici';
 import { ConnectError } from '../errors.js';
 import { authority, defaultServername, type Target } from '../target.js';
 import type { Transcript } from '../transcript-model.js';
@@ -28,6 +30,20 @@ import { CONNECT_ERROR_CODES, settle } from './socket.js';
 import { type TlsOptions, Transport, type TransportEvents, type TransportModule } from './transport.js';
 
 /**
+ * undici's Client, from its own module: undici's index loads all of undici (fetch, WebSocket, caches, its
+ * interceptors), about 110 ms of CPU at every start here, where a transcript needs the Client alone. undici
+ * has no exports map, so the file is reachable; should a later undici move it, the index serves.
+ */
+const Client: typeof UndiciClient = (() => {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('undici/lib/dispatcher/client.js') as typeof UndiciClient;
+  } catch {
+    return (require('undici') as typeof import('undici')).Client;
+  }
+})();
+
+/**
  * One transcript connection over an undici Client that owns the socket. `send()` dispatches one request;
  * the rendered response arrives through `onData`, and its end through `onReplyEnd`. The socket is handed
  * to undici once: if it closes, the connection stays closed, as a TCP connection would.
@@ -35,7 +51,7 @@ import { type TlsOptions, Transport, type TransportEvents, type TransportModule 
 export class HttpTransport extends Transport {
   /** The end of each response ends the reply (`onReplyEnd`): no quiet period. */
   readonly framed = true;
-  private client: Client | null = null;
+  private client: UndiciClient | null = null;
   private socket: Socket | null = null;
   private wire: HttpWire | null = null;
   /** Requests sent so far: the number of the latest, whose response's end ends the current reply. */
