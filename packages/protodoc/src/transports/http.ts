@@ -17,16 +17,16 @@
  */
 
 import { createRequire } from 'node:module';
-import { connect as netConnect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Dispatcher, Client as UndiciClient } from 'undici';
 import { ConnectError } from '../errors.js';
-import { authority, defaultServername, type Target } from '../target.js';
+import { authority, type Target } from '../target.js';
 import type { Transcript } from '../transcript-model.js';
 import { connectH1, type HttpWire } from './http-h1.js';
 import { connectH2 } from './http-h2.js';
 import { checkHttpSend, checkHttpSteps, type HttpRequest, requestFor } from './http-request.js';
-import { CONNECT_ERROR_CODES, settle } from './socket.js';
+import { CONNECT_ERROR_CODES, connectSocket } from './socket.js';
 import { type TlsOptions, Transport, type TransportEvents, type TransportModule } from './transport.js';
 
 /**
@@ -117,21 +117,7 @@ export class HttpTransport extends Transport {
     const target = this.target as Target & { kind: 'tcp' };
     let socket: Socket;
     try {
-      socket = await (target.tls
-        ? settle(
-            target,
-            timeoutMs,
-            tlsConnect({
-              host: target.host,
-              port: target.port,
-              servername: defaultServername(target),
-              ca: tls.ca,
-              rejectUnauthorized: !tls.insecure,
-              ALPNProtocols: [h2 ? 'h2' : 'http/1.1'],
-            }),
-            'secureConnect',
-          )
-        : settle(target, timeoutMs, netConnect({ host: target.host, port: target.port }), 'connect'));
+      socket = await connectSocket(target, timeoutMs, tls, { alpn: [h2 ? 'h2' : 'http/1.1'] });
     } catch (err) {
       // A server that speaks none of the protocols offered ends the handshake with an alert.
       const cause =

@@ -3,11 +3,12 @@
  * a failed TLS handshake, each said the same way whether the target is `tls://`, `https://`, `h2://` or
  * `wss://`, and whether the handshake opens the connection or upgrades it (STARTTLS).
  */
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { formatMs } from '../duration.js';
 import { ConnectError, type ProtodocError, StartTlsError } from '../errors.js';
-import type { Target } from '../target.js';
+import { defaultServername, type Target } from '../target.js';
+import type { TlsOptions } from './transport.js';
 
 /** Error codes of the `ConnectError`s transports throw. */
 export const CONNECT_ERROR_CODES = {
@@ -119,4 +120,38 @@ export function settle<S extends Socket | TLSSocket>(
     socket.once('error', onError);
     socket.once('close', onEarlyClose);
   });
+}
+
+/**
+ * Connects to a network target within `timeoutMs`, and for a TLS one (`target.tls`) completes the
+ * handshake, checking the certificate as `tls` says and offering `alpn` (the protocols, by ALPN) when
+ * given. `halfOpen`: the socket stays writable after the server's FIN (byte streams).
+ * @throws ConnectError with a code from CONNECT_ERROR_CODES
+ */
+export async function connectSocket(
+  target: Target & { kind: 'tcp' },
+  timeoutMs: number,
+  tls: TlsOptions,
+  options: { alpn?: string[]; halfOpen?: boolean } = {},
+): Promise<Socket> {
+  const allowHalfOpen = options.halfOpen === true;
+  if (!target.tls) {
+    return settle(
+      target,
+      timeoutMs,
+      netConnect({ host: target.host, port: target.port, allowHalfOpen }),
+      'connect',
+    );
+  }
+  // node:tls is loaded only when needed: it is a noticeable share of start-up for plain TCP runs.
+  const { connect: tlsConnect } = await import('node:tls');
+  const secure: ConnectionOptions = {
+    host: target.host,
+    port: target.port,
+    servername: defaultServername(target),
+    ca: tls.ca,
+    rejectUnauthorized: !tls.insecure,
+  };
+  if (options.alpn !== undefined) secure.ALPNProtocols = options.alpn;
+  return settle(target, timeoutMs, tlsConnect(allowHalfOpen ? halfOpen(secure) : secure), 'secureConnect');
 }

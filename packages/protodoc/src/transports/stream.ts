@@ -8,7 +8,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { StartTlsError } from '../errors.js';
 import { defaultServername, type Target } from '../target.js';
 import type { Step, Transcript } from '../transcript-model.js';
-import { halfOpen, settle } from './socket.js';
+import { connectSocket, halfOpen, settle } from './socket.js';
 import {
   refuseWebSocketSteps,
   type TlsOptions,
@@ -34,26 +34,10 @@ export class StreamTransport extends Transport {
    */
   async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
     const target = this.target;
-    // node:tls is loaded only when needed: it is a noticeable share of start-up for plain TCP runs.
-    const tlsConnect = target.kind === 'tcp' && target.tls ? (await import('node:tls')).connect : null;
-    const socket = await settle(
-      target,
-      timeoutMs,
+    const socket =
       target.kind === 'unix'
-        ? netConnect({ path: target.path, allowHalfOpen: true })
-        : tlsConnect !== null
-          ? tlsConnect(
-              halfOpen({
-                host: target.host,
-                port: target.port,
-                servername: defaultServername(target),
-                ca: tls.ca,
-                rejectUnauthorized: !tls.insecure,
-              }),
-            )
-          : netConnect({ host: target.host, port: target.port, allowHalfOpen: true }),
-      tlsConnect !== null ? 'secureConnect' : 'connect',
-    );
+        ? await settle(target, timeoutMs, netConnect({ path: target.path, allowHalfOpen: true }), 'connect')
+        : await connectSocket(target, timeoutMs, tls, { halfOpen: true });
     // Each step is one small write answered by one small reply: Nagle would add a delay to every one.
     socket.setNoDelay(true);
     this.attach(socket);

@@ -13,14 +13,12 @@
  * is complete when its lines are, or after quiet when it ends in `...`.
  */
 import { isUtf8 } from 'node:buffer';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { formatMs } from '../duration.js';
 import { ConnectError, UsageError } from '../errors.js';
-import { authority, defaultServername, type Target } from '../target.js';
+import { authority, type Target } from '../target.js';
 import type { Step, Transcript } from '../transcript-model.js';
-import { CONNECT_ERROR_CODES, describe, settle } from './socket.js';
+import { CONNECT_ERROR_CODES, connectSocket, describe } from './socket.js';
 import { type TlsOptions, Transport, type TransportEvents, type TransportModule } from './transport.js';
 
 const LF = 0x0a;
@@ -104,21 +102,7 @@ export class WebSocketTransport extends Transport {
     const target = this.target;
     if (target.kind !== 'tcp') throw new Error('WebSocket target without host and port');
     const started = performance.now();
-    const socket: Socket = await (target.tls
-      ? settle(
-          target,
-          timeoutMs,
-          tlsConnect({
-            host: target.host,
-            port: target.port,
-            servername: defaultServername(target),
-            ca: tls.ca,
-            rejectUnauthorized: !tls.insecure,
-            ALPNProtocols: ['http/1.1'],
-          }),
-          'secureConnect',
-        )
-      : settle(target, timeoutMs, netConnect({ host: target.host, port: target.port }), 'connect'));
+    const socket = await connectSocket(target, timeoutMs, tls, { alpn: ['http/1.1'] });
     socket.setNoDelay(true);
     const url = `${target.tls ? 'wss' : 'ws'}://${authority(target)}${target.resource ?? '/'}`;
     const ws = new WebSocket(url, {
