@@ -11,7 +11,6 @@
  *   process.stdout.write(await formatPretty(summary));
  */
 export { type CheckOptions, type CheckResult, checkFiles, type UpdateOptions } from './check.js';
-export type { TlsOptions } from './connection.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';
 export { EXIT_CODES } from './exit-codes.js';
@@ -32,6 +31,7 @@ export {
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
+export type { TlsOptions } from './transports/transport.js';
 export type { ChangeToDecide, Decision } from './update.js';
 export {
   loadVariables,
