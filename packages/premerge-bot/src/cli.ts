@@ -24,7 +24,6 @@ import {
   type OnceReport,
   readStatus,
   retryCandidate,
-  runOnce,
 } from './engine.js';
 import { LogNotFoundError, PremergeError, UsageError } from './errors.js';
 import { HOOK_LOG, installHook, uninstallHook } from './hook.js';
@@ -41,7 +40,20 @@ import {
 } from './progress.js';
 import { normalizeRepo } from './repo-location.js';
 import { openRunLog } from './run-logs.js';
-import { pokeWatch, type WatchEvent, watch } from './watch.js';
+import { pokeWatch, Scheduler, type WatchEvent, watch } from './watch.js';
+
+/** One look at a repository through the scheduler every front end shares (`once`). */
+async function lookOnce(options: EngineOptions): Promise<OnceReport> {
+  const { stateDir, signal, onEvent, ...target } = options;
+  const scheduler = new Scheduler({
+    stateDir: stateDir!,
+    ...(signal ? { signal } : {}),
+    onEvent: (e) => {
+      if (e.type === 'engine') onEvent?.(e.event);
+    },
+  });
+  return (await scheduler.add(target))!;
+}
 
 /** This package's version, as `premerge-bot --version` prints it. */
 export const VERSION: string = (
@@ -156,7 +168,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
               return;
             }
             options.onEvent = (e) => line(formatEngineEvent(e));
-            const report = await runOnce(options);
+            const report = await lookOnce(options);
             if (!report.deferred) line(summarize(report));
           } catch (e) {
             outcome.code = exitCodeFor(e, err);
@@ -172,7 +184,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
         }
         let report: OnceReport;
         try {
-          report = await runOnce(options);
+          report = await lookOnce(options);
         } finally {
           elapsed?.stop();
         }

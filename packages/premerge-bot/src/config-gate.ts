@@ -14,7 +14,9 @@ import type { Mirror } from './workspace.js';
 
 export type GateResult =
   /** Lands as far as the config is concerned; `change` describes a config change `allow` let through. */
-  { ok: true; change?: string } | { ok: false; reason: string };
+  | { ok: true; change?: string }
+  /** It may not land; `change` is set when the only reason is a config change `config-changes: refuse` refused. */
+  | { ok: false; reason: string; change?: string };
 
 const show = (v: unknown) => JSON.stringify(v);
 
@@ -96,6 +98,7 @@ export async function checkCandidateConfig(
   if (g.config.configChanges === 'allow' || g.approved === sha) return { ok: true, change };
   return {
     ok: false,
+    change,
     reason: `it changes ${CONFIG_PATH} (${change}) and config-changes is refuse: land it with \`premerge-bot land ${short} --config-change\` on the bot's host, which tests it under the new config`,
   };
 }

@@ -3,10 +3,11 @@
  * the report being built. Recording a verdict goes through here so the journal, the report and the events agree.
  */
 import { randomBytes } from 'node:crypto';
+import type { BotStatus } from './bot-status.js';
 import type { PremergeConfig } from './config.js';
+import type { CandidateTip, Forge, ForgeSnapshot } from './forge.js';
 import { checkMirror, checkTreeGitDir } from './mirror-guard.js';
 import type { RepoPaths } from './paths.js';
-import type { Publisher } from './publisher.js';
 import type { Runner } from './runner.js';
 import { applyRecord, type Journal, type JournalRecord, type JournalState, summarize } from './store.js';
 import { TREE_GIT_CONFIG } from './test-tree.js';
@@ -15,7 +16,9 @@ import type { Mirror } from './workspace.js';
 
 export interface SessionInit {
   paths: RepoPaths;
+  /** The repository as messages and statuses name it ({@link Forge.name}: no credentials); git gets the forge's URL. */
   repo: string;
+  /** The candidates repository, named the same way. */
   candidatesFrom: string | undefined;
   mirror: Mirror;
   journal: Journal;
@@ -26,14 +29,14 @@ export interface SessionInit {
   signal: AbortSignal | undefined;
   pollIntervalMs: number;
   maxBatch: number;
-  /** The bot's token for a target protected by `hook install --protect`, when there is one. */
-  pushToken: string | null;
   /** The most of a test's output a run's log keeps. */
   logLimit: number;
-  /** Where verdicts and the status are published. */
-  publisher: Publisher;
+  /** Where the repository lives: fetching, the trusted config, landing, publishing (forge.ts). */
+  forge: Forge;
   /** A `watch`'s heartbeat: the status is published at least this often (ms). */
   heartbeatMs: number | undefined;
+  /** Receives each status computed for publishing. */
+  onStatus?: ((status: BotStatus) => void) | undefined;
 }
 
 export class Session {
@@ -47,10 +50,10 @@ export class Session {
   readonly pollIntervalMs: number;
   readonly maxBatch: number;
   private readonly onEvent: ((e: EngineEvent) => void) | undefined;
-  readonly pushToken: string | null;
   readonly logLimit: number;
-  readonly publisher: Publisher;
+  readonly forge: Forge;
   readonly heartbeatMs: number | undefined;
+  readonly onStatus: ((status: BotStatus) => void) | undefined;
   /** The publications in progress, one after another (publication.ts). */
   publishing: Promise<void> = Promise.resolve();
   /** What stops the bot from working (a bad config...), for the status it publishes. */
@@ -65,34 +68,28 @@ export class Session {
   defaultBranch = '';
   /** The commit of the default branch the trusted config was read from, and the object id of its file. */
   trustedConfig: { commit: string; oid: string } | undefined;
-  /** The mirror's refs as of the last scan (mirror.refs()). */
-  refs = new Map<string, string>();
+  /** What the forge's last fetch saw. */
+  snapshot: ForgeSnapshot = { defaultBranch: '', branches: new Map(), tags: new Map(), candidates: [] };
   /** Runs the tests (chosen for the config in force: see engine.ts). */
   runner!: Runner;
   /** The isolation settings {@link runner} was made for. */
   runnerKey: string | undefined;
   /** A candidate whose config change an operator approved (`land --config-change`). */
   approvedConfigChange: string | undefined;
-  /** Where the mirror keeps the candidate branches: `candidatesFrom`'s when given, else `repo`'s. */
-  get candidateRefs(): string {
-    return this.candidatesFrom ? 'refs/cands/heads/' : 'refs/origin/heads/';
+  /** The candidate branches as of the last scan, with their tips (every branch; the config selects). */
+  candidateTips(): CandidateTip[] {
+    return [...this.snapshot.candidates];
   }
 
-  /** The candidate branches as of the last scan, with their tips. */
-  candidateTips(): Array<{ branch: string; sha: string }> {
-    const prefix = this.candidateRefs;
-    return [...this.refs]
-      .filter(([ref]) => ref.startsWith(prefix))
-      .map(([ref, sha]) => ({ branch: ref.slice(prefix.length), sha }));
+  /** The tip of candidate branch `branch` as of the last scan, if it exists. */
+  candidateTip(branch: string): string | undefined {
+    return this.snapshot.candidates.find((c) => c.branch === branch)?.sha;
   }
 
   /** Refs the test's own checkout gets: the repository's tags, and the target at `base` as origin's. */
   testRefs(base: string): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [ref, sha] of this.refs) {
-      if (ref.startsWith('refs/origin/tags/'))
-        out.set(`refs/tags/${ref.slice('refs/origin/tags/'.length)}`, sha);
-    }
+    for (const [tag, sha] of this.snapshot.tags) out.set(`refs/tags/${tag}`, sha);
     out.set(`refs/remotes/origin/${this.config.target}`, base);
     return out;
   }
@@ -111,10 +108,10 @@ export class Session {
     this.pollIntervalMs = init.pollIntervalMs;
     this.maxBatch = init.maxBatch;
     this.onEvent = init.onEvent;
-    this.pushToken = init.pushToken;
     this.logLimit = init.logLimit;
-    this.publisher = init.publisher;
+    this.forge = init.forge;
     this.heartbeatMs = init.heartbeatMs;
+    this.onStatus = init.onStatus;
     this.state = summarize(init.records, init.tornLines);
   }
 

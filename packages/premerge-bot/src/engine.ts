@@ -2,24 +2,24 @@
  * The single entry point every front end (CLI, daemon, GitHub App) uses. Nothing else in the package decides
  * what lands; the front ends only map their inputs to {@link EngineOptions}.
  */
-import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pendingCandidates, selectCandidates } from './candidates.js';
 import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { Session } from './context.js';
 import { IsolationError, NotACandidateError, PremergeError, StateError } from './errors.js';
 import { isAncestor } from './git.js';
-import { GitPublisher } from './git-publisher.js';
+import { GitForge } from './git-forge.js';
 import { firstAnnouncement, isolationSettings, planIsolation } from './isolation.js';
-import { refuseCheckedOutTarget } from './landing.js';
 import { LocalRunner } from './local-runner.js';
 import { type RepoLock, tryLock } from './lock.js';
 import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
-import { readPushToken } from './protect.js';
 import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
 import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { repoName } from './repo-identity.js';
 import { applyRetention } from './retention.js';
+import { migrateLegacyState } from './state-migration.js';
 import {
   compactRecords,
   Journal,
@@ -29,8 +29,9 @@ import {
   rewriteJournal,
   settlingVerdicts,
 } from './store.js';
-import { readTrustedBlob, readTrustedConfig, targetMissing } from './trusted-config.js';
+import { targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
+import { pokeWatch, servesHere } from './watch-ipc.js';
 import { Mirror } from './workspace.js';
 
 export type { EngineOptions } from './options.js';
@@ -47,16 +48,32 @@ export type {
 } from './types.js';
 
 /**
+ * The repositories this process works on now (by lock path), each with when it was last asked to look again: a
+ * second engine call in the same process (a scheduler's poke, a library user's call) finds the session here.
+ */
+const working = new Map<string, { pokedAt: number }>();
+
+/** How a scheduler (scheduler.ts) talks to the session it started: when it was last poked for its repository. */
+export interface RunControl {
+  /** The time (ms since the epoch) of the latest poke for this repository; 0 when none came. */
+  pokedAt(): number;
+}
+
+/**
  * Processes every pending candidate of `options.repo` and resolves when none is left.
  *
- * Holds the repository's lock while it works. When another bot (a `watch`, or a `once` started by a hook) holds
- * it, this call asks that bot to look again and returns at once with `deferred: true`: the push is not lost, and the
- * hook does not wait. Rejects with a {@link PremergeError} (`PREMERGE_CONFIG_*`, `PREMERGE_TARGET_MISSING`,
+ * Holds the repository's lock while it works. When another bot holds it, the push is not lost and the caller does
+ * not wait for a test it need not run:
+ * - a session of this process, or a `watch` that answers on the state directory's socket (watch-ipc.ts), is asked
+ *   to look again, and this call returns at once with `deferred: true`;
+ * - another process (a `once` started by a hook or cron): this call waits for the lock and then looks itself, unless
+ *   another call is waiting already (that one looks after the holder, and sees this push): then `deferred: true`.
+ * Rejects with a {@link PremergeError} (`PREMERGE_CONFIG_*`, `PREMERGE_TARGET_MISSING`,
  * `PREMERGE_REPO_UNREACHABLE`, ...) when the bot cannot work; a candidate's failure is a verdict, not an error.
  */
-export async function runOnce(options: EngineOptions): Promise<OnceReport> {
+export async function runOnce(options: EngineOptions, control?: RunControl): Promise<OnceReport> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const emit = (e: EngineEvent) => {
     try {
@@ -65,32 +82,50 @@ export async function runOnce(options: EngineOptions): Promise<OnceReport> {
       // A listener's failure must not stop a landing.
     }
   };
-  for (let round = 0; ; round++) {
-    let attempt = tryLock(r.paths.lock);
-    if (!attempt.acquired && round === 0) {
-      // Ask the holder to look again; then try once more, in case it released between our two attempts. (The
-      // holder checks for pokes after releasing, so one of us always sees this push.)
-      poke(r.paths.poke);
-      attempt = tryLock(r.paths.lock);
+  const deferred = (holderPid: number) => {
+    report.deferred = true;
+    emit({ type: 'deferred', reason: 'another bot holds the repository lock; it will rescan', holderPid });
+    return report;
+  };
+  let lock: RepoLock;
+  const attempt = tryLock(r.paths.lock);
+  if (attempt.acquired) lock = attempt.lock;
+  else {
+    const inProcess = working.get(r.paths.lock);
+    if (inProcess) {
+      inProcess.pokedAt = Date.now();
+      return deferred(process.pid);
     }
-    if (!attempt.acquired) {
-      if (round === 0) {
-        report.deferred = true;
-        emit({
-          type: 'deferred',
-          reason: 'another bot holds the repository lock; it will rescan',
-          holderPid: attempt.holderPid,
-        });
-      }
+    if (!servesHere(r.paths.stateDir) && (await pokeWatch(r.paths.stateDir, r.identity)))
+      return deferred(attempt.holderPid);
+    // One waiter per repository is enough: it looks after the holder, so it sees every push made before it looks.
+    const next = tryLock(r.paths.nextLock);
+    if (!next.acquired) return deferred(attempt.holderPid);
+    let waited: RepoLock | null;
+    try {
+      waited = await waitForLock(r, options);
+    } finally {
+      // Released before the look it waited for begins: a push arriving now finds no waiter and waits itself.
+      next.lock.release();
+    }
+    if (!waited) {
+      report.aborted = true;
       return report;
     }
-    let lastScan: number;
-    try {
-      lastScan = await work(options, r, report, round === 0);
-    } finally {
-      attempt.lock.release();
+    lock = waited;
+  }
+  const entry = { pokedAt: 0 };
+  working.set(r.paths.lock, entry);
+  const pokedAt = () => Math.max(entry.pokedAt, control?.pokedAt() ?? 0);
+  try {
+    for (let round = 0; ; round++) {
+      const lastScan = await work(options, r, report, round === 0, pokedAt);
+      // A poke during the session's last steps (publishing, closing) asks for another look.
+      if (report.aborted || pokedAt() < lastScan) return report;
     }
-    if (report.aborted || pokedAt(r.paths.poke) < lastScan) return report;
+  } finally {
+    working.delete(r.paths.lock);
+    lock.release();
   }
 }
 
@@ -108,7 +143,16 @@ function emptyReport(repo: string): OnceReport {
   };
 }
 
-function ensureRoot(r: Resolved): void {
+/** Creates the repository's state root, moving there the state an earlier keying left (state-migration.ts). */
+function ensureRoot(r: Resolved, onEvent?: (e: EngineEvent) => void): void {
+  const moved = migrateLegacyState(r);
+  if (moved !== null) {
+    try {
+      onEvent?.({ type: 'state-moved', from: moved, to: r.paths.root });
+    } catch {
+      // The listener's problem.
+    }
+  }
   try {
     mkdirSync(r.paths.root, { recursive: true });
   } catch (e) {
@@ -129,7 +173,7 @@ function ensureRoot(r: Resolved): void {
  */
 export async function landConfigChange(options: EngineOptions, sha: string): Promise<OnceReport> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const lock = await waitForLock(r, options);
   if (!lock) {
@@ -138,15 +182,17 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
   }
   try {
     await withSession(options, r, report, async (s) => {
-      await s.mirror.fetch(s.repo, s.candidatesFrom);
-      s.defaultBranch = await s.mirror.defaultBranch(s.repo);
-      const trusted = await readTrustedConfig(s.mirror, s.repo, s.defaultBranch).catch((e) => {
-        if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
-        throw e;
-      });
+      s.snapshot = await s.forge.fetch();
+      s.defaultBranch = s.snapshot.defaultBranch;
+      const trusted = await s.forge
+        .readTrustedConfig(s.snapshot)
+        .then((t) => t.config)
+        .catch((e) => {
+          if (e instanceof PremergeError && e.code === 'PREMERGE_CONFIG_MISSING') return null;
+          throw e;
+        });
       const wanted = sha.toLowerCase();
       if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new NotACandidateError(`'${sha}' is not a commit id`);
-      s.refs = await s.mirror.refs();
       const tips = s.candidateTips().filter((b) => b.sha.startsWith(wanted));
       const shas = new Set(tips.map((b) => b.sha));
       if (shas.size !== 1) {
@@ -168,11 +214,11 @@ export async function landConfigChange(options: EngineOptions, sha: string): Pro
         );
       }
       s.config = config;
-      const targetSha = await s.mirror.resolve(`refs/origin/heads/${config.target}`);
+      const targetSha = s.snapshot.branches.get(config.target);
       if (!targetSha) {
         throw targetMissing(config.target, s.repo, s.defaultBranch);
       }
-      await refuseCheckedOutTarget(s.repo, config.target);
+      await s.forge.checkTarget(config.target);
       s.targetSha = targetSha;
       s.approvedConfigChange = full;
       await chooseRunner(s, options);
@@ -218,23 +264,6 @@ async function waitForLock(r: Resolved, options: EngineOptions): Promise<RepoLoc
   }
 }
 
-function poke(path: string): void {
-  const now = new Date();
-  try {
-    utimesSync(path, now, now);
-  } catch {
-    writeFileSync(path, '');
-  }
-}
-
-function pokedAt(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Opens a locked session (the caller holds the lock): journal, mirror, the recovery of what a crash left, then
  * `fn`; closes the journal and lets the runner tidy up whatever happens.
@@ -255,11 +284,16 @@ async function withSession<T>(
   }
   const journal = Journal.open(r.paths.journal);
   const mirror = new Mirror(r.paths.mirror);
-  const pushToken = readPushToken(r.paths.stateDir);
-  const s = new Session({
-    paths: r.paths,
+  const forge = (options.forge ?? ((c) => new GitForge(c)))({
     repo: r.repo,
     candidatesFrom: r.candidatesFrom,
+    mirror,
+    stateDir: r.paths.stateDir,
+  });
+  const s = new Session({
+    paths: r.paths,
+    repo: forge.name,
+    candidatesFrom: r.candidatesFrom === undefined ? undefined : repoName(r.candidatesFrom),
     mirror,
     journal,
     records,
@@ -269,10 +303,10 @@ async function withSession<T>(
     signal: options.signal,
     pollIntervalMs: options.pollIntervalMs ?? 2000,
     maxBatch: options.maxBatch ?? 16,
-    pushToken,
     logLimit: r.logs.limit,
-    publisher: new GitPublisher(mirror, r.repo, r.candidatesFrom, pushToken),
+    forge,
     heartbeatMs: options.heartbeatMs,
+    onStatus: options.onStatus,
   });
   const stopHeartbeat = startHeartbeat(s);
   try {
@@ -319,17 +353,23 @@ function compactIfLarge(r: Resolved, records: JournalRecord[], threshold: number
 }
 
 /** One locked session: recover, then fetch/decide/land until a scan finds nothing new. Returns the last scan time. */
-function work(options: EngineOptions, r: Resolved, report: OnceReport, firstRound: boolean): Promise<number> {
-  return withSession(options, r, report, (s) => workLoop(s, options, r, report, firstRound));
+function work(
+  options: EngineOptions,
+  r: Resolved,
+  report: OnceReport,
+  firstRound: boolean,
+  pokedAt: () => number,
+): Promise<number> {
+  return withSession(options, r, report, (s) => workLoop(s, options, report, firstRound, pokedAt));
 }
 
 /** Scan, decide, test and land until a scan finds nothing new (and no poke came); returns the last scan's time. */
 async function workLoop(
   s: Session,
   options: EngineOptions,
-  r: Resolved,
   report: OnceReport,
   firstRound: boolean,
+  pokedAt: () => number,
 ): Promise<number> {
   {
     const { mirror } = s;
@@ -350,7 +390,7 @@ async function workLoop(
       await finishPassedRuns(s);
       const listed = s.candidateTips();
       const candidates = selectCandidates(listed, s.config);
-      s.emit({ type: 'fetched', repo: r.repo, target: s.config.target, targetSha: s.targetSha, candidates });
+      s.emit({ type: 'fetched', repo: s.repo, target: s.config.target, targetSha: s.targetSha, candidates });
       const verdicts = settlingVerdicts(s.state);
       const pending = await pendingCandidates(mirror.gitDir, candidates, s.targetSha, s.config, verdicts);
       if (first) report.pendingAtStart = pending.length;
@@ -366,7 +406,7 @@ async function workLoop(
         return scanStart;
       }
       const progressed = report.verdicts.length + report.testRuns !== before;
-      if (!progressed && pokedAt(r.paths.poke) < scanStart) return scanStart;
+      if (!progressed && pokedAt() < scanStart) return scanStart;
     }
   }
 }
@@ -383,7 +423,7 @@ export async function retryCandidate(
   sha: string,
 ): Promise<OnceReport & { retried: string; already?: Verdict }> {
   const r = resolveOptions(options);
-  ensureRoot(r);
+  ensureRoot(r, options.onEvent);
   const report = emptyReport(options.repo);
   const lock = await waitForLock(r, options);
   if (!lock) return { ...report, aborted: true, retried: '' };
@@ -394,7 +434,7 @@ export async function retryCandidate(
       const landed = s.state.verdicts.find((v) => v.verdict.sha === full && v.verdict.kind === 'landed');
       if (landed) return { ...report, retried: full, already: landed.verdict };
       s.record({ type: 'retry', sha: full, at: new Date().toISOString() });
-      await workLoop(s, options, r, report, true);
+      await workLoop(s, options, report, true, () => 0);
       return { ...report, retried: full };
     });
   } finally {
@@ -441,24 +481,16 @@ async function chooseRunner(s: Session, options: EngineOptions): Promise<void> {
 
 /** Fetches, reads the trusted config from the default branch and the target's commit. */
 async function scan(s: Session): Promise<void> {
-  // Two connections at once: the default branch is asked of the repository itself.
-  const [, defaultBranch] = await Promise.all([
-    s.mirror.fetch(s.repo, s.candidatesFrom),
-    s.mirror.defaultBranch(s.repo),
-  ]);
-  s.defaultBranch = defaultBranch;
-  const [trusted, refs] = await Promise.all([
-    readTrustedBlob(s.mirror, s.repo, s.defaultBranch),
-    s.mirror.refs(),
-  ]);
+  s.snapshot = await s.forge.fetch();
+  s.defaultBranch = s.snapshot.defaultBranch;
+  const trusted = await s.forge.readTrustedConfig(s.snapshot);
   s.config = trusted.config;
-  s.refs = refs;
-  const sha = refs.get(`refs/origin/heads/${s.config.target}`);
-  s.trustedConfig = { commit: refs.get(`refs/origin/heads/${s.defaultBranch}`) ?? '', oid: trusted.oid };
+  s.trustedConfig = { commit: trusted.commit, oid: trusted.oid };
+  const sha = s.snapshot.branches.get(s.config.target);
   if (!sha) {
     throw targetMissing(s.config.target, s.repo, s.defaultBranch);
   }
-  await refuseCheckedOutTarget(s.repo, s.config.target);
+  await s.forge.checkTarget(s.config.target);
   s.targetSha = sha;
 }
 
@@ -488,7 +520,7 @@ async function finishPassedRuns(s: Session): Promise<void> {
     let stillValid = target === s.config.target && configHash === s.config.hash && s.targetSha === base;
     for (const m of members) {
       if (!stillValid) break;
-      stillValid = (await s.mirror.resolve(`${s.candidateRefs}${m.branch}`)) === m.sha;
+      stillValid = s.candidateTip(m.branch) === m.sha;
     }
     if (!stillValid) {
       s.record({ type: 'run-ended', runId, at: new Date().toISOString(), outcome: 'pass-no-longer-valid' });

@@ -22,6 +22,8 @@
  * | `PREMERGE_WATCH_RUNNING`      | WatchRunningError   | another `watch` serves this state directory              |
  * | `PREMERGE_INTERNAL`           | PremergeError       | a bug                                                    |
  */
+import { redactCredentials } from './repo-identity.js';
+
 export type PremergeErrorCode =
   | 'PREMERGE_CONFIG_MISSING'
   | 'PREMERGE_CONFIG_INVALID'
@@ -124,7 +126,7 @@ export function pushReason(stdout: string, stderr: string): string {
     .filter((l) => l.startsWith('!'))
     .map((l) => l.split('\t').slice(2).join(' ').trim());
   const parts = [...remote, ...rejected];
-  return parts.length > 0 ? parts.join('; ') : gitReason(stderr) || 'push refused';
+  return redactCredentials(parts.length > 0 ? parts.join('; ') : gitReason(stderr) || 'push refused');
 }
 
 /** A git command failed where it should not have; `stderr` holds git's own words. */
@@ -134,7 +136,11 @@ export class GitError extends PremergeError {
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(args: readonly string[], exitCode: number | null, stderr: string) {
-    super(`git ${args.join(' ')} failed (exit ${exitCode}): ${gitReason(stderr)}`, 'PREMERGE_GIT');
+    // A URL in the arguments or in git's words may carry a token: never in a message.
+    super(
+      redactCredentials(`git ${args.join(' ')} failed (exit ${exitCode}): ${gitReason(stderr)}`),
+      'PREMERGE_GIT',
+    );
     this.name = 'GitError';
     this.args = args;
     this.exitCode = exitCode;
@@ -150,9 +156,12 @@ export function unreachable(action: string, url: string, cause: unknown): RepoUn
       : cause instanceof Error
         ? cause.message
         : String(cause);
+  const name = redactCredentials(url);
   return new RepoUnreachableError(
-    `cannot ${action} ${url}: ${detail} (check the path or URL, and that the bot's user may read it)`,
-    url,
+    redactCredentials(
+      `cannot ${action} ${name}: ${detail} (check the path or URL, and that the bot's user may read it)`,
+    ),
+    name,
     { cause },
   );
 }

@@ -11,7 +11,8 @@
 import { type BotStatus, STATUS_FILE, STATUS_JSON, STATUS_LOGS, statusText } from './bot-status.js';
 import { pushReason } from './errors.js';
 import { tokenEnv } from './protect.js';
-import type { Publisher } from './publisher.js';
+import type { PublishedVerdict, Publisher } from './publisher.js';
+import { repoIdentity } from './repo-identity.js';
 import type { Verdict } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -46,22 +47,29 @@ function importStream(ref: string, files: ReadonlyMap<string, string>, at: Date)
 }
 
 export class GitPublisher implements Publisher {
+  /** The repositories' identities (repo-identity.ts): stable names for the journal, never with credentials. */
   readonly destinations: readonly string[];
   private readonly mirror: Mirror;
   private readonly token: string | null;
+  /** Where git reaches each destination. */
+  private readonly urls: ReadonlyMap<string, string>;
 
   /** Publishes to `repo` (whose notes it builds on) and, in the three-repository layout, to `candidatesFrom`. */
   constructor(mirror: Mirror, repo: string, candidatesFrom: string | undefined, token: string | null) {
     this.mirror = mirror;
-    this.destinations = candidatesFrom ? [repo, candidatesFrom] : [repo];
+    const urls = new Map([[repoIdentity(repo), repo]]);
+    if (candidatesFrom) urls.set(repoIdentity(candidatesFrom), candidatesFrom);
+    this.urls = urls;
+    this.destinations = [...urls.keys()];
     this.token = token;
   }
 
   async publish(
     destination: string,
-    verdicts: readonly Verdict[],
+    published: readonly PublishedVerdict[],
     status: BotStatus | null,
   ): Promise<string | null> {
+    const verdicts = published.map((p) => p.verdict);
     const primary = destination === this.destinations[0];
     const refspecs: string[] = [];
     const args: string[] = [];
@@ -79,7 +87,14 @@ export class GitPublisher implements Publisher {
       refspecs.push(`+${STATUS_REF}:${STATUS_REF}`);
     }
     if (refspecs.length === 0) return null;
-    const push = ['push', '--quiet', '--porcelain', ...args, destination, ...refspecs];
+    const push = [
+      'push',
+      '--quiet',
+      '--porcelain',
+      ...args,
+      this.urls.get(destination) ?? destination,
+      ...refspecs,
+    ];
     const env = tokenEnv(this.token);
     let r = await this.mirror.run(push, [1, 128], env);
     // One state directory may serve a protected repository and one that takes no push options.

@@ -3,12 +3,15 @@
  * the engine's sessions create the state they need, and readers (`status`, `log`, the hook's answer) find the state
  * a bot made or say that there is none ({@link resolveForReading}).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { BotStatus } from './bot-status.js';
 import { NoStateError, StateError, UsageError } from './errors.js';
+import type { ForgeFactory } from './forge.js';
 import { installedStateDir } from './hook.js';
 import { overlaps } from './isolation.js';
 import { defaultStateDir, defaultTreesDir, type RepoPaths, repoPaths } from './paths.js';
+import { repoIdentity, repoName } from './repo-identity.js';
 import { normalizeRepo } from './repo-location.js';
 import { type LogSettings, logSettings } from './retention.js';
 import type { EngineEvent } from './types.js';
@@ -94,12 +97,29 @@ export interface EngineOptions {
    * published when something changes and says no heartbeat is to be expected (cron, hooks).
    */
   heartbeatMs?: number;
+  /** Receives the bot's status each time a session computes it for publishing (the scheduler keeps the latest). */
+  onStatus?: (status: BotStatus) => void;
+  /**
+   * Where the repository lives (forge.ts): made once per session from the repository, the candidates repository, the
+   * mirror and the state directory. The GitHub App passes its own; everything else lands on plain git.
+   * @default the plain-git forge (git-forge.ts)
+   */
+  forge?: ForgeFactory;
+  /**
+   * The repository's identity (repo-identity.ts), which keys its state, lock and pokes, when the front end knows a
+   * better one than the path or URL gives (the GitHub App: `github:HOST:REPOSITORY_ID`, which survives renames).
+   * @default repoIdentity(repo)
+   */
+  identity?: string;
 }
 
 /** The options with paths resolved and settings read: what every engine call works from. */
 export interface Resolved {
+  /** The repository as git is given it (a local path made absolute; a URL as given, credentials and all). */
   repo: string;
   candidatesFrom: string | undefined;
+  /** The repository's identity (repo-identity.ts): what its state, lock and pokes are keyed by. */
+  identity: string;
   paths: RepoPaths;
   logs: LogSettings;
 }
@@ -116,10 +136,12 @@ export function resolveOptions(options: EngineOptions): Resolved {
       `the trees directory ${treesDir} and the state directory ${stateDir} must not contain each other: a test could reach the bot's state`,
     );
   }
+  const identity = options.identity ?? repoIdentity(repo);
   return {
     repo,
     candidatesFrom,
-    paths: repoPaths(stateDir, repo, candidatesFrom, treesDir),
+    identity,
+    paths: repoPaths(stateDir, repo, candidatesFrom, treesDir, identity),
     logs: logSettings(options),
   };
 }
@@ -127,28 +149,46 @@ export function resolveOptions(options: EngineOptions): Resolved {
 /** Which repositories a state root under `repos/` belongs to; written by every session, read by readers. */
 const REPO_RECORD = 'repo.json';
 
-interface RepoRecord {
+/** What `repo.json` holds: the repositories by name (never with credentials) and by identity. */
+export interface RepoRecord {
   repo: string;
   candidatesFrom?: string;
+  /** Absent in the records of premerge-bot 0.1, whose `repo` is the path or URL as given. */
+  identity?: string;
+  candidatesIdentity?: string;
 }
 
-/** Records in the repository's state root which repositories it belongs to (once). */
+/** Records in the repository's state root which repositories it belongs to (again when it says otherwise). */
 export function writeRepoRecord(r: Resolved): void {
   const path = join(r.paths.root, REPO_RECORD);
-  if (existsSync(path)) return;
   const record: RepoRecord = {
-    repo: r.repo,
-    ...(r.candidatesFrom ? { candidatesFrom: r.candidatesFrom } : {}),
+    repo: repoName(r.repo),
+    ...(r.candidatesFrom ? { candidatesFrom: repoName(r.candidatesFrom) } : {}),
+    identity: r.identity,
+    ...(r.candidatesFrom ? { candidatesIdentity: repoIdentity(r.candidatesFrom) } : {}),
   };
-  writeFileSync(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  const text = `${JSON.stringify(record)}\n`;
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(`${path}.new`, text, { mode: 0o600 });
+  renameSync(`${path}.new`, path);
 }
 
-function readRepoRecord(root: string): RepoRecord | null {
+export function readRepoRecord(root: string): RepoRecord | null {
   try {
     return JSON.parse(readFileSync(join(root, REPO_RECORD), 'utf8')) as RepoRecord;
   } catch {
     return null;
   }
+}
+
+/** The identities a record names (computed from the names in a record of premerge-bot 0.1). */
+export function recordIdentities(record: RepoRecord): { repo: string; candidates: string | undefined } {
+  return {
+    repo: record.identity ?? repoIdentity(record.repo),
+    candidates:
+      record.candidatesIdentity ??
+      (record.candidatesFrom === undefined ? undefined : repoIdentity(record.candidatesFrom)),
+  };
 }
 
 /**
@@ -165,7 +205,8 @@ export async function resolveForReading(options: EngineOptions): Promise<Resolve
     const pairs: RepoRecord[] = [];
     for (const name of existsSync(repos) ? readdirSync(repos) : []) {
       const record = readRepoRecord(join(repos, name));
-      if (record?.repo === r.repo && record.candidatesFrom !== undefined) pairs.push(record);
+      if (record && recordIdentities(record).repo === r.identity && record.candidatesFrom !== undefined)
+        pairs.push(record);
     }
     if (pairs.length === 1) return resolveOptions({ ...options, candidatesFrom: pairs[0]!.candidatesFrom! });
     if (pairs.length > 1) {

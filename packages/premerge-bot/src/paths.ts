@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { repoIdentity } from './repo-identity.js';
 import { normalizeRepo } from './repo-location.js';
 
 /** The state directory when none is given: `$XDG_STATE_HOME/premerge-bot` or `~/.local/state/premerge-bot`. */
@@ -44,7 +45,8 @@ export interface RepoPaths {
   root: string;
   journal: string;
   lock: string;
-  poke: string;
+  /** Held by the one engine call waiting for {@link lock} (engine.ts runOnce). */
+  nextLock: string;
   mirror: string;
   /** The bot's own git directory for the test tree: its index and HEAD, never seen by a test. */
   treeGit: string;
@@ -55,27 +57,60 @@ export interface RepoPaths {
   trees: TreePaths;
 }
 
-/** The files of one (repository, candidates repository) pair inside the state and trees directories. */
+/**
+ * The files of one (repository, candidates repository) pair inside the state and trees directories, keyed by the
+ * repositories' identities (repo-identity.ts): one repository reached by a symlink, a relative path, a URL with a
+ * rotated token or with and without `.git` has one state, one lock. `identity` overrides the repository's (the
+ * GitHub App: `github:HOST:ID`).
+ */
 export function repoPaths(
+  stateDir: string,
+  repo: string,
+  candidatesFrom?: string,
+  treesDir = defaultTreesDir(stateDir),
+  identity?: string,
+): RepoPaths {
+  const id = identity ?? repoIdentity(repo);
+  const key = id + (candidatesFrom ? `\n${repoIdentity(candidatesFrom)}` : '');
+  return pathsAt(stateDir, treesDir, `${slugOf(id.startsWith('github:') ? repo : id)}-${hash(key)}`);
+}
+
+/**
+ * Where premerge-bot 0.1 kept the same pair: keyed by the path or URL as given (made absolute), so a symlink, a
+ * token in the URL or a trailing `.git` made another state directory. A session moves it to {@link repoPaths}.
+ */
+export function legacyRepoPaths(
   stateDir: string,
   repo: string,
   candidatesFrom?: string,
   treesDir = defaultTreesDir(stateDir),
 ): RepoPaths {
   const key = normalizeRepo(repo) + (candidatesFrom ? `\n${normalizeRepo(candidatesFrom)}` : '');
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
-  const slug =
+  return pathsAt(stateDir, treesDir, `${slugOf(repo)}-${hash(key)}`);
+}
+
+function hash(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/** A readable directory name for a repository: its last path component without `.git`. */
+function slugOf(repo: string): string {
+  return (
     basename(repo.replace(/\/+$/, ''))
       .replace(/\.git$/, '')
-      .replace(/[^A-Za-z0-9._-]/g, '_') || 'repo';
-  const root = join(resolve(stateDir), 'repos', `${slug}-${hash}`);
-  const treesRoot = join(resolve(treesDir), `${slug}-${hash}`);
+      .replace(/[^A-Za-z0-9._-]/g, '_') || 'repo'
+  );
+}
+
+function pathsAt(stateDir: string, treesDir: string, name: string): RepoPaths {
+  const root = join(resolve(stateDir), 'repos', name);
+  const treesRoot = join(resolve(treesDir), name);
   return {
     stateDir: resolve(stateDir),
     root,
     journal: join(root, 'journal.jsonl'),
     lock: join(root, 'lock'),
-    poke: join(root, 'poke'),
+    nextLock: join(root, 'lock.next'),
     mirror: join(root, 'mirror.git'),
     treeGit: join(root, 'tree.git'),
     worktrees: join(root, 'worktrees'),

@@ -26,6 +26,8 @@ export function formatVerdict(v: Verdict): string {
 /** One human line for an engine event. */
 export function formatEngineEvent(e: EngineEvent): string {
   switch (e.type) {
+    case 'state-moved':
+      return `moved this repository's state from ${e.from} to ${e.to} (its history is kept)`;
     case 'recovered':
       return `recovered after a crash: ${e.what} ${e.detail}`;
     case 'fetched':

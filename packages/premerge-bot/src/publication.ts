@@ -15,8 +15,8 @@ import {
 import { selectCandidates, settlingVerdict } from './candidates.js';
 import type { Session } from './context.js';
 import { isAncestor } from './git.js';
+import type { PublishedVerdict } from './publisher.js';
 import { settlingVerdicts } from './store.js';
-import type { Verdict } from './types.js';
 
 /** The last status published per repository in this process (a watch runs one session after another). */
 const lastPublished = new Map<string, { key: string; at: number }>();
@@ -43,7 +43,7 @@ export async function sessionStatus(s: Session): Promise<BotStatus> {
     s.state.verdicts.map((v) => v.verdict),
     {
       config,
-      secrets: knownSecrets(process.env, s.pushToken ? [s.pushToken] : []),
+      secrets: knownSecrets(process.env, s.forge.secrets()),
       readWhole: (path) => tailOfFile(path, Number.MAX_SAFE_INTEGER, s.logLimit + 64 * 1024),
     },
   );
@@ -68,19 +68,24 @@ export function publishNow(s: Session, options: { force?: boolean } = {}): Promi
 
 async function publishOnce(s: Session, force: boolean): Promise<void> {
   let status: BotStatus | null = await sessionStatus(s);
+  try {
+    s.onStatus?.(status);
+  } catch {
+    // The listener's problem.
+  }
   const key = statusKey(status);
   const last = lastPublished.get(s.paths.root);
   const heartbeatDue = s.heartbeatMs !== undefined && (!last || Date.now() - last.at >= s.heartbeatMs / 2);
   if (!force && !heartbeatDue && last?.key === key) status = null;
   let allDone = true;
-  for (const destination of s.publisher.destinations) {
+  for (const destination of s.forge.publisher.destinations) {
     const done = s.state.published.get(destination) ?? new Set<string>();
     const todo = s.state.verdicts.filter((v) => !done.has(v.id));
     // Only the latest verdict per commit is published.
-    const latest = new Map<string, Verdict>();
-    for (const v of todo) latest.set(v.verdict.sha, v.verdict);
+    const latest = new Map<string, PublishedVerdict>();
+    for (const v of todo) latest.set(v.verdict.sha, v);
     if (latest.size === 0 && status === null) continue;
-    const failure = await s.publisher
+    const failure = await s.forge.publisher
       .publish(destination, [...latest.values()], status)
       .catch((e: Error) => e.message);
     if (failure) {

@@ -14,7 +14,7 @@ import { checkCandidateConfig } from './config-gate.js';
 import { newRunId, type Session } from './context.js';
 import { MirrorTamperedError, RunSetupError } from './errors.js';
 import { git, isAncestor } from './git.js';
-import { land, noteLanded, rebaseOnto, remoteBranchShas } from './landing.js';
+import { land, rebaseOnto } from './landing.js';
 import { KEPT_WORKTREE } from './paths.js';
 import { publishNow } from './publication.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
@@ -31,8 +31,9 @@ export interface RunFacts {
 }
 
 /**
- * The candidate's own config, before anything is tested (config-gate.ts): records a `refused` verdict and returns
- * false when it may not land; else the config change it brings, if `allow` (or an operator) let one through.
+ * The candidate's own config (config-gate.ts) and the forge's say (forge.ts authorize: who pushed it, what it
+ * touches), before anything is tested: records a `refused` verdict and returns false when it may not land; else the
+ * config change it brings, if `allow`, an operator or the forge let one through.
  */
 async function passesConfigGate(
   s: Session,
@@ -52,7 +53,22 @@ async function passesConfigGate(
     tested,
     base,
   );
-  if (gate.ok) return gate.change ? { change: gate.change } : {};
+  let reason: string | undefined;
+  let change: string | undefined;
+  if (gate.ok || gate.change !== undefined) {
+    change = gate.change;
+    const forge = await s.forge.authorize({
+      candidate: c,
+      target: s.config.target,
+      base,
+      tested,
+      configChange: change,
+      changedPaths: () => changedPaths(s, base, tested),
+    });
+    if (!forge.ok) reason = forge.reason;
+    else if (!gate.ok && !forge.approvesConfigChange) reason = gate.reason;
+  } else reason = gate.reason;
+  if (reason === undefined) return change ? { change } : {};
   s.verdict({
     kind: 'refused',
     branch: c.branch,
@@ -61,9 +77,15 @@ async function passesConfigGate(
     tested,
     durationMs: 0,
     exitCode: null,
-    reason: gate.reason,
+    reason,
   });
   return false;
+}
+
+/** The paths `tested` changes against `base`. */
+async function changedPaths(s: Session, base: string, tested: string): Promise<string[]> {
+  const r = await s.mirror.run(['diff', '--name-only', '--no-renames', '-z', base, tested]);
+  return r.stdout.split('\0').filter(Boolean);
 }
 
 export async function processQueue(s: Session, pending: CandidateRef[]): Promise<void> {
@@ -356,19 +378,17 @@ export async function landStack(
 ): Promise<CandidateRef[]> {
   const tip = members.at(-1)!.tested;
   s.emit({ type: 'landing', target: s.config.target, from: base, to: tip });
-  const r = await land(s.mirror, s.repo, s.config.target, base, tip, s.pushToken);
+  const r = await land(s.forge, s.mirror, s.config.target, base, tip);
   if (r.ok) {
     s.targetSha = tip;
     for (const m of members) s.verdict(landedMember(m, base, facts, members, s.config.target));
-    // The verdicts first: the target has moved, and that is what counts; the mirror follows.
-    await noteLanded(s.mirror, s.config.target, tip);
     return [];
   }
   if (r.reason === 'moved') {
     s.emit({ type: 'lost-race', target: s.config.target, expected: base, actual: r.actual ?? '(deleted)' });
     // Learn the new target (its objects too) before anything is stacked on it.
-    await s.mirror.fetch(s.repo, s.candidatesFrom);
-    s.targetSha = (await s.mirror.resolve(`refs/origin/heads/${s.config.target}`)) ?? r.actual ?? base;
+    s.snapshot = await s.forge.fetch();
+    s.targetSha = s.snapshot.branches.get(s.config.target) ?? r.actual ?? base;
     s.record({ type: 'run-ended', runId: facts.runId, at: new Date().toISOString(), outcome: 'lost-race' });
     if (s.config.rebase) return members.map(({ branch, sha }) => ({ branch, sha }));
     for (const m of members) {
@@ -435,17 +455,12 @@ async function testStack(
   if (s.signal?.aborted) controller.abort();
   const moved: RunMember[] = [];
   const movedTo = new Map<string, string | null>();
-  const source = s.candidatesFrom ?? s.repo;
   let polling = false;
   const poll = setInterval(async () => {
     if (polling || controller.signal.aborted) return;
     polling = true;
     try {
-      const tips = await remoteBranchShas(
-        s.mirror,
-        source,
-        members.map((m) => m.branch),
-      );
+      const tips = await s.forge.currentTips(members.map((m) => m.branch));
       for (const m of members) {
         const now = tips.get(m.branch) ?? null;
         if (now !== m.sha) {

@@ -95,6 +95,8 @@ export type EngineEvent =
   | { type: 'isolation'; mode: 'sandbox' | 'test-user' | 'same-user'; detail: string }
   /** Something the bot could not do and went on without (e.g. signal another user's process: EPERM). */
   | { type: 'warning'; message: string }
+  /** The repository's state was found under an earlier key (premerge-bot 0.1's) and moved to its identity's. */
+  | { type: 'state-moved'; from: string; to: string }
   /** The journal was rewritten with only what still counts: `records` before, `kept` after. */
   | { type: 'compacted'; records: number; kept: number };
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GitForge } from '../src/git-forge.js';
 import { land } from '../src/landing.js';
 import { Mirror } from '../src/workspace.js';
 import { createFixture, type Fixture, pushCandidate, pushToMaster } from './helpers/git-fixture.js';
@@ -14,13 +15,16 @@ async function mirrorOf(f: Fixture): Promise<Mirror> {
   return mirror;
 }
 
+const forgeOf = (f: Fixture, mirror: Mirror) =>
+  new GitForge({ repo: f.origin, candidatesFrom: undefined, mirror, stateDir: join(f.dir, 'state') });
+
 describe('land (compare-and-swap)', () => {
   it('moves the target from the exact base to the tested commit', async () => {
     f = await createFixture();
     const base = await f.rev(f.origin, 'master');
     const tested = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
     const mirror = await mirrorOf(f);
-    expect(await land(mirror, f.origin, 'master', base, tested)).toEqual({ ok: true });
+    expect(await land(forgeOf(f, mirror), mirror, 'master', base, tested)).toEqual({ ok: true });
     expect(await f.rev(f.origin, 'master')).toBe(tested);
   });
 
@@ -30,7 +34,7 @@ describe('land (compare-and-swap)', () => {
     const tested = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
     const mirror = await mirrorOf(f);
     const moved = await pushToMaster(f, { 'm.txt': 'm\n' });
-    expect(await land(mirror, f.origin, 'master', base, tested)).toEqual({
+    expect(await land(forgeOf(f, mirror), mirror, 'master', base, tested)).toEqual({
       ok: false,
       reason: 'moved',
       actual: moved,
@@ -46,7 +50,7 @@ describe('land (compare-and-swap)', () => {
     const unrelated = await f.commit({ 'x.txt': 'x\n' }, 'unrelated history');
     await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:refs/heads/pu');
     const mirror = await mirrorOf(f);
-    expect(await land(mirror, f.origin, 'master', base, unrelated)).toEqual({
+    expect(await land(forgeOf(f, mirror), mirror, 'master', base, unrelated)).toEqual({
       ok: false,
       reason: 'not-descendant',
     });
