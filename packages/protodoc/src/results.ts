@@ -71,13 +71,22 @@ export interface StepResult {
   notUpdated?: string;
 }
 
-export type TranscriptStatus = 'passed' | 'failed' | 'error';
+/**
+ * `flaky`: it failed, and passed on a retry (`--retries`): the run still passes, but the report says so.
+ * `skipped`: it never ran, because `--bail` stopped the run first (its steps are all `skipped`).
+ */
+export type TranscriptStatus = 'passed' | 'failed' | 'error' | 'flaky' | 'skipped';
 
 export interface TranscriptResult {
   path: string;
   status: TranscriptStatus;
   durationMs: number;
   steps: StepResult[];
+  /**
+   * How many times its file ran (`--retries`): set when that was more than once. A `flaky` result is
+   * the passing attempt's; a `failed` one the last attempt's.
+   */
+  attempts?: number;
   /** Set when status is 'error': the target could not be reached, a TLS handshake failed, ... */
   error?: TranscriptError;
 }
@@ -109,6 +118,8 @@ export interface RunSummary {
   skipped: number;
   /** Files whose status is 'error'. */
   errors: number;
+  /** Transcripts that passed only on a retry (`--retries`): status 'flaky'. */
+  flaky: number;
   durationMs: number;
   results: TranscriptResult[];
 }
@@ -118,6 +129,11 @@ export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
   | { type: 'file-end'; result: TranscriptResult }
+  /**
+   * `--retries`: this attempt at the transcript failed, and its file runs again (`attempt` of
+   * `attempts`); a `file-start` follows, and at last one `file-end` with the final result.
+   */
+  | { type: 'file-retry'; result: TranscriptResult; attempt: number; attempts: number }
   /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
   | { type: 'file-updated'; path: string; results: TranscriptResult[] };
 

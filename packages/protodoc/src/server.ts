@@ -104,30 +104,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let stopping: Promise<void> | null = null;
   const pid = child.pid ?? -1;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    void stop().then(() => {
-      // We were the only one listening: die of the signal as the process would have without us.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  };
-  // Last resort when the process exits without stop(): exit handlers cannot wait, so SIGKILL.
-  const onExit = (): void => killGroup(pid, 'SIGKILL');
+  const live: LiveServer = { pid, signals: options.handleSignals !== false, stop: () => stop() };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      process.off('exit', onExit);
-      if (options.handleSignals !== false) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      forget(live);
       await stopGroup(child, pid, exitedPromise, () => exited !== null, graceMs);
     })();
     return stopping;
   };
-  process.on('exit', onExit);
-  if (options.handleSignals !== false) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  watch(live);
 
   try {
     await waitUntilAccepting(target, startTimeoutMs, () => exited !== null, exitedPromise);
@@ -147,6 +132,55 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 class EarlyExit extends Error {}
+
+/** A started server that has not been stopped: what the process's exit and signal handlers stop. */
+interface LiveServer {
+  pid: number;
+  /** Stopped on SIGINT and SIGTERM (`handleSignals`). */
+  signals: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every live server, and one listener per event for all of them (not one each: `--jobs 16` with a
+ * server per worker would pass Node's limit of 10 listeners and warn).
+ */
+const liveServers = new Set<LiveServer>();
+
+// Last resort when the process exits without stop(): exit handlers cannot wait, so SIGKILL.
+function onExit(): void {
+  for (const server of liveServers) killGroup(server.pid, 'SIGKILL');
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const stopping = [...liveServers].filter((server) => server.signals);
+  let left = stopping.length;
+  for (const server of stopping) {
+    // Not Promise.all: its extra tick would let the process's other listeners go first.
+    void server.stop().then(() => {
+      // We were the only one listening: die of the signal as the process would have without us.
+      if (--left === 0 && process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+function watch(server: LiveServer): void {
+  if (liveServers.size === 0) process.on('exit', onExit);
+  if (server.signals && ![...liveServers].some((s) => s.signals)) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  liveServers.add(server);
+}
+
+function forget(server: LiveServer): void {
+  if (!liveServers.delete(server)) return;
+  if (liveServers.size === 0) process.off('exit', onExit);
+  if (server.signals && ![...liveServers].some((s) => s.signals)) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 /**
  * Tries to connect until one attempt succeeds. There is no event for "the other process is now

@@ -17,6 +17,7 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
     failed: 0,
     skipped: 0,
     errors: 0,
+    flaky: 0,
     durationMs,
     results,
   };
@@ -24,12 +25,16 @@ export function summarize(results: TranscriptResult[], durationMs: number): RunS
     for (const step of result.steps) summary[step.status]++;
     summary.steps += result.steps.length;
     if (result.status === 'error') summary.errors++;
+    if (result.status === 'flaky') summary.flaky++;
   }
   return summary;
 }
 
-/** What a run adds up to: `error` when a transcript could not run, `passed` when every one passed, else `failed`. */
+/**
+ * What a run adds up to: `error` when a transcript could not run, `passed` when every one passed (a
+ * flaky one too: it passed on a retry), else `failed` (one failed, or `--bail` skipped some).
+ */
 export function runStatus(summary: RunSummary): 'passed' | 'failed' | 'error' {
   if (summary.errors > 0) return 'error';
-  return summary.results.every((r) => r.status === 'passed') ? 'passed' : 'failed';
+  return summary.results.every((r) => r.status === 'passed' || r.status === 'flaky') ? 'passed' : 'failed';
 }

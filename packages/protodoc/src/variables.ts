@@ -111,8 +111,8 @@ export class Variables {
     return this.secrets.length > 0;
   }
 
-  /** A scope for one transcript run: captures over these values, `port` from `--server`. */
-  scope(builtins: { port?: number } = {}): VariableScope {
+  /** A scope for one transcript run: captures over these values, `port` and `dir` from `--server`. */
+  scope(builtins: { port?: number; dir?: string } = {}): VariableScope {
     return new VariableScope(this, builtins);
   }
 
@@ -224,17 +224,24 @@ export class VariableScope implements VariableLookup {
   private readonly captures = new Map<string, VariableValue>();
   private readonly base: Variables;
   private readonly port: VariableValue | undefined;
+  private readonly dir: VariableValue | undefined;
 
-  constructor(base: Variables, builtins: { port?: number }) {
+  constructor(base: Variables, builtins: { port?: number; dir?: string }) {
     this.base = base;
     this.port =
       builtins.port === undefined
         ? undefined
         : { value: Buffer.from(String(builtins.port)), origin: 'server' };
+    this.dir =
+      builtins.dir === undefined ? undefined : { value: Buffer.from(builtins.dir), origin: 'server' };
   }
 
   get(name: string): VariableValue | undefined {
-    return this.captures.get(name) ?? (name === 'port' ? this.port : undefined) ?? this.base.get(name);
+    return (
+      this.captures.get(name) ??
+      (name === 'port' ? this.port : name === 'dir' ? this.dir : undefined) ??
+      this.base.get(name)
+    );
   }
 
   value(name: string): Uint8Array | undefined {

@@ -1,5 +1,6 @@
 /** Small formatting helpers shared by the reporters. */
 import { formatEscaped } from '../escapes.js';
+import { transcriptLabel } from '../label.js';
 import type { RunSummary, StepFailure, TranscriptResult, UsedVariable } from '../results.js';
 
 /** Names accepted by `--reporter`. */
@@ -29,11 +30,12 @@ export function countSteps(result: TranscriptResult): { passed: number; failed: 
  */
 export function formatSummaryLine(summary: RunSummary): string {
   const errors = summary.errors > 0 ? `, ${summary.errors} could not run` : '';
+  const flaky = summary.flaky > 0 ? `, ${summary.flaky} flaky` : '';
   const transcripts =
     summary.transcripts === summary.files ? '' : ` (${plural(summary.transcripts, 'transcript')})`;
   return (
     `${plural(summary.files, 'file')}${transcripts}, ${plural(summary.steps, 'step')}: ` +
-    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors} ` +
+    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors}${flaky} ` +
     `(${(summary.durationMs / 1000).toFixed(2)}s)`
   );
 }
@@ -43,8 +45,7 @@ export function formatSummaryLine(summary: RunSummary): string {
  * block) also the line its block's first step is on, so the blocks can be told apart.
  */
 export function resultLabel(result: TranscriptResult): string {
-  const first = result.steps[0];
-  return first && /\.md$/i.test(result.path) ? `${result.path}:${first.line}` : result.path;
+  return transcriptLabel(result.path, result.steps[0]?.line);
 }
 
 /**
@@ -67,7 +68,7 @@ function origin(used: UsedVariable): string {
     case 'env':
       return `from ${used.where}`;
     case 'server':
-      return "the --server's port";
+      return used.name === 'dir' ? "the --server's directory" : "the --server's port";
     default:
       return 'no value';
   }

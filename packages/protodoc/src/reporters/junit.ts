@@ -66,6 +66,14 @@ async function testsuite(result: TranscriptResult, diff?: ReplyDiffOptions): Pro
     skipped: counts.skipped,
     time: seconds(result.durationMs),
   })}>\n`;
+  // --retries: a transcript that passed only on a retry passes, and says so where CI dashboards look.
+  if (result.attempts !== undefined) {
+    out +=
+      '    <properties>\n' +
+      `      <property${attributes({ name: 'protodoc.status', value: result.status })}/>\n` +
+      `      <property${attributes({ name: 'protodoc.attempts', value: result.attempts })}/>\n` +
+      '    </properties>\n';
+  }
   const names = new Set<string>();
   for (const step of result.steps) {
     // The end-of-transcript check is reported at the last line, which a step may already name.

@@ -94,6 +94,13 @@ export async function formatTranscriptResult(
   if (result.status === 'passed') {
     return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;
   }
+  if (result.status === 'flaky') {
+    const attempts = result.attempts ?? 2;
+    return `${paint(['bold', 'yellow'], 'FLAKY')} ${label} (${plural(result.steps.length, 'step')}, passed on attempt ${attempts}, ${time})\n`;
+  }
+  if (result.status === 'skipped') {
+    return `${paint(['bold', 'dim'], 'SKIP')} ${label} (${plural(result.steps.length, 'step')}, not run: --bail)\n`;
+  }
   const counts = countSteps(result);
   // --update: the failing steps that were rewritten are counted apart and not shown again.
   const updated = result.steps.filter((step) => step.updated).length;
