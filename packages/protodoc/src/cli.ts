@@ -13,13 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
+import { CONFIG_FILE_NAME, checkOptionsFromConfig, loadConfig, type ProtodocConfig } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
+import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
 import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
 import { colorDiff, formatSummary, formatTranscriptResult } from './reporters/pretty.js';
 import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
+import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
+import { parseShard, type Shard } from './shard.js';
 import type { ChangeToDecide } from './update.js';
 import { loadVariables } from './variables.js';
 
@@ -67,6 +70,13 @@ export interface CheckFlags {
   secret?: string[];
   update?: boolean;
   interactive?: boolean;
+  jobs?: number | 'auto';
+  serverScope?: ServerScope;
+  shard?: Shard;
+  filter?: RegExp;
+  bail?: boolean;
+  retries?: number;
+  config?: string;
 }
 
 /** The flags of `protodoc record` as commander parses them. */
@@ -121,7 +131,42 @@ export function checkOptionsFromFlags(flags: CheckFlags): CheckOptions {
   if (flags.serverTimeout !== undefined) options.serverStartTimeoutMs = flags.serverTimeout;
   if (flags.timeout !== undefined) options.timeoutMs = flags.timeout;
   if (flags.settle !== undefined) options.settleMs = flags.settle;
+  if (flags.jobs !== undefined) options.jobs = flags.jobs;
+  if (flags.serverScope !== undefined) options.serverScope = flags.serverScope;
+  if (flags.shard !== undefined) options.shard = flags.shard;
+  if (flags.filter !== undefined) options.filter = flags.filter;
+  if (flags.bail) options.bail = true;
+  if (flags.retries !== undefined) options.retries = flags.retries;
   return options;
+}
+
+function jobsFlag(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError('expected a whole number of at least 1, or auto');
+  }
+  return Number(value);
+}
+
+function retriesFlag(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0 or more)');
+  return Number(value);
+}
+
+function shardFlag(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch {
+    throw new InvalidArgumentError('expected I/N with 1 <= I <= N, e.g. 2/4');
+  }
+}
+
+function filterFlag(value: string): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`not a regular expression: ${(err as Error).message}`);
+  }
 }
 
 /** Maps parsed flags to the options of `record` (src/record.ts). */
@@ -176,17 +221,38 @@ async function checkReportPath(path: string | undefined): Promise<void> {
   if (!info?.isDirectory()) throw new UsageError(`cannot write the report ${path}: no such directory ${dir}`);
 }
 
-async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
+async function runCheck(
+  context: CliContext,
+  files: string[],
+  given: CheckFlags,
+  reporterGiven: boolean,
+): Promise<void> {
+  // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
+  const config = await loadConfig(given.config);
+  const flags = reporterGiven ? given : withConfigReporters(given, config);
   await checkReportPath(flags.reportJson);
   await checkReportPath(flags.reportJunit);
   const { stdout, stderr } = context;
   const color = useColor(flags.color, stdout);
   const pretty = flags.reporter === 'pretty';
-  const options = checkOptionsFromFlags(flags);
+  const options = { ...checkOptionsFromConfig(config), ...checkOptionsFromFlags(flags) };
+  // A --server on the command line runs where protodoc runs, not in the config's directory.
+  if (flags.server !== undefined) delete options.serverCwd;
   const variables = await loadVariables({
     ...(flags.var !== undefined ? { vars: flags.var } : {}),
     ...(flags.varsFile !== undefined ? { varsFiles: flags.varsFile } : {}),
     ...(flags.secret !== undefined ? { secrets: flags.secret } : {}),
+    ...(config !== undefined
+      ? {
+          config: {
+            ...(config.variables !== undefined
+              ? { variables: config.variables.map(({ value, where }) => ({ ...value, where })) }
+              : {}),
+            ...(config.varsFiles !== undefined ? { varsFiles: config.varsFiles } : {}),
+            ...(config.secrets !== undefined ? { secrets: config.secrets } : {}),
+          },
+        }
+      : {}),
   });
   options.variables = variables;
 
@@ -273,6 +339,41 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     await writeReport(flags.reportJunit, () => formatReport('junit', summary));
   }
   context.exitCode = exitCodeOf(result);
+}
+
+/**
+ * The config's `reporters:` when the command line names none: `NAME` is the report on stdout (at most
+ * one), `json=FILE` and `junit=FILE` are written beside it.
+ */
+function withConfigReporters(flags: CheckFlags, config: ProtodocConfig | undefined): CheckFlags {
+  if (config?.reporters === undefined || flags.reportJson !== undefined || flags.reportJunit !== undefined) {
+    return flags;
+  }
+  const out = { ...flags };
+  let stdoutReporter: string | undefined;
+  for (const { value, where } of config.reporters) {
+    const name = value.name as ReporterName;
+    if (!REPORTER_NAMES.includes(name)) {
+      throw new ConfigError(where, `unknown reporter '${value.name}' (known: ${REPORTER_NAMES.join(', ')})`);
+    }
+    if (value.file === undefined) {
+      if (stdoutReporter !== undefined) {
+        throw new ConfigError(
+          where,
+          `reporters '${stdoutReporter}' and '${name}' both write to stdout: give one a file (NAME=FILE)`,
+        );
+      }
+      stdoutReporter = name;
+      out.reporter = name;
+    } else if (name === 'json') {
+      out.reportJson = value.file;
+    } else if (name === 'junit') {
+      out.reportJunit = value.file;
+    } else {
+      throw new ConfigError(where, `reporter '${name}' writes to stdout only`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -433,6 +534,26 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     )
     .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
+    .option('-j, --jobs <n>', 'run N files at once, or auto (one per CPU); default 1', jobsFlag)
+    .addOption(
+      new Option(
+        '--server-scope <scope>',
+        'run: each worker keeps its --server for the run; file: a fresh server for every file (default: run)',
+      ).choices(SERVER_SCOPES),
+    )
+    .option('--shard <i/n>', 'run only shard I of N (files split by a hash of their path)', shardFlag)
+    .option(
+      '--filter <regex>',
+      'run only the transcripts whose PATH (or PATH:LINE of a Markdown block) matches',
+      filterFlag,
+    )
+    .option('--bail', 'after the first file that fails, start no other (the rest are reported skipped)')
+    .option(
+      '--retries <n>',
+      'run a failing file again up to N times; one that then passes is flaky',
+      retriesFlag,
+    )
+    .option('--config <file>', `read options from FILE (default: ./${CONFIG_FILE_NAME} if there is one)`)
     .addHelpText(
       'after',
       `${EXIT_CODE_HELP}
@@ -440,7 +561,9 @@ Example:
   protodoc check --server "redis-server --port {port} --save ''" --connect 127.0.0.1:{port} tests/redis/
 `,
     )
-    .action(async (files: string[], flags: CheckFlags) => runCheck(ctx, files, flags));
+    .action(async (files: string[], flags: CheckFlags, command: Command) =>
+      runCheck(ctx, files, flags, command.getOptionValueSource('reporter') === 'cli'),
+    );
 
   program
     .command('record')
@@ -521,6 +644,7 @@ function reportError(err: unknown, stderr: CliStream): number {
     stderr.write(`error: ${err.message}\n`);
     switch (err.code) {
       case 'PROTODOC_ERR_SYNTAX':
+      case 'PROTODOC_ERR_CONFIG':
         return EXIT_CODES.parse;
       case 'PROTODOC_ERR_SERVER':
       case 'PROTODOC_ERR_CONNECT':

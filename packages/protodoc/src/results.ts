@@ -31,8 +31,8 @@ export interface UsedVariable {
   secret: boolean;
   /** The value as text; absent for a secret (and for a variable without a value). */
   value?: string;
-  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server';
-  /** A capture's `line N`, a vars file's `PATH:LINE`, an environment variable's name. */
+  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server' | 'config';
+  /** A capture's `line N`, a vars or config file's `PATH:LINE`, an environment variable's name. */
   where?: string;
 }
 

@@ -8,12 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningServer, startServer } from './server.js';
 import { DIR_PLACEHOLDER, fillServerPlaceholders } from './server-placeholders.js';
-
-/** `--server-scope`: how long one server lives. */
-export type ServerScope = 'run' | 'file';
-
-/** The values `--server-scope` takes. */
-export const SERVER_SCOPES: readonly ServerScope[] = ['run', 'file'];
+import type { ServerScope } from './server-scope.js';
 
 export interface ServerPoolOptions {
   /** The `--server` command: `{port}` a free port, `{dir}` a fresh temporary directory per start. */

@@ -17,7 +17,7 @@ import type { Transcript } from './transcript-model.js';
 export const ENV_PREFIX = 'PROTODOC_VAR_';
 
 /** Where a variable's value came from. */
-export type VariableOrigin = 'capture' | 'var' | 'vars-file' | 'env' | 'server';
+export type VariableOrigin = 'capture' | 'var' | 'vars-file' | 'env' | 'server' | 'config';
 
 /** A variable's value and where it came from (`where`: the vars file's `PATH:LINE`, or a capture's line). */
 export interface VariableValue {
@@ -40,6 +40,15 @@ export interface VariablesOptions {
    * variable from any source secret, a capture included.
    */
   secrets?: readonly string[];
+  /**
+   * What a config file gives (`variables:`, `vars-files:`, `secrets:`): below everything else, the
+   * environment included. `where` is the variable's `FILE:LINE`.
+   */
+  config?: {
+    variables?: readonly { name: string; value: string; where: string }[];
+    varsFiles?: readonly string[];
+    secrets?: readonly string[];
+  };
   /**
    * Where `PROTODOC_VAR_<NAME>` variables are read from.
    * @default process.env
@@ -169,6 +178,11 @@ export class Variables {
  */
 export async function loadVariables(options: VariablesOptions = {}): Promise<Variables> {
   const vars = new Variables();
+  // A config file's first: everything the command line and the environment give wins over them.
+  for (const path of options.config?.varsFiles ?? []) await readVarsFile(vars, path);
+  for (const { name, value, where } of options.config?.variables ?? []) {
+    vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'config', where });
+  }
   const env = options.env ?? process.env;
   for (const [key, value] of Object.entries(env)) {
     if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
@@ -176,31 +190,7 @@ export async function loadVariables(options: VariablesOptions = {}): Promise<Var
     if (VARIABLE_NAME.test(name))
       vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'env', where: key });
   }
-  for (const path of options.varsFiles ?? []) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        `--vars-file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      );
-    }
-    const lines = text.replace(/^\uFEFF/, '').split('\n');
-    for (const [i, raw] of lines.entries()) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-      const where = `${path}:${i + 1}`;
-      let name: string;
-      let value: string;
-      try {
-        [name, value] = assignment(line, 'a variable');
-      } catch (err) {
-        throw new UsageError(`${where}: ${(err as Error).message}`);
-      }
-      vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'vars-file', where });
-    }
-  }
+  for (const path of options.varsFiles ?? []) await readVarsFile(vars, path);
   for (const text of options.vars ?? []) {
     const [name, value] = assignment(text, '--var');
     vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'var' });
@@ -216,7 +206,35 @@ export async function loadVariables(options: VariablesOptions = {}): Promise<Var
       throw new UsageError(`--secret '${text}': expected NAME or NAME=VALUE`);
     }
   }
+  for (const name of options.config?.secrets ?? []) vars.markSecret(name);
   return vars;
+}
+
+/** One `--vars-file`: `NAME=VALUE` lines, each over what `vars` had. */
+async function readVarsFile(vars: Variables, path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `--vars-file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const where = `${path}:${i + 1}`;
+    let name: string;
+    let value: string;
+    try {
+      [name, value] = assignment(line, 'a variable');
+    } catch (err) {
+      throw new UsageError(`${where}: ${(err as Error).message}`);
+    }
+    vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'vars-file', where });
+  }
 }
 
 /** One transcript run's variables: its captures over the run's {@link Variables}. */

@@ -64,6 +64,7 @@ function origin(used: UsedVariable): string {
     case 'var':
       return used.secret ? '--secret' : '--var';
     case 'vars-file':
+    case 'config':
       return `from ${used.where}`;
     case 'env':
       return `from ${used.where}`;
