@@ -11,6 +11,13 @@
  *   process.stdout.write(await formatPretty(summary));
  */
 export { type CheckOptions, type CheckResult, checkFiles, type UpdateOptions } from './check.js';
+export {
+  CONFIG_FILE_NAME,
+  checkOptionsFromConfig,
+  loadConfig,
+  type ProtodocConfig,
+  parseConfig,
+} from './config-file.js';
 export type { TlsOptions } from './connection.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';
@@ -29,7 +36,10 @@ export {
   runTranscripts,
   type UpdateRun,
 } from './runner.js';
+export type { SerialRule } from './run-plan.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
+export type { ServerScope } from './server-scope.js';
+export { parseShard, type Shard, shardKey, shardOf } from './shard.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
 export type { ChangeToDecide, Decision } from './update.js';
