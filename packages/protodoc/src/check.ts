@@ -5,12 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
+import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
 import { OrderedEvents } from './ordered-events.js';
 import type { RunEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type PlannedFile, planRun, type SerialRule } from './run-plan.js';
-import { type RunOptions, runTranscript } from './runner.js';
 import type { FileRunContext } from './scheduler.js';
 import { DIR_PLACEHOLDER } from './server-placeholders.js';
 import type { ServerPool } from './server-pool.js';
@@ -19,7 +19,7 @@ import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
 import type { Transcript } from './transcript-model.js';
-import type { ChangeToDecide, Decision, FileReply } from './update.js';
+import type { ChangeToDecide, Decision } from './update.js';
 import { undefinedVariables, Variables } from './variables.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
@@ -332,45 +332,36 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   }
   const updated: UpdateSummary = { steps: 0, files: 0, failed: 0 };
 
-  /** One attempt at one file: its transcripts in order; under --update, the file rewritten after. */
+  const settings: FileRunSettings = {
+    tls,
+    connect: options.connect !== undefined,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
+    trace: options.trace !== undefined,
+    update: update !== undefined,
+  };
+  /** One attempt at one file, in this thread. */
   const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
-    const { channel, server } = context;
-    const results: TranscriptResult[] = [];
-    const replies: FileReply[] = [];
-    const onEvent = (event: RunEvent): void => channel.event(event);
-    for (const i of file.transcripts) {
-      const transcript = transcripts[i]!;
-      const run: RunOptions = { tls };
-      const target = targets[i];
-      // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
-      if (target !== undefined && (options.connect !== undefined || server)) run.target = target;
-      if (server?.port !== undefined) run.port = server.port;
-      if (server?.dir !== undefined) run.dir = server.dir;
-      if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
-      if (options.settleMs !== undefined) run.settleMs = options.settleMs;
-      if (options.trace !== undefined) run.trace = (event) => channel.trace(event);
-      run.variables = variables;
-      if (update !== undefined)
-        run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
-      results.push(await runTranscript(transcript, run, onEvent));
-    }
-    if (update === undefined) return results;
-    // The file's transcripts have run: rewrite it. Only the transcripts that ran are rewritten.
-    const { updateFile } = await import('./update.js');
-    const done = await updateFile(
-      file.path,
-      file.transcripts.map((i) => transcripts[i]!),
-      results,
-      replies,
+    const job: FileJob = {
+      path: file.path,
+      transcripts: file.transcripts.map((i) => transcripts[i]!),
+      targets: file.transcripts.map((i) => targets[i]),
+    };
+    const outcome = await runFileJob(
+      job,
+      settings,
+      context.server,
+      context.channel,
       variables,
-      update.decide,
+      update?.decide,
     );
-    updated.steps += done.written;
-    updated.failed += done.failed;
-    if (done.written > 0) updated.files++;
-    channel.event({ type: 'file-updated', path: file.path, results });
-    if (done.quit) context.halt();
-    return results;
+    if (outcome.update !== undefined) {
+      updated.steps += outcome.update.written;
+      updated.failed += outcome.update.failed;
+      if (outcome.update.written > 0) updated.files++;
+      if (outcome.update.quit) context.halt();
+    }
+    return outcome.results;
   };
 
   const started = performance.now();

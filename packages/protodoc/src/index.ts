@@ -28,6 +28,7 @@ export { type MatchStatus, ReplyMatcher } from './matcher.js';
 export { type Recorder, type Recording, type RecordOptions, record } from './record.js';
 export * from './reporters/index.js';
 export type * from './results.js';
+export type { SerialRule } from './run-plan.js';
 export {
   type FailedReply,
   type RunEventListener,
@@ -36,7 +37,6 @@ export {
   runTranscripts,
   type UpdateRun,
 } from './runner.js';
-export type { SerialRule } from './run-plan.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
 export type { ServerScope } from './server-scope.js';
 export { parseShard, type Shard, shardKey, shardOf } from './shard.js';
