@@ -340,21 +340,23 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     trace: options.trace !== undefined,
     update: update !== undefined,
   };
-  /** One attempt at one file, in this thread. */
+  // Several workers: a thread each, so they use as many CPUs (-i asks in this thread: it runs one job).
+  const workers = Math.min(jobs, plan.units.length);
+  const threads =
+    workers > 1
+      ? (await import('./thread-executor.js')).ThreadExecutor.create(workers, settings, variables)
+      : undefined;
+  /** One attempt at one file, in a worker thread or in this one. */
   const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
     const job: FileJob = {
       path: file.path,
       transcripts: file.transcripts.map((i) => transcripts[i]!),
       targets: file.transcripts.map((i) => targets[i]),
     };
-    const outcome = await runFileJob(
-      job,
-      settings,
-      context.server,
-      context.channel,
-      variables,
-      update?.decide,
-    );
+    const outcome =
+      threads === undefined
+        ? await runFileJob(job, settings, context.server, context.channel, variables, update?.decide)
+        : await threads.run(context.worker, job, context.server, context.channel);
     if (outcome.update !== undefined) {
       updated.steps += outcome.update.written;
       updated.failed += outcome.update.failed;
@@ -365,9 +367,10 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   };
 
   const started = performance.now();
-  {
-    const { runScheduled } = await import('./scheduler.js');
-    const results = await runScheduled(plan, transcripts, {
+  const { runScheduled } = await import('./scheduler.js');
+  let results: TranscriptResult[];
+  try {
+    results = await runScheduled(plan, transcripts, {
       jobs,
       bail: options.bail ?? false,
       retries,
@@ -375,11 +378,13 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
       events: new OrderedEvents(options.onEvent, options.trace),
       runFile,
     });
-    const summary = summarize(results, performance.now() - started);
-    return update === undefined
-      ? { summary, outcome: runStatus(summary) }
-      : { summary, outcome: runStatus(summary), update: updated };
+  } finally {
+    await threads?.close();
   }
+  const summary = summarize(results, performance.now() - started);
+  return update === undefined
+    ? { summary, outcome: runStatus(summary) }
+    : { summary, outcome: runStatus(summary), update: updated };
 }
 
 /** `--jobs`: a number of at least 1, or `auto`, the number of CPUs. */

@@ -26,6 +26,13 @@ export interface VariableValue {
   where?: string;
 }
 
+/** @internal {@link Variables} as plain data, for a worker thread. */
+export interface VariablesSnapshot {
+  values: [string, VariableValue][];
+  secretNames: string[];
+  secrets: { name: string; bytes: Uint8Array }[];
+}
+
 /** Options of {@link loadVariables}; each mirrors a flag of `protodoc check`. */
 export interface VariablesOptions {
   /**
@@ -79,6 +86,31 @@ export class Variables {
   private readonly secretNames = new Set<string>();
   /** Secret values seen so far (given, or captured), longest first, each with its name. */
   private secrets: { name: string; bytes: Buffer }[] = [];
+  /**
+   * @internal Told of every secret value added from now on (a capture): how a worker thread tells the
+   * main thread, so that what it prints is redacted too.
+   */
+  onSecret: ((name: string, bytes: Uint8Array) => void) | undefined;
+
+  /** @internal Everything, as plain data a worker thread can be given ({@link Variables.fromSnapshot}). */
+  snapshot(): VariablesSnapshot {
+    return {
+      values: [...this.values],
+      secretNames: [...this.secretNames],
+      secrets: this.secrets.map((s) => ({ name: s.name, bytes: s.bytes })),
+    };
+  }
+
+  /** @internal The variables of a {@link Variables.snapshot}, in another thread. */
+  static fromSnapshot(snapshot: VariablesSnapshot): Variables {
+    const vars = new Variables();
+    // Structured cloning turns a Buffer into a plain Uint8Array.
+    for (const [name, value] of snapshot.values)
+      vars.values.set(name, { ...value, value: Buffer.from(value.value) });
+    for (const name of snapshot.secretNames) vars.secretNames.add(name);
+    for (const { name, bytes } of snapshot.secrets) vars.addSecret(name, bytes);
+    return vars;
+  }
 
   /** The variables given by value, without files or the environment (a library caller's shortcut). */
   static of(values: Record<string, string> = {}, secret: readonly string[] = []): Variables {
@@ -133,6 +165,7 @@ export class Variables {
     this.secrets.push({ name, bytes: value });
     // Longest first, so a secret that holds another is hidden whole.
     this.secrets.sort((a, b) => b.bytes.length - a.bytes.length);
+    this.onSecret?.(name, value);
   }
 
   /**

@@ -257,6 +257,29 @@ describe('protodoc check --jobs', () => {
     expect(fresh.out).toMatch(/^FAIL counter\.txt/);
   });
 
+  it('hides a secret captured in a worker thread from the conversation -v prints', async () => {
+    // The server makes the value up (TIME's seconds): it is never in the file, only in what comes back.
+    const capture =
+      '>>> TIME\n*2\n$10\n>>>~ (?<token>\\d{10})\n$...\n...\n>>>(vars) ECHO {{token}}\n$10\n>>>$ {{token}}\n';
+    write('a.txt', capture);
+    write('b.txt', capture);
+    const run = await protodoc(['check', '--jobs', '2', '-v', '--secret', 'token', '--server', REDIS, 'a.txt', 'b.txt']);
+    expect(run.exit).toBe(0);
+    expect(run.err.match(/\{\{token\}\}/g)).toHaveLength(6);
+    expect(run.err).not.toMatch(/\d{10}/);
+  });
+
+  it('--update rewrites files that ran in different workers', async () => {
+    write('one.txt', '>>> SET a 1\n>>>?\n>>> INCR a\n>>>?\n');
+    write('two.txt', '>>> ECHO two\n>>>?\n');
+    const run = await protodoc(['check', '--update', '--jobs', '2', '--server', REDIS, 'one.txt', 'two.txt']);
+    expect(run.exit).toBe(0);
+    expect(run.err).toBe('');
+    expect(run.out).toContain('updated 3 steps in 2 files\n');
+    expect(readFileSync(join(dir, 'one.txt'), 'utf8')).toBe('>>> SET a 1\n+OK\n>>> INCR a\n:2\n');
+    expect(readFileSync(join(dir, 'two.txt'), 'utf8')).toBe('>>> ECHO two\n$3\ntwo\n');
+  });
+
   it('--bail starts no file after the first failure and reports the rest skipped', async () => {
     write('a.txt', '>>> PING\n+PONG\n');
     write('b.txt', '>>> PING\n+PANG\n');
