@@ -50,7 +50,10 @@ describe('checkFiles with jobs', () => {
   it('runs files concurrently and tells a listener what a one-job run would, in input order', async () => {
     const connect = `>>>@shared ${shared.target}\n`;
     // first.txt can only finish after second.txt has run: together, or first.txt times out.
-    const first = file('first.txt', `${connect}>>> BLPOP lib-go 20\n*2\n$6\nlib-go\n$2\nok\n>>>@main\n>>> PING\n+PONG\n`);
+    const first = file(
+      'first.txt',
+      `${connect}>>> BLPOP lib-go 20\n*2\n$6\nlib-go\n$2\nok\n>>>@main\n>>> PING\n+PONG\n`,
+    );
     const second = file('second.txt', `${connect}>>> RPUSH lib-go ok\n:1\n`);
     const events: string[] = [];
     const { outcome, summary } = await checkFiles([first, second], {
@@ -94,7 +97,9 @@ describe('checkFiles with jobs', () => {
 
   it('refuses --retries with --update, and a number of jobs below 1', async () => {
     const path = file('ping.txt', '>>> PING\n+PONG\n');
-    await expect(checkFiles([path], { connect: shared.target, retries: 1, update: {} })).rejects.toMatchObject({
+    await expect(
+      checkFiles([path], { connect: shared.target, retries: 1, update: {} }),
+    ).rejects.toMatchObject({
       code: 'PROTODOC_ERR_USAGE',
       message: '--retries cannot be used with --update or -i',
     });

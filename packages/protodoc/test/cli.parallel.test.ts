@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildCli, type Outcome, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
@@ -73,6 +73,10 @@ beforeAll(async () => {
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'protodoc-parallel-'));
   await sharedRedis('FLUSHALL');
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 
 afterAll(async () => {
@@ -263,7 +267,18 @@ describe('protodoc check --jobs', () => {
       '>>> TIME\n*2\n$10\n>>>~ (?<token>\\d{10})\n$...\n...\n>>>(vars) ECHO {{token}}\n$10\n>>>$ {{token}}\n';
     write('a.txt', capture);
     write('b.txt', capture);
-    const run = await protodoc(['check', '--jobs', '2', '-v', '--secret', 'token', '--server', REDIS, 'a.txt', 'b.txt']);
+    const run = await protodoc([
+      'check',
+      '--jobs',
+      '2',
+      '-v',
+      '--secret',
+      'token',
+      '--server',
+      REDIS,
+      'a.txt',
+      'b.txt',
+    ]);
     expect(run.exit).toBe(0);
     expect(run.err.match(/\{\{token\}\}/g)).toHaveLength(6);
     expect(run.err).not.toMatch(/\d{10}/);
@@ -297,7 +312,7 @@ describe('protodoc check --jobs', () => {
     ]);
     expect(run.exit).toBe(1);
     expect(timeless(run.out)).toMatch(
-      /^PASS a\.txt .*\nFAIL b\.txt [^]*\nSKIP c\.txt \(2 steps, not run: --bail\)\n\n3 files, 4 steps: 1 passed, 1 failed, 2 skipped \(TIME\)\n$/,
+      /^PASS a\.txt .*\nFAIL b\.txt [\s\S]*\nSKIP c\.txt \(2 steps, not run: --bail\)\n\n3 files, 4 steps: 1 passed, 1 failed, 2 skipped \(TIME\)\n$/,
     );
     const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as {
       transcripts: { status: string }[];

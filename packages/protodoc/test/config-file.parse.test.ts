@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkOptionsFromConfig, loadConfig, parseConfig } from '../src/config-file.js';
-import { ConfigError, ProtodocError } from '../src/errors.js';
+import { ConfigError, type ProtodocError } from '../src/errors.js';
 
 async function configError(text: string): Promise<ConfigError> {
   try {
@@ -106,21 +106,42 @@ serial:
   });
 
   it.each([
-    ['jobs: 2\njbos: 3\n', "protodoc.config.yaml:2:1: unknown key 'jbos' (known: connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)"],
+    [
+      'jobs: 2\njbos: 3\n',
+      "protodoc.config.yaml:2:1: unknown key 'jbos' (known: connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)",
+    ],
     ['jobs: 0\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
     ['jobs: many\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
     ['retries: -1\n', "protodoc.config.yaml:1:10: 'retries' must be a whole number of at least 0"],
-    ['timeout: 5\n', "protodoc.config.yaml:1:10: 'timeout' must be a duration with a unit (ms, s, m, h), e.g. 5s"],
+    [
+      'timeout: 5\n',
+      "protodoc.config.yaml:1:10: 'timeout' must be a duration with a unit (ms, s, m, h), e.g. 5s",
+    ],
     ['server-scope: worker\n', "protodoc.config.yaml:1:15: 'server-scope' must be one of run, file"],
     ['bail: yes\n', "protodoc.config.yaml:1:7: 'bail' must be true or false"],
     ['server:\n', "protodoc.config.yaml:1:8: 'server' must be a non-empty string"],
-    ['reporters: [pretty, junit=]\n', "protodoc.config.yaml:1:21: reporter 'junit=': expected NAME or NAME=FILE"],
-    ['variables:\n  9lives: x\n', "protodoc.config.yaml:2:3: invalid variable name '9lives': use letters, digits and '_', not starting with a digit"],
+    [
+      'reporters: [pretty, junit=]\n',
+      "protodoc.config.yaml:1:21: reporter 'junit=': expected NAME or NAME=FILE",
+    ],
+    [
+      'variables:\n  9lives: x\n',
+      "protodoc.config.yaml:2:3: invalid variable name '9lives': use letters, digits and '_', not starting with a digit",
+    ],
     ['variables: [a, b]\n', "protodoc.config.yaml:1:12: 'variables' must be a mapping of NAME: VALUE"],
-    ['serial:\n  db: [1]\n', "protodoc.config.yaml:2:8: serial group 'db' must list paths (files or directories)"],
+    [
+      'serial:\n  db: [1]\n',
+      "protodoc.config.yaml:2:8: serial group 'db' must list paths (files or directories)",
+    ],
     ['jobs: 2\njobs: 3\n', 'protodoc.config.yaml:2:1: invalid YAML: Map keys must be unique'],
-    ['jobs: [1\n', 'protodoc.config.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
-    ['- jobs\n', 'protodoc.config.yaml:1:1: expected a mapping of keys (connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)'],
+    [
+      'jobs: [1\n',
+      'protodoc.config.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+    [
+      '- jobs\n',
+      'protodoc.config.yaml:1:1: expected a mapping of keys (connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)',
+    ],
     [
       'variables:\n  token: hunter2\nsecrets: [token]\n',
       "protodoc.config.yaml:2:3: variable 'token' is secret: its value does not belong in the config file (give it with --secret token=VALUE or PROTODOC_VAR_token)",

@@ -47,7 +47,11 @@ describe('planRun', () => {
   });
 
   it('filters whole transcripts by label: the path, or PATH:LINE of a Markdown block', () => {
-    const transcripts = [txt('specs/a.txt', '>>> PING\n+PONG\n>>> ECHO x\n$1\nx\n'), ...page('doc.md'), txt('b.txt')];
+    const transcripts = [
+      txt('specs/a.txt', '>>> PING\n+PONG\n>>> ECHO x\n$1\nx\n'),
+      ...page('doc.md'),
+      txt('b.txt'),
+    ];
     expect(planRun(transcripts, { filter: /^specs\//, cwd: CWD }).selected).toEqual([0]);
     // A block by its first step's line (the label reports show); the page's other block does not run.
     expect(planRun(transcripts, { filter: /doc\.md:10$/, cwd: CWD }).selected).toEqual([2]);
@@ -97,7 +101,12 @@ describe('planRun', () => {
   });
 
   it('takes serial groups from the config by file or directory, the most specific rule winning', () => {
-    const transcripts = [txt('specs/db/a.txt'), txt('specs/db/b.txt'), txt('specs/mail.txt'), txt('specs/db2.txt')];
+    const transcripts = [
+      txt('specs/db/a.txt'),
+      txt('specs/db/b.txt'),
+      txt('specs/mail.txt'),
+      txt('specs/db2.txt'),
+    ];
     const plan = planRun(transcripts, {
       cwd: CWD,
       serial: [
@@ -121,7 +130,9 @@ describe('planRun', () => {
     );
     const err = thrown(() => planRun(blocks, { cwd: CWD }));
     expect(err).toBeInstanceOf(TranscriptParseError);
-    expect(err.message).toBe("two.md:7:1: serial group 'b' differs from 'a' (line 2): a file is in one group");
+    expect(err.message).toBe(
+      "two.md:7:1: serial group 'b' differs from 'a' (line 2): a file is in one group",
+    );
     const config = thrown(() =>
       planRun([txt('x.txt', '>>>! serial a\n>>> PING\n+PONG\n')], {
         cwd: CWD,
@@ -139,10 +150,19 @@ describe('>>>! serial', () => {
   it('is a header directive with one name', () => {
     expect(txt('a.txt', '>>>! serial db-1\n>>> PING\n+PONG\n').serial).toEqual({ name: 'db-1', line: 1 });
     for (const [text, message] of [
-      ['>>> PING\n+PONG\n>>>! serial db\n', "a.txt:3:6: 'serial' is a header directive: put it before the first step"],
+      [
+        '>>> PING\n+PONG\n>>>! serial db\n',
+        "a.txt:3:6: 'serial' is a header directive: put it before the first step",
+      ],
       ['>>>! serial\n>>> PING\n+PONG\n', "a.txt:1:6: 'serial' takes exactly one argument (the group's name)"],
-      ['>>>! serial a b\n>>> PING\n+PONG\n', "a.txt:1:6: 'serial' takes exactly one argument (the group's name)"],
-      ['>>>! serial a/b\n>>> PING\n+PONG\n', "a.txt:1:13: invalid serial group name 'a/b': use letters, digits, '.', '-' and '_'"],
+      [
+        '>>>! serial a b\n>>> PING\n+PONG\n',
+        "a.txt:1:6: 'serial' takes exactly one argument (the group's name)",
+      ],
+      [
+        '>>>! serial a/b\n>>> PING\n+PONG\n',
+        "a.txt:1:13: invalid serial group name 'a/b': use letters, digits, '.', '-' and '_'",
+      ],
       ['>>>! serial a\n>>>! serial a\n>>> PING\n+PONG\n', "a.txt:2:6: duplicate 'serial' directive"],
     ] as const) {
       expect(thrown(() => txt('a.txt', text)).message, text).toBe(message);

@@ -251,5 +251,15 @@ describe('an unknown variable', () => {
 });
 
 function emptySummary() {
-  return { files: 1, transcripts: 1, steps: 0, passed: 0, failed: 0, skipped: 0, errors: 0, flaky: 0, durationMs: 0 };
+  return {
+    files: 1,
+    transcripts: 1,
+    steps: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    errors: 0,
+    flaky: 0,
+    durationMs: 0,
+  };
 }

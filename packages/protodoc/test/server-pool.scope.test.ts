@@ -4,15 +4,16 @@
  * once their server has stopped.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProtodocError } from '../src/errors.js';
+import type { ProtodocError } from '../src/errors.js';
 import { type ServerLease, ServerPool } from '../src/server-pool.js';
 
 /** redis on {port}, its working directory {dir}, writing a file there so we see it runs in it. */
-const REDIS = "exec redis-server --port {port} --bind 127.0.0.1 --save '' --dir {dir} --logfile {dir}/redis.log";
+const REDIS =
+  "exec redis-server --port {port} --bind 127.0.0.1 --save '' --dir {dir} --logfile {dir}/redis.log";
 
 function ping(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -97,7 +98,10 @@ describe('ServerPool', () => {
     try {
       // Of the two starts, the one that makes the marker first runs redis; the other fails.
       const marker = join(tmp, 'started-once');
-      const servers = pool('run', `if mkdir ${marker} 2>/dev/null; then ${REDIS}; else echo no more >&2; exit 3; fi`);
+      const servers = pool(
+        'run',
+        `if mkdir ${marker} 2>/dev/null; then ${REDIS}; else echo no more >&2; exit 3; fi`,
+      );
       let err: unknown;
       try {
         await servers.open(2);

@@ -10,7 +10,9 @@ import { inShard, parseShard, shardKey, shardOf } from '../src/shard.js';
 /** 300 paths like a real suite's: directories, numbered files, a Markdown page or two. */
 function suite(count = 300): string[] {
   return Array.from({ length: count }, (_, i) =>
-    i % 50 === 0 ? `docs/page-${i}.md` : `specs/${['redis', 'smtp', 'http'][i % 3]}/case-${String(i).padStart(3, '0')}.txt`,
+    i % 50 === 0
+      ? `docs/page-${i}.md`
+      : `specs/${['redis', 'smtp', 'http'][i % 3]}/case-${String(i).padStart(3, '0')}.txt`,
   );
 }
 
