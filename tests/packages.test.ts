@@ -57,7 +57,7 @@ describe.each(PACKAGES)('the %s tarball', (name) => {
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/cli.js']));
     const unexpected = files.filter(
       (file) =>
-        !/^(LICENSE|README\.md|FORMAT\.md|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts)|aliases\/[\w-]+\.sh)$/.test(
+        !/^(LICENSE|README\.md|FORMAT\.md|report\.schema\.json|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts)|aliases\/[\w-]+\.sh)$/.test(
           file,
         ),
     );
@@ -87,5 +87,24 @@ describe.each(PACKAGES)('the %s tarball', (name) => {
       { cwd: project, env, encoding: 'utf8' },
     );
     expect(stdout.trim()).toBe('true');
+  });
+});
+
+describe('the protodoc tarball', () => {
+  it('ships the JSON report schema and protodoc/vitest, whose vitest is an optional peer left out', async () => {
+    const project = join(dir, 'project');
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const schema = createRequire(process.cwd() + '/').resolve('protodoc/report.schema.json');",
+      "console.log(JSON.parse((await import('node:fs')).readFileSync(schema, 'utf8')).title);",
+      "await import('protodoc/vitest').catch((e) => console.log(e.code, /'vitest'/.test(e.message)));",
+    ].join('\n');
+    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: project,
+      env,
+      encoding: 'utf8',
+    });
+    expect(stdout).toBe('protodoc JSON report, version 1\nERR_MODULE_NOT_FOUND true\n');
+    expect(readdirSync(join(project, 'node_modules'))).not.toContain('vitest');
   });
 });

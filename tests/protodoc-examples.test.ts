@@ -15,7 +15,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
+import { binEnv, buildCli, ROOT } from '../packages/protodoc/test/build-cli.js';
 
 const README = join(ROOT, 'examples/protodoc/README.md');
 const lines = readFileSync(README, 'utf8').split('\n');
@@ -41,8 +41,11 @@ describe('examples/protodoc/README.md', () => {
   const sh = (command: string, input = ''): Promise<{ code: number; out: string; err: string }> => {
     const script = direct(command);
     return new Promise((resolve) => {
-      const child = execFile('/bin/sh', ['-c', script], { cwd: ROOT, encoding: 'utf8' }, (error, out, err) =>
-        resolve({ code: error ? Number(error.code) : 0, out, err }),
+      const child = execFile(
+        '/bin/sh',
+        ['-c', script],
+        { cwd: ROOT, env: binEnv(), encoding: 'utf8' },
+        (error, out, err) => resolve({ code: error ? Number(error.code) : 0, out, err }),
       );
       child.stdin?.end(input);
     });
@@ -72,7 +75,7 @@ describe('examples/protodoc/README.md', () => {
         const file = join(dir, 'recorded.txt');
         // A free port instead of the README's, which something else may hold on a shared machine.
         const script = direct(command).replace(`--listen ${port}`, '--listen 0').replace(output, file);
-        const recorder = spawn('/bin/sh', ['-c', `exec ${script}`], { cwd: ROOT });
+        const recorder = spawn('/bin/sh', ['-c', `exec ${script}`], { cwd: ROOT, env: binEnv() });
         let out = '';
         let err = '';
         recorder.stderr.on('data', (chunk: Buffer) => {

@@ -9,7 +9,7 @@ import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
 import { OrderedEvents } from './ordered-events.js';
-import type { RunEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
+import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type PlannedFile, planRun, type SerialRule } from './run-plan.js';
 import type { FileRunContext } from './scheduler.js';
 import { DIR_PLACEHOLDER } from './server-placeholders.js';
@@ -60,8 +60,13 @@ export interface CheckOptions {
    * @default 200
    */
   settleMs?: number;
-  /** Called with progress as it happens (file start, each step, file end), e.g. to print live. */
-  onEvent?: (event: RunEvent) => void;
+  /**
+   * Called with progress as it happens: `run-start` with every transcript that will run (those `filter`
+   * and `shard` select) once all are parsed and checked, then each transcript's start, steps and end
+   * (with its `index` in that list), e.g. for the reporters (src/reporters/hub.ts). Whatever `jobs`
+   * is, the events come as a one-job run would send them: a transcript's after the one before it.
+   */
+  onEvent?: (event: CheckEvent) => void;
   /**
    * `-v`: called with the conversation as it happens, every connection event and every byte sent and
    * received (`createVerbose` prints it). Without it no such work is done.
@@ -142,7 +147,7 @@ export interface CheckResult {
  * Reads every transcript first: one that cannot be read or parsed stops everything before a
  * single byte is sent, and all of the parse errors are reported together.
  */
-async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
+export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   const files = await expandPaths(paths);
   const transcripts: Transcript[] = [];
   const syntaxErrors: TranscriptParseError[] = [];
@@ -308,6 +313,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     ...(options.shard !== undefined ? { shard: options.shard } : {}),
     ...(options.serialGroups !== undefined ? { serial: options.serialGroups } : {}),
   });
+  options.onEvent?.({ type: 'run-start', transcripts: plan.selected.map((i) => transcripts[i]!) });
   const update = options.update;
   const retries = options.retries ?? 0;
   if (update !== undefined && retries > 0)
@@ -350,6 +356,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
     const job: FileJob = {
       path: file.path,
+      first: file.first,
       transcripts: file.transcripts.map((i) => transcripts[i]!),
       targets: file.transcripts.map((i) => targets[i]),
     };

@@ -18,11 +18,16 @@ import { parseDuration } from './duration.js';
 import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
-import { errorLabel, REPORTER_NAMES, type ReporterName } from './reporters/format.js';
-import { colorDiff, formatSummary, formatTranscriptResult } from './reporters/pretty.js';
-import type { RunEvent, RunSummary, TranscriptResult, UpdateSummary } from './results.js';
+import { errorLabel } from './reporters/format.js';
+import { createReportHub, runErrorOf } from './reporters/hub.js';
+import { streamOutput, TextOutput } from './reporters/output.js';
+import { colorDiff, formatUpdated } from './reporters/pretty.js';
+import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
+import type { Reporter, ReportOutput, RunEnd } from './reporters/reporter.js';
+import type { CheckEvent } from './results.js';
 import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
 import { parseShard, type Shard } from './shard.js';
+import { summarize } from './summary.js';
 import type { ChangeToDecide } from './update.js';
 import { loadVariables } from './variables.js';
 
@@ -30,7 +35,10 @@ import { loadVariables } from './variables.js';
 export interface CliStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
-  hasColors?(): boolean;
+  /** Node's `tty.WriteStream.hasColors(env)`: false under `NO_COLOR`, `NODE_DISABLE_COLORS`, `TERM=dumb`. */
+  hasColors?(env?: object): boolean;
+  /** A terminal's width. */
+  columns?: number;
 }
 
 /** What the program talks to. Tests replace the streams, and `checkFiles` to see the options a flag maps to. */
@@ -47,8 +55,25 @@ export interface CliContext {
    * is being written) until `release()`.
    */
   untilStopped: () => { stopped: Promise<void>; release(): void };
+  /**
+   * The environment the CLI reads: `FORCE_COLOR`, `GITHUB_ACTIONS`, `TERM`.
+   * @default process.env
+   */
+  env: NodeJS.ProcessEnv;
+  /**
+   * The report formats `--reporter` offers (src/reporters/registry.ts); a test adds one to show that a
+   * format is its module and one entry here.
+   * @default REPORTERS
+   */
+  reporters: Readonly<Record<string, ReporterEntry>>;
   /** Set by the command that ran; read by {@link runCli}. */
   exitCode: number;
+}
+
+/** A `--reporter NAME[=FILE]` as given: a format, and the file it writes (stdout without one). */
+export interface ReporterSpec {
+  name: string;
+  file?: string;
 }
 
 /** The flags of `protodoc check` as commander parses them. */
@@ -60,7 +85,7 @@ export interface CheckFlags {
   serverTimeout?: number;
   timeout?: number;
   settle?: number;
-  reporter: ReporterName;
+  reporter?: ReporterSpec[];
   reportJson?: string;
   reportJunit?: string;
   color?: boolean;
@@ -105,10 +130,32 @@ Exit codes:
   0   every transcript passed
   1   a transcript failed (a reply differed, timed out, or the server closed)
   2   usage error (bad flag, missing file, no transcripts, no target)
-  3   a transcript cannot be parsed (nothing was run)
+  3   a transcript or the config file cannot be parsed (nothing was run)
   4   a target cannot be reached, or --server failed
   70  internal error (a bug in protodoc: please report it)
 `;
+
+/** Parses `NAME[=FILE]` against the registry (commander shows the error on its option's line). */
+function reporterSpec(value: string, reporters: Readonly<Record<string, ReporterEntry>>): ReporterSpec {
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? value : value.slice(0, eq);
+  if (!Object.hasOwn(reporters, name)) {
+    throw new InvalidArgumentError(`Allowed reporters are ${Object.keys(reporters).join(', ')}.`);
+  }
+  if (eq < 0) return { name };
+  const file = value.slice(eq + 1);
+  if (file === '')
+    throw new InvalidArgumentError(`Give a file after '${name}=', or leave '=' out for stdout.`);
+  return { name, file };
+}
+
+/** The help's list of report formats, from the registry. */
+function reportersHelp(reporters: Readonly<Record<string, ReporterEntry>>): string {
+  const names = Object.keys(reporters);
+  const width = Math.max(...names.map((name) => name.length));
+  const lines = names.map((name) => `  ${name.padEnd(width)}  ${reporters[name]!.description}`);
+  return `\nReporters (--reporter NAME, or NAME=FILE):\n${lines.join('\n')}\n`;
+}
 
 function durationFlag(value: string): number {
   let ms: number;
@@ -169,6 +216,25 @@ function filterFlag(value: string): RegExp {
   }
 }
 
+/**
+ * The config's `reporters:` (each `NAME` or `NAME=FILE`, as `--reporter` takes them), used when the
+ * command line names no report at all.
+ */
+function configReporters(
+  config: ProtodocConfig | undefined,
+  reporters: Readonly<Record<string, ReporterEntry>>,
+): ReporterSpec[] {
+  return (config?.reporters ?? []).map(({ value, where }) => {
+    if (!Object.hasOwn(reporters, value.name)) {
+      throw new ConfigError(
+        where,
+        `unknown reporter '${value.name}' (known: ${Object.keys(reporters).join(', ')})`,
+      );
+    }
+    return value.file === undefined ? { name: value.name } : { name: value.name, file: value.file };
+  });
+}
+
 /** Maps parsed flags to the options of `record` (src/record.ts). */
 export function recordOptionsFromFlags(flags: RecordFlags): RecordOptions {
   const options: RecordOptions = { listen: flags.listen, output: flags.output };
@@ -184,10 +250,59 @@ export function recordOptionsFromFlags(flags: RecordFlags): RecordOptions {
   return options;
 }
 
-/** `--color` / `--no-color` decide; otherwise colour only a terminal that supports it (NO_COLOR, TERM=dumb). */
-export function useColor(flag: boolean | undefined, stream: CliStream): boolean {
+/**
+ * Whether to colour what goes to `stream`, the way Node's own `util.styleText` decides: `--color` /
+ * `--no-color` first; then `FORCE_COLOR` when set (`0` or `false` turn colour off, any other value on,
+ * even into a pipe or a file: CI logs show colour); else only a terminal that supports it (`NO_COLOR`,
+ * `NODE_DISABLE_COLORS` and `TERM=dumb` turn it off: `stream.hasColors()`).
+ */
+export function useColor(
+  flag: boolean | undefined,
+  stream: CliStream,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (flag !== undefined) return flag;
-  return stream.isTTY === true && (stream.hasColors?.() ?? false);
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return ['', '1', '2', '3', 'true'].includes(force);
+  return stream.isTTY === true && (stream.hasColors?.(env) ?? false);
+}
+
+/**
+ * The reporters of a run, from `--reporter` (and its aliases `--report-json FILE`, `--report-junit
+ * FILE`) by the rules the README states: at most one writes to stdout; `pretty` does when none is
+ * named there; under `GITHUB_ACTIONS=true`, `github` joins a `pretty` or `dot` stdout (its lines among
+ * theirs) unless `github` is named. A file named twice is an error.
+ * @throws UsageError
+ */
+export function resolveReporters(
+  given: readonly ReporterSpec[],
+  env: NodeJS.ProcessEnv = {},
+): ReporterSpec[] {
+  const specs = [...given];
+  const onStdout = specs.filter((spec) => spec.file === undefined);
+  if (onStdout.length > 1) {
+    const [a, b] = onStdout as [ReporterSpec, ReporterSpec];
+    throw new UsageError(
+      `--reporter ${a.name} and --reporter ${b.name} both write to stdout, and only one can: ` +
+        `give the other a file (--reporter ${b.name}=FILE)`,
+    );
+  }
+  const files = new Set<string>();
+  for (const { file } of specs) {
+    if (file === undefined) continue;
+    if (files.has(file)) throw new UsageError(`--reporter: two reports would write ${file}`);
+    files.add(file);
+  }
+  if (onStdout.length === 0) specs.unshift({ name: 'pretty' });
+  const stdout = specs.find((spec) => spec.file === undefined)!;
+  if (
+    env.GITHUB_ACTIONS === 'true' &&
+    (stdout.name === 'pretty' || stdout.name === 'dot') &&
+    !specs.some((spec) => spec.name === 'github')
+  ) {
+    specs.push({ name: 'github' });
+  }
+  return specs;
 }
 
 function exitCodeOf(result: CheckResult): number {
@@ -197,15 +312,9 @@ function exitCodeOf(result: CheckResult): number {
   return result.outcome === 'failed' ? EXIT_CODES.failed : EXIT_CODES.passed;
 }
 
-/** The run as a JSON or JUnit document; each reporter is loaded only when it is asked for. */
-async function formatReport(reporter: 'json' | 'junit', summary: RunSummary): Promise<string> {
-  if (reporter === 'json') return (await import('./reporters/json.js')).formatJson(summary);
-  return (await import('./reporters/junit.js')).formatJunit(summary);
-}
-
-async function writeReport(path: string, render: () => Promise<string>): Promise<void> {
+async function writeReport(path: string, text: string): Promise<void> {
   try {
-    await writeFile(path, await render());
+    await writeFile(path, text);
   } catch (err) {
     throw new UsageError(
       `cannot write the report ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
@@ -221,20 +330,19 @@ async function checkReportPath(path: string | undefined): Promise<void> {
   if (!info?.isDirectory()) throw new UsageError(`cannot write the report ${path}: no such directory ${dir}`);
 }
 
-async function runCheck(
-  context: CliContext,
-  files: string[],
-  given: CheckFlags,
-  reporterGiven: boolean,
-): Promise<void> {
+async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
+  const { stdout, stderr, env } = context;
   // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
-  const config = await loadConfig(given.config);
-  const flags = reporterGiven ? given : withConfigReporters(given, config);
-  await checkReportPath(flags.reportJson);
-  await checkReportPath(flags.reportJunit);
-  const { stdout, stderr } = context;
-  const color = useColor(flags.color, stdout);
-  const pretty = flags.reporter === 'pretty';
+  const config = await loadConfig(flags.config);
+  const given = [
+    ...(flags.reporter ?? []),
+    ...(flags.reportJson !== undefined ? [{ name: 'json', file: flags.reportJson }] : []),
+    ...(flags.reportJunit !== undefined ? [{ name: 'junit', file: flags.reportJunit }] : []),
+  ];
+  // A report named on the command line replaces all of the config's.
+  const specs = resolveReporters(given.length > 0 ? given : configReporters(config, context.reporters), env);
+  for (const spec of specs) if (spec.file !== undefined) await checkReportPath(spec.file);
+  const color = useColor(flags.color, stdout, env);
   const options = { ...checkOptionsFromConfig(config), ...checkOptionsFromFlags(flags) };
   // A --server on the command line runs where protodoc runs, not in the config's directory.
   if (flags.server !== undefined) delete options.serverCwd;
@@ -256,16 +364,10 @@ async function runCheck(
   });
   options.variables = variables;
 
-  // Print each transcript's block as soon as it ends, in order; formatting is async (the diff
-  // library loads on first use), so the writes are chained and the first error kept for later.
-  let printing = Promise.resolve();
-  let printError: unknown;
-  // A failing transcript's block ends with a blank line already; the summary needs one before it.
-  let endsWithBlankLine = false;
   // -v: the conversation on stderr as it happens (loaded only then).
   const verbose = flags.verbose
     ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
-        color: useColor(flags.color, stderr),
+        color: useColor(flags.color, stderr, env),
         ...(flags.secret !== undefined
           ? {
               redact: (bytes: Uint8Array) => variables.redact(bytes),
@@ -277,25 +379,42 @@ async function runCheck(
     : undefined;
   if (verbose !== undefined) options.trace = verbose.trace;
   const updating = flags.update === true || flags.interactive === true;
-  const print = (result: TranscriptResult): void => {
-    printing = printing
-      .then(() => formatTranscriptResult(result, { color }))
-      .then((text) => {
-        stdout.write(text);
-        endsWithBlankLine = text.endsWith('\n\n');
-      })
-      .catch((err: unknown) => {
-        printError ??= err;
-      });
-  };
-  options.onEvent = (event: RunEvent): void => {
-    verbose?.event(event);
-    // Under --update a file's results are final (updated or not) once it is rewritten.
-    if (event.type === 'file-updated' && pretty) for (const result of event.results) print(result);
-    if (event.type !== 'file-end') return;
-    const { result } = event;
-    if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
-    if (pretty && !updating) print(result);
+
+  // The reporters, each on its output. Live progress only where nothing else writes to the terminal
+  // meanwhile (-v's stderr, -i's questions) and the terminal can move the cursor.
+  const live = stdout.isTTY === true && !flags.verbose && !updating && env.TERM !== 'dumb';
+  const terminal = streamOutput(stdout, {
+    live,
+    // A terminal that does not know its size (a pty without one) says 0.
+    ...(stdout.columns ? { columns: stdout.columns } : {}),
+  });
+  // A report file is collected while the run goes and written once it ends.
+  const fileOutputs: { path: string; out: TextOutput }[] = [];
+  const reporters: Reporter[] = [];
+  for (const spec of specs) {
+    const entry = context.reporters[spec.name]!;
+    let out: ReportOutput = terminal;
+    if (spec.file !== undefined) {
+      const file = new TextOutput();
+      fileOutputs.push({ path: spec.file, out: file });
+      out = file;
+    }
+    reporters.push((await entry.load()).createReporter({ out, color: out === terminal && color }));
+  }
+  // A transcript that could not run is also an `error:` line on stderr, as every user mistake is.
+  reporters.push({
+    onTranscriptEnd(result) {
+      if (result.status === 'error') stderr.write(`error: ${errorLabel(result)}: ${result.error?.message}\n`);
+    },
+    onRunEnd() {},
+  });
+  const hub = createReportHub(reporters, {
+    updating,
+    ...(variables.hasSecrets ? { redact: (bytes: Uint8Array) => variables.redact(bytes) } : {}),
+  });
+  options.onEvent = (event: CheckEvent): void => {
+    if (event.type !== 'run-start') verbose?.event(event);
+    hub.onEvent(event);
   };
   const prompter = flags.interactive
     ? (await import('./interactive.js')).createPrompter(context.stdin, stdout, (change) =>
@@ -309,71 +428,35 @@ async function runCheck(
         : {
             // What was printed before comes first: the previous file's results, in order.
             decide: async (change) => {
-              await printing;
+              await hub.idle();
               return prompter.decide(change);
             },
           };
   }
 
-  let result: CheckResult;
+  // Every run that started gets its reports, also one that ends early: the error is in them.
+  const started = performance.now();
+  let result: CheckResult | undefined;
+  let failure: { error: unknown } | undefined;
   try {
     result = await context.checkFiles(files, options);
+  } catch (error) {
+    failure = { error };
   } finally {
     prompter?.close();
   }
-  await printing;
-  if (printError !== undefined) throw printError;
-  const summary: RunSummary = result.summary;
-  const updated = result.update === undefined ? '' : formatUpdated(result.update);
-  if (flags.reporter === 'pretty') {
-    stdout.write(`${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, { color })}${updated}`);
-  } else {
-    stdout.write(await formatReport(flags.reporter, summary));
-    // stdout holds the report alone.
-    stderr.write(updated);
+  const end: RunEnd =
+    result === undefined
+      ? { summary: summarize(hub.results(), performance.now() - started), error: runErrorOf(failure?.error) }
+      : { summary: result.summary, ...(result.update !== undefined ? { update: result.update } : {}) };
+  await hub.end(end);
+  for (const { path, out } of fileOutputs) await writeReport(path, out.text);
+  if (failure !== undefined) throw failure.error;
+  // The pretty reporter ends with --update's line; any other on stdout holds its report alone.
+  if (result?.update !== undefined && specs.find((spec) => spec.file === undefined)?.name !== 'pretty') {
+    stderr.write(formatUpdated(result.update));
   }
-  if (flags.reportJson !== undefined) {
-    await writeReport(flags.reportJson, () => formatReport('json', summary));
-  }
-  if (flags.reportJunit !== undefined) {
-    await writeReport(flags.reportJunit, () => formatReport('junit', summary));
-  }
-  context.exitCode = exitCodeOf(result);
-}
-
-/**
- * The config's `reporters:` when the command line names none: `NAME` is the report on stdout (at most
- * one), `json=FILE` and `junit=FILE` are written beside it.
- */
-function withConfigReporters(flags: CheckFlags, config: ProtodocConfig | undefined): CheckFlags {
-  if (config?.reporters === undefined || flags.reportJson !== undefined || flags.reportJunit !== undefined) {
-    return flags;
-  }
-  const out = { ...flags };
-  let stdoutReporter: string | undefined;
-  for (const { value, where } of config.reporters) {
-    const name = value.name as ReporterName;
-    if (!REPORTER_NAMES.includes(name)) {
-      throw new ConfigError(where, `unknown reporter '${value.name}' (known: ${REPORTER_NAMES.join(', ')})`);
-    }
-    if (value.file === undefined) {
-      if (stdoutReporter !== undefined) {
-        throw new ConfigError(
-          where,
-          `reporters '${stdoutReporter}' and '${name}' both write to stdout: give one a file (NAME=FILE)`,
-        );
-      }
-      stdoutReporter = name;
-      out.reporter = name;
-    } else if (name === 'json') {
-      out.reportJson = value.file;
-    } else if (name === 'junit') {
-      out.reportJunit = value.file;
-    } else {
-      throw new ConfigError(where, `reporter '${name}' writes to stdout only`);
-    }
-  }
-  return out;
+  context.exitCode = exitCodeOf(result!);
 }
 
 /**
@@ -389,7 +472,7 @@ async function runRecord(context: CliContext, flags: RecordFlags): Promise<void>
     const verbose = (await import('./reporters/verbose.js')).createVerbose(
       (text) => void stderr.write(text),
       {
-        color: useColor(undefined, stderr),
+        color: useColor(undefined, stderr, context.env),
         ...(secrets.hasSecrets ? { redact: (bytes: Uint8Array) => secrets.redact(bytes) } : {}),
       },
     );
@@ -442,12 +525,6 @@ function untilSignal(): { stopped: Promise<void>; release(): void } {
   };
 }
 
-/** `updated 3 steps in 1 file`, the last line of an `--update` run. */
-function formatUpdated(update: UpdateSummary): string {
-  const steps = `${update.steps} step${update.steps === 1 ? '' : 's'}`;
-  return `updated ${steps} in ${update.files} file${update.files === 1 ? '' : 's'}\n`;
-}
-
 /** What `-i` shows before it asks: the step's failure line and the change to the file. */
 function changeText(change: ChangeToDecide, color: boolean): string {
   const { step } = change;
@@ -474,6 +551,8 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     stderr: context.stderr ?? process.stderr,
     stdin: context.stdin ?? process.stdin,
     checkFiles: context.checkFiles ?? checkFiles,
+    env: context.env ?? process.env,
+    reporters: context.reporters ?? REPORTERS,
     record: context.record ?? (async (options) => (await import('./record.js')).record(options)),
     untilStopped: context.untilStopped ?? untilSignal,
     exitCode: 0,
@@ -514,11 +593,16 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
       'quiet period that ends a reply ending in ... (default: 200ms)',
       durationFlag,
     )
-    .addOption(
-      new Option('--reporter <name>', 'report format on stdout').choices(REPORTER_NAMES).default('pretty'),
+    .option(
+      '--reporter <name[=file]>',
+      'a report: NAME on stdout, NAME=FILE into FILE; repeatable, one on stdout at most (default: pretty)',
+      (value: string, previous: ReporterSpec[] | undefined) => [
+        ...(previous ?? []),
+        reporterSpec(value, ctx.reporters),
+      ],
     )
-    .option('--report-json <file>', 'also write a JSON report to FILE')
-    .option('--report-junit <file>', 'also write a JUnit XML report to FILE')
+    .option('--report-json <file>', 'the same as --reporter json=FILE')
+    .option('--report-junit <file>', 'the same as --reporter junit=FILE')
     .option('--color', 'colour the output (default: when stdout is a terminal)')
     .option('--no-color', 'do not colour the output')
     .option('--var <name=value>', 'set the variable {{name}} (repeatable; FORMAT.md §15)', collect)
@@ -556,14 +640,13 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .option('--config <file>', `read options from FILE (default: ./${CONFIG_FILE_NAME} if there is one)`)
     .addHelpText(
       'after',
-      `${EXIT_CODE_HELP}
+      () => `${reportersHelp(ctx.reporters)}${EXIT_CODE_HELP}
 Example:
   protodoc check --server "redis-server --port {port} --save ''" --connect 127.0.0.1:{port} tests/redis/
+  protodoc check --reporter dot --reporter junit=report.xml tests/
 `,
     )
-    .action(async (files: string[], flags: CheckFlags, command: Command) =>
-      runCheck(ctx, files, flags, command.getOptionValueSource('reporter') === 'cli'),
-    );
+    .action(async (files: string[], flags: CheckFlags) => runCheck(ctx, files, flags));
 
   program
     .command('record')

@@ -138,3 +138,19 @@ export class ServerStartError extends ProtodocError {
     this.name = 'ServerStartError';
   }
 }
+
+/**
+ * Thrown only by the tests `protodoc/vitest` makes: a transcript (or one of its steps) failed or could
+ * not run. The message is its report as `protodoc check` prints it (the diff of each failing step).
+ */
+export class TranscriptFailedError extends ProtodocError {
+  /** The transcript's path. */
+  readonly path: string;
+  constructor(message: string, path: string) {
+    super(message, 'PROTODOC_ERR_FAILED');
+    this.name = 'TranscriptFailedError';
+    this.path = path;
+    // The report says where; a stack through protodoc's runner would only bury it.
+    this.stack = `${this.name}: ${message}`;
+  }
+}

@@ -4,6 +4,7 @@
  * worker thread (src/file-worker.ts).
  */
 import type { TlsOptions } from './connection.js';
+import type { IndexedEvent } from './ordered-events.js';
 import type { RunEvent, TraceEvent, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { Transcript } from './transcript-model.js';
@@ -26,6 +27,8 @@ export interface FileRunSettings {
 /** One file's transcripts (those selected), with the target each connects to when the caller decides it. */
 export interface FileJob {
   path: string;
+  /** Place of its first transcript among all that run: events carry `first + k` as their `index`. */
+  first: number;
   transcripts: Transcript[];
   targets: (string | undefined)[];
 }
@@ -45,7 +48,7 @@ export interface FileOutcome {
 
 /** Where an attempt's progress goes. */
 export interface FileEvents {
-  event(event: RunEvent): void;
+  event(event: IndexedEvent): void;
   trace(event: TraceEvent): void;
 }
 
@@ -63,8 +66,9 @@ export async function runFileJob(
 ): Promise<FileOutcome> {
   const results: TranscriptResult[] = [];
   const replies: FileReply[] = [];
-  const onEvent = (event: RunEvent): void => events.event(event);
   for (const [k, transcript] of job.transcripts.entries()) {
+    const index = job.first + k;
+    const onEvent = (event: RunEvent): void => events.event({ ...event, index });
     const run: RunOptions = { tls: settings.tls };
     const target = job.targets[k];
     // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
@@ -82,6 +86,6 @@ export async function runFileJob(
   // The file's transcripts have run: rewrite it. Only the transcripts that ran are rewritten.
   const { updateFile } = await import('./update.js');
   const done = await updateFile(job.path, job.transcripts, results, replies, variables, decide);
-  events.event({ type: 'file-updated', path: job.path, results });
+  events.event({ type: 'file-updated', path: job.path, results, index: job.first });
   return { results, update: { written: done.written, failed: done.failed, quit: done.quit } };
 }

@@ -15,7 +15,8 @@ import {
   runFileJob,
   type ServerValues,
 } from './file-run.js';
-import type { RunEvent, TraceEvent } from './results.js';
+import type { IndexedEvent } from './ordered-events.js';
+import type { TraceEvent } from './results.js';
 import { Variables, type VariablesSnapshot } from './variables.js';
 
 /** What the main thread gives every worker. */
@@ -29,7 +30,7 @@ export type ToWorker =
   | { type: 'secret'; name: string; bytes: Uint8Array };
 
 export type WorkerItem =
-  | { kind: 'event'; event: RunEvent }
+  | { kind: 'event'; event: IndexedEvent }
   | { kind: 'trace'; trace: TraceEvent }
   | { kind: 'secret'; name: string; bytes: Uint8Array };
 

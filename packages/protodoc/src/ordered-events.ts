@@ -6,23 +6,26 @@
  */
 import type { RunEvent, TraceEvent } from './results.js';
 
+/** A transcript's event, with the transcript's place in the run (`CheckEvent`). */
+export type IndexedEvent = RunEvent & { index: number };
+
 /** Where one file's events go. */
 export interface FileChannel {
-  event(event: RunEvent): void;
+  event(event: IndexedEvent): void;
   trace(event: TraceEvent): void;
 }
 
-type Item = { kind: 'event'; event: RunEvent } | { kind: 'trace'; event: TraceEvent };
+type Item = { kind: 'event'; event: IndexedEvent } | { kind: 'trace'; event: TraceEvent };
 
 export class OrderedEvents {
-  private readonly onEvent: ((event: RunEvent) => void) | undefined;
+  private readonly onEvent: ((event: IndexedEvent) => void) | undefined;
   private readonly onTrace: ((event: TraceEvent) => void) | undefined;
   /** Position of the first file not yet finished: its events go straight through. */
   private head = 0;
   private readonly waiting = new Map<number, Item[]>();
   private readonly finished = new Set<number>();
 
-  constructor(onEvent?: (event: RunEvent) => void, onTrace?: (event: TraceEvent) => void) {
+  constructor(onEvent?: (event: IndexedEvent) => void, onTrace?: (event: TraceEvent) => void) {
     this.onEvent = onEvent;
     this.onTrace = onTrace;
   }

@@ -2,7 +2,7 @@
  * What running transcripts produces: plain data that reporters (pretty, JSON, JUnit) render.
  * The runner fills these; nothing here knows about terminals.
  */
-import type { ExpectLine } from './transcript-model.js';
+import type { ExpectLine, Transcript } from './transcript-model.js';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
 
@@ -72,21 +72,19 @@ export interface StepResult {
 }
 
 /**
- * `flaky`: it failed, and passed on a retry (`--retries`): the run still passes, but the report says so.
- * `skipped`: it never ran, because `--bail` stopped the run first (its steps are all `skipped`).
+ * `passed`, `failed`, `error` (it could not run). Two more are part of the contract every reporter
+ * renders, for runs with retries and `--bail`: `flaky` (it failed, then passed on a retry: `attempts`
+ * says on which; the run still passes) and `skipped` (it never ran, each of its steps listed as skipped).
  */
 export type TranscriptStatus = 'passed' | 'failed' | 'error' | 'flaky' | 'skipped';
 
 export interface TranscriptResult {
   path: string;
   status: TranscriptStatus;
+  /** How many times it ran, when more than once (a retry); a `flaky` result's steps are its last attempt's. */
+  attempts?: number;
   durationMs: number;
   steps: StepResult[];
-  /**
-   * How many times its file ran (`--retries`): set when that was more than once. A `flaky` result is
-   * the passing attempt's; a `failed` one the last attempt's.
-   */
-  attempts?: number;
   /** Set when status is 'error': the target could not be reached, a TLS handshake failed, ... */
   error?: TranscriptError;
 }
@@ -116,9 +114,12 @@ export interface RunSummary {
   passed: number;
   failed: number;
   skipped: number;
-  /** Files whose status is 'error'. */
+  /** Transcripts whose status is 'error'. */
   errors: number;
-  /** Transcripts that passed only on a retry (`--retries`): status 'flaky'. */
+  /**
+   * Transcripts that passed only on a retry (status 'flaky'): the run passes, and every report shows
+   * them. Their steps (those of the passing attempt) count as passed.
+   */
   flaky: number;
   durationMs: number;
   results: TranscriptResult[];
@@ -129,13 +130,23 @@ export type RunEvent =
   | { type: 'file-start'; path: string }
   | { type: 'step-end'; path: string; step: StepResult }
   | { type: 'file-end'; result: TranscriptResult }
+  /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
+  | { type: 'file-updated'; path: string; results: TranscriptResult[] }
   /**
    * `--retries`: this attempt at the transcript failed, and its file runs again (`attempt` of
    * `attempts`); a `file-start` follows, and at last one `file-end` with the final result.
    */
-  | { type: 'file-retry'; result: TranscriptResult; attempt: number; attempts: number }
-  /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
-  | { type: 'file-updated'; path: string; results: TranscriptResult[] };
+  | { type: 'file-retry'; result: TranscriptResult; attempt: number; attempts: number };
+
+/**
+ * What `checkFiles` tells its `onEvent` listener: `run-start` once every file is parsed and checked
+ * (before a `--server` starts), then the runner's events, each with the transcript's place in input
+ * order (`index`; for `file-updated`, that of the file's first transcript), so a listener can tell
+ * transcripts that run at the same time apart.
+ */
+export type CheckEvent =
+  | { type: 'run-start'; transcripts: readonly Transcript[] }
+  | (RunEvent & { index: number });
 
 /** What `--update` did, over the whole run. */
 export interface UpdateSummary {

@@ -38,6 +38,8 @@ export interface PlannedFile {
   /** Position of the file in the run (0-based, input order): reports list results in this order. */
   position: number;
   transcripts: number[];
+  /** Place of its first transcript among all that run (`RunPlan.selected`): an event's `index`. */
+  first: number;
 }
 
 /** What one worker takes at a time: a file, or a serial group's files, run in order. */
@@ -90,7 +92,7 @@ export function planRun(transcripts: readonly Transcript[], options: PlanOptions
   for (const [path, file] of byPath) {
     if (file.chosen.length === 0) continue;
     const group = serialGroupOf(path, file.all, transcripts, options.serial ?? [], cwd, errors);
-    const planned: PlannedFile = { path, position: -1, transcripts: file.chosen };
+    const planned: PlannedFile = { path, position: -1, transcripts: file.chosen, first: -1 };
     if (group === undefined) {
       units.push({ key: shardKey(path, cwd), files: [planned] });
       continue;
@@ -108,7 +110,12 @@ export function planRun(transcripts: readonly Transcript[], options: PlanOptions
   const shard = options.shard;
   const chosen = shard === undefined ? units : units.filter((unit) => inShard(unit.key, shard));
   const files = chosen.flatMap((unit) => unit.files).sort((a, b) => a.transcripts[0]! - b.transcripts[0]!);
-  for (const [position, file] of files.entries()) file.position = position;
+  let first = 0;
+  for (const [position, file] of files.entries()) {
+    file.position = position;
+    file.first = first;
+    first += file.transcripts.length;
+  }
   return { units: chosen, files, selected: files.flatMap((file) => file.transcripts) };
 }
 

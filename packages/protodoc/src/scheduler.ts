@@ -5,8 +5,8 @@
  * through {@link OrderedEvents}, so nothing a listener sees depends on how many workers there were.
  */
 import { ProtodocError } from './errors.js';
-import type { FileChannel, OrderedEvents } from './ordered-events.js';
-import type { RunEvent, StepResult, TraceEvent, TranscriptResult } from './results.js';
+import type { FileChannel, IndexedEvent, OrderedEvents } from './ordered-events.js';
+import type { StepResult, TraceEvent, TranscriptResult } from './results.js';
 import type { PlannedFile, RunPlan } from './run-plan.js';
 import type { ServerLease, ServerPool } from './server-pool.js';
 import type { Transcript } from './transcript-model.js';
@@ -99,10 +99,11 @@ export async function runScheduled(
     if (done.has(file)) continue;
     if (stop === 'bail') {
       const channel = options.events.channel(file.position);
-      for (const i of file.transcripts) {
+      for (const [k, i] of file.transcripts.entries()) {
         const result = skippedResult(transcripts[i]!);
-        channel.event({ type: 'file-start', path: result.path });
-        channel.event({ type: 'file-end', result });
+        const index = file.first + k;
+        channel.event({ type: 'file-start', path: result.path, index });
+        channel.event({ type: 'file-end', result, index });
         results.set(i, result);
       }
     }
@@ -132,7 +133,7 @@ async function runWithRetries(
   const failedBefore = new Set<number>();
   for (let n = 1; ; n++) {
     // Events and traces in one list, in the order they came.
-    const held: ({ event: RunEvent } | { trace: TraceEvent })[] = [];
+    const held: ({ event: IndexedEvent } | { trace: TraceEvent })[] = [];
     const holding: FileChannel = {
       event: (event) => void held.push({ event }),
       trace: (trace) => void held.push({ trace }),
@@ -161,8 +162,11 @@ async function runWithRetries(
       }
       // The attempt's results are in the order its file-end events came.
       const result = final[ended++] ?? event.result;
+      const { index } = event;
       channel.event(
-        last ? { type: 'file-end', result } : { type: 'file-retry', result, attempt: n, attempts },
+        last
+          ? { type: 'file-end', result, index }
+          : { type: 'file-retry', result, attempt: n, attempts, index },
       );
     }
     if (last) return final;
@@ -186,10 +190,11 @@ async function attempt(
     } catch (err) {
       if (!(err instanceof ProtodocError)) throw err;
       // Scope `file`: this file's fresh server would not start. The others may still run.
-      return file.transcripts.map((i) => {
+      return file.transcripts.map((i, k) => {
         const result = errorResult(transcripts[i]!, err);
-        channel.event({ type: 'file-start', path: result.path });
-        channel.event({ type: 'file-end', result });
+        const index = file.first + k;
+        channel.event({ type: 'file-start', path: result.path, index });
+        channel.event({ type: 'file-end', result, index });
         return result;
       });
     }

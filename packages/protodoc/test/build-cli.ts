@@ -69,15 +69,21 @@ export interface Outcome {
 }
 
 /**
- * Runs the binary with `args` in `cwd`. The test's NO_COLOR and FORCE_COLOR are left out; `env` is laid
- * over the rest of its environment.
+ * The environment a test runs the binary in: its own, without NO_COLOR and FORCE_COLOR (which would
+ * change colour) and GITHUB_ACTIONS (which would add the github reporter's annotations to output a test
+ * checks exactly, when the suite itself runs on GitHub Actions); `env` is laid over it.
  */
+export function binEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, GITHUB_ACTIONS: undefined, ...env };
+}
+
+/** Runs the binary with `args` in `cwd`, in {@link binEnv}`(env)`. */
 export function runBin(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env }, encoding: 'utf8' },
+      { cwd, env: binEnv(env), encoding: 'utf8' },
       (error, out, err) => {
         const exit = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ out, err, exit });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFiles } from '../src/check.js';
 import { TranscriptParseError } from '../src/errors.js';
-import type { RunEvent } from '../src/results.js';
+import type { CheckEvent } from '../src/results.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let redis: RedisServer;
@@ -36,11 +36,21 @@ describe('checkFiles', () => {
       'b.md',
       '# b\n\n```protodoc\n>>> ECHO x\n$1\nx\n```\n\n```protodoc\n>>> PING\n+PONG\n```\n',
     );
-    const events: RunEvent['type'][] = [];
+    const events: CheckEvent['type'][] = [];
+    const ends: number[] = [];
+    let planned: string[] = [];
     const { outcome, summary } = await checkFiles([a, b], {
       connect: redis.target,
-      onEvent: (event) => events.push(event.type),
+      onEvent: (event) => {
+        events.push(event.type);
+        if (event.type === 'run-start') planned = event.transcripts.map((t) => t.path);
+        if (event.type === 'file-end') ends.push(event.index);
+      },
     });
+    // The plan comes first, then each transcript's events with its place in input order.
+    expect(events[0]).toBe('run-start');
+    expect(planned).toEqual([a, b, b]);
+    expect(ends).toEqual([0, 1, 2]);
     expect(outcome).toBe('passed');
     expect(summary).toMatchObject({
       files: 2,

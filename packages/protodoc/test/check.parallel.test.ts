@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFiles } from '../src/check.js';
-import type { RunEvent } from '../src/results.js';
+import type { CheckEvent } from '../src/results.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let shared: RedisServer;
@@ -21,7 +21,7 @@ function file(name: string, text: string): string {
 }
 
 /** What a listener saw, one line per event. */
-function describeEvent(event: RunEvent): string {
+function describeEvent(event: CheckEvent): string {
   switch (event.type) {
     case 'file-start':
       return `start ${event.path.slice(dir.length + 1)}`;
@@ -31,6 +31,8 @@ function describeEvent(event: RunEvent): string {
       return `end ${event.result.path.slice(dir.length + 1)} ${event.result.status}`;
     case 'file-retry':
       return `retry ${event.result.path.slice(dir.length + 1)} ${event.result.status} ${event.attempt}/${event.attempts}`;
+    case 'run-start':
+      return `run ${event.transcripts.map((t) => t.path.slice(dir.length + 1)).join(' ')}`;
     default:
       return event.type;
   }
@@ -64,6 +66,7 @@ describe('checkFiles with jobs', () => {
     expect(outcome).toBe('passed');
     expect(summary.results.map((r) => r.path)).toEqual([first, second]);
     expect(events).toEqual([
+      'run first.txt second.txt',
       'start first.txt',
       'step first.txt:2 passed',
       'step first.txt:9 passed',
@@ -83,6 +86,7 @@ describe('checkFiles with jobs', () => {
       onEvent: (event) => events.push(describeEvent(event)),
     });
     expect(events).toEqual([
+      'run counter.txt',
       'start counter.txt',
       'step counter.txt:1 failed',
       'retry counter.txt failed 1/2',

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, buildCli, type Outcome, ROOT, runBin, timeless } from './build-cli.js';
+import { BIN, binEnv, buildCli, type Outcome, ROOT, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 import { startTestServer, type TestServer } from './helpers/tcp-servers.js';
 
@@ -149,6 +149,7 @@ describe('protodoc check (the binary)', () => {
     const files = Array.from({ length: 200 }, (_, i) => `many-${String(i).padStart(3, '0')}.txt`);
     const child = spawn(process.execPath, [BIN, 'check', '--connect', redis.target, ...files], {
       cwd: dir,
+      env: binEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -172,7 +173,7 @@ describe('protodoc check (the binary)', () => {
         const child = spawn(
           process.execPath,
           [BIN, 'check', '--reporter', reporter, '--connect', server.target, 'big.txt'],
-          { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+          { cwd: dir, env: binEnv(), stdio: ['ignore', 'pipe', 'ignore'] },
         );
         const chunks: Buffer[] = [];
         child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -209,7 +210,7 @@ describe('protodoc check (the binary)', () => {
         `echo $$ > ${pidFile}; exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no`,
         'block.txt',
       ],
-      { cwd: dir, stdio: 'ignore' },
+      { cwd: dir, env: binEnv(), stdio: 'ignore' },
     );
     // The server is up once it wrote its pid and protodoc connected; poll the pid file, then wait a moment
     // for the step to be sent (no assertion depends on the timing: only on what happens after SIGINT).

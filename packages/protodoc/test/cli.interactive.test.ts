@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUESTION } from '../src/interactive.js';
-import { BIN, buildCli } from './build-cli.js';
+import { BIN, binEnv, buildCli } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
 let redis: RedisServer;
@@ -20,7 +20,8 @@ let dir: string;
 const SOCKET = `protodoc-test-${process.pid}`;
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+  // The server tmux starts keeps this environment for the panes.
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', env: binEnv() });
 }
 
 /** The pane's text, the whole scrollback. */
@@ -139,7 +140,7 @@ describe('protodoc check -i with the answers on a pipe', () => {
       const child = execFile(
         process.execPath,
         [BIN, 'check', '-i', '--settle', '500ms', '--connect', redis.target, 'piped.txt'],
-        { cwd: dir, encoding: 'utf8' },
+        { cwd: dir, env: binEnv(), encoding: 'utf8' },
         (error, out) => resolve({ out, code: error ? Number(error.code) : 0 }),
       );
       child.stdin?.end('n\ny\n');

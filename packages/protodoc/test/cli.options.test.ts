@@ -2,6 +2,8 @@
  * The CLI in process: which options each flag maps to, and which exit code and message each
  * outcome gives. `checkFiles` is replaced by a recorder here; cli.binary.test.ts runs the real thing.
  */
+
+import { WriteStream } from 'node:tty';
 import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
@@ -48,7 +50,7 @@ describe('protodoc check: flags to options', () => {
     expect(optionsOf(await cli(['check', 'a.txt'])).trace).toBeUndefined();
     for (const flag of ['-v', '--verbose']) {
       const run = await cli(['check', flag, 'a.txt'], async (_paths, options) => {
-        options.onEvent?.({ type: 'file-start', path: 'a.txt' });
+        options.onEvent?.({ type: 'file-start', path: 'a.txt', index: 0 });
         options.trace?.({
           type: 'sent',
           path: 'a.txt',
@@ -193,7 +195,14 @@ describe('protodoc check: usage errors exit 2 with one line', () => {
     ],
     [['check', '--timeout', '0s', 'x.txt'], "error: option '--timeout <duration>' argument '0s' is invalid."],
     [['check', '--settle', '5', 'x.txt'], "error: option '--settle <duration>' argument '5' is invalid."],
-    [['check', '--reporter', 'xml', 'x.txt'], "error: option '--reporter <name>' argument 'xml' is invalid."],
+    [
+      ['check', '--reporter', 'xml', 'x.txt'],
+      "error: option '--reporter <name[=file]>' argument 'xml' is invalid. Allowed reporters are pretty, dot, json, junit, tap, github.",
+    ],
+    [
+      ['check', '--reporter', 'json=', 'x.txt'],
+      "error: option '--reporter <name[=file]>' argument 'json=' is invalid. Give a file after 'json=', or leave '=' out for stdout.",
+    ],
     [['check', '--bogus', 'x.txt'], "error: unknown option '--bogus'"],
     [['check'], "error: missing required argument 'files'"],
     [['checkk', 'x.txt'], "error: unknown command 'checkk'\n(Did you mean check?)"],
@@ -316,11 +325,27 @@ describe('useColor', () => {
   const pipe = { write: () => true };
 
   it('follows --color / --no-color, else colours only a terminal that has colours', () => {
-    expect(useColor(true, pipe)).toBe(true);
-    expect(useColor(false, tty)).toBe(false);
-    expect(useColor(undefined, tty)).toBe(true);
-    expect(useColor(undefined, pipe)).toBe(false);
-    expect(useColor(undefined, { ...tty, hasColors: () => false })).toBe(false);
+    expect(useColor(true, pipe, {})).toBe(true);
+    expect(useColor(false, tty, {})).toBe(false);
+    expect(useColor(undefined, tty, {})).toBe(true);
+    expect(useColor(undefined, pipe, {})).toBe(false);
+    expect(useColor(undefined, { ...tty, hasColors: () => false }, {})).toBe(false);
+  });
+
+  it('takes FORCE_COLOR as Node does: 0 or false turn colour off, anything else on, into a pipe too', () => {
+    for (const on of ['', '1', '2', '3', 'true'])
+      expect(useColor(undefined, pipe, { FORCE_COLOR: on })).toBe(true);
+    for (const off of ['0', 'false']) expect(useColor(undefined, tty, { FORCE_COLOR: off })).toBe(false);
+    expect(useColor(false, pipe, { FORCE_COLOR: '1' })).toBe(false);
+  });
+
+  it("asks a real terminal stream with the CLI's environment, so NO_COLOR and TERM=dumb turn colour off", () => {
+    // What tty.WriteStream.hasColors decides from an environment (it reads nothing else of the stream).
+    const hasColors = (env: object) => WriteStream.prototype.hasColors.call({}, 16, env);
+    const real = { write: () => true, isTTY: true, hasColors };
+    expect(useColor(undefined, real, { TERM: 'xterm-256color' })).toBe(true);
+    expect(useColor(undefined, real, { TERM: 'xterm-256color', NO_COLOR: '1' })).toBe(false);
+    expect(useColor(undefined, real, { TERM: 'dumb' })).toBe(false);
   });
 });
 

@@ -312,7 +312,7 @@ describe('protodoc check --jobs', () => {
     ]);
     expect(run.exit).toBe(1);
     expect(timeless(run.out)).toMatch(
-      /^PASS a\.txt .*\nFAIL b\.txt [\s\S]*\nSKIP c\.txt \(2 steps, not run: --bail\)\n\n3 files, 4 steps: 1 passed, 1 failed, 2 skipped \(TIME\)\n$/,
+      /^PASS a\.txt .*\nFAIL b\.txt [\s\S]*\nSKIP c\.txt \(2 steps, not run\)\n\n3 files, 4 steps: 1 passed, 1 failed, 2 skipped \(TIME\)\n$/,
     );
     const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as {
       transcripts: { status: string }[];

@@ -3,11 +3,11 @@
  * file streams live, the others wait until every file before them is done.
  */
 import { describe, expect, it } from 'vitest';
-import { OrderedEvents } from '../src/ordered-events.js';
-import type { RunEvent, TraceEvent } from '../src/results.js';
+import { type IndexedEvent, OrderedEvents } from '../src/ordered-events.js';
+import type { TraceEvent } from '../src/results.js';
 
-function start(path: string): RunEvent {
-  return { type: 'file-start', path };
+function start(path: string): IndexedEvent {
+  return { type: 'file-start', path, index: ['a', 'b', 'c'].indexOf(path) };
 }
 
 function sent(path: string): TraceEvent {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatJson, type JsonReport } from '../src/reporters/json.js';
-import { summary } from './fixtures/results.js';
+import { everyStatus, summary } from './fixtures/results.js';
+import { jsonReportErrors } from './helpers/consumers.js';
 
 describe('json reporter', () => {
   it('writes the totals, the status and every step', async () => {
@@ -15,6 +16,7 @@ describe('json reporter', () => {
       failed: 1,
       skipped: 2,
       errors: 1,
+      flaky: 0,
       durationMs: 210,
     });
     expect(report.transcripts.map((t) => [t.path, t.status, t.steps.length])).toEqual([
@@ -43,5 +45,38 @@ describe('json reporter', () => {
   it('says passed when everything passed', async () => {
     const ok = { ...summary, failed: 0, errors: 0, results: [summary.results[0]!] };
     expect((JSON.parse(await formatJson(ok)) as JsonReport).status).toBe('passed');
+  });
+});
+
+describe('json reports, against report.schema.json (ajv, draft 2020-12)', () => {
+  it('are valid with every transcript status, variables, and a run that ended early', async () => {
+    const withVariables = structuredClone(summary);
+    withVariables.results[1]!.steps[1]!.failure!.variables = [
+      { name: 'id', secret: false, value: '7', origin: 'capture', where: 'line 3' },
+      { name: 'token', secret: true, origin: 'env', where: 'PROTODOC_VAR_TOKEN' },
+    ];
+    const error = {
+      code: 'PROTODOC_ERR_SYNTAX',
+      message: "a.txt:3:4: unknown line type '>>>X'",
+      errors: [{ message: "unknown line type '>>>X'", file: 'a.txt', line: 3, column: 4 }],
+    };
+    for (const text of [
+      await formatJson(everyStatus),
+      await formatJson(withVariables),
+      await formatJson({ ...summary, results: [] }, { error }),
+    ]) {
+      expect(jsonReportErrors(JSON.parse(text))).toEqual([]);
+    }
+  });
+
+  it('are held to it: a field it does not list, or a wrong value, is an error', async () => {
+    const report = JSON.parse(await formatJson(summary)) as JsonReport;
+    expect(jsonReportErrors({ ...report, extra: 1 })).toEqual([
+      '/ must NOT have additional properties {"additionalProperty":"extra"}',
+    ]);
+    report.transcripts[0]!.status = 'green' as 'passed';
+    expect(jsonReportErrors(report)).toEqual([
+      '/transcripts/0/status must be equal to one of the allowed values {"allowedValues":["passed","failed","error","flaky","skipped"]}',
+    ]);
   });
 });

@@ -1,7 +1,9 @@
 import { DOMParser, type Element as XmlElement } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { escapeXml, formatJunit } from '../src/reporters/junit.js';
-import { summary } from './fixtures/results.js';
+import type { RunError } from '../src/reporters/reporter.js';
+import { everyStatus, summary } from './fixtures/results.js';
+import { junitSchemas, withoutFileAndLine, xmllint } from './helpers/consumers.js';
 
 function parse(xml: string) {
   // Any warning or error from the parser fails the test: the document must be well-formed.
@@ -17,13 +19,14 @@ describe('junit reporter', () => {
     const doc = parse(await formatJunit(summary));
     const root = doc.documentElement!;
     expect(root.tagName).toBe('testsuites');
-    expect(['tests', 'failures', 'errors', 'skipped', 'time'].map((a) => root.getAttribute(a))).toEqual([
+    expect(['tests', 'failures', 'errors', 'time'].map((a) => root.getAttribute(a))).toEqual([
       '7',
       '1',
       '1',
-      '2',
       '0.210',
     ]);
+    // junit-10.xsd has `skipped` on <testsuite> only.
+    expect(root.hasAttribute('skipped')).toBe(false);
     const suites = Array.from(doc.getElementsByTagName('testsuite'));
     expect(suites.map((s) => [s.getAttribute('name'), s.getElementsByTagName('testcase').length])).toEqual([
       ['examples/ping.txt', 2],
@@ -81,5 +84,69 @@ describe('junit testcase names', () => {
     const doc = parse(await formatJunit({ ...summary, results: [result] }));
     const names = Array.from(doc.getElementsByTagName('testcase')).map((t) => t.getAttribute('name'));
     expect(names).toEqual(['x.txt:5', 'x.txt:5 (end of transcript, connection main)']);
+  });
+});
+
+const syntaxError: RunError = {
+  code: 'PROTODOC_ERR_SYNTAX',
+  message: "a.txt:3:4: unknown line type '>>>X'",
+  errors: [
+    { message: "unknown line type '>>>X'", file: 'a.txt', line: 3, column: 4 },
+    { message: '2 more syntax errors not shown', file: 'a.txt' },
+  ],
+};
+
+describe('junit reports, read by xmllint against the Jenkins xUnit junit-10.xsd', () => {
+  it('are valid with every transcript status, and with a run that ended early', async () => {
+    const { withFileAndLine } = junitSchemas();
+    for (const xml of [
+      await formatJunit(everyStatus),
+      await formatJunit({ ...summary, results: [] }, { error: syntaxError }),
+      await formatJunit(summary, { error: { ...syntaxError, errors: [{ message: 'server exited' }] } }),
+    ]) {
+      expect(await xmllint(xml, withFileAndLine)).toEqual({ valid: true, errors: '' });
+    }
+  });
+
+  it('go beyond that schema only by file and line on <testcase>', async () => {
+    const xml = await formatJunit(everyStatus);
+    const strict = await xmllint(xml, junitSchemas().strict);
+    expect(strict.valid).toBe(false);
+    expect(strict.errors).toContain(
+      "Element 'testcase', attribute 'file': The attribute 'file' is not allowed.",
+    );
+    expect(await xmllint(withoutFileAndLine(xml), junitSchemas().strict)).toEqual({
+      valid: true,
+      errors: '',
+    });
+  });
+
+  it('give each step its file and line, a failing one the line that differs', async () => {
+    const doc = parse(await formatJunit(everyStatus));
+    const cases = Array.from(doc.getElementsByTagName('testcase')).map((t) =>
+      ['name', 'file', 'line'].map((a) => t.getAttribute(a)),
+    );
+    expect(cases.slice(0, 5)).toEqual([
+      ['examples/ping.txt:1', 'examples/ping.txt', '1'],
+      ['examples/ping.txt:3', 'examples/ping.txt', '3'],
+      ['tests/get.txt:1', 'tests/get.txt', '1'],
+      ['tests/get.txt:4', 'tests/get.txt', '6'],
+      ['tests/get.txt:7', 'tests/get.txt', '7'],
+    ]);
+  });
+
+  it('put the errors of a run that ended early in a suite of their own, at their lines', async () => {
+    const doc = parse(await formatJunit({ ...summary, results: [] }, { error: syntaxError }));
+    const suite = doc.getElementsByTagName('testsuite')[0]!;
+    expect(suite.getAttribute('name')).toBe('protodoc');
+    expect(
+      Array.from(suite.getElementsByTagName('testcase')).map((t) =>
+        ['name', 'file', 'line'].map((a) => t.getAttribute(a)),
+      ),
+    ).toEqual([
+      ['a.txt:3:4 (cannot run)', 'a.txt', '3'],
+      ['a.txt (cannot run)', 'a.txt', '1'],
+    ]);
+    expect(doc.getElementsByTagName('error')[0]!.textContent).toBe("a.txt:3:4: unknown line type '>>>X'\n");
   });
 });

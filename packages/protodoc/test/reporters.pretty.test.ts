@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { formatPretty, formatSummary, formatTranscriptResult } from '../src/reporters/pretty.js';
+import { createReportHub } from '../src/reporters/hub.js';
+import {
+  createReporter,
+  formatPretty,
+  formatSummary,
+  formatTranscriptResult,
+} from '../src/reporters/pretty.js';
+import type { ReportOutput } from '../src/reporters/reporter.js';
+import type { StepResult } from '../src/results.js';
+import { summarize } from '../src/summary.js';
+import { parseTranscript } from '../src/transcript.js';
 import { failed, passed, summary, unreachable } from './fixtures/results.js';
 
 describe('pretty reporter', () => {
@@ -98,6 +108,7 @@ describe('pretty reporter', () => {
       failed: 0,
       skipped: 0,
       errors: 0,
+      flaky: 0,
       durationMs: 1234,
     };
     expect(formatSummary(one)).toBe('1 file, 1 step: 1 passed, 0 failed, 0 skipped (1.23s)\n');
@@ -109,5 +120,108 @@ describe('pretty reporter', () => {
     expect(coloured).toContain('\x1b[31m-world\x1b[39m');
     expect(coloured).toContain('\x1b[32m+hello\x1b[39m');
     expect(coloured).toContain('\x1b[32mPASS');
+  });
+});
+
+/** A terminal: what was written, and the screen's lines once cursor moves and line clears are applied. */
+function terminal(): ReportOutput & { raw: string; screen(): string[] } {
+  let raw = '';
+  return {
+    live: true,
+    columns: 60,
+    get atLineStart() {
+      return raw === '' || raw.endsWith('\n');
+    },
+    write(text: string) {
+      raw += text;
+    },
+    get raw() {
+      return raw;
+    },
+    screen() {
+      const lines: string[] = [''];
+      // \r\x1b[2K clears the line; \x1b[1A\x1b[2K goes up one and clears it.
+      for (const part of raw.split(/(\r\x1b\[2K|\x1b\[1A\x1b\[2K|\n)/)) {
+        if (part === '\n') lines.push('');
+        else if (part === '\r\x1b[2K') lines[lines.length - 1] = '';
+        else if (part === '\x1b[1A\x1b[2K') {
+          lines.pop();
+          lines[lines.length - 1] = '';
+        } else lines[lines.length - 1] += part;
+      }
+      return lines;
+    },
+  };
+}
+
+describe('pretty reporter on a terminal', () => {
+  const a = parseTranscript('>>> PING\n+PONG\n>>> ECHO x\n$1\nx\n', 'tests/a.txt');
+  const b = parseTranscript(
+    '>>> PING\n+PONG\n>>> PING\n+PONG\n>>> PING\n+PONG\n',
+    'tests/a-very-long-directory-name/b.txt',
+  );
+  const step = (index: number, line: number): StepResult => ({
+    index,
+    line,
+    connection: 'main',
+    status: 'passed',
+    durationMs: 1,
+  });
+  const resultA = { path: a.path, status: 'passed' as const, durationMs: 2, steps: [step(0, 1), step(1, 3)] };
+
+  it('keeps a live line per running file with its step and file counters, replaced by its block at the end', async () => {
+    const out = terminal();
+    const hub = createReportHub([createReporter({ out, color: false })]);
+    hub.onEvent({ type: 'run-start', transcripts: [a, b] });
+    hub.onEvent({ type: 'file-start', path: a.path, index: 0 });
+    await hub.idle();
+    expect(out.screen()).toEqual(['RUN tests/a.txt (step 1/2, file 1/2)']);
+    hub.onEvent({ type: 'step-end', path: a.path, step: step(0, 1), index: 0 });
+    // A second file under way (as with --jobs): both lines are drawn, each with its own progress.
+    hub.onEvent({ type: 'file-start', path: b.path, index: 1 });
+    await hub.idle();
+    expect(out.screen()).toEqual([
+      'RUN tests/a.txt (step 2/2, file 1/2)',
+      // Cut from the left to fit the terminal's 60 columns, so it never wraps.
+      'RUN ...-very-long-directory-name/b.txt (step 1/3, file 2/2)',
+    ]);
+    expect(out.screen()[1]).toHaveLength(59);
+    hub.onEvent({ type: 'file-end', result: resultA, index: 0 });
+    await hub.idle();
+    expect(out.screen()).toEqual([
+      'PASS tests/a.txt (2 steps, 2ms)',
+      'RUN ...-very-long-directory-name/b.txt (step 1/3, file 2/2)',
+    ]);
+    const resultB = {
+      path: b.path,
+      status: 'passed' as const,
+      durationMs: 3,
+      steps: [step(0, 1), step(1, 3), step(2, 5)],
+    };
+    hub.onEvent({ type: 'file-end', result: resultB, index: 1 });
+    await hub.end({ summary: summarize([resultA, resultB], 10) });
+    expect(out.screen()).toEqual([
+      'PASS tests/a.txt (2 steps, 2ms)',
+      'PASS tests/a-very-long-directory-name/b.txt (3 steps, 3ms)',
+      '',
+      '2 files, 5 steps: 5 passed, 0 failed, 0 skipped (0.01s)',
+      '',
+    ]);
+  });
+
+  it('draws nothing live when the output is not a terminal', async () => {
+    const out = { ...terminal(), live: false };
+    let raw = '';
+    out.write = (text: string) => {
+      raw += text;
+    };
+    const hub = createReportHub([createReporter({ out, color: false })]);
+    hub.onEvent({ type: 'run-start', transcripts: [a] });
+    hub.onEvent({ type: 'file-start', path: a.path, index: 0 });
+    hub.onEvent({ type: 'file-end', result: resultA, index: 0 });
+    await hub.end({ summary: summarize([resultA], 10) });
+    expect(raw).toBe(
+      'PASS tests/a.txt (2 steps, 2ms)\n\n1 file, 2 steps: 2 passed, 0 failed, 0 skipped (0.01s)\n',
+    );
   });
 });

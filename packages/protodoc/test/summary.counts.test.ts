@@ -8,7 +8,7 @@ import { formatSummaryLine } from '../src/reporters/format.js';
 import { formatJson, type JsonReport } from '../src/reporters/json.js';
 import type { TranscriptResult } from '../src/results.js';
 import { runTranscripts } from '../src/runner.js';
-import { summarize } from '../src/summary.js';
+import { runStatus, summarize } from '../src/summary.js';
 
 const result = (path: string, status: TranscriptResult['status']): TranscriptResult => ({
   path,
@@ -19,7 +19,7 @@ const result = (path: string, status: TranscriptResult['status']): TranscriptRes
       index: 0,
       line: 1,
       connection: 'main',
-      status: status === 'passed' ? 'passed' : 'skipped',
+      status: status === 'passed' || status === 'flaky' ? 'passed' : 'skipped',
       durationMs: 1,
     },
   ],
@@ -32,6 +32,16 @@ describe('summarize', () => {
       5,
     );
     expect(summary).toMatchObject({ files: 2, transcripts: 3, steps: 3, passed: 2, skipped: 1, errors: 1 });
+  });
+
+  it('counts a transcript that passed only on a retry as flaky, and the run as passed', () => {
+    const summary = summarize([result('a.txt', 'flaky'), result('b.txt', 'passed')], 10);
+    expect(summary).toMatchObject({ transcripts: 2, steps: 2, passed: 2, failed: 0, flaky: 1, errors: 0 });
+    expect(runStatus(summary)).toBe('passed');
+    expect(formatSummaryLine(summary)).toBe(
+      '2 files, 2 steps: 2 passed, 0 failed, 0 skipped, 1 flaky (0.01s)',
+    );
+    expect(runStatus(summarize([result('a.txt', 'flaky'), result('b.txt', 'failed')], 1))).toBe('failed');
   });
 
   it('is what runTranscripts returns: two blocks of one Markdown file are one file', async () => {

@@ -3,10 +3,6 @@ import { formatEscaped } from '../escapes.js';
 import { transcriptLabel } from '../label.js';
 import type { RunSummary, StepFailure, TranscriptResult, UsedVariable } from '../results.js';
 
-/** Names accepted by `--reporter`. */
-export const REPORTER_NAMES = ['pretty', 'json', 'junit'] as const;
-export type ReporterName = (typeof REPORTER_NAMES)[number];
-
 /** `12ms` below a second, `1.23s` from there. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
@@ -35,7 +31,7 @@ export function formatSummaryLine(summary: RunSummary): string {
     summary.transcripts === summary.files ? '' : ` (${plural(summary.transcripts, 'transcript')})`;
   return (
     `${plural(summary.files, 'file')}${transcripts}, ${plural(summary.steps, 'step')}: ` +
-    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${errors}${flaky} ` +
+    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${flaky}${errors} ` +
     `(${(summary.durationMs / 1000).toFixed(2)}s)`
   );
 }
@@ -47,6 +43,9 @@ export function formatSummaryLine(summary: RunSummary): string {
 export function resultLabel(result: TranscriptResult): string {
   return transcriptLabel(result.path, result.steps[0]?.line);
 }
+
+/** The one rule for labels lives beside `--filter`'s use of it (src/label.ts). */
+export { transcriptLabel };
 
 /**
  * Where a transcript that could not run failed: `PATH:LINE` when it was under way (a later connection, a
@@ -94,4 +93,12 @@ export function formatVariables(failure: StepFailure): string {
     out += `{{${used.name}}}${value} (${origin(used)})\n`;
   }
   return out;
+}
+
+/** Where an error that ended a run is: `PATH:LINE:COLUMN` (as much as is known), or `undefined`. */
+export function errorWhere(detail: { file?: string; line?: number; column?: number }): string | undefined {
+  if (detail.file === undefined) return undefined;
+  const line = detail.line === undefined ? '' : `:${detail.line}`;
+  const column = detail.line === undefined || detail.column === undefined ? '' : `:${detail.column}`;
+  return `${detail.file}${line}${column}`;
 }

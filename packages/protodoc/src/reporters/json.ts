@@ -8,6 +8,7 @@ import type { RunSummary, StepFailure, StepResult, TranscriptResult } from '../r
 import { runStatus } from '../summary.js';
 import { renderExpectLine } from './render.js';
 import { diffReply, type ReplyDiffOptions } from './reply-diff.js';
+import type { Reporter, ReporterOptions, RunError } from './reporter.js';
 
 /** Version of the document's shape; bumped when a field changes meaning or goes away. */
 export const JSON_REPORT_VERSION = 1;
@@ -37,10 +38,22 @@ export interface JsonTranscriptResult extends Omit<TranscriptResult, 'steps'> {
 
 export interface JsonReport {
   version: typeof JSON_REPORT_VERSION;
-  /** `passed` when every transcript passed, `error` when one could not run, else `failed`. */
+  /**
+   * `passed` when no transcript failed, `error` when one could not run or the run ended early, else
+   * `failed`.
+   */
   status: 'passed' | 'failed' | 'error';
   summary: Omit<RunSummary, 'results'>;
   transcripts: JsonTranscriptResult[];
+  /** Why the run ended early (a syntax error, a server that would not start); `transcripts` holds what ran. */
+  error?: RunError;
+}
+
+/** Options of {@link toJsonReport} and {@link formatJson}. */
+export interface JsonOptions {
+  diff?: ReplyDiffOptions;
+  /** The run ended early, for this reason. */
+  error?: RunError;
 }
 
 const utf8 = new TextDecoder();
@@ -59,10 +72,7 @@ async function toJsonFailure(failure: StepFailure, diff?: ReplyDiffOptions): Pro
 }
 
 /** The report as a plain object (what `formatJson` serialises). */
-export async function toJsonReport(
-  summary: RunSummary,
-  options: { diff?: ReplyDiffOptions } = {},
-): Promise<JsonReport> {
+export async function toJsonReport(summary: RunSummary, options: JsonOptions = {}): Promise<JsonReport> {
   const { results, ...totals } = summary;
   const transcripts: JsonTranscriptResult[] = [];
   for (const result of results) {
@@ -71,6 +81,15 @@ export async function toJsonReport(
       steps.push(failure ? { ...step, failure: await toJsonFailure(failure, options.diff) } : step);
     }
     transcripts.push({ ...result, steps });
+  }
+  if (options.error !== undefined) {
+    return {
+      version: JSON_REPORT_VERSION,
+      status: 'error',
+      summary: totals,
+      transcripts,
+      error: options.error,
+    };
   }
   return { version: JSON_REPORT_VERSION, status: runStatus(summary), summary: totals, transcripts };
 }
@@ -82,10 +101,16 @@ const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'g');
  * (control, zero-width, bidi) are written as JSON's `\uXXXX` escapes: the same string to a JSON
  * reader, and no hidden text for whoever opens the file.
  */
-export async function formatJson(
-  summary: RunSummary,
-  options: { diff?: ReplyDiffOptions } = {},
-): Promise<string> {
+export async function formatJson(summary: RunSummary, options: JsonOptions = {}): Promise<string> {
   const text = JSON.stringify(await toJsonReport(summary, options), null, 2);
   return `${text.replace(INVISIBLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+}
+
+/** The `json` reporter: the whole document at the end of the run (packages/protodoc/report.schema.json). */
+export function createReporter({ out, diff }: ReporterOptions): Reporter {
+  return {
+    async onRunEnd({ summary, error }) {
+      out.write(await formatJson(summary, { ...(diff ? { diff } : {}), ...(error ? { error } : {}) }));
+    },
+  };
 }

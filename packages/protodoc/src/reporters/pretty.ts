@@ -14,7 +14,7 @@
  *     1 file, 4 steps: 1 passed, 1 failed, 2 skipped (0.01s)
  */
 import { styleText } from 'node:util';
-import type { RunSummary, StepResult, TranscriptResult } from '../results.js';
+import type { RunSummary, StepResult, TranscriptResult, UpdateSummary } from '../results.js';
 import {
   countSteps,
   errorLabel,
@@ -25,6 +25,7 @@ import {
   resultLabel,
 } from './format.js';
 import type { ReplyDiffOptions } from './reply-diff.js';
+import type { PlannedTranscript, Reporter, ReporterOptions, ReportOutput } from './reporter.js';
 
 /** Options of the pretty reporter. */
 export interface PrettyOptions {
@@ -60,7 +61,12 @@ export function colorDiff(diff: string, color: boolean | ((style: Style, text: s
     .join('\n');
 }
 
-async function formatFailedStep(path: string, step: StepResult, options: PrettyOptions): Promise<string> {
+/** A failing step as the pretty report shows it: its `PATH:LINE:` header, then the diff (or what came). */
+export async function formatFailedStep(
+  path: string,
+  step: StepResult,
+  options: PrettyOptions = {},
+): Promise<string> {
   const paint = painter(options.color);
   const failure = step.failure;
   // Name the connection when there are several, unless the runner's message already does.
@@ -95,11 +101,11 @@ export async function formatTranscriptResult(
     return `${paint(['bold', 'green'], 'PASS')} ${label} (${plural(result.steps.length, 'step')}, ${time})\n`;
   }
   if (result.status === 'flaky') {
-    const attempts = result.attempts ?? 2;
-    return `${paint(['bold', 'yellow'], 'FLAKY')} ${label} (${plural(result.steps.length, 'step')}, passed on attempt ${attempts}, ${time})\n`;
+    const attempt = result.attempts === undefined ? 'on a retry' : `on attempt ${result.attempts}`;
+    return `${paint(['bold', 'yellow'], 'FLAKY')} ${label} (${plural(result.steps.length, 'step')}, passed ${attempt}, ${time})\n`;
   }
   if (result.status === 'skipped') {
-    return `${paint(['bold', 'dim'], 'SKIP')} ${label} (${plural(result.steps.length, 'step')}, not run: --bail)\n`;
+    return `${paint(['bold', 'dim'], 'SKIP')} ${label} (${plural(result.steps.length, 'step')}, not run)\n`;
   }
   const counts = countSteps(result);
   // --update: the failing steps that were rewritten are counted apart and not shown again.
@@ -131,4 +137,113 @@ export async function formatPretty(summary: RunSummary, options: PrettyOptions =
   for (const result of summary.results) out += await formatTranscriptResult(result, options);
   const gap = out === '' || out.endsWith('\n\n') ? '' : '\n';
   return `${out}${gap}${formatSummary(summary, options)}`;
+}
+
+/** `updated 3 steps in 1 file`, the last line of an `--update` run. */
+export function formatUpdated(update: UpdateSummary): string {
+  return `updated ${plural(update.steps, 'step')} in ${plural(update.files, 'file')}\n`;
+}
+
+/** How often a running file's line is redrawn at most as its steps pass, in ms. */
+const REDRAW_MS = 100;
+
+/**
+ * The live lines on a terminal: one per running transcript, `RUN PATH (step 3/11, file 2/5)`, redrawn in
+ * place as steps pass and replaced by the file's block when it ends.
+ */
+class LiveLines {
+  private readonly running = new Map<number, { label: string; steps: number; done: number; place: number }>();
+  private drawn = 0;
+  private lastDraw = 0;
+  total = 0;
+  private readonly out: ReportOutput;
+  private readonly paint: (style: Style, text: string) => string;
+
+  constructor(out: ReportOutput, paint: (style: Style, text: string) => string) {
+    this.out = out;
+    this.paint = paint;
+  }
+
+  start(transcript: PlannedTranscript): void {
+    this.running.set(transcript.index, {
+      label: transcript.label,
+      steps: transcript.steps.length,
+      done: 0,
+      place: transcript.index + 1,
+    });
+    this.draw();
+  }
+
+  step(transcript: PlannedTranscript): void {
+    const state = this.running.get(transcript.index);
+    if (state === undefined) return;
+    state.done++;
+    if (performance.now() - this.lastDraw >= REDRAW_MS) this.draw();
+  }
+
+  /** Takes the lines away, so that what is written next starts where they began. */
+  clear(): void {
+    if (this.drawn === 0) return;
+    this.out.write(`\r\x1b[2K${'\x1b[1A\x1b[2K'.repeat(this.drawn - 1)}`);
+    this.drawn = 0;
+  }
+
+  end(transcript: PlannedTranscript): void {
+    this.running.delete(transcript.index);
+  }
+
+  draw(): void {
+    this.clear();
+    this.lastDraw = performance.now();
+    if (this.running.size === 0) return;
+    const width = Math.max((this.out.columns ?? 80) - 1, 20);
+    const lines = [...this.running.values()].map(({ label, steps, done, place }) => {
+      // Which step is under way, and which of the run's files (its place in input order) this is.
+      const counter = ` (step ${Math.min(done + 1, steps)}/${steps}, file ${place}/${this.total || '?'})`;
+      const room = width - 4 - counter.length;
+      const shown = label.length > room ? `...${label.slice(label.length - room + 3)}` : label;
+      return `${this.paint(['bold', 'yellow'], 'RUN')} ${shown}${counter}`;
+    });
+    this.out.write(lines.join('\n'));
+    this.drawn = lines.length;
+  }
+}
+
+/**
+ * The `pretty` reporter: each transcript's block as it ends, then the summary (and `--update`'s line).
+ * On a terminal (`out.live`) a line per running file shows its progress meanwhile. A run that ended
+ * early before any transcript ran writes nothing here: its error is the CLI's `error:` line on stderr.
+ */
+export function createReporter({ out, color, diff }: ReporterOptions): Reporter {
+  const paint = painter(color);
+  const live = out.live ? new LiveLines(out, paint) : undefined;
+  // A failing transcript's block ends with a blank line already; the summary needs one before it.
+  let endsWithBlankLine = false;
+  return {
+    onRunStart(run) {
+      if (live !== undefined) live.total = run.transcripts.length;
+    },
+    ...(live === undefined
+      ? {}
+      : {
+          onTranscriptStart: (transcript: PlannedTranscript) => live.start(transcript),
+          onStepEnd: (transcript: PlannedTranscript) => live.step(transcript),
+        }),
+    async onTranscriptEnd(result, transcript) {
+      const text = await formatTranscriptResult(result, { color, ...(diff ? { diff } : {}) });
+      live?.clear();
+      out.write(text);
+      endsWithBlankLine = text.endsWith('\n\n');
+      live?.end(transcript);
+      live?.draw();
+    },
+    onRunEnd({ summary, error, update }) {
+      live?.clear();
+      if (error !== undefined && summary.results.length === 0) return;
+      const options = { color };
+      out.write(
+        `${endsWithBlankLine ? '' : '\n'}${formatSummary(summary, options)}${update ? formatUpdated(update) : ''}`,
+      );
+    },
+  };
 }
