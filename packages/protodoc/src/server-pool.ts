@@ -29,7 +29,10 @@ export interface ServerLease {
   readonly port: number | undefined;
   /** The directory that replaced `{dir}`, if the command used it. */
   readonly dir: string | undefined;
-  /** The file is done with it: under scope `file` the server stops and its directory is removed. */
+  /**
+   * The file is done with it: under scope `file` the server is told to stop, and its directory is
+   * removed once it has; {@link ServerPool.close} waits for both.
+   */
   release(): Promise<void>;
 }
 
@@ -93,7 +96,13 @@ export class ServerPool {
       return { port: started.server.port, dir: started.dir, release: async () => {} };
     }
     const started = await this.start();
-    return { port: started.server.port, dir: started.dir, release: () => started.stop() };
+    return {
+      port: started.server.port,
+      dir: started.dir,
+      // Stopping takes a server longer than starting one (redis acts on SIGTERM at its next tick, up to
+      // 100 ms later): let it stop while the next file runs; close() waits for it.
+      release: async () => void started.stop(),
+    };
   }
 
   /** Stops every server and removes every directory. Idempotent. */

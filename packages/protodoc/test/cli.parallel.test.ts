@@ -413,7 +413,19 @@ describe('protodoc.config.yaml', () => {
     expect(unknown.err).toMatch(
       /^error: protodoc\.config\.yaml:2:1: unknown key 'reporter' \(known: .*\)\n$/,
     );
-    write('protodoc.config.yaml', `server: ${REDIS}\n`);
-    expect((await protodoc(['check', 'a.txt'])).exit).toBe(0);
+    write('protodoc.config.yaml', `server: ${REDIS}\nreporters: [dot, nosuch=x.txt]\n`);
+    expect(await protodoc(['check', 'a.txt'])).toEqual({
+      out: '',
+      err: "error: protodoc.config.yaml:2:18: unknown reporter 'nosuch' (known: pretty, dot, json, junit, tap, github)\n",
+      exit: 3,
+    });
+    // Its reporters, as --reporter takes them: dot on stdout, TAP into a file beside the config.
+    write('protodoc.config.yaml', `server: ${REDIS}\nreporters: [dot, tap=report.tap]\n`);
+    const dot = await protodoc(['check', 'a.txt']);
+    expect({ exit: dot.exit, first: dot.out.split('\n')[0] }).toEqual({ exit: 0, first: '.' });
+    expect(readFileSync(join(dir, 'report.tap'), 'utf8')).toMatch(/^TAP version 14\n/);
+    // A report on the command line replaces the config's.
+    const json = await protodoc(['check', '--reporter', 'json', 'a.txt']);
+    expect(JSON.parse(json.out).status).toBe('passed');
   });
 });
