@@ -17,8 +17,9 @@ import type { ServerPool } from './server-pool.js';
 import type { ServerScope } from './server-scope.js';
 import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
-import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
+import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
 import type { Transcript } from './transcript-model.js';
+import { checkSteps, loadTransports } from './transports/index.js';
 import type { ChangeToDecide, Decision } from './update.js';
 import { undefinedVariables, Variables } from './variables.js';
 
@@ -229,28 +230,31 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
 }
 
 /**
- * Send blocks on `http://` / `https://` connections must be HTTP requests: checked before anything
- * runs, like the targets, so a malformed one is one usage error naming its file and line.
+ * Every step must fit its connection's transport (on an `http://` connection a send block is an HTTP
+ * request, ...): checked before anything runs, like the targets, so a mistake is one usage error naming
+ * its file and line. The transports the targets need are loaded here (HTTP brings undici), and only then.
  */
-async function checkHttpRequests(
+async function checkTransports(
   transcripts: readonly Transcript[],
   targets: readonly (string | undefined)[],
+  port: ServerPort,
 ): Promise<void> {
-  const isHttp = (text: string | undefined): boolean => text !== undefined && /^https?:\/\//i.test(text);
+  // The targets were checked already (targetFor); with --server, `{port}` stands in for a port.
+  const parse = (text: string): Target =>
+    parseTarget(port.server ? substitutePort(text, 1).replaceAll(DIR_PLACEHOLDER, '/tmp/dir') : text);
+  const byTranscript = transcripts.map((transcript, i) => {
+    const fallback = targets[i];
+    const parsed = new Map<string, Target>();
+    for (const decl of transcript.connections) {
+      const text = decl.target ?? fallback;
+      if (text !== undefined) parsed.set(decl.name, parse(text));
+    }
+    return parsed;
+  });
+  await loadTransports(byTranscript.flatMap((parsed) => [...parsed.values()]));
   for (const [i, transcript] of transcripts.entries()) {
-    const declared = new Map(transcript.connections.map((decl) => [decl.name, decl.target]));
-    const httpConnection = (name: string): boolean => isHttp(declared.get(name) ?? targets[i]);
-    // Once per run of steps on one connection, not once per step (10,000 steps are common).
-    let previous: string | undefined;
-    const usesHttp = transcript.steps.some((step) => {
-      if (step.connection === previous) return false;
-      previous = step.connection;
-      return httpConnection(previous);
-    });
-    if (!usesHttp) continue;
-    // Loaded only when some target is HTTP: it brings undici.
-    const { checkHttpSteps } = await import('./http-exchange.js');
-    checkHttpSteps(transcript, httpConnection);
+    const parsed = byTranscript[i]!;
+    checkSteps(transcript, (name) => parsed.get(name));
   }
 }
 
@@ -301,7 +305,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   const targets = transcripts.map((t) => targetFor(t, options, port));
   const variables = options.variables ?? new Variables();
   checkVariables(transcripts, variables, port);
-  await checkHttpRequests(transcripts, targets);
+  await checkTransports(transcripts, targets, port);
   const tls = {
     insecure: options.insecure ?? false,
     // Loaded only with --cacert.

@@ -577,7 +577,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .argument('<files...>', 'transcript files, or directories searched for *.txt, *.md, *.protodoc')
     .option(
       '--connect <target>',
-      "HOST:PORT, [::1]:PORT, tls://HOST:PORT or unix:/path (overrides '>>>! connect')",
+      "HOST:PORT, tls://, unix:/path, http(s)://, h2://, h2c:// or ws(s):// target (overrides '>>>! connect')",
     )
     .option('--cacert <file>', 'PEM file with the CA certificate(s) for tls:// targets and STARTTLS')
     .option('--insecure', 'accept any TLS certificate')

@@ -3,11 +3,12 @@
  * rewritten after. Everything it takes is plain data, so it runs the same in the main thread and in a
  * worker thread (src/file-worker.ts).
  */
-import type { TlsOptions } from './connection.js';
+
 import type { IndexedEvent } from './ordered-events.js';
 import type { RunEvent, TraceEvent, TranscriptResult } from './results.js';
 import { type RunOptions, runTranscript } from './runner.js';
 import type { Transcript } from './transcript-model.js';
+import type { TlsOptions } from './transports/transport.js';
 import type { ChangeToDecide, Decision, FileReply } from './update.js';
 import type { Variables } from './variables.js';
 

@@ -18,7 +18,6 @@ export {
   type ProtodocConfig,
   parseConfig,
 } from './config-file.js';
-export type { TlsOptions } from './connection.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';
 export { EXIT_CODES } from './exit-codes.js';
@@ -42,6 +41,7 @@ export type { ServerScope } from './server-scope.js';
 export { parseShard, type Shard, shardKey, shardOf } from './shard.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
+export type { TlsOptions } from './transports/transport.js';
 export type { ChangeToDecide, Decision } from './update.js';
 export {
   loadVariables,

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { formatMs } from './connection.js';
+import { formatMs } from './duration.js';
 import { ServerStartError, UsageError } from './errors.js';
 import { freePort } from './free-port.js';
 import { PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
