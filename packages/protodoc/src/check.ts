@@ -12,12 +12,12 @@ import { OrderedEvents } from './ordered-events.js';
 import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
 import { type PlannedFile, planRun, type SerialRule } from './run-plan.js';
 import type { FileRunContext } from './scheduler.js';
-import { DIR_PLACEHOLDER } from './server-placeholders.js';
+import { DIR_PLACEHOLDER, fillServerPlaceholders } from './server-placeholders.js';
 import type { ServerPool } from './server-pool.js';
 import type { ServerScope } from './server-scope.js';
 import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
-import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
+import { onServerPort, PORT_PLACEHOLDER, parseTarget, type Target } from './target.js';
 import type { Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports } from './transports/index.js';
 import type { ChangeToDecide, Decision } from './update.js';
@@ -174,6 +174,11 @@ export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   return transcripts;
 }
 
+/** A target with stand-ins for what `--server` fills in later, to check its shape before it runs. */
+function standIn(text: string): string {
+  return fillServerPlaceholders(text, { port: 1, dir: '/tmp/dir' });
+}
+
 /** How `--server` bears on the targets: not at all, or with the free port it picks for `{port}`. */
 interface ServerPort {
   /** A `--server` was given. */
@@ -206,7 +211,7 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
         `target '${text}': ${DIR_PLACEHOLDER} is only replaced when the --server command has it`,
       );
     }
-    parseTarget(port.server ? substitutePort(text, 1).replaceAll(DIR_PLACEHOLDER, '/tmp/dir') : text);
+    parseTarget(port.server ? standIn(text) : text);
   };
   // Only without a fallback can a step lack a target: then find the first such step.
   for (const step of fallback === undefined ? transcript.steps : []) {
@@ -240,8 +245,7 @@ async function checkTransports(
   port: ServerPort,
 ): Promise<void> {
   // The targets were checked already (targetFor); with --server, `{port}` stands in for a port.
-  const parse = (text: string): Target =>
-    parseTarget(port.server ? substitutePort(text, 1).replaceAll(DIR_PLACEHOLDER, '/tmp/dir') : text);
+  const parse = (text: string): Target => parseTarget(port.server ? standIn(text) : text);
   const byTranscript = transcripts.map((transcript, i) => {
     const fallback = targets[i];
     const parsed = new Map<string, Target>();
@@ -351,7 +355,8 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
     update: update !== undefined,
   };
   // Several workers: a thread each, so they use as many CPUs (-i asks in this thread: it runs one job).
-  const workers = Math.min(jobs, plan.units.length);
+  const { runScheduled, workerCount } = await import('./scheduler.js');
+  const workers = workerCount(jobs, plan);
   const threads =
     workers > 1
       ? (await import('./thread-executor.js')).ThreadExecutor.create(workers, settings, variables)
@@ -378,7 +383,6 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   };
 
   const started = performance.now();
-  const { runScheduled } = await import('./scheduler.js');
   let results: TranscriptResult[];
   try {
     results = await runScheduled(plan, transcripts, {

@@ -39,6 +39,11 @@ export interface ScheduleOptions {
   runFile(file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]>;
 }
 
+/** How many workers a run of `plan` has: `jobs`, but no more than there are units to take. */
+export function workerCount(jobs: number, plan: RunPlan): number {
+  return Math.max(1, Math.min(jobs, plan.units.length));
+}
+
 /**
  * Runs every file of `plan` (indices into `transcripts`) and returns their results in input order.
  * @throws ServerStartError when, with scope `run`, a worker's server cannot start (nothing ran then)
@@ -48,7 +53,7 @@ export async function runScheduled(
   transcripts: readonly Transcript[],
   options: ScheduleOptions,
 ): Promise<TranscriptResult[]> {
-  const workers = Math.max(1, Math.min(options.jobs, plan.units.length));
+  const workers = workerCount(options.jobs, plan);
   const results = new Map<number, TranscriptResult>();
   const done = new Set<PlannedFile>();
   let stop: 'bail' | 'halt' | undefined;
