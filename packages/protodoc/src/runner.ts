@@ -25,8 +25,9 @@ import type {
   TranscriptResult,
   UsedVariable,
 } from './results.js';
+import { fillServerPlaceholders } from './server-placeholders.js';
 import { summarize } from './summary.js';
-import { parseTarget, substitutePort, type Target } from './target.js';
+import { parseTarget, type Target } from './target.js';
 import { displayExpect, hideSecrets, renderStep, UnboundVariableError } from './template.js';
 import { DEFAULT_CONNECTION } from './transcript.js';
 import type { ExpectLine, Step, Transcript } from './transcript-model.js';
@@ -59,6 +60,11 @@ export interface RunOptions {
   tls?: TlsOptions;
   /** Replaces `{port}` in every target (the port `--server` picked). @default undefined (no replacement) */
   port?: number;
+  /**
+   * Replaces `{dir}` in every target, and is `{{dir}}`: the temporary directory `--server` made for the
+   * server this transcript runs against. @default undefined (no replacement)
+   */
+  dir?: string;
   /**
    * Receives the conversation as it happens (`-v`): connections, and every byte sent and received.
    * Without it the runner does none of that work. @default undefined
@@ -220,8 +226,11 @@ class TranscriptRun implements TransportEvents {
     this.steps = transcript.steps;
     this.timeoutMs = options.timeoutMs ?? transcript.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
-    const port = options.port;
-    this.scope = (options.variables ?? NO_VARIABLES).scope(port === undefined ? {} : { port });
+    const { port, dir } = options;
+    this.scope = (options.variables ?? NO_VARIABLES).scope({
+      ...(port === undefined ? {} : { port }),
+      ...(dir === undefined ? {} : { dir }),
+    });
     this.update = options.update ?? null;
   }
 
@@ -792,8 +801,7 @@ class TranscriptRun implements TransportEvents {
           'PROTODOC_ERR_USAGE',
         );
       }
-      const port = this.options.port;
-      const text = port === undefined ? written : substitutePort(written, port);
+      const text = fillServerPlaceholders(written, this.options);
       // A target written in the file is named at its line; the caller's speaks for itself.
       const line =
         decl?.target !== undefined

@@ -116,6 +116,11 @@ export interface Transcript {
   targetLine?: number;
   /** `>>>! timeout DURATION` from the header, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * `>>>! serial NAME` from the header: the file runs one at a time with the other files of group NAME,
+   * in their order, never beside one of them (`--jobs`).
+   */
+  serial?: { name: string; line: number };
   connections: ConnectionDecl[];
   steps: Step[];
   /**

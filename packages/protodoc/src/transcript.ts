@@ -432,6 +432,24 @@ class Parser {
         }
         return;
       }
+      case 'serial': {
+        if (!this.inHeader) {
+          this.fail(n, nameCol, `'${name}' is a header directive: put it before the first step`);
+        }
+        if (args.length !== 1)
+          this.fail(n, nameCol, "'serial' takes exactly one argument (the group's name)");
+        if (this.transcript.serial !== undefined) this.fail(n, nameCol, "duplicate 'serial' directive");
+        const group = args[0]!;
+        if (!/^[A-Za-z0-9_.-]+$/.test(group)) {
+          this.fail(
+            n,
+            argCol(0),
+            `invalid serial group name '${group}': use letters, digits, '.', '-' and '_'`,
+          );
+        }
+        this.transcript.serial = { name: group, line: n };
+        return;
+      }
       case 'starttls': {
         if (args.length > 1)
           this.fail(n, argCol(1), "'starttls' takes at most one argument (the server name)");
