@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Benchmark 2: 500 HTTP GETs to nginx, each reply checked. protodoc (one keep-alive connection, status line, every
-// header with `...` for the values that vary, exact body) against httpyac running an equivalent .http file with
-// one assertion per request. Whole-process wall times, runs interleaved, medians. See bench/README.md.
+// Benchmark 2: 500 keep-alive GETs to nginx, each reply checked, over HTTP/1.1 and over HTTP/2. protodoc (one
+// connection, status line, every header with `...` for the values that vary, exact body) against httpyac running
+// an equivalent .http file with one assertion per request, and against the floor: a minimal Node client making the
+// same requests with the same checks on one connection (bench/raw-http-client.mjs). Whole-process wall times,
+// runs interleaved, medians. See bench/README.md.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BenchError, main, run, runOk, tempDir } from './lib/process.mjs';
@@ -10,9 +12,11 @@ import { startNginx } from './lib/servers.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
 
 const REQUESTS = 500;
-const TARGET = 5;
+const HTTPYAC_TARGET = 5;
+const FLOOR_GOAL = 1.1;
 const BODY = 'Hello, world!\n';
 const HTTPYAC = join(ROOT, 'node_modules', '.bin', 'httpyac');
+const FLOOR = join(ROOT, 'bench', 'raw-http-client.mjs');
 
 /**
  * One program measured: how it is run, where, and its timed runs (with the connections each used).
@@ -21,43 +25,47 @@ const HTTPYAC = join(ROOT, 'node_modules', '.bin', 'httpyac');
  */
 
 /**
- * One request and the reply protodoc expects; the values that change (version, dates, ETag) are `...`.
+ * One request and the reply protodoc expects; the values that change (version, dates, ETag) are `...`. Over
+ * HTTP/2 the status line has no reason phrase, the names are lower case and there is no Connection header.
+ * @param {'h1' | 'h2'} version
  * @param {string} body  the body it expects
  */
-function protodocExchange(body) {
-  return [
-    '>>> GET /hello.txt HTTP/1.1',
-    '>>> Host: 127.0.0.1',
-    '>>>',
-    'HTTP/1.1 200 OK',
-    'Server: nginx...',
-    'Date: ...',
-    'Content-Type: text/plain',
-    `Content-Length: ${Buffer.byteLength(BODY)}`,
-    'Last-Modified: ...',
-    'Connection: keep-alive',
-    'ETag: "..."',
-    'Accept-Ranges: bytes',
-    '',
-    body,
-    '',
-  ].join('\n');
+function protodocExchange(version, body) {
+  const length = Buffer.byteLength(BODY);
+  const head =
+    version === 'h1'
+      ? ['HTTP/1.1 200 OK', 'Server: nginx...', 'Date: ...', 'Content-Type: text/plain']
+          .concat([`Content-Length: ${length}`, 'Last-Modified: ...', 'Connection: keep-alive'])
+          .concat(['ETag: "..."', 'Accept-Ranges: bytes'])
+      : [
+          'HTTP/2 200',
+          'server: nginx...',
+          'date: ...',
+          'content-type: text/plain',
+          `content-length: ${length}`,
+        ].concat(['last-modified: ...', 'etag: "..."', 'accept-ranges: bytes']);
+  return ['>>> GET /hello.txt HTTP/1.1', '>>> Host: 127.0.0.1', '>>>', ...head, '', body, ''].join('\n');
 }
 
 /**
- * The same request in httpyac's .http syntax, with its one assertion.
- * @param {number} port
+ * The same request in httpyac's .http syntax, with its one assertion; over HTTP/2 (its `HTTP/2` request line) on
+ * TLS with the benchmark's self-signed certificate accepted.
+ * @param {string} origin
+ * @param {'h1' | 'h2'} version
  * @param {number} status  the status it asserts
  */
-function httpyacRequest(port, status) {
-  return `GET http://127.0.0.1:${port}/hello.txt\n\n?? status == ${status}\n\n###\n\n`;
+function httpyacRequest(origin, version, status) {
+  return version === 'h1'
+    ? `GET ${origin}/hello.txt\n\n?? status == ${status}\n\n###\n\n`
+    : `# @no-reject-unauthorized\nGET ${origin}/hello.txt HTTP/2\n\n?? status == ${status}\n\n###\n\n`;
 }
 
 await main(async () => {
   const tmp = tempDir('http');
-  const nginx = await startNginx({ 'hello.txt': BODY });
+  const nginx = await startNginx({ 'hello.txt': BODY }, { tls: true });
   try {
-    const target = `127.0.0.1:${nginx.port}`;
+    const plain = `127.0.0.1:${nginx.port}`;
+    const secure = `127.0.0.1:${nginx.tlsPort}`;
     /**
      * @param {string} name
      * @param {string} text
@@ -67,11 +75,14 @@ await main(async () => {
       writeFileSync(path, text);
       return path;
     };
-    const transcript = file('nginx-500.txt', protodocExchange(BODY.trimEnd()).repeat(REQUESTS));
-    const httpFile = file('nginx-500.http', httpyacRequest(nginx.port, 200).repeat(REQUESTS));
-    // Negative controls: prove each tool really compares (a wrong body, a wrong status must fail).
-    const badTranscript = file('nginx-bad.txt', protodocExchange('Hello, moon!').repeat(3));
-    const badHttpFile = file('nginx-bad.http', httpyacRequest(nginx.port, 201).repeat(3));
+    const transcripts = {
+      h1: file('nginx-500.txt', protodocExchange('h1', BODY.trimEnd()).repeat(REQUESTS)),
+      h2: file('nginx-500-h2.txt', protodocExchange('h2', BODY.trimEnd()).repeat(REQUESTS)),
+    };
+    const httpFiles = {
+      h1: file('nginx-500.http', httpyacRequest(`http://${plain}`, 'h1', 200).repeat(REQUESTS)),
+      h2: file('nginx-500-h2.http', httpyacRequest(`https://${secure}`, 'h2', 200).repeat(REQUESTS)),
+    };
 
     /**
      * Run to a zero exit, then read from nginx's log how many requests and connections the run used; all
@@ -91,21 +102,6 @@ await main(async () => {
         throw new BenchError(`${label}: nginx served ${ok} of ${REQUESTS} requests with 200`);
       return { ...result, connections };
     };
-
-    /** @type {Contender} */
-    const pd = {
-      name: 'protodoc check',
-      argv: protodoc(['check', '--connect', target, transcript]),
-      runs: [],
-    };
-    // httpyac only takes files under its working directory, so it runs in the temporary one.
-    /** @type {Contender} */
-    const hy = {
-      name: 'httpyac send --all',
-      argv: [HTTPYAC, ['send', basename(httpFile), '--all', '-o', 'none']],
-      cwd: tmp.dir,
-      runs: [],
-    };
     /** @param {string} path */
     const httpyacJson = async (path) => {
       const r = await run(HTTPYAC, ['send', basename(path), '--all', '--json'], {
@@ -123,58 +119,178 @@ await main(async () => {
       }
     };
 
-    // Checks before timing (not counted; they double as warm-up).
-    const bad = await run(...protodoc(['check', '--connect', target, badTranscript]), { cwd: ROOT });
-    if (bad.code !== 1)
-      throw new BenchError(`protodoc passed a wrong body (exit ${bad.code}); it is not comparing`);
-    const badHy = await httpyacJson(badHttpFile);
-    if (badHy.code === 0 || badHy.summary.failedTests !== 3) {
-      throw new BenchError(`httpyac did not fail 3 wrong statuses: ${JSON.stringify(badHy.summary)}`);
-    }
-    const pdFirst = await served(pd.name, ...pd.argv);
-    const before = nginx.accessLog().length;
-    const { summary } = await httpyacJson(httpFile);
-    const hyFirstRequests = nginx.accessLog().length - before;
-    if (
-      hyFirstRequests !== REQUESTS ||
-      summary.totalRequests !== REQUESTS ||
-      summary.successTests !== REQUESTS ||
-      summary.totalTests !== REQUESTS
-    ) {
-      throw new BenchError(`httpyac did not run ${REQUESTS} asserted requests: ${JSON.stringify(summary)}`);
+    // Negative controls, before timing: each contender must fail a reply that differs.
+    /** @type {string[]} */
+    const controls = [];
+    for (const version of /** @type {const} */ (['h1', 'h2'])) {
+      const target = version === 'h1' ? `http://${plain}` : `h2://${secure}`;
+      const bad = file(`nginx-bad-${version}.txt`, protodocExchange(version, 'Hello, moon!').repeat(3));
+      const pd = await run(...protodoc(['check', '--insecure', '--connect', target, bad]), { cwd: ROOT });
+      if (pd.code !== 1)
+        throw new BenchError(`protodoc passed a wrong body over ${target} (exit ${pd.code})`);
+      const port = version === 'h1' ? nginx.port : nginx.tlsPort;
+      const floor = await run(process.execPath, [FLOOR, version, String(port), '3', 'Hello, moon!\n']);
+      if (floor.code !== 1)
+        throw new BenchError(`the ${version} floor passed a wrong body (exit ${floor.code})`);
+      const origin = version === 'h1' ? `http://${plain}` : `https://${secure}`;
+      const badHttp = file(`nginx-bad-${version}.http`, httpyacRequest(origin, version, 201).repeat(3));
+      const hy = await httpyacJson(badHttp);
+      if (hy.code === 0 || hy.summary.failedTests !== 3) {
+        throw new BenchError(
+          `httpyac did not fail 3 wrong statuses (${version}): ${JSON.stringify(hy.summary)}`,
+        );
+      }
+      controls.push(
+        `${version}: protodoc exit ${pd.code}, floor exit ${floor.code}, httpyac exit ${hy.code}`,
+      );
+      // httpyac once with --json: it must have run and asserted every request.
+      const before = nginx.accessLog().length;
+      const { summary } = await httpyacJson(httpFiles[version]);
+      const requests = nginx.accessLog().length - before;
+      if (requests !== REQUESTS || summary.totalRequests !== REQUESTS || summary.successTests !== REQUESTS) {
+        throw new BenchError(`httpyac did not run ${REQUESTS} asserted requests: ${JSON.stringify(summary)}`);
+      }
     }
 
     const runs = runCount();
-    console.log(`${REQUESTS} GET /hello.txt to nginx on ${target}, every reply checked`);
-    console.log(`protodoc: status line, 8 headers (\`...\` for version, dates, ETag), exact body`);
     console.log(
-      `httpyac: one assertion per request (?? status == 200), -o none; verified first with --json:`,
+      `${REQUESTS} keep-alive GET /hello.txt to nginx, every reply checked; negative controls first:`,
+    );
+    for (const line of controls) console.log(`  ${line} on a wrong body or status`);
+    console.log(
+      `protodoc: status line, 8 headers over HTTP/1.1 (7 over HTTP/2), \`...\` for dates and ETag, exact body`,
     );
     console.log(
-      `  ${summary.totalRequests} requests, ${summary.successTests} of ${summary.totalTests} assertions passed`,
+      `floor: bench/raw-http-client.mjs, the same checks (HTTP/1.1 on a bare socket, HTTP/2 by node:http2)`,
     );
-    console.log(
-      `negative controls: protodoc exit ${bad.code} on a wrong body, httpyac exit ${badHy.code} on a wrong status`,
-    );
+    console.log(`httpyac: one assertion per request (?? status == 200), -o none, verified with --json first`);
     console.log(`1 check run each (not counted), then ${runs} interleaved runs; whole-process wall time`);
-    const contenders = [pd, hy];
-    for (let i = 0; i < runs; i++) {
-      for (const c of contenders) c.runs.push(await served(c.name, ...c.argv, c.cwd));
-    }
+
+    /**
+     * @param {string} title
+     * @param {Contender[]} contenders
+     */
+    const measure = async (title, contenders) => {
+      for (const c of contenders) await served(c.name, ...c.argv, c.cwd);
+      for (let i = 0; i < runs; i++) {
+        for (const c of contenders) c.runs.push(await served(c.name, ...c.argv, c.cwd));
+      }
+      console.log(`\n${title}`);
+      printTable([
+        ['', 'median', 'min', 'max', 'connections'],
+        ...contenders.map((c) => {
+          const ms = c.runs.map((r) => r.ms);
+          const conns = [...new Set(c.runs.map((r) => r.connections))].join('/');
+          return [c.name, fmtMs(medianMs(c)), fmtMs(Math.min(...ms)), fmtMs(Math.max(...ms)), conns];
+        }),
+      ]);
+    };
     /** @param {Contender} c */
     const medianMs = (c) => median(c.runs.map((r) => r.ms));
+    /**
+     * @param {string} name
+     * @param {[string, string[]]} argv
+     * @param {string} [cwd]
+     * @returns {Contender}
+     */
+    const contender = (name, argv, cwd) =>
+      cwd === undefined ? { name, argv, runs: [] } : { name, argv, cwd, runs: [] };
+    /**
+     * @param {string} label
+     * @param {number} ratio
+     * @param {string} [goal]
+     * @param {boolean} [met]
+     */
+    const ratioLine = (label, ratio, goal, met) =>
+      console.log(
+        `${label}: ${fmtRatio(ratio)}${goal === undefined ? '' : ` (${goal}: ${verdict(met === true)})`}`,
+      );
+
+    // HTTP/1.1 on the plain listener.
+    const h1 = contender(
+      'protodoc http:// (undici)',
+      protodoc(['check', '--connect', `http://${plain}`, transcripts.h1]),
+    );
+    const h1raw = contender(
+      'protodoc HOST:PORT (raw TCP)',
+      protodoc(['check', '--connect', plain, transcripts.h1]),
+    );
+    const h1floor = contender('floor: raw Node client', [
+      process.execPath,
+      [FLOOR, 'h1', String(nginx.port), String(REQUESTS), BODY],
+    ]);
+    // httpyac only takes files under its working directory, so it runs in the temporary one.
+    const h1yac = contender(
+      'httpyac send --all',
+      [HTTPYAC, ['send', basename(httpFiles.h1), '--all', '-o', 'none']],
+      tmp.dir,
+    );
+    await measure('HTTP/1.1 (nginx, clear text)', [h1, h1raw, h1floor, h1yac]);
+    ratioLine(
+      'httpyac / protodoc http://',
+      medianMs(h1yac) / medianMs(h1),
+      `target ≥ ${HTTPYAC_TARGET}x`,
+      medianMs(h1yac) / medianMs(h1) >= HTTPYAC_TARGET,
+    );
+    ratioLine('httpyac / protodoc raw TCP', medianMs(h1yac) / medianMs(h1raw));
+    ratioLine(
+      'protodoc http:// / floor',
+      medianMs(h1) / medianMs(h1floor),
+      `goal ≤ ${FLOOR_GOAL}x`,
+      medianMs(h1) / medianMs(h1floor) <= FLOOR_GOAL,
+    );
+    ratioLine(
+      'protodoc raw TCP / floor',
+      medianMs(h1raw) / medianMs(h1floor),
+      `goal ≤ ${FLOOR_GOAL}x`,
+      medianMs(h1raw) / medianMs(h1floor) <= FLOOR_GOAL,
+    );
+
+    // HTTP/2 over TLS (nginx's `listen … ssl http2`), every contender accepting the self-signed certificate.
+    const h2 = contender(
+      'protodoc h2://',
+      protodoc(['check', '--insecure', '--connect', `h2://${secure}`, transcripts.h2]),
+    );
+    const h2floor = contender('floor: node:http2 client', [
+      process.execPath,
+      [FLOOR, 'h2', String(nginx.tlsPort), String(REQUESTS), BODY],
+    ]);
+    const h2yac = contender(
+      'httpyac send --all (HTTP/2)',
+      [HTTPYAC, ['send', basename(httpFiles.h2), '--all', '-o', 'none']],
+      tmp.dir,
+    );
+    await measure('HTTP/2 (nginx, TLS)', [h2, h2floor, h2yac]);
+    ratioLine('httpyac / protodoc h2://', medianMs(h2yac) / medianMs(h2));
+    ratioLine(
+      'protodoc h2:// / floor',
+      medianMs(h2) / medianMs(h2floor),
+      `goal ≤ ${FLOOR_GOAL}x`,
+      medianMs(h2) / medianMs(h2floor) <= FLOOR_GOAL,
+    );
+    for (const c of [h1, h1raw, h2]) {
+      if (c.runs.some((r) => r.connections !== 1))
+        console.log(`note: ${c.name} used more than one connection`);
+    }
+
+    // Where the rest goes: each process's start-up (Node's own, and protodoc's modules), then per request.
+    /** @type {number[]} */
+    const node0 = [];
+    /** @type {number[]} */
+    const pd0 = [];
+    for (let i = 0; i < runs; i++) {
+      node0.push((await runOk('node -e 0', process.execPath, ['-e', '0'])).ms);
+      pd0.push((await runOk('protodoc --version', ...protodoc(['--version']))).ms);
+    }
+    const [nodeStart, pdStart] = [median(node0), median(pd0)];
+    console.log(`\nstart-up: node -e 0 ${fmtMs(nodeStart)}, protodoc --version ${fmtMs(pdStart)} (medians)`);
     printTable([
-      ['', 'median', 'min', 'max', 'connections'],
-      ...contenders.map((c) => {
-        const ms = c.runs.map((r) => r.ms);
-        const conns = [...new Set(c.runs.map((r) => r.connections))].join('/');
-        return [c.name, fmtMs(medianMs(c)), fmtMs(Math.min(...ms)), fmtMs(Math.max(...ms)), conns];
+      ['beyond start-up', 'per request'],
+      ...[h1, h1raw, h1floor, h2, h2floor].map((c) => {
+        const start = c === h1floor || c === h2floor ? nodeStart : pdStart;
+        return [c.name, `${(((medianMs(c) - start) / REQUESTS) * 1000).toFixed(0)} µs`];
       }),
     ]);
-    if (pdFirst.connections !== 1)
-      console.log(`note: protodoc used ${pdFirst.connections} connections, expected 1`);
-    const ratio = medianMs(hy) / medianMs(pd);
-    console.log(`httpyac / protodoc: ${fmtRatio(ratio)} (target ≥ ${TARGET}x: ${verdict(ratio >= TARGET)})`);
   } finally {
     await nginx.stop();
     tmp.remove();

@@ -1,5 +1,5 @@
 // The real servers the benchmarks talk to, each on a free 127.0.0.1 port in a temporary directory, stopped after.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -34,12 +34,47 @@ export async function startRedis({ pin = false } = {}) {
  * The access log records each request's connection serial number, so a benchmark can count the connections a
  * client really used.
  * @param {Record<string, string>} files  path under the document root → content
- * @param {{ pin?: boolean }} [options]  pin: run it on the benchmark CPU (see pin.mjs) @default false
- * @returns {Promise<{ port: number, stop: () => Promise<void>, accessLog: () => string[] }>}
+ * @param {{ pin?: boolean, tls?: boolean }} [options]  pin: run it on the benchmark CPU (see pin.mjs); tls: also
+ *   serve the same files over TLS with HTTP/2 on `tlsPort` (`listen … ssl http2`, as Debian's nginx 1.22 takes it),
+ *   with a self-signed certificate made for this run @default false, false
+ * @returns {Promise<{ port: number, tlsPort: number, stop: () => Promise<void>, accessLog: () => string[] }>}
  */
-export async function startNginx(files, { pin = false } = {}) {
+export async function startNginx(files, { pin = false, tls = false } = {}) {
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : 0;
   const tmp = tempDir('nginx');
+  if (tls) {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+      ].concat([
+        '-keyout',
+        join(tmp.dir, 'key.pem'),
+        '-out',
+        join(tmp.dir, 'cert.pem'),
+        '-subj',
+        '/CN=127.0.0.1',
+      ]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  }
+  const tlsServer = tls
+    ? `server {
+    listen 127.0.0.1:${tlsPort} ssl http2;
+    ssl_certificate ${tmp.dir}/cert.pem;
+    ssl_certificate_key ${tmp.dir}/key.pem;
+    root ${join(tmp.dir, 'html')};
+  }`
+    : '';
   const html = join(tmp.dir, 'html');
   mkdirSync(html);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(html, name), content);
@@ -69,6 +104,7 @@ http {
     listen 127.0.0.1:${port};
     root ${html};
   }
+  ${tlsServer}
 }
 `,
   );
@@ -83,6 +119,7 @@ http {
   );
   return {
     port,
+    tlsPort,
     stop: server.stop,
     accessLog: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
   };

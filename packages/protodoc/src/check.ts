@@ -3,16 +3,24 @@
  * nothing if any cannot be parsed), start the server under test if asked, run, stop it, and return
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
+import { availableParallelism } from 'node:os';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
+import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
+import { OrderedEvents } from './ordered-events.js';
 import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
-import { type RunOptions, runTranscript } from './runner.js';
-import type { RunningServer } from './server.js';
+import { type PlannedFile, planRun, type SerialRule } from './run-plan.js';
+import type { FileRunContext } from './scheduler.js';
+import { DIR_PLACEHOLDER, fillServerPlaceholders } from './server-placeholders.js';
+import type { ServerPool } from './server-pool.js';
+import type { ServerScope } from './server-scope.js';
+import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
-import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort } from './target.js';
+import { onServerPort, PORT_PLACEHOLDER, parseTarget, type Target } from './target.js';
 import type { Transcript } from './transcript-model.js';
-import type { ChangeToDecide, Decision, FileReply } from './update.js';
+import { checkSteps, loadTransports } from './transports/index.js';
+import type { ChangeToDecide, Decision } from './update.js';
 import { undefinedVariables, Variables } from './variables.js';
 
 /** Options of {@link checkFiles}; each mirrors a flag of `protodoc check`. */
@@ -54,9 +62,10 @@ export interface CheckOptions {
    */
   settleMs?: number;
   /**
-   * Called with progress as it happens: `run-start` with every transcript once all are parsed and
-   * checked, then each transcript's start, steps and end (with its `index` in input order), e.g. for
-   * the reporters (src/reporters/hub.ts).
+   * Called with progress as it happens: `run-start` with every transcript that will run (those `filter`
+   * and `shard` select) once all are parsed and checked, then each transcript's start, steps and end
+   * (with its `index` in that list), e.g. for the reporters (src/reporters/hub.ts). Whatever `jobs`
+   * is, the events come as a one-job run would send them: a transcript's after the one before it.
    */
   onEvent?: (event: CheckEvent) => void;
   /**
@@ -71,6 +80,39 @@ export interface CheckOptions {
    * @default no variables
    */
   variables?: Variables;
+  /**
+   * `--jobs`: how many files run at once; `'auto'` is the number of CPUs. Files run in parallel share
+   * nothing but a target they all connect to: give each worker its own server with `server`.
+   * With `update.decide` (`-i`) it is 1, whatever is given.
+   * @default 1
+   */
+  jobs?: number | 'auto';
+  /**
+   * `--server-scope`: `run`, each worker's server serves all of its files; `file`, every file (and
+   * every retry of it) gets a fresh server, so no state leaks from one file to the next.
+   * @default 'run'
+   */
+  serverScope?: ServerScope;
+  /** The working directory of the `server` command (a config file's directory). @default process.cwd() */
+  serverCwd?: string;
+  /** `--shard I/N`: only the files (and serial groups) in shard I of N, by a hash of their path. */
+  shard?: Shard;
+  /**
+   * `--filter`: only the transcripts whose label matches: the path, or `PATH:LINE` for a Markdown
+   * block (LINE: its first step). Whole transcripts: steps are never filtered out.
+   */
+  filter?: RegExp;
+  /** `--bail`: after the first file that fails, start no new file; the ones not started are `skipped`. */
+  bail?: boolean;
+  /**
+   * `--retries`: run a failing file again, up to this many more times; one that passes on a retry is
+   * `flaky` (the run passes, the report says so). Under scope `file` each attempt gets a fresh server;
+   * otherwise the server keeps what the failed attempt left. Not with `update`.
+   * @default 0
+   */
+  retries?: number;
+  /** Serial groups given outside the files (a config file's `serial:`), beside `>>>! serial NAME`. */
+  serialGroups?: readonly SerialRule[];
   /**
    * `--update` (and `-i`): every step's reply is what arrives until the connection is quiet for the
    * settle time, the conversation goes on after a failing step, and each failing step's expected lines
@@ -132,12 +174,19 @@ export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
   return transcripts;
 }
 
+/** A target with stand-ins for what `--server` fills in later, to check its shape before it runs. */
+function standIn(text: string): string {
+  return fillServerPlaceholders(text, { port: 1, dir: '/tmp/dir' });
+}
+
 /** How `--server` bears on the targets: not at all, or with the free port it picks for `{port}`. */
 interface ServerPort {
   /** A `--server` was given. */
   server: boolean;
   /** Its command has `{port}`: the server listens on the port protodoc picks. */
   picksPort: boolean;
+  /** Its command has `{dir}`: each server start gets a fresh directory, `{dir}` and `{{dir}}`. */
+  makesDir: boolean;
 }
 
 /**
@@ -156,7 +205,14 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
   const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
   // With --server, `{port}` is filled in later: check the shape with a stand-in port. A target written
   // in the file is reported at its place in the file; --connect's speaks for itself.
-  const check = (text: string): void => void parseTarget(port.server ? substitutePort(text, 1) : text);
+  const check = (text: string): void => {
+    if (text.includes(DIR_PLACEHOLDER) && !port.makesDir) {
+      throw new UsageError(
+        `target '${text}': ${DIR_PLACEHOLDER} is only replaced when the --server command has it`,
+      );
+    }
+    parseTarget(port.server ? standIn(text) : text);
+  };
   // Only without a fallback can a step lack a target: then find the first such step.
   for (const step of fallback === undefined ? transcript.steps : []) {
     const decl = declared.get(step.connection);
@@ -179,28 +235,30 @@ function targetFor(transcript: Transcript, options: CheckOptions, port: ServerPo
 }
 
 /**
- * Send blocks on `http://` / `https://` connections must be HTTP requests: checked before anything
- * runs, like the targets, so a malformed one is one usage error naming its file and line.
+ * Every step must fit its connection's transport (on an `http://` connection a send block is an HTTP
+ * request, ...): checked before anything runs, like the targets, so a mistake is one usage error naming
+ * its file and line. The transports the targets need are loaded here (HTTP brings undici), and only then.
  */
-async function checkHttpRequests(
+async function checkTransports(
   transcripts: readonly Transcript[],
   targets: readonly (string | undefined)[],
+  port: ServerPort,
 ): Promise<void> {
-  const isHttp = (text: string | undefined): boolean => text !== undefined && /^https?:\/\//i.test(text);
+  // The targets were checked already (targetFor); with --server, `{port}` stands in for a port.
+  const parse = (text: string): Target => parseTarget(port.server ? standIn(text) : text);
+  const byTranscript = transcripts.map((transcript, i) => {
+    const fallback = targets[i];
+    const parsed = new Map<string, Target>();
+    for (const decl of transcript.connections) {
+      const text = decl.target ?? fallback;
+      if (text !== undefined) parsed.set(decl.name, parse(text));
+    }
+    return parsed;
+  });
+  await loadTransports(byTranscript.flatMap((parsed) => [...parsed.values()]));
   for (const [i, transcript] of transcripts.entries()) {
-    const declared = new Map(transcript.connections.map((decl) => [decl.name, decl.target]));
-    const httpConnection = (name: string): boolean => isHttp(declared.get(name) ?? targets[i]);
-    // Once per run of steps on one connection, not once per step (10,000 steps are common).
-    let previous: string | undefined;
-    const usesHttp = transcript.steps.some((step) => {
-      if (step.connection === previous) return false;
-      previous = step.connection;
-      return httpConnection(previous);
-    });
-    if (!usesHttp) continue;
-    // Loaded only when some target is HTTP: it brings undici.
-    const { checkHttpSteps } = await import('./http-exchange.js');
-    checkHttpSteps(transcript, httpConnection);
+    const parsed = byTranscript[i]!;
+    checkSteps(transcript, (name) => parsed.get(name));
   }
 }
 
@@ -209,12 +267,18 @@ async function checkHttpRequests(
  * that picks one, or captured by an earlier step. All such mistakes are reported before anything runs.
  */
 function checkVariables(transcripts: readonly Transcript[], variables: Variables, port: ServerPort): void {
-  const given = variables.get('port');
-  if (port.picksPort && given !== undefined && given.origin !== 'env') {
-    const where = given.where === undefined ? '--var port' : given.where;
-    throw new UsageError(`${where}: 'port' is the port --server picks; give the variable another name`);
+  const builtins = [
+    { name: 'port', is: 'the port --server picks', taken: port.picksPort },
+    { name: 'dir', is: 'the directory --server makes', taken: port.makesDir },
+  ];
+  for (const builtin of builtins) {
+    const given = variables.get(builtin.name);
+    if (!builtin.taken || given === undefined || given.origin === 'env') continue;
+    const where = given.where === undefined ? `--var ${builtin.name}` : given.where;
+    throw new UsageError(`${where}: '${builtin.name}' is ${builtin.is}; give the variable another name`);
   }
-  const defined = (name: string): boolean => variables.has(name) || (name === 'port' && port.picksPort);
+  const defined = (name: string): boolean =>
+    variables.has(name) || (name === 'port' && port.picksPort) || (name === 'dir' && port.makesDir);
   const errors = transcripts.flatMap((transcript) =>
     transcript.steps.some((step) => step.uses !== undefined) ? undefinedVariables(transcript, defined) : [],
   );
@@ -240,82 +304,109 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
   const port: ServerPort = {
     server: options.server !== undefined,
     picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
+    makesDir: options.server?.includes(DIR_PLACEHOLDER) ?? false,
   };
   const targets = transcripts.map((t) => targetFor(t, options, port));
   const variables = options.variables ?? new Variables();
   checkVariables(transcripts, variables, port);
-  await checkHttpRequests(transcripts, targets);
+  await checkTransports(transcripts, targets, port);
   const tls = {
     insecure: options.insecure ?? false,
     // Loaded only with --cacert.
     ...(options.cacert ? { ca: await (await import('./ca-file.js')).readCaFile(options.cacert) } : {}),
   };
 
-  const onEvent = options.onEvent;
-  onEvent?.({ type: 'run-start', transcripts });
+  const plan = planRun(transcripts, {
+    ...(options.filter !== undefined ? { filter: options.filter } : {}),
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
+    ...(options.serialGroups !== undefined ? { serial: options.serialGroups } : {}),
+  });
+  options.onEvent?.({ type: 'run-start', transcripts: plan.selected.map((i) => transcripts[i]!) });
+  const update = options.update;
+  const retries = options.retries ?? 0;
+  if (update !== undefined && retries > 0)
+    throw new UsageError('--retries cannot be used with --update or -i');
+  // -i asks about one file at a time, in order.
+  const jobs = update?.decide !== undefined ? 1 : resolveJobs(options.jobs);
 
-  let server: RunningServer | undefined;
+  let servers: ServerPool | undefined;
   if (options.server !== undefined) {
     // Loaded only with --server: child_process and the start-up logic are not needed otherwise.
-    const { startServer } = await import('./server.js');
+    const { ServerPool } = await import('./server-pool.js');
     // Wait where the transcripts will connect: --connect, else the first file's target (on the server's
     // port when it picks one), else startServer's own default, 127.0.0.1:{port}.
     const waitFor = options.connect ?? targets.find((t) => t !== undefined);
-    server = await startServer({
+    servers = new ServerPool({
       command: options.server,
       ...(waitFor !== undefined ? { target: waitFor } : {}),
+      ...(options.serverScope !== undefined ? { scope: options.serverScope } : {}),
       ...(options.serverStartTimeoutMs !== undefined ? { startTimeoutMs: options.serverStartTimeoutMs } : {}),
+      ...(options.serverCwd !== undefined ? { cwd: options.serverCwd } : {}),
     });
   }
-  try {
-    const started = performance.now();
-    const results: TranscriptResult[] = [];
-    const update = options.update;
-    const updated: UpdateSummary = { steps: 0, files: 0, failed: 0 };
-    // Under --update: the current file's transcripts, results and failing replies.
-    let file = { first: 0, replies: [] as FileReply[] };
-    for (const [i, transcript] of transcripts.entries()) {
-      const run: RunOptions = { tls };
-      const target = targets[i];
-      // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
-      if (target !== undefined && (options.connect !== undefined || server)) run.target = target;
-      if (server?.port !== undefined) run.port = server.port;
-      if (options.timeoutMs !== undefined) run.timeoutMs = options.timeoutMs;
-      if (options.settleMs !== undefined) run.settleMs = options.settleMs;
-      if (options.trace !== undefined) run.trace = options.trace;
-      run.variables = variables;
-      if (update !== undefined) {
-        const replies = file.replies;
-        run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
-      }
-      const index = i;
-      results.push(
-        await runTranscript(transcript, run, onEvent && ((event) => onEvent({ ...event, index }))),
-      );
-      if (update === undefined || transcripts[i + 1]?.path === transcript.path) continue;
-      // The file's last transcript has run: rewrite it.
-      const { updateFile } = await import('./update.js');
-      const fileResults = results.slice(file.first);
-      const done = await updateFile(
-        transcript.path,
-        transcripts.slice(file.first, i + 1),
-        fileResults,
-        file.replies,
-        variables,
-        update.decide,
-      );
-      updated.steps += done.written;
-      updated.failed += done.failed;
-      if (done.written > 0) updated.files++;
-      onEvent?.({ type: 'file-updated', path: transcript.path, results: fileResults, index: file.first });
-      file = { first: i + 1, replies: [] };
-      if (done.quit) break;
+  const updated: UpdateSummary = { steps: 0, files: 0, failed: 0 };
+
+  const settings: FileRunSettings = {
+    tls,
+    connect: options.connect !== undefined,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
+    trace: options.trace !== undefined,
+    update: update !== undefined,
+  };
+  // Several workers: a thread each, so they use as many CPUs (-i asks in this thread: it runs one job).
+  const { runScheduled, workerCount } = await import('./scheduler.js');
+  const workers = workerCount(jobs, plan);
+  const threads =
+    workers > 1
+      ? (await import('./thread-executor.js')).ThreadExecutor.create(workers, settings, variables)
+      : undefined;
+  /** One attempt at one file, in a worker thread or in this one. */
+  const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
+    const job: FileJob = {
+      path: file.path,
+      first: file.first,
+      transcripts: file.transcripts.map((i) => transcripts[i]!),
+      targets: file.transcripts.map((i) => targets[i]),
+    };
+    const outcome =
+      threads === undefined
+        ? await runFileJob(job, settings, context.server, context.channel, variables, update?.decide)
+        : await threads.run(context.worker, job, context.server, context.channel);
+    if (outcome.update !== undefined) {
+      updated.steps += outcome.update.written;
+      updated.failed += outcome.update.failed;
+      if (outcome.update.written > 0) updated.files++;
+      if (outcome.update.quit) context.halt();
     }
-    const summary = summarize(results, performance.now() - started);
-    return update === undefined
-      ? { summary, outcome: runStatus(summary) }
-      : { summary, outcome: runStatus(summary), update: updated };
+    return outcome.results;
+  };
+
+  const started = performance.now();
+  let results: TranscriptResult[];
+  try {
+    results = await runScheduled(plan, transcripts, {
+      jobs,
+      bail: options.bail ?? false,
+      retries,
+      ...(servers !== undefined ? { servers } : {}),
+      events: new OrderedEvents(options.onEvent, options.trace),
+      runFile,
+    });
   } finally {
-    await server?.stop();
+    await threads?.close();
   }
+  const summary = summarize(results, performance.now() - started);
+  return update === undefined
+    ? { summary, outcome: runStatus(summary) }
+    : { summary, outcome: runStatus(summary), update: updated };
+}
+
+/** `--jobs`: a number of at least 1, or `auto`, the number of CPUs. */
+function resolveJobs(jobs: number | 'auto' | undefined): number {
+  if (jobs === undefined) return 1;
+  if (jobs === 'auto') return availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageError(`--jobs ${jobs}: expected a whole number of at least 1, or auto`);
+  return jobs;
 }

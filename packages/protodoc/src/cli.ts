@@ -11,10 +11,11 @@ import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
+import { CONFIG_FILE_NAME, checkOptionsFromConfig, loadConfig, type ProtodocConfig } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
+import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
 import { errorLabel } from './reporters/format.js';
@@ -24,6 +25,8 @@ import { colorDiff, formatUpdated } from './reporters/pretty.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
 import type { Reporter, ReportOutput, RunEnd } from './reporters/reporter.js';
 import type { CheckEvent } from './results.js';
+import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
+import { parseShard, type Shard } from './shard.js';
 import { summarize } from './summary.js';
 import type { ChangeToDecide } from './update.js';
 import { loadVariables } from './variables.js';
@@ -92,6 +95,13 @@ export interface CheckFlags {
   secret?: string[];
   update?: boolean;
   interactive?: boolean;
+  jobs?: number | 'auto';
+  serverScope?: ServerScope;
+  shard?: Shard;
+  filter?: RegExp;
+  bail?: boolean;
+  retries?: number;
+  config?: string;
 }
 
 /** The flags of `protodoc record` as commander parses them. */
@@ -120,7 +130,7 @@ Exit codes:
   0   every transcript passed
   1   a transcript failed (a reply differed, timed out, or the server closed)
   2   usage error (bad flag, missing file, no transcripts, no target)
-  3   a transcript cannot be parsed (nothing was run)
+  3   a transcript or the config file cannot be parsed (nothing was run)
   4   a target cannot be reached, or --server failed
   70  internal error (a bug in protodoc: please report it)
 `;
@@ -168,7 +178,61 @@ export function checkOptionsFromFlags(flags: CheckFlags): CheckOptions {
   if (flags.serverTimeout !== undefined) options.serverStartTimeoutMs = flags.serverTimeout;
   if (flags.timeout !== undefined) options.timeoutMs = flags.timeout;
   if (flags.settle !== undefined) options.settleMs = flags.settle;
+  if (flags.jobs !== undefined) options.jobs = flags.jobs;
+  if (flags.serverScope !== undefined) options.serverScope = flags.serverScope;
+  if (flags.shard !== undefined) options.shard = flags.shard;
+  if (flags.filter !== undefined) options.filter = flags.filter;
+  if (flags.bail) options.bail = true;
+  if (flags.retries !== undefined) options.retries = flags.retries;
   return options;
+}
+
+function jobsFlag(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError('expected a whole number of at least 1, or auto');
+  }
+  return Number(value);
+}
+
+function retriesFlag(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0 or more)');
+  return Number(value);
+}
+
+function shardFlag(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch {
+    throw new InvalidArgumentError('expected I/N with 1 <= I <= N, e.g. 2/4');
+  }
+}
+
+function filterFlag(value: string): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`not a regular expression: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The config's `reporters:` (each `NAME` or `NAME=FILE`, as `--reporter` takes them), used when the
+ * command line names no report at all.
+ */
+function configReporters(
+  config: ProtodocConfig | undefined,
+  reporters: Readonly<Record<string, ReporterEntry>>,
+): ReporterSpec[] {
+  return (config?.reporters ?? []).map(({ value, where }) => {
+    if (!Object.hasOwn(reporters, value.name)) {
+      throw new ConfigError(
+        where,
+        `unknown reporter '${value.name}' (known: ${Object.keys(reporters).join(', ')})`,
+      );
+    }
+    return value.file === undefined ? { name: value.name } : { name: value.name, file: value.file };
+  });
 }
 
 /** Maps parsed flags to the options of `record` (src/record.ts). */
@@ -268,21 +332,35 @@ async function checkReportPath(path: string | undefined): Promise<void> {
 
 async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
   const { stdout, stderr, env } = context;
-  const specs = resolveReporters(
-    [
-      ...(flags.reporter ?? []),
-      ...(flags.reportJson !== undefined ? [{ name: 'json', file: flags.reportJson }] : []),
-      ...(flags.reportJunit !== undefined ? [{ name: 'junit', file: flags.reportJunit }] : []),
-    ],
-    env,
-  );
+  // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
+  const config = await loadConfig(flags.config);
+  const given = [
+    ...(flags.reporter ?? []),
+    ...(flags.reportJson !== undefined ? [{ name: 'json', file: flags.reportJson }] : []),
+    ...(flags.reportJunit !== undefined ? [{ name: 'junit', file: flags.reportJunit }] : []),
+  ];
+  // A report named on the command line replaces all of the config's.
+  const specs = resolveReporters(given.length > 0 ? given : configReporters(config, context.reporters), env);
   for (const spec of specs) if (spec.file !== undefined) await checkReportPath(spec.file);
   const color = useColor(flags.color, stdout, env);
-  const options = checkOptionsFromFlags(flags);
+  const options = { ...checkOptionsFromConfig(config), ...checkOptionsFromFlags(flags) };
+  // A --server on the command line runs where protodoc runs, not in the config's directory.
+  if (flags.server !== undefined) delete options.serverCwd;
   const variables = await loadVariables({
     ...(flags.var !== undefined ? { vars: flags.var } : {}),
     ...(flags.varsFile !== undefined ? { varsFiles: flags.varsFile } : {}),
     ...(flags.secret !== undefined ? { secrets: flags.secret } : {}),
+    ...(config !== undefined
+      ? {
+          config: {
+            ...(config.variables !== undefined
+              ? { variables: config.variables.map(({ value, where }) => ({ ...value, where })) }
+              : {}),
+            ...(config.varsFiles !== undefined ? { varsFiles: config.varsFiles } : {}),
+            ...(config.secrets !== undefined ? { secrets: config.secrets } : {}),
+          },
+        }
+      : {}),
   });
   options.variables = variables;
 
@@ -499,7 +577,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     .argument('<files...>', 'transcript files, or directories searched for *.txt, *.md, *.protodoc')
     .option(
       '--connect <target>',
-      "HOST:PORT, [::1]:PORT, tls://HOST:PORT or unix:/path (overrides '>>>! connect')",
+      "HOST:PORT, tls://, unix:/path, http(s)://, h2://, h2c:// or ws(s):// target (overrides '>>>! connect')",
     )
     .option('--cacert <file>', 'PEM file with the CA certificate(s) for tls:// targets and STARTTLS')
     .option('--insecure', 'accept any TLS certificate')
@@ -540,6 +618,26 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     )
     .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
+    .option('-j, --jobs <n>', 'run N files at once, or auto (one per CPU); default 1', jobsFlag)
+    .addOption(
+      new Option(
+        '--server-scope <scope>',
+        'run: each worker keeps its --server for the run; file: a fresh server for every file (default: run)',
+      ).choices(SERVER_SCOPES),
+    )
+    .option('--shard <i/n>', 'run only shard I of N (files split by a hash of their path)', shardFlag)
+    .option(
+      '--filter <regex>',
+      'run only the transcripts whose PATH (or PATH:LINE of a Markdown block) matches',
+      filterFlag,
+    )
+    .option('--bail', 'after the first file that fails, start no other (the rest are reported skipped)')
+    .option(
+      '--retries <n>',
+      'run a failing file again up to N times; one that then passes is flaky',
+      retriesFlag,
+    )
+    .option('--config <file>', `read options from FILE (default: ./${CONFIG_FILE_NAME} if there is one)`)
     .addHelpText(
       'after',
       () => `${reportersHelp(ctx.reporters)}${EXIT_CODE_HELP}
@@ -629,6 +727,7 @@ function reportError(err: unknown, stderr: CliStream): number {
     stderr.write(`error: ${err.message}\n`);
     switch (err.code) {
       case 'PROTODOC_ERR_SYNTAX':
+      case 'PROTODOC_ERR_CONFIG':
         return EXIT_CODES.parse;
       case 'PROTODOC_ERR_SERVER':
       case 'PROTODOC_ERR_CONNECT':

@@ -26,3 +26,8 @@ export function durationMs(text: string): number | undefined {
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 }
+
+/** `500ms`, `5s`, `1.5s`: the way durations are written on the command line. */
+export function formatMs(ms: number): string {
+  return ms < 1000 || ms % 100 !== 0 ? `${ms}ms` : `${ms / 1000}s`;
+}

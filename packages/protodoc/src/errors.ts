@@ -117,6 +117,20 @@ export class StartTlsError extends ProtodocError {
   }
 }
 
+/**
+ * `protodoc.config.yaml` (or `--config FILE`) is not valid: not YAML, an unknown key, a bad value. The
+ * message starts with `FILE:LINE:COL:`. Code `PROTODOC_ERR_CONFIG`.
+ */
+export class ConfigError extends ProtodocError {
+  /** `FILE:LINE:COL` (or `FILE:LINE`, or `FILE`) of the mistake. */
+  readonly where: string;
+  constructor(where: string, reason: string) {
+    super(`${where}: ${reason}`, 'PROTODOC_ERR_CONFIG');
+    this.name = 'ConfigError';
+    this.where = where;
+  }
+}
+
 /** The server started by `--server` exited early or never listened. */
 export class ServerStartError extends ProtodocError {
   constructor(message: string) {

@@ -11,7 +11,13 @@
  *   process.stdout.write(await formatPretty(summary));
  */
 export { type CheckOptions, type CheckResult, checkFiles, type UpdateOptions } from './check.js';
-export type { TlsOptions } from './connection.js';
+export {
+  CONFIG_FILE_NAME,
+  checkOptionsFromConfig,
+  loadConfig,
+  type ProtodocConfig,
+  parseConfig,
+} from './config-file.js';
 export { parseDuration } from './duration.js';
 export * from './errors.js';
 export { EXIT_CODES } from './exit-codes.js';
@@ -21,6 +27,7 @@ export { type MatchStatus, ReplyMatcher } from './matcher.js';
 export { type Recorder, type Recording, type RecordOptions, record } from './record.js';
 export * from './reporters/index.js';
 export type * from './results.js';
+export type { SerialRule } from './run-plan.js';
 export {
   type FailedReply,
   type RunEventListener,
@@ -30,8 +37,11 @@ export {
   type UpdateRun,
 } from './runner.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
+export type { ServerScope } from './server-scope.js';
+export { parseShard, type Shard, shardKey, shardOf } from './shard.js';
 export { parseTranscript } from './transcript.js';
 export type * from './transcript-model.js';
+export type { TlsOptions } from './transports/transport.js';
 export type { ChangeToDecide, Decision } from './update.js';
 export {
   loadVariables,

@@ -14,13 +14,14 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, extname } from 'node:path';
 import { readCaFile } from './ca-file.js';
-import { Connection, type ConnectionHandler, type TlsOptions } from './connection.js';
 import { UsageError } from './errors.js';
 import { type RecordedChunk, segmentRecording } from './recording.js';
 import { recordingText } from './recording-writer.js';
 import type { TraceEvent } from './results.js';
 import type { RunningServer } from './server.js';
-import { PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
+import { PORT_PLACEHOLDER, parseTarget, type Scheme, substitutePort, type Target } from './target.js';
+import { StreamTransport } from './transports/stream.js';
+import type { TlsOptions, TransportEvents } from './transports/transport.js';
 import { writeFileAtomically } from './update.js';
 import { loadVariables, type Variables } from './variables.js';
 
@@ -130,7 +131,7 @@ export function rawTarget(text: string): string {
 interface Pair {
   name: string;
   client: Socket;
-  upstream: Connection;
+  upstream: StreamTransport;
   /** Client bytes that came before the target's connection was open. */
   pending: Buffer[] | null;
   /** The client half-closed before the target's connection was open. */
@@ -183,7 +184,12 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         : `--server '${options.server}': give --connect TARGET, or use ${PORT_PLACEHOLDER} in the command`,
     );
   }
-  parseTarget(options.server === undefined ? connect : substitutePort(connect, 1));
+  const scheme = parseTarget(options.server === undefined ? connect : substitutePort(connect, 1)).scheme;
+  if (UNRECORDABLE[scheme] !== undefined) {
+    throw new UsageError(
+      `--connect ${connect}: record cannot write a ${scheme}:// conversation: ${UNRECORDABLE[scheme]}`,
+    );
+  }
   const tls: TlsOptions = {
     insecure: options.insecure ?? false,
     ...(options.cacert !== undefined ? { ca: await readCaFile(options.cacert) } : {}),
@@ -229,7 +235,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
   listener.on('connection', (client: Socket) => {
     const index = accepted++;
     client.setNoDelay(true);
-    const handler: ConnectionHandler = {
+    const handler: TransportEvents = {
       onData(_conn, chunk) {
         chunks.push({ connection: index, from: 'server', at: performance.now() - started, bytes: chunk });
         if (trace !== undefined) traced(pair, { type: 'received', bytes: chunk });
@@ -238,6 +244,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
           client.once('drain', () => pair.upstream.socket?.resume());
         }
       },
+      onReplyEnd() {},
       onClose(conn) {
         if (trace !== undefined) {
           const reason = conn.error?.code ?? conn.error?.message;
@@ -251,7 +258,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
     const pair: Pair = {
       name: `conn${index + 1}`,
       client,
-      upstream: new Connection(`conn${index + 1}`, target, handler),
+      upstream: new StreamTransport(`conn${index + 1}`, target, handler),
       pending: [],
       clientEnded: false,
       sent: 0,
@@ -284,7 +291,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         return;
       }
       if (trace !== undefined && !pair.upstream.closed) traced(pair, { type: 'half-close' });
-      pair.upstream.halfClose();
+      pair.upstream.end();
     });
     client.on('error', () => {});
     client.on('close', () => {
@@ -302,7 +309,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         for (const chunk of pending) forward(chunk);
         if (pair.clientEnded) {
           if (trace !== undefined) traced(pair, { type: 'half-close' });
-          pair.upstream.halfClose();
+          pair.upstream.end();
         }
       },
       (err: unknown) => {
@@ -370,10 +377,21 @@ function secretNames(secrets: readonly string[]): string[] {
   return secrets.map((s) => s.slice(0, s.indexOf('=')));
 }
 
-/** A target over its raw transport: the HTTP scheme only said which (`http` plain, `https` TLS). */
+/**
+ * Schemes whose traffic a byte proxy sees but cannot write as a transcript: HTTP/2's binary frames, a
+ * WebSocket's masked ones (a check replays a transcript through a client that frames every message).
+ */
+const UNRECORDABLE: Partial<Record<Scheme, string>> = {
+  h2: 'HTTP/2 is binary frames; record over https:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
+  h2c: 'HTTP/2 is binary frames; record over http:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
+  ws: 'WebSocket messages travel in masked frames, which no transcript line shows',
+  wss: 'WebSocket messages travel in masked frames, which no transcript line shows',
+};
+
+/** A target over its raw byte stream: the HTTP scheme only said which (`http` plain, `https` TLS). */
 function withoutHttp(target: Target): Target {
-  if (target.kind !== 'tcp' || !target.http) return target;
-  return { kind: 'tcp', host: target.host, port: target.port, tls: target.tls, text: target.text };
+  if (target.kind !== 'tcp' || (target.scheme !== 'http' && target.scheme !== 'https')) return target;
+  return { ...target, scheme: target.tls ? 'tls' : 'tcp' };
 }
 
 /** The directory of the output file must exist: found before anything is recorded, not after. */
@@ -385,7 +403,7 @@ async function checkOutput(path: string): Promise<void> {
 
 /** One connection to the target (TLS handshake and certificate check included), closed again at once. */
 async function probe(target: Target, timeoutMs: number, tls: TlsOptions): Promise<void> {
-  const conn = new Connection('probe', target, { onData() {}, onClose() {} });
+  const conn = new StreamTransport('probe', target, { onData() {}, onReplyEnd() {}, onClose() {} });
   try {
     await conn.open(timeoutMs, tls);
   } finally {

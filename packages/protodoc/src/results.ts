@@ -31,8 +31,8 @@ export interface UsedVariable {
   secret: boolean;
   /** The value as text; absent for a secret (and for a variable without a value). */
   value?: string;
-  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server';
-  /** A capture's `line N`, a vars file's `PATH:LINE`, an environment variable's name. */
+  origin?: 'capture' | 'var' | 'vars-file' | 'env' | 'server' | 'config';
+  /** A capture's `line N`, a vars or config file's `PATH:LINE`, an environment variable's name. */
   where?: string;
 }
 
@@ -131,7 +131,12 @@ export type RunEvent =
   | { type: 'step-end'; path: string; step: StepResult }
   | { type: 'file-end'; result: TranscriptResult }
   /** `--update`: a file's transcripts have run and its failing steps are rewritten (or not: `notUpdated`). */
-  | { type: 'file-updated'; path: string; results: TranscriptResult[] };
+  | { type: 'file-updated'; path: string; results: TranscriptResult[] }
+  /**
+   * `--retries`: this attempt at the transcript failed, and its file runs again (`attempt` of
+   * `attempts`); a `file-start` follows, and at last one `file-end` with the final result.
+   */
+  | { type: 'file-retry'; result: TranscriptResult; attempt: number; attempts: number };
 
 /**
  * What `checkFiles` tells its `onEvent` listener: `run-start` once every file is parsed and checked

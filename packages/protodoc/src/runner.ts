@@ -11,9 +11,8 @@
 import type * as Alignment from './alignment.js';
 import type { ReplyAlignment } from './alignment.js';
 import { alignedCaptureLines, evaluateCaptures } from './capture.js';
-import { Connection, type ConnectionHandler, formatMs, type TlsOptions } from './connection.js';
+import { formatMs } from './duration.js';
 import { ConnectError, locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
-import type * as HttpExchange from './http-exchange.js';
 import { type MatchedLine, ReplyMatcher } from './matcher.js';
 import type {
   FailureReason,
@@ -26,18 +25,22 @@ import type {
   TranscriptResult,
   UsedVariable,
 } from './results.js';
+import { fillServerPlaceholders } from './server-placeholders.js';
 import { summarize } from './summary.js';
-import { parseTarget, substitutePort, type Target } from './target.js';
+import { parseTarget, type Target } from './target.js';
 import { displayExpect, hideSecrets, renderStep, UnboundVariableError } from './template.js';
 import { DEFAULT_CONNECTION } from './transcript.js';
 import type { ExpectLine, Step, Transcript } from './transcript-model.js';
+import { checkSteps, loadTransports, transportFor } from './transports/index.js';
+import type { TlsOptions, Transport, TransportEvents } from './transports/transport.js';
 import { undefinedVariables, type VariableScope, Variables } from './variables.js';
 
 /** How transcripts are run. */
 export interface RunOptions {
   /**
    * Target of every connection that does not name its own (`>>>@NAME TARGET`); overrides the
-   * file's `>>>! connect`. `HOST:PORT`, `[::1]:PORT`, `tls://HOST:PORT` or `unix:/path`.
+   * file's `>>>! connect`. `HOST:PORT`, `[::1]:PORT`, `tls://HOST:PORT`, `unix:/path`, `http://HOST:PORT`
+   * or `https://HOST:PORT` (src/target.ts).
    * @default the file's `>>>! connect` target
    */
   target?: string;
@@ -57,6 +60,11 @@ export interface RunOptions {
   tls?: TlsOptions;
   /** Replaces `{port}` in every target (the port `--server` picked). @default undefined (no replacement) */
   port?: number;
+  /**
+   * Replaces `{dir}` in every target, and is `{{dir}}`: the temporary directory `--server` made for the
+   * server this transcript runs against. @default undefined (no replacement)
+   */
+  dir?: string;
   /**
    * Receives the conversation as it happens (`-v`): connections, and every byte sent and received.
    * Without it the runner does none of that work. @default undefined
@@ -137,7 +145,7 @@ interface Active {
   step: Step;
   /** The expected lines as matched: the step's own, or rendered with the variables' values. */
   expect: ExpectLine[];
-  conn: Connection;
+  conn: Transport;
   started: number;
   /** Set once the reply is known to fail: the rest of it is only being collected for the report. */
   failReason: FailureReason | null;
@@ -155,14 +163,14 @@ const PHASE_STEPS = 0;
 const PHASE_END = 1;
 const PHASE_DONE = 2;
 
-class TranscriptRun implements ConnectionHandler {
+class TranscriptRun implements TransportEvents {
   private readonly steps: readonly Step[];
   private readonly timeoutMs: number;
   private readonly settleMs: number;
   private readonly results: StepResult[] = [];
-  private readonly conns = new Map<string, Connection>();
+  private readonly conns = new Map<string, Transport>();
   /** Connections in the order they were opened. */
-  private readonly opened: Connection[] = [];
+  private readonly opened: Transport[] = [];
   private readonly targets = new Map<string, Target>();
   private index = 0;
   private active: Active | null = null;
@@ -181,8 +189,6 @@ class TranscriptRun implements ConnectionHandler {
   private endQuiet = false;
   /** One matcher serves every step (reset, not rebuilt): the active step's reply is in it. */
   private readonly matcher = new ReplyMatcher([]);
-  /** src/http-exchange.ts, loaded only when a connection's target is `http://` or `https://`. */
-  private http: typeof HttpExchange | null = null;
   /** src/alignment.ts, loaded only under --update (a plain check's reports load it themselves). */
   private alignment: typeof Alignment | null = null;
   /** The transcript's variables: its captures over the run's. */
@@ -220,8 +226,11 @@ class TranscriptRun implements ConnectionHandler {
     this.steps = transcript.steps;
     this.timeoutMs = options.timeoutMs ?? transcript.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
-    const port = options.port;
-    this.scope = (options.variables ?? NO_VARIABLES).scope(port === undefined ? {} : { port });
+    const { port, dir } = options;
+    this.scope = (options.variables ?? NO_VARIABLES).scope({
+      ...(port === undefined ? {} : { port }),
+      ...(dir === undefined ? {} : { dir }),
+    });
     this.update = options.update ?? null;
   }
 
@@ -240,41 +249,39 @@ class TranscriptRun implements ConnectionHandler {
       this.finishWithError(err);
       return;
     }
-    let http = false;
-    for (const target of this.targets.values()) if (target.kind === 'tcp' && target.http) http = true;
-    if (!http && this.update === null) {
-      this.guard(() => this.next());
+    // What only some runs need is loaded only then: a transport other than a byte stream (HTTP brings
+    // undici), the alignment.
+    const loading = loadTransports(this.targets.values());
+    if (loading === null && this.update === null) {
+      if (this.stepsFit()) this.guard(() => this.next());
       return;
     }
-    // What only some runs need is loaded only then: the HTTP exchange (and undici), the alignment.
-    Promise.all([
-      http ? import('./http-exchange.js') : null,
-      this.update !== null ? import('./alignment.js') : null,
-    ]).then(
-      ([exchange, alignment]) => {
+    Promise.all([loading, this.update !== null ? import('./alignment.js') : null]).then(
+      ([, alignment]) => {
         this.alignment = alignment;
-        if (exchange !== null) {
-          this.http = exchange;
-          try {
-            // Every request is checked before anything is sent.
-            exchange.checkHttpSteps(this.transcript, (name) => {
-              const target = this.targets.get(name);
-              return target?.kind === 'tcp' && target.http === true;
-            });
-          } catch (err) {
-            this.finishWithError(err);
-            return;
-          }
-        }
-        this.guard(() => this.next());
+        if (this.stepsFit()) this.guard(() => this.next());
       },
       (err) => this.crash(err),
     );
   }
 
-  // --- connection events (ConnectionHandler) ---------------------------------------------------
+  /**
+   * Every step can go over its connection's transport (an HTTP block is a request, ...): checked before
+   * anything is sent. Otherwise the file is an error and false comes back.
+   */
+  private stepsFit(): boolean {
+    try {
+      checkSteps(this.transcript, (name) => this.targets.get(name));
+      return true;
+    } catch (err) {
+      this.finishWithError(err);
+      return false;
+    }
+  }
 
-  onData(conn: Connection, chunk: Buffer): void {
+  // --- connection events (TransportEvents) ----------------------------------------------------
+
+  onData(conn: Transport, chunk: Buffer): void {
     if (this.trace !== undefined) this.traced(conn, { type: 'received', bytes: chunk });
     const active = this.active;
     if (active === null || active.conn !== conn) {
@@ -291,7 +298,7 @@ class TranscriptRun implements ConnectionHandler {
       const status = this.matcher.push(chunk);
       if (active.quiet) {
         // Under --update a reply is everything until the connection is quiet.
-        if (conn.settles) this.armSettle();
+        if (!conn.framed) this.armSettle();
       } else if (active.failReason !== null) {
         this.settleTimer!.refresh();
       } else if (status === 'complete') {
@@ -299,7 +306,7 @@ class TranscriptRun implements ConnectionHandler {
         this.next();
       } else if (status === 'failed') {
         this.startCollecting(active, 'mismatch');
-      } else if (this.matcher.needsSettle && conn.settles) {
+      } else if (this.matcher.needsSettle && !conn.framed) {
         this.armSettle();
       }
     } catch (err) {
@@ -307,8 +314,8 @@ class TranscriptRun implements ConnectionHandler {
     }
   }
 
-  /** HTTP connections only: the response is complete, so the reply ends here (no settle wait). */
-  onReplyEnd(conn: Connection): void {
+  /** Framed transports only (HTTP): the response is complete, so the reply ends here (no settle wait). */
+  onReplyEnd(conn: Transport): void {
     this.guard(() => {
       const active = this.active;
       if (active === null || active.conn !== conn || this.phase !== PHASE_STEPS) return;
@@ -316,7 +323,7 @@ class TranscriptRun implements ConnectionHandler {
     });
   }
 
-  onClose(conn: Connection): void {
+  onClose(conn: Transport): void {
     if (this.trace !== undefined) {
       const reason = conn.error?.code ?? conn.error?.message;
       this.traced(conn, reason === undefined ? { type: 'closed' } : { type: 'closed', reason });
@@ -332,7 +339,7 @@ class TranscriptRun implements ConnectionHandler {
     });
   }
 
-  /** No more bytes belong to the reply (close, or the end of an HTTP response): it passes or fails now. */
+  /** No more bytes belong to the reply (close, or the end of a framed reply): it passes or fails now. */
   private endReply(active: Active, incomplete: FailureReason): void {
     if (active.quiet) {
       this.endUpdatedReply(active, true);
@@ -425,7 +432,7 @@ class TranscriptRun implements ConnectionHandler {
     while (this.index < this.steps.length) {
       const step = this.steps[this.index]!;
       const conn = this.connection(step.connection);
-      if (conn.socket === null && !conn.closed) {
+      if (!conn.opened && !conn.closed) {
         this.open(conn);
         return;
       }
@@ -448,7 +455,7 @@ class TranscriptRun implements ConnectionHandler {
         expect = prepared.expect;
         quiet = prepared.quiet;
       }
-      if (send.length > 0) conn.write(send);
+      if (send.length > 0 || step.close !== undefined) conn.send(send, step);
       // The previous step's bytes were taken already (completeStep / failStep).
       const matcher = this.matcher;
       matcher.reset(expect);
@@ -480,7 +487,7 @@ class TranscriptRun implements ConnectionHandler {
         return;
       }
       this.setDeadline(started);
-      if (matcher.needsSettle && conn.settles) this.armSettle();
+      if (matcher.needsSettle && !conn.framed) this.armSettle();
       return;
     }
     this.startEnd();
@@ -596,7 +603,7 @@ class TranscriptRun implements ConnectionHandler {
    */
   private prepare(
     step: Step,
-    conn: Connection,
+    conn: Transport,
     started: number,
   ): { send: Uint8Array; expect: ExpectLine[]; quiet: boolean } | null {
     let send = step.send;
@@ -624,7 +631,7 @@ class TranscriptRun implements ConnectionHandler {
    */
   private render(
     step: Step,
-    conn: Connection,
+    conn: Transport,
     started: number,
   ): { send: Uint8Array; expect: ExpectLine[] } | null {
     let rendered: { send: Uint8Array; expect: ExpectLine[] };
@@ -645,15 +652,11 @@ class TranscriptRun implements ConnectionHandler {
       this.finish('failed');
       return null;
     }
-    if (rendered.send.length > 0 && this.http !== null && conn instanceof this.http.HttpConnection) {
+    if (rendered.send.length > 0) {
       // Its shape was checked with stand-ins for the values; the values themselves may still break it.
-      const wrong = this.http.checkHttpSend(rendered.send);
+      const wrong = conn.checkBlock(rendered.send, step);
       if (wrong !== null) {
-        this.finishWithError(
-          new UsageError(
-            `${this.transcript.path}:${step.line}: the send block is not an HTTP request: ${wrong}`,
-          ),
-        );
+        this.finishWithError(new UsageError(`${this.transcript.path}:${step.line}: ${wrong}`));
         return null;
       }
     }
@@ -673,7 +676,7 @@ class TranscriptRun implements ConnectionHandler {
 
   /**
    * Under --update a reply ends when the connection has been quiet for the settle time, or closes, or
-   * (HTTP) when the response has ended; then it passes or fails as a whole.
+   * (a framed transport: HTTP) when the response has ended; then it passes or fails as a whole.
    */
   private awaitQuiet(active: Active, sent: boolean): void {
     const conn = active.conn;
@@ -681,13 +684,13 @@ class TranscriptRun implements ConnectionHandler {
       this.endUpdatedReply(active, true);
       return;
     }
-    // An HTTP step that sends no request gets no response: there is nothing to wait for.
-    if (!conn.settles && !sent) {
+    // On a framed transport (HTTP) a step that sends nothing gets no reply: there is nothing to wait for.
+    if (conn.framed && !sent) {
       this.endUpdatedReply(active, true);
       return;
     }
     this.setDeadline(active.started);
-    if (!conn.settles) return;
+    if (conn.framed) return;
     // A step that expects lines waits for its reply's first byte (as a check would, up to the timeout)
     // before quiet means anything: a reply slower than the settle time is late, not empty. Only a step
     // that expects nothing (a blocking `reserve`, a `>>>?`) has nothing to wait for but quiet.
@@ -736,7 +739,7 @@ class TranscriptRun implements ConnectionHandler {
     this.next();
   }
 
-  private failureMessage(reason: FailureReason, conn: Connection): string {
+  private failureMessage(reason: FailureReason, conn: Transport): string {
     switch (reason) {
       case 'mismatch':
         return 'the reply differs from the transcript';
@@ -798,8 +801,7 @@ class TranscriptRun implements ConnectionHandler {
           'PROTODOC_ERR_USAGE',
         );
       }
-      const port = this.options.port;
-      const text = port === undefined ? written : substitutePort(written, port);
+      const text = fillServerPlaceholders(written, this.options);
       // A target written in the file is named at its line; the caller's speaks for itself.
       const line =
         decl?.target !== undefined
@@ -815,21 +817,19 @@ class TranscriptRun implements ConnectionHandler {
     }
   }
 
-  private connection(name: string): Connection {
+  private connection(name: string): Transport {
     let conn = this.conns.get(name);
     if (conn === undefined) {
       const target = this.targets.get(name)!;
-      conn =
-        target.kind === 'tcp' && target.http
-          ? new this.http!.HttpConnection(name, target, this)
-          : new Connection(name, target, this);
+      // start() loaded every transport the targets need.
+      conn = transportFor(target)!.create(name, target, this);
       if (this.trace !== undefined) conn.onSent = (c, bytes) => this.traced(c, { type: 'sent', bytes });
       this.conns.set(name, conn);
     }
     return conn;
   }
 
-  private open(conn: Connection): void {
+  private open(conn: Transport): void {
     this.completedAt = -1; // the step starts after the connection is up
     this.opened.push(conn);
     if (this.trace !== undefined) this.traced(conn, { type: 'connect', target: conn.target.text });
@@ -843,7 +843,7 @@ class TranscriptRun implements ConnectionHandler {
     );
   }
 
-  private upgrade(conn: Connection, step: Step): void {
+  private upgrade(conn: Transport, step: Step): void {
     this.completedAt = -1;
     const servername = step.startTls?.servername;
     if (this.trace !== undefined) {
@@ -899,7 +899,7 @@ class TranscriptRun implements ConnectionHandler {
     this.phase = PHASE_END;
     for (const conn of this.opened) {
       if (this.trace !== undefined && !conn.closed) this.traced(conn, { type: 'half-close' });
-      conn.halfClose();
+      conn.end();
     }
     this.setDeadline(performance.now());
     this.armSettle();
@@ -907,11 +907,12 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   /**
-   * The end check is decided once every connection has closed or (where quiet means something: not
-   * HTTP, whose close waits for the last response) has been quiet since the half-close.
+   * The end check is decided once every connection has closed or (where quiet means something: not a
+   * framed transport such as HTTP, whose close waits for the last response) has been quiet since the
+   * half-close.
    */
   private maybeEndDone(): void {
-    for (const conn of this.opened) if (!conn.closed && !(conn.settles && this.endQuiet)) return;
+    for (const conn of this.opened) if (!conn.closed && !(!conn.framed && this.endQuiet)) return;
     this.finishEnd();
   }
 
@@ -977,7 +978,7 @@ class TranscriptRun implements ConnectionHandler {
    * file is under way (a later connection, a STARTTLS upgrade), the error names the step's line and,
    * unless it is `main`, its connection.
    */
-  private finishWithError(err: unknown, conn?: Connection, upgrading = false): void {
+  private finishWithError(err: unknown, conn?: Transport, upgrading = false): void {
     if (!(err instanceof ConnectError || err instanceof ProtodocError)) {
       this.crash(err);
       return;
@@ -1018,7 +1019,7 @@ class TranscriptRun implements ConnectionHandler {
   }
 
   /** Hands a trace event to `options.trace`, with the file, the connection and the time. */
-  private traced(conn: Connection, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
+  private traced(conn: Transport, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
     const at = performance.now() - this.started;
     this.trace!({ ...event, path: this.transcript.path, connection: conn.name, at } as TraceEvent);
   }

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { formatMs } from './connection.js';
+import { formatMs } from './duration.js';
 import { ServerStartError, UsageError } from './errors.js';
 import { freePort } from './free-port.js';
 import { PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
@@ -104,30 +104,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let stopping: Promise<void> | null = null;
   const pid = child.pid ?? -1;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    void stop().then(() => {
-      // We were the only one listening: die of the signal as the process would have without us.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  };
-  // Last resort when the process exits without stop(): exit handlers cannot wait, so SIGKILL.
-  const onExit = (): void => killGroup(pid, 'SIGKILL');
+  const live: LiveServer = { pid, signals: options.handleSignals !== false, stop: () => stop() };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      process.off('exit', onExit);
-      if (options.handleSignals !== false) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      forget(live);
       await stopGroup(child, pid, exitedPromise, () => exited !== null, graceMs);
     })();
     return stopping;
   };
-  process.on('exit', onExit);
-  if (options.handleSignals !== false) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  watch(live);
 
   try {
     await waitUntilAccepting(target, startTimeoutMs, () => exited !== null, exitedPromise);
@@ -147,6 +132,55 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 class EarlyExit extends Error {}
+
+/** A started server that has not been stopped: what the process's exit and signal handlers stop. */
+interface LiveServer {
+  pid: number;
+  /** Stopped on SIGINT and SIGTERM (`handleSignals`). */
+  signals: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every live server, and one listener per event for all of them (not one each: `--jobs 16` with a
+ * server per worker would pass Node's limit of 10 listeners and warn).
+ */
+const liveServers = new Set<LiveServer>();
+
+// Last resort when the process exits without stop(): exit handlers cannot wait, so SIGKILL.
+function onExit(): void {
+  for (const server of liveServers) killGroup(server.pid, 'SIGKILL');
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const stopping = [...liveServers].filter((server) => server.signals);
+  let left = stopping.length;
+  for (const server of stopping) {
+    // Not Promise.all: its extra tick would let the process's other listeners go first.
+    void server.stop().then(() => {
+      // We were the only one listening: die of the signal as the process would have without us.
+      if (--left === 0 && process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+function watch(server: LiveServer): void {
+  if (liveServers.size === 0) process.on('exit', onExit);
+  if (server.signals && ![...liveServers].some((s) => s.signals)) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  liveServers.add(server);
+}
+
+function forget(server: LiveServer): void {
+  if (!liveServers.delete(server)) return;
+  if (liveServers.size === 0) process.off('exit', onExit);
+  if (server.signals && ![...liveServers].some((s) => s.signals)) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 /**
  * Tries to connect until one attempt succeeds. There is no event for "the other process is now
@@ -221,11 +255,17 @@ async function stopGroup(
     clearTimeout(timer);
   }
   let delay = 5;
-  while (groupAlive(pid) && Date.now() < deadline) {
+  // Each poll reads only the members found first (reading all of /proc each time cost more CPU than
+  // the file a fresh server per file serves); once they are gone, one full look confirms it.
+  let members = groupMembers(pid);
+  const alive = (): boolean => members === null || members.length > 0;
+  while (alive() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 50);
+    members = members === null ? groupMembers(pid) : members.filter(running);
+    if (members?.length === 0) members = groupMembers(pid);
   }
-  if (groupAlive(pid) || !hasExited()) {
+  if (alive() || !hasExited()) {
     killGroup(pid, 'SIGKILL');
     if (!hasExited()) await exitedPromise;
   }
@@ -246,30 +286,50 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  * init to reap it, which some container inits do only every second or so.
  */
 export function groupAlive(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  return members === null || members.length > 0;
+}
+
+/**
+ * The running (not zombie) processes of the group, or null when that cannot be known (no /proc: then
+ * kill(0) said some process is in it).
+ */
+function groupMembers(pgid: number): number[] | null {
   try {
     process.kill(-pgid, 0);
   } catch {
-    return false;
+    return [];
   }
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return true; // no /proc (not Linux): kill(0) is all we know
+    return null; // no /proc (not Linux): kill(0) is all we know
   }
+  const members: number[] = [];
   for (const entry of entries) {
     if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    const stat = procStat(Number(entry));
+    if (stat !== undefined && stat.pgrp === pgid && stat.running) members.push(Number(entry));
   }
-  return false;
+  return members;
+}
+
+/** Whether process `pid` still runs (exited or a zombie: no). */
+function running(pid: number): boolean {
+  return procStat(pid)?.running ?? false;
+}
+
+function procStat(pid: number): { pgrp: number; running: boolean } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined; // exited meanwhile
+  }
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { pgrp: Number(fields[2]), running: fields[0] !== 'Z' && fields[0] !== 'X' };
 }
 
 function describeExit(exited: { code: number | null; signal: NodeJS.Signals | null } | null): string {

@@ -77,6 +77,10 @@ export interface Step {
   line: number;
   /** Upgrade this connection to TLS before sending (`>>>! starttls`), with an optional server name. */
   startTls?: { servername?: string };
+  /** A WebSocket block sent as one binary message (`>>>(binary)` on one of its lines), not text. */
+  binary?: true;
+  /** `>>>! close CODE REASON`: the step sends a WebSocket close frame (and nothing else). */
+  close?: { code: number; reason: string };
   expect: ExpectLine[];
   /** Line of the block's last send line (absent for a step that sends nothing): where `--update` writes a reply. */
   sendEnd?: number;
@@ -112,6 +116,11 @@ export interface Transcript {
   targetLine?: number;
   /** `>>>! timeout DURATION` from the header, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * `>>>! serial NAME` from the header: the file runs one at a time with the other files of group NAME,
+   * in their order, never beside one of them (`--jobs`).
+   */
+  serial?: { name: string; line: number };
   connections: ConnectionDecl[];
   steps: Step[];
   /**

@@ -300,8 +300,14 @@ class Parser {
     return step;
   }
 
+  /** The step a send line joins: the current block's, or a new one (a `close` step takes no send lines). */
+  private sendingStep(n: number): Step {
+    const current = this.current;
+    return current !== null && this.sending && current.close === undefined ? current : this.newStep(n, true);
+  }
+
   private send(bytes: Uint8Array, n: number): void {
-    const step = this.current !== null && this.sending ? this.current : this.newStep(n, true);
+    const step = this.sendingStep(n);
     step.sendEnd = n;
     if (this.sendParts !== null) this.sendParts.push(bytes);
     else if (this.moreSends !== null) this.moreSends.push(bytes);
@@ -311,7 +317,7 @@ class Parser {
 
   /** A `>>>(vars)` line: from here on the block is a template, rendered when the step runs. */
   private sendTemplated(parts: BytesTemplate, n: number): void {
-    const step = this.current !== null && this.sending ? this.current : this.newStep(n, true);
+    const step = this.sendingStep(n);
     step.sendEnd = n;
     if (this.sendParts === null) {
       this.sendParts = this.moreSends ?? (step.send === EMPTY ? [] : [step.send]);
@@ -426,6 +432,24 @@ class Parser {
         }
         return;
       }
+      case 'serial': {
+        if (!this.inHeader) {
+          this.fail(n, nameCol, `'${name}' is a header directive: put it before the first step`);
+        }
+        if (args.length !== 1)
+          this.fail(n, nameCol, "'serial' takes exactly one argument (the group's name)");
+        if (this.transcript.serial !== undefined) this.fail(n, nameCol, "duplicate 'serial' directive");
+        const group = args[0]!;
+        if (!/^[A-Za-z0-9_.-]+$/.test(group)) {
+          this.fail(
+            n,
+            argCol(0),
+            `invalid serial group name '${group}': use letters, digits, '.', '-' and '_'`,
+          );
+        }
+        this.transcript.serial = { name: group, line: n };
+        return;
+      }
       case 'starttls': {
         if (args.length > 1)
           this.fail(n, argCol(1), "'starttls' takes at most one argument (the server name)");
@@ -438,6 +462,24 @@ class Parser {
         );
         this.inHeader = false;
         this.endStep();
+        return;
+      }
+      case 'close': {
+        const codeText = args[0] ?? '1000';
+        if (!/^\d{4}$/.test(codeText) || Number(codeText) < 1000 || Number(codeText) > 4999) {
+          this.fail(n, argCol(0), `invalid close code '${codeText}': expected a number from 1000 to 4999`);
+        }
+        // The reason is the rest of the line as written, inner spaces kept.
+        const reason =
+          args.length < 2
+            ? ''
+            : body.trim().slice(body.trim().indexOf(args[1]!, name.length + 1 + codeText.length));
+        if (Buffer.byteLength(reason) > 123) {
+          this.fail(n, argCol(1), 'a close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5)');
+        }
+        this.endStep();
+        // A step of its own that sends the close frame; the lines after it are its reply.
+        this.newStep(n, true).close = { code: Number(codeText), reason };
         return;
       }
       default:
@@ -503,8 +545,10 @@ class Parser {
   }
 
   private flaggedSend(text: string, n: number): void {
-    const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol', 'vars']);
+    const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol', 'vars', 'binary']);
     if (flags.has('lf') && flags.has('no-eol')) this.fail(n, 5, "flags 'lf' and 'no-eol' exclude each other");
+    // One line's flag makes the whole block one binary message (FORMAT §14).
+    if (flags.has('binary')) this.sendingStep(n).binary = true;
     const f: SendFlags = {
       esc: flags.has('esc'),
       ending: flags.has('no-eol') ? EMPTY : flags.has('lf') ? LF : CRLF,

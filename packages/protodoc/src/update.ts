@@ -111,10 +111,24 @@ export function joinFile(file: FileText): string {
 }
 
 /** Where a transcript's steps are, to tell that the file on disk is still the one that ran. */
-function layout(transcripts: readonly Transcript[]): string {
-  return JSON.stringify(
-    transcripts.map((t) => t.steps.map((s) => [s.line, s.sendEnd ?? 0, s.expect.map((e) => e.line)])),
-  );
+function layout(transcript: Transcript): string {
+  return JSON.stringify(transcript.steps.map((s) => [s.line, s.sendEnd ?? 0, s.expect.map((e) => e.line)]));
+}
+
+/**
+ * Whether every transcript that ran is still in the file as it was, in order (`--filter` may have run
+ * only some blocks of a Markdown file).
+ */
+function unchanged(ran: readonly Transcript[], now: readonly Transcript[]): boolean {
+  const layouts = now.map(layout);
+  let k = 0;
+  for (const transcript of ran) {
+    const wanted = layout(transcript);
+    while (k < layouts.length && layouts[k] !== wanted) k++;
+    if (k === layouts.length) return false;
+    k++;
+  }
+  return true;
 }
 
 /**
@@ -142,7 +156,7 @@ export async function planFile(
   } catch {
     again = [];
   }
-  if (layout(again) !== layout(transcripts)) {
+  if (!unchanged(transcripts, again)) {
     throw new UpdateError(`cannot update ${path}: it changed while its transcripts ran; nothing was written`);
   }
   const file = splitFile(path, bytes.toString('utf8'));

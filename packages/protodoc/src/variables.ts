@@ -17,13 +17,20 @@ import type { Transcript } from './transcript-model.js';
 export const ENV_PREFIX = 'PROTODOC_VAR_';
 
 /** Where a variable's value came from. */
-export type VariableOrigin = 'capture' | 'var' | 'vars-file' | 'env' | 'server';
+export type VariableOrigin = 'capture' | 'var' | 'vars-file' | 'env' | 'server' | 'config';
 
 /** A variable's value and where it came from (`where`: the vars file's `PATH:LINE`, or a capture's line). */
 export interface VariableValue {
   value: Buffer;
   origin: VariableOrigin;
   where?: string;
+}
+
+/** @internal {@link Variables} as plain data, for a worker thread. */
+export interface VariablesSnapshot {
+  values: [string, VariableValue][];
+  secretNames: string[];
+  secrets: { name: string; bytes: Uint8Array }[];
 }
 
 /** Options of {@link loadVariables}; each mirrors a flag of `protodoc check`. */
@@ -40,6 +47,15 @@ export interface VariablesOptions {
    * variable from any source secret, a capture included.
    */
   secrets?: readonly string[];
+  /**
+   * What a config file gives (`variables:`, `vars-files:`, `secrets:`): below everything else, the
+   * environment included. `where` is the variable's `FILE:LINE`.
+   */
+  config?: {
+    variables?: readonly { name: string; value: string; where: string }[];
+    varsFiles?: readonly string[];
+    secrets?: readonly string[];
+  };
   /**
    * Where `PROTODOC_VAR_<NAME>` variables are read from.
    * @default process.env
@@ -70,6 +86,31 @@ export class Variables {
   private readonly secretNames = new Set<string>();
   /** Secret values seen so far (given, or captured), longest first, each with its name. */
   private secrets: { name: string; bytes: Buffer }[] = [];
+  /**
+   * @internal Told of every secret value added from now on (a capture): how a worker thread tells the
+   * main thread, so that what it prints is redacted too.
+   */
+  onSecret: ((name: string, bytes: Uint8Array) => void) | undefined;
+
+  /** @internal Everything, as plain data a worker thread can be given ({@link Variables.fromSnapshot}). */
+  snapshot(): VariablesSnapshot {
+    return {
+      values: [...this.values],
+      secretNames: [...this.secretNames],
+      secrets: this.secrets.map((s) => ({ name: s.name, bytes: s.bytes })),
+    };
+  }
+
+  /** @internal The variables of a {@link Variables.snapshot}, in another thread. */
+  static fromSnapshot(snapshot: VariablesSnapshot): Variables {
+    const vars = new Variables();
+    // Structured cloning turns a Buffer into a plain Uint8Array.
+    for (const [name, value] of snapshot.values)
+      vars.values.set(name, { ...value, value: Buffer.from(value.value) });
+    for (const name of snapshot.secretNames) vars.secretNames.add(name);
+    for (const { name, bytes } of snapshot.secrets) vars.addSecret(name, bytes);
+    return vars;
+  }
 
   /** The variables given by value, without files or the environment (a library caller's shortcut). */
   static of(values: Record<string, string> = {}, secret: readonly string[] = []): Variables {
@@ -111,8 +152,8 @@ export class Variables {
     return this.secrets.length > 0;
   }
 
-  /** A scope for one transcript run: captures over these values, `port` from `--server`. */
-  scope(builtins: { port?: number } = {}): VariableScope {
+  /** A scope for one transcript run: captures over these values, `port` and `dir` from `--server`. */
+  scope(builtins: { port?: number; dir?: string } = {}): VariableScope {
     return new VariableScope(this, builtins);
   }
 
@@ -124,6 +165,7 @@ export class Variables {
     this.secrets.push({ name, bytes: value });
     // Longest first, so a secret that holds another is hidden whole.
     this.secrets.sort((a, b) => b.bytes.length - a.bytes.length);
+    this.onSecret?.(name, value);
   }
 
   /**
@@ -169,6 +211,11 @@ export class Variables {
  */
 export async function loadVariables(options: VariablesOptions = {}): Promise<Variables> {
   const vars = new Variables();
+  // A config file's first: everything the command line and the environment give wins over them.
+  for (const path of options.config?.varsFiles ?? []) await readVarsFile(vars, path);
+  for (const { name, value, where } of options.config?.variables ?? []) {
+    vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'config', where });
+  }
   const env = options.env ?? process.env;
   for (const [key, value] of Object.entries(env)) {
     if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
@@ -176,31 +223,7 @@ export async function loadVariables(options: VariablesOptions = {}): Promise<Var
     if (VARIABLE_NAME.test(name))
       vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'env', where: key });
   }
-  for (const path of options.varsFiles ?? []) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        `--vars-file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      );
-    }
-    const lines = text.replace(/^\uFEFF/, '').split('\n');
-    for (const [i, raw] of lines.entries()) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-      const where = `${path}:${i + 1}`;
-      let name: string;
-      let value: string;
-      try {
-        [name, value] = assignment(line, 'a variable');
-      } catch (err) {
-        throw new UsageError(`${where}: ${(err as Error).message}`);
-      }
-      vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'vars-file', where });
-    }
-  }
+  for (const path of options.varsFiles ?? []) await readVarsFile(vars, path);
   for (const text of options.vars ?? []) {
     const [name, value] = assignment(text, '--var');
     vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'var' });
@@ -216,7 +239,35 @@ export async function loadVariables(options: VariablesOptions = {}): Promise<Var
       throw new UsageError(`--secret '${text}': expected NAME or NAME=VALUE`);
     }
   }
+  for (const name of options.config?.secrets ?? []) vars.markSecret(name);
   return vars;
+}
+
+/** One `--vars-file`: `NAME=VALUE` lines, each over what `vars` had. */
+async function readVarsFile(vars: Variables, path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `--vars-file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const where = `${path}:${i + 1}`;
+    let name: string;
+    let value: string;
+    try {
+      [name, value] = assignment(line, 'a variable');
+    } catch (err) {
+      throw new UsageError(`${where}: ${(err as Error).message}`);
+    }
+    vars.set(name, { value: Buffer.from(value, 'utf8'), origin: 'vars-file', where });
+  }
 }
 
 /** One transcript run's variables: its captures over the run's {@link Variables}. */
@@ -224,17 +275,24 @@ export class VariableScope implements VariableLookup {
   private readonly captures = new Map<string, VariableValue>();
   private readonly base: Variables;
   private readonly port: VariableValue | undefined;
+  private readonly dir: VariableValue | undefined;
 
-  constructor(base: Variables, builtins: { port?: number }) {
+  constructor(base: Variables, builtins: { port?: number; dir?: string }) {
     this.base = base;
     this.port =
       builtins.port === undefined
         ? undefined
         : { value: Buffer.from(String(builtins.port)), origin: 'server' };
+    this.dir =
+      builtins.dir === undefined ? undefined : { value: Buffer.from(builtins.dir), origin: 'server' };
   }
 
   get(name: string): VariableValue | undefined {
-    return this.captures.get(name) ?? (name === 'port' ? this.port : undefined) ?? this.base.get(name);
+    return (
+      this.captures.get(name) ??
+      (name === 'port' ? this.port : name === 'dir' ? this.dir : undefined) ??
+      this.base.get(name)
+    );
   }
 
   value(name: string): Uint8Array | undefined {

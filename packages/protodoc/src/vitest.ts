@@ -26,8 +26,12 @@ import type { ReplyDiffOptions } from './reporters/reply-diff.js';
 import type { PlannedTranscript } from './reporters/reporter.js';
 import type { StepResult, TranscriptResult } from './results.js';
 
-/** Options of {@link describeTranscripts}: those of `checkFiles` (each a flag of `protodoc check`), and how to make the tests. */
-export interface TranscriptTestsOptions extends Omit<CheckOptions, 'update' | 'onEvent'> {
+/**
+ * Options of {@link describeTranscripts}: those of `checkFiles` (each a flag of `protodoc check`), and how
+ * to make the tests; not `filter` and `shard`, since Vitest's own `-t` and `--shard` select tests.
+ */
+export interface TranscriptTestsOptions
+  extends Omit<CheckOptions, 'update' | 'onEvent' | 'filter' | 'shard'> {
   /**
    * `transcript`: one test per transcript (a Markdown file gives one per protodoc block). `step`: a
    * `describe` per transcript and one test per step, named `line N: WHAT IT SENDS`; the steps after a

@@ -119,6 +119,68 @@ describe('protodoc check: flags to options', () => {
     });
   });
 
+  it('maps the flags of parallel and partial runs', async () => {
+    const run = await cli([
+      'check',
+      '--jobs',
+      '4',
+      '--server-scope',
+      'file',
+      '--shard',
+      '2/3',
+      '--filter',
+      '^specs/(db|mail)/',
+      '--bail',
+      '--retries',
+      '2',
+      'x.txt',
+    ]);
+    expect(run.code).toBe(0);
+    expect(optionsOf(run)).toEqual({
+      jobs: 4,
+      serverScope: 'file',
+      shard: { index: 2, count: 3 },
+      filter: /^specs\/(db|mail)\//,
+      bail: true,
+      retries: 2,
+    });
+    expect(optionsOf(await cli(['check', '-j', 'auto', 'x.txt']))).toEqual({ jobs: 'auto' });
+  });
+
+  it.each([
+    [
+      ['--jobs', '0'],
+      "error: option '-j, --jobs <n>' argument '0' is invalid. expected a whole number of at least 1, or auto",
+    ],
+    [
+      ['--jobs', 'all'],
+      "error: option '-j, --jobs <n>' argument 'all' is invalid. expected a whole number of at least 1, or auto",
+    ],
+    [
+      ['--shard', '4/3'],
+      "error: option '--shard <i/n>' argument '4/3' is invalid. expected I/N with 1 <= I <= N, e.g. 2/4",
+    ],
+    [
+      ['--retries', '-1'],
+      "error: option '--retries <n>' argument '-1' is invalid. expected a whole number (0 or more)",
+    ],
+    [
+      ['--server-scope', 'worker'],
+      "error: option '--server-scope <scope>' argument 'worker' is invalid. Allowed choices are run, file.",
+    ],
+    [
+      ['--filter', '(unclosed'],
+      "error: option '--filter <regex>' argument '(unclosed' is invalid. not a regular expression: Invalid regular expression: /(unclosed/: Unterminated group",
+    ],
+  ])('refuses %j with one line and exit 2', async (flags, message) => {
+    const run = await cli(['check', ...flags, 'x.txt']);
+    expect({ code: run.code, stderr: run.stderr, calls: run.calls.length }).toEqual({
+      code: 2,
+      stderr: `${message}\n`,
+      calls: 0,
+    });
+  });
+
   it('listens to progress so the pretty report appears as files finish', async () => {
     const run = await cli(['check', 'x.txt']);
     expect(typeof run.calls[0]!.options.onEvent).toBe('function');
@@ -175,6 +237,13 @@ describe('protodoc: help and version exit 0', () => {
       '--timeout',
       '--settle',
       '--reporter',
+      '--jobs',
+      '--server-scope',
+      '--shard',
+      '--filter',
+      '--bail',
+      '--retries',
+      '--config',
     ]) {
       expect(run.stdout).toContain(flag);
     }

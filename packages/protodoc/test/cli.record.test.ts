@@ -411,6 +411,24 @@ describe('record() (the library)', () => {
     }
   });
 
+  it.each([
+    ['h2://127.0.0.1:8443', 'HTTP/2 is binary frames'],
+    ['h2c://127.0.0.1:8080', 'HTTP/2 is binary frames'],
+    ['ws://127.0.0.1:8080/chat', 'WebSocket messages travel in masked frames'],
+    ['wss://127.0.0.1:8443/', 'WebSocket messages travel in masked frames'],
+  ])(
+    'refuses to record %s, whose traffic no transcript line shows, before it listens',
+    async (connect, why) => {
+      const error = await record({ listen: '127.0.0.1:0', connect }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(error).toMatchObject({ code: 'PROTODOC_ERR_USAGE' });
+      expect((error as Error).message).toContain(`--connect ${connect}: record cannot write a `);
+      expect((error as Error).message).toContain(why);
+    },
+  );
+
   it('writes a .md output as one protodoc block, which check reads as a transcript', async () => {
     const redis = await startRedis();
     try {

@@ -25,6 +25,12 @@ describe("import from 'protodoc'", () => {
       'formatJson',
       'formatJunit',
       'diffReply',
+      'loadConfig',
+      'parseConfig',
+      'checkOptionsFromConfig',
+      'parseShard',
+      'shardOf',
+      'shardKey',
     ] as const;
     for (const name of functions) expect(typeof api[name], name).toBe('function');
     for (const name of [
@@ -33,6 +39,7 @@ describe("import from 'protodoc'", () => {
       'UsageError',
       'TranscriptSyntaxError',
       'TranscriptParseError',
+      'ConfigError',
     ]) {
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
     }

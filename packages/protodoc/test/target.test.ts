@@ -6,6 +6,7 @@ describe('parseTarget', () => {
   it('parses HOST:PORT as plain TCP', () => {
     expect(parseTarget('127.0.0.1:6379')).toEqual({
       kind: 'tcp',
+      scheme: 'tcp',
       host: '127.0.0.1',
       port: 6379,
       tls: false,
@@ -33,9 +34,36 @@ describe('parseTarget', () => {
     });
   });
 
+  it('parses h2:// (TLS) and h2c:// (clear text) as HTTP/2 origins', () => {
+    expect(parseTarget('h2://localhost:8443/')).toEqual({
+      kind: 'tcp',
+      scheme: 'h2',
+      host: 'localhost',
+      port: 8443,
+      tls: true,
+      text: 'h2://localhost:8443/',
+    });
+    expect(parseTarget('H2C://[::1]:80')).toMatchObject({ scheme: 'h2c', host: '::1', port: 80, tls: false });
+  });
+
+  it('parses ws:// and wss:// with the path and query they open, / when none', () => {
+    expect(parseTarget('ws://127.0.0.1:8080/chat?room=1&x')).toEqual({
+      kind: 'tcp',
+      scheme: 'ws',
+      host: '127.0.0.1',
+      port: 8080,
+      tls: false,
+      text: 'ws://127.0.0.1:8080/chat?room=1&x',
+      resource: '/chat?room=1&x',
+    });
+    expect(parseTarget('wss://localhost:443')).toMatchObject({ scheme: 'wss', tls: true, resource: '/' });
+    expect(parseTarget('ws://[::1]:80?q')).toMatchObject({ host: '::1', resource: '/?q' });
+  });
+
   it('parses unix: targets', () => {
     expect(parseTarget('unix:/run/redis.sock')).toEqual({
       kind: 'unix',
+      scheme: 'unix',
       path: '/run/redis.sock',
       text: 'unix:/run/redis.sock',
     });
@@ -60,6 +88,10 @@ describe('parseTarget', () => {
     ['tls://localhost', 'tls without port'],
     ['127.0.0.1:{port}', 'placeholder without --server'],
     ['my host:80', 'space in host'],
+    ['h2://localhost:443/api', 'a path on an HTTP/2 origin'],
+    ['ws://localhost:80/a b', 'a space in a WebSocket path'],
+    ['wss://localhost:443/#top', 'a fragment in a WebSocket path'],
+    ['ws://localhost/chat', 'ws without port'],
   ])('rejects %j (%s) with a usage error naming it', (text) => {
     let error: unknown;
     try {
@@ -97,6 +129,8 @@ describe('onServerPort (a `>>>! connect` target under --server)', () => {
     expect(onServerPort('HTTPS://[::1]:8443/')).toBe('https://[::1]:{port}');
     expect(onServerPort('http://localhost:8080')).toBe('http://localhost:{port}');
     expect(onServerPort('tcp://example.test:25')).toBe('example.test:{port}');
+    expect(onServerPort('h2://localhost:443')).toBe('h2://localhost:{port}');
+    expect(onServerPort('ws://localhost:80/chat?room=1')).toBe('ws://localhost:{port}/chat?room=1');
   });
 
   it('refuses a unix: target, which has no port to take', () => {

@@ -24,6 +24,38 @@ describe('parseTranscript: comments `>>>#`', () => {
   });
 });
 
+describe('parseTranscript: WebSocket steps (`>>>(binary)`, `>>>! close`)', () => {
+  it('marks a block with one binary line binary, and leaves its bytes as written', () => {
+    const t = parse('>>> text\nok\n>>>(esc,no-eol) \\x00\n>>>(binary,esc,no-eol) \\x01\n>>>(lf) x\nok\n');
+    expect(t.steps.map((s) => s.binary)).toEqual([undefined, true]);
+    expect(latin1(t.steps[1]!.send)).toBe('\x00\x01x\n');
+  });
+
+  it('makes `close` a step of its own that sends nothing else, its reply the lines after it', () => {
+    const t = parse('>>> bye\nbye\n>>>! close 4001 done for  today\n\\close 4001 ok\n>>> late\n');
+    expect(t.steps).toHaveLength(3);
+    expect(t.steps[1]).toMatchObject({
+      line: 3,
+      sendEnd: 3,
+      close: { code: 4001, reason: 'done for  today' },
+      expect: [{ kind: 'text', text: '\\close 4001 ok', line: 4 }],
+    });
+    expect(t.steps[1]!.send).toHaveLength(0);
+    expect(latin1(t.steps[2]!.send)).toBe('late\r\n');
+  });
+
+  it('gives `close` code 1000 and no reason by default, and starts a new step for a send line after it', () => {
+    const t = parse('>>> a\n>>>!close\n>>> b\n');
+    expect(t.steps.map((s) => s.close)).toEqual([undefined, { code: 1000, reason: '' }, undefined]);
+    expect(latin1(t.steps[2]!.send)).toBe('b\r\n');
+  });
+
+  it('lets `>>>?` mark the reply of a `close` as not written yet', () => {
+    const t = parse('>>>! close 1000\n>>>?\n');
+    expect(t.steps[0]).toMatchObject({ close: { code: 1000, reason: '' }, unwritten: 2 });
+  });
+});
+
 describe('parseTranscript: directives `>>>!`', () => {
   it('reads the header directives connect and timeout, with or without a space after `!`', () => {
     const t = parse('>>># header\n>>>! connect 127.0.0.1:6379\n>>>!timeout 1.5s\n>>> PING\n+PONG\n');

@@ -1,5 +1,6 @@
 /** Small formatting helpers shared by the reporters. */
 import { formatEscaped } from '../escapes.js';
+import { transcriptLabel } from '../label.js';
 import type { RunSummary, StepFailure, TranscriptResult, UsedVariable } from '../results.js';
 
 /** `12ms` below a second, `1.23s` from there. */
@@ -43,10 +44,8 @@ export function resultLabel(result: TranscriptResult): string {
   return transcriptLabel(result.path, result.steps[0]?.line);
 }
 
-/** {@link resultLabel} of a transcript whose first step is on `firstLine`. */
-export function transcriptLabel(path: string, firstLine: number | undefined): string {
-  return firstLine !== undefined && /\.md$/i.test(path) ? `${path}:${firstLine}` : path;
-}
+/** The one rule for labels lives beside `--filter`'s use of it (src/label.ts). */
+export { transcriptLabel };
 
 /**
  * Where a transcript that could not run failed: `PATH:LINE` when it was under way (a later connection, a
@@ -64,11 +63,12 @@ function origin(used: UsedVariable): string {
     case 'var':
       return used.secret ? '--secret' : '--var';
     case 'vars-file':
+    case 'config':
       return `from ${used.where}`;
     case 'env':
       return `from ${used.where}`;
     case 'server':
-      return "the --server's port";
+      return used.name === 'dir' ? "the --server's directory" : "the --server's port";
     default:
       return 'no value';
   }

@@ -205,14 +205,17 @@ export function createVerbose(write: (text: string) => void, options: VerboseOpt
         // Held lines were printed at the reply's end, up to what belongs to the next step.
         const before = options.holdReceived ? '' : flush(event.path, step.connection);
         write(before + info(`* ${event.path}:${line}: ${outcome}`) + '\n');
-      } else if (event.type === 'file-end') {
+      } else if (event.type === 'file-end' || event.type === 'file-retry') {
         let out = '';
         const prefix = `${event.result.path}\0`;
         for (const key of new Set([...held.keys(), ...partial.keys()])) {
           if (key.startsWith(prefix)) out += flush(event.result.path, key.slice(prefix.length));
         }
         const { result } = event;
-        const how = result.status === 'error' ? `could not run: ${result.error?.message}` : result.status;
+        let how = result.status === 'error' ? `could not run: ${result.error?.message}` : result.status;
+        // --retries: this attempt failed, and the file runs again.
+        if (event.type === 'file-retry')
+          how += `; running it again (attempt ${event.attempt + 1} of ${event.attempts})`;
         write(`${out}${info(`* ${result.path}: ${how}`)}\n`);
       }
     },

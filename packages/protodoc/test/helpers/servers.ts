@@ -86,8 +86,12 @@ export interface NginxOptions {
   files?: Record<string, string | Uint8Array>;
   /** Extra directives inside the `server { }` block (locations, headers). */
   serverConfig?: string;
-  /** Also listen with TLS on a second free port, with this key and certificate (PEM paths). */
-  tls?: { keyPath: string; certPath: string };
+  /**
+   * Also listen with TLS on a second free port, with this key and certificate (PEM paths); `http2`: offer
+   * HTTP/2 there too (ALPN `h2` and `http/1.1`; Debian's nginx 1.22 takes `listen … ssl http2`, not
+   * `http2 on`).
+   */
+  tls?: { keyPath: string; certPath: string; http2?: boolean };
 }
 
 export interface NginxServer extends LaunchedServer {
@@ -111,7 +115,7 @@ export async function startNginx(options: NginxOptions = {}): Promise<NginxServe
   const tlsServer =
     options.tls && tlsPort
       ? `server {
-    listen 127.0.0.1:${tlsPort} ssl;
+    listen 127.0.0.1:${tlsPort} ssl${options.tls.http2 ? ' http2' : ''};
     ssl_certificate ${options.tls.certPath};
     ssl_certificate_key ${options.tls.keyPath};
     root ${root};

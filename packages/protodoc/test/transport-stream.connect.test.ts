@@ -4,23 +4,30 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, type ConnectionHandler } from '../src/connection.js';
 import { ProtodocError } from '../src/errors.js';
 import { freePort } from '../src/free-port.js';
 import { parseTarget } from '../src/target.js';
+import { StreamTransport } from '../src/transports/stream.js';
+import type { TransportEvents } from '../src/transports/transport.js';
 import { onLines, startTestServer, type TestServer } from './helpers/tcp-servers.js';
 
 /** A handler that records what the connection reports. */
-function recorder(): ConnectionHandler & { data: Buffer[]; closed: Promise<void> } {
+function recorder(): TransportEvents & { data: Buffer[]; closed: Promise<void> } {
   let markClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve;
   });
   const data: Buffer[] = [];
-  return { data, closed, onData: (_conn, chunk) => data.push(chunk), onClose: () => markClosed() };
+  return {
+    data,
+    closed,
+    onData: (_conn, chunk) => data.push(chunk),
+    onReplyEnd: () => {},
+    onClose: () => markClosed(),
+  };
 }
 
-async function openError(conn: Connection, timeoutMs = 5000): Promise<ProtodocError> {
+async function openError(conn: StreamTransport, timeoutMs = 5000): Promise<ProtodocError> {
   try {
     await conn.open(timeoutMs);
   } catch (err) {
@@ -40,7 +47,7 @@ async function serve(server: Promise<TestServer>): Promise<TestServer> {
   return started;
 }
 
-describe('Connection', () => {
+describe('StreamTransport', () => {
   it('connects, delivers bytes, half-closes, and reports the server closing', async () => {
     let serverSawEnd = false;
     const server = await serve(
@@ -53,16 +60,16 @@ describe('Connection', () => {
       }),
     );
     const handler = recorder();
-    const conn = new Connection('main', parseTarget(server.target), handler);
+    const conn = new StreamTransport('main', parseTarget(server.target), handler);
     await conn.open(5000);
-    conn.write(Buffer.from('ping\r\n'));
-    conn.halfClose();
+    conn.send(Buffer.from('ping\r\n'));
+    conn.end();
     await handler.closed;
     expect(serverSawEnd).toBe(true);
     expect(Buffer.concat(handler.data).toString()).toBe('got ping\r\nbye\r\n');
     expect(conn.closed).toBe(true);
     expect(conn.error).toBeNull();
-    conn.write(Buffer.from('ignored after close\r\n')); // no throw
+    conn.send(Buffer.from('ignored after close\r\n')); // no throw
   });
 
   it('connects to a Unix socket', async () => {
@@ -71,7 +78,7 @@ describe('Connection', () => {
     const path = join(dir, 's.sock');
     await serve(startTestServer((socket) => socket.end('unix hello\r\n'), { unixPath: path }));
     const handler = recorder();
-    const conn = new Connection('main', parseTarget(`unix:${path}`), handler);
+    const conn = new StreamTransport('main', parseTarget(`unix:${path}`), handler);
     await conn.open(5000);
     await handler.closed;
     expect(Buffer.concat(handler.data).toString()).toBe('unix hello\r\n');
@@ -81,21 +88,21 @@ describe('Connection', () => {
     const server = await serve(startTestServer((socket) => socket.end('v6 hello\r\n'), { host: '::1' }));
     expect(server.target).toBe(`[::1]:${server.port}`);
     const handler = recorder();
-    await new Connection('main', parseTarget(server.target), handler).open(5000);
+    await new StreamTransport('main', parseTarget(server.target), handler).open(5000);
     await handler.closed;
     expect(Buffer.concat(handler.data).toString()).toBe('v6 hello\r\n');
   });
 
   it('reports a refused connection with the target', async () => {
     const target = `127.0.0.1:${await freePort()}`;
-    const err = await openError(new Connection('main', parseTarget(target), recorder()));
+    const err = await openError(new StreamTransport('main', parseTarget(target), recorder()));
     expect(err.code).toBe('PROTODOC_ERR_CONNECT');
     expect(err.message).toBe(`cannot connect to ${target}: connection refused`);
   });
 
   it('reports a missing Unix socket', async () => {
     const target = `unix:${join(tmpdir(), 'protodoc-no-such-dir', 'none.sock')}`;
-    const err = await openError(new Connection('main', parseTarget(target), recorder()));
+    const err = await openError(new StreamTransport('main', parseTarget(target), recorder()));
     expect(err.code).toBe('PROTODOC_ERR_CONNECT');
     expect(err.message).toContain(target);
   });
@@ -119,7 +126,10 @@ describe('Connection', () => {
     filler.on('error', () => {});
     cleanups.push(() => void filler.destroy());
     await new Promise((resolve) => filler.once('connect', resolve));
-    const err = await openError(new Connection('main', parseTarget(`127.0.0.1:${port}`), recorder()), 300);
+    const err = await openError(
+      new StreamTransport('main', parseTarget(`127.0.0.1:${port}`), recorder()),
+      300,
+    );
     expect(err.code).toBe('PROTODOC_ERR_CONNECT_TIMEOUT');
     expect(err.message).toContain('timed out after 300ms');
   });
@@ -127,9 +137,9 @@ describe('Connection', () => {
   it('reports a reset with its error code', async () => {
     const server = await serve(startTestServer((socket) => onLines(socket, () => socket.resetAndDestroy())));
     const handler = recorder();
-    const conn = new Connection('main', parseTarget(server.target), handler);
+    const conn = new StreamTransport('main', parseTarget(server.target), handler);
     await conn.open(5000);
-    conn.write(Buffer.from('reset me\r\n'));
+    conn.send(Buffer.from('reset me\r\n'));
     await handler.closed;
     expect(conn.error?.code).toBe('ECONNRESET');
   });
@@ -137,7 +147,7 @@ describe('Connection', () => {
   it('refuses STARTTLS on a connection the server closed', async () => {
     const server = await serve(startTestServer((socket) => socket.end()));
     const handler = recorder();
-    const conn = new Connection('main', parseTarget(server.target), handler);
+    const conn = new StreamTransport('main', parseTarget(server.target), handler);
     await conn.open(5000);
     await handler.closed;
     let error: unknown;
@@ -150,8 +160,9 @@ describe('Connection', () => {
   it('destroy() closes without reporting to the handler', async () => {
     const server = await serve(startTestServer(() => {}));
     let reported = false;
-    const conn = new Connection('main', parseTarget(server.target), {
+    const conn = new StreamTransport('main', parseTarget(server.target), {
       onData: () => {},
+      onReplyEnd: () => {},
       onClose: () => {
         reported = true;
       },

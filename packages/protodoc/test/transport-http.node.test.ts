@@ -238,6 +238,18 @@ describe('http:// targets against raw servers', () => {
     expect(result.status).toBe('passed');
   });
 
+  it('keeps the space after the status code when the reason phrase is empty (RFC 9112)', async () => {
+    const server = await serve(
+      startTestServer((socket) => {
+        socket.once('data', () => socket.write('HTTP/1.1 204 \r\n\r\n'));
+      }),
+    );
+    const result = await run('>>> DELETE / HTTP/1.1\n>>>\n>>>=(crlf) HTTP/1.1 204 \n\n', {
+      target: `http://${server.target}`,
+    });
+    expect(result.status).toBe('passed');
+  });
+
   it('shows an interim 1xx response before the final one, as on the wire', async () => {
     const server = await serve(
       startTestServer((socket) => {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFiles } from '../src/check.js';
 import { ProtodocError } from '../src/errors.js';
-import { checkHttpSteps, type HttpRequest, parseHttpRequest, renderHead } from '../src/http-exchange.js';
 import { parseTarget } from '../src/target.js';
 import { parseTranscript } from '../src/transcript.js';
+import { renderHead } from '../src/transports/http-h1.js';
+import { checkHttpSteps, type HttpRequest, parseHttpRequest } from '../src/transports/http-request.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -27,7 +28,16 @@ describe('parseHttpRequest', () => {
       headers: ['Host', 'localhost', 'X-Mixed-Case', 'a b', 'Accept', '*/*'],
       body: null,
       close: false,
+      version: 'HTTP/1.1',
+      h2Forbidden: null,
     });
+  });
+
+  it('reads an HTTP/2 request line, and notes the first header HTTP/2 forbids', () => {
+    expect(request('GET / HTTP/2\r\n\r\n').version).toBe('HTTP/2');
+    const req = request('GET / HTTP/1.1\r\nTE: trailers\r\nProxy-Connection: x\r\nte: gzip\r\n\r\n');
+    expect(req.h2Forbidden).toBe('Proxy-Connection');
+    expect(request('GET / HTTP/1.1\r\nTE: trailers\r\nConnection: close\r\n\r\n').h2Forbidden).toBeNull();
   });
 
   it('accepts LF line endings (>>>(lf) sends) and keeps the body bytes as sent', () => {
@@ -53,7 +63,8 @@ describe('parseHttpRequest', () => {
     ['GET  / HTTP/1.1\r\n\r\n', /not a request line/],
     ['G(T / HTTP/1.1\r\n\r\n', /not a request method/],
     ['GET http://x/ HTTP/1.1\r\n\r\n', /must start with '\/'/],
-    ['GET / HTTP/1.0\r\n\r\n', /HTTP\/1.1 only/],
+    ['GET / HTTP/1.0\r\n\r\n', /'HTTP\/1.0': a request is sent as HTTP\/1.1 .* or HTTP\/2 .* only/],
+    ['GET / HTTP/2.0\r\n\r\n', /'HTTP\/2.0'/],
     ['CONNECT /x HTTP/1.1\r\n\r\n', /CONNECT/],
     ['GET / HTTP/1.1\r\nno colon here\r\n\r\n', /not a header line/],
     ['GET / HTTP/1.1\r\n folded: x\r\n\r\n', /not a header line/],
@@ -74,7 +85,7 @@ describe('parseHttpRequest', () => {
 
 describe('renderHead', () => {
   it('writes the status line and each raw header with CRLF, then the empty line', () => {
-    const head = renderHead('HTTP/1.0', 200, 'OK', [
+    const head = renderHead('HTTP/1.0 200 OK', [
       bytes('Content-Type'),
       bytes('text/plain'),
       bytes('Set-Cookie'),
@@ -86,34 +97,30 @@ describe('renderHead', () => {
       'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n',
     );
   });
-
-  it('keeps the space after the status code when the reason phrase is empty (RFC 9112)', () => {
-    expect(renderHead('HTTP/1.1', 204, '', []).toString('latin1')).toBe('HTTP/1.1 204 \r\n\r\n');
-  });
 });
 
 describe('http:// and https:// targets', () => {
-  it('parses them as TCP targets marked http, TLS for https', () => {
+  it('parses them as TCP targets of their scheme, TLS for https', () => {
     expect(parseTarget('http://127.0.0.1:8080')).toEqual({
       kind: 'tcp',
+      scheme: 'http',
       host: '127.0.0.1',
       port: 8080,
       tls: false,
       text: 'http://127.0.0.1:8080',
-      http: true,
     });
     expect(parseTarget('https://localhost:8443/')).toMatchObject({
+      scheme: 'https',
       host: 'localhost',
       port: 8443,
       tls: true,
-      http: true,
     });
-    expect(parseTarget('HTTP://[::1]:80')).toMatchObject({ host: '::1', port: 80, tls: false, http: true });
-  });
-
-  it('leaves other targets unmarked', () => {
-    expect(parseTarget('tls://localhost:443')).not.toHaveProperty('http');
-    expect(parseTarget('127.0.0.1:80')).not.toHaveProperty('http');
+    expect(parseTarget('HTTP://[::1]:80')).toMatchObject({
+      scheme: 'http',
+      host: '::1',
+      port: 80,
+      tls: false,
+    });
   });
 
   it.each(['http://localhost', 'http://localhost:8080/api', 'http://:80'])('refuses %j', (target) => {
@@ -127,9 +134,10 @@ describe('http:// and https:// targets', () => {
 });
 
 describe('checkHttpSteps', () => {
-  const usage = (text: string, isHttp: (name: string) => boolean = () => true): ProtodocError => {
+  const http = parseTarget('http://127.0.0.1:80');
+  const usage = (text: string): ProtodocError => {
     try {
-      checkHttpSteps(parseTranscript(text, 'api.txt'), isHttp);
+      checkHttpSteps(parseTranscript(text, 'api.txt'), () => http);
     } catch (err) {
       return err as ProtodocError;
     }
@@ -138,7 +146,9 @@ describe('checkHttpSteps', () => {
 
   it('accepts requests, and leaves steps on other connections alone', () => {
     const text = '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n...\n>>>@raw\n>>> PING\n+PONG\n';
-    expect(() => checkHttpSteps(parseTranscript(text, 'a.txt'), (name) => name === 'main')).not.toThrow();
+    expect(() =>
+      checkHttpSteps(parseTranscript(text, 'a.txt'), (name) => (name === 'main' ? http : undefined)),
+    ).not.toThrow();
   });
 
   it('names the file and the line of the block that is not a request', () => {

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Benchmark 7: 200 transcript files × 50 steps against redis, `protodoc check --server ...` with `--jobs 1` and
+// `--jobs auto` (one per CPU, each worker with its own redis): files per second and the speed-up (target ≥ 1.7× on
+// a 2-core machine); and the same with `--server-scope file` (a fresh redis for every file), whose extra time per
+// file is what a fresh server costs. Whole-process wall times, runs interleaved, medians. See bench/README.md.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
+import { protodoc, ROOT } from './lib/protodoc.mjs';
+import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
+
+const FILES = 200;
+const STEPS = 50;
+const TARGET_SPEEDUP = 1.7;
+const REDIS = `${process.env.REDIS_SERVER ?? 'redis-server'} --port {port} --bind 127.0.0.1 --save '' --appendonly no`;
+
+/**
+ * File `f`: 25 SET and 25 GET of keys of its own, so files pass in any order and on any worker's redis.
+ * @param {number} f
+ */
+function transcript(f) {
+  let out = '';
+  for (let s = 0; s < STEPS / 2; s++) {
+    const value = `value-${f}-${s}`;
+    out += `>>> SET file-${f}:key-${s} ${value}\n+OK\n>>> GET file-${f}:key-${s}\n$${value.length}\n${value}\n`;
+  }
+  return out;
+}
+
+/**
+ * @typedef {{ name: string, args: string[], runs: { ms: number, cpuMs: number }[] }} Contender
+ */
+
+await main(async () => {
+  const tmp = tempDir('parallel');
+  try {
+    const dir = join(tmp.dir, 'specs');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    for (let f = 0; f < FILES; f++)
+      writeFileSync(join(dir, `file-${String(f).padStart(3, '0')}.txt`), transcript(f));
+    const cpus = availableParallelism();
+    /** @param {string} name @param {string[]} flags @returns {Contender} */
+    const contender = (name, flags) => ({
+      name,
+      args: ['check', '--server', REDIS, ...flags, dir],
+      runs: [],
+    });
+    const contenders = [
+      contender('--jobs 1', ['--jobs', '1']),
+      contender(`--jobs auto (${cpus})`, ['--jobs', 'auto']),
+      contender('--jobs 1 --server-scope file', ['--jobs', '1', '--server-scope', 'file']),
+      contender(`--jobs auto --server-scope file`, ['--jobs', 'auto', '--server-scope', 'file']),
+    ];
+    const expected = `${FILES} files, ${FILES * STEPS} steps: ${FILES * STEPS} passed, 0 failed, 0 skipped`;
+    /** @param {Contender} c */
+    const once = async (c) => {
+      const result = await runOk(c.name, ...protodoc(c.args), { cwd: ROOT, usage: true });
+      // Proof that every file ran and passed.
+      if (!result.stdout.includes(expected)) {
+        throw new BenchError(
+          `${c.name}: expected "${expected}" in its summary:\n${result.stdout.slice(-500)}`,
+        );
+      }
+      return result;
+    };
+    const runs = runCount();
+    console.log(`${FILES} files × ${STEPS} steps (SET/GET) against redis started by --server; ${cpus} CPUs`);
+    console.log(`1 warm-up run each (not counted), then ${runs} interleaved runs; whole-process wall time`);
+    for (const c of contenders) await once(c);
+    for (let i = 0; i < runs; i++) {
+      for (const c of contenders) {
+        const { ms, cpuMs } = await once(c);
+        c.runs.push({ ms, cpuMs });
+      }
+    }
+    /** @param {Contender} c */
+    const wall = (c) => median(c.runs.map((r) => r.ms));
+    printTable([
+      ['', 'wall median', 'min', 'max', 'files/s', 'CPU median'],
+      ...contenders.map((c) => [
+        c.name,
+        fmtMs(wall(c)),
+        fmtMs(Math.min(...c.runs.map((r) => r.ms))),
+        fmtMs(Math.max(...c.runs.map((r) => r.ms))),
+        ((FILES * 1000) / wall(c)).toFixed(1),
+        fmtMs(median(c.runs.map((r) => r.cpuMs))),
+      ]),
+    ]);
+    const [serial, parallel, serialFresh, parallelFresh] =
+      /** @type {[Contender, Contender, Contender, Contender]} */ (contenders);
+    const speedup = wall(serial) / wall(parallel);
+    console.log(
+      `speed-up of --jobs auto over --jobs 1: ${fmtRatio(speedup)} (target ≥ ${TARGET_SPEEDUP}x on 2 CPUs: ${verdict(speedup >= TARGET_SPEEDUP)})`,
+    );
+    console.log(`speed-up with --server-scope file: ${fmtRatio(wall(serialFresh) / wall(parallelFresh))}`);
+    const perFile = (/** @type {Contender} */ fresh, /** @type {Contender} */ kept) =>
+      `${((wall(fresh) - wall(kept)) / FILES).toFixed(1)} ms`;
+    console.log(
+      `a fresh server per file (--server-scope file) costs ${perFile(serialFresh, serial)} per file with --jobs 1, ` +
+        `${perFile(parallelFresh, parallel)} of wall time per file with --jobs auto`,
+    );
+  } finally {
+    tmp.remove();
+  }
+});

@@ -1,0 +1,93 @@
+/**
+ * A worker thread of `--jobs`: runs the files the main thread sends it (src/file-run.ts), one at a time,
+ * and sends back their progress and results. Its own event loop, so N of them use N CPUs.
+ *
+ * Messages (src/thread-executor.ts is the other side):
+ * - in: `run` (a file job and its server), `secret` (a secret value another thread captured);
+ * - out: `items` (events, traces and captured secrets, in order, batched per turn of the event loop),
+ *   then `done` (the outcome) or `failed` (an internal error).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  type FileEvents,
+  type FileJob,
+  type FileRunSettings,
+  runFileJob,
+  type ServerValues,
+} from './file-run.js';
+import type { IndexedEvent } from './ordered-events.js';
+import type { TraceEvent } from './results.js';
+import { Variables, type VariablesSnapshot } from './variables.js';
+
+/** What the main thread gives every worker. */
+export interface FileWorkerData {
+  settings: FileRunSettings;
+  variables: VariablesSnapshot;
+}
+
+export type ToWorker =
+  | { type: 'run'; job: FileJob; server: ServerValues | undefined }
+  | { type: 'secret'; name: string; bytes: Uint8Array };
+
+export type WorkerItem =
+  | { kind: 'event'; event: IndexedEvent }
+  | { kind: 'trace'; trace: TraceEvent }
+  | { kind: 'secret'; name: string; bytes: Uint8Array };
+
+export type FromWorker =
+  | { type: 'items'; items: WorkerItem[] }
+  | { type: 'done'; outcome: Awaited<ReturnType<typeof runFileJob>> }
+  | { type: 'failed'; message: string; stack: string | undefined };
+
+/** How long events wait to be sent together. */
+const FLUSH_MS = 10;
+
+const port = parentPort;
+if (port !== null) {
+  const { settings, variables: snapshot } = workerData as FileWorkerData;
+  const variables = Variables.fromSnapshot(snapshot);
+  let items: WorkerItem[] = [];
+  let flushing = false;
+  const flush = (): void => {
+    flushing = false;
+    if (items.length === 0) return;
+    port.postMessage({ type: 'items', items } satisfies FromWorker);
+    items = [];
+  };
+  // A message every few milliseconds, not one per event (a step is an event or two): posting costs
+  // more than a small event does, and 10 ms late is still live to whoever watches.
+  const push = (item: WorkerItem): void => {
+    items.push(item);
+    if (!flushing) {
+      flushing = true;
+      setTimeout(flush, FLUSH_MS);
+    }
+  };
+  let fromMain = false;
+  variables.onSecret = (name, bytes) => {
+    if (!fromMain) push({ kind: 'secret', name, bytes });
+  };
+  const events: FileEvents = {
+    event: (event) => push({ kind: 'event', event }),
+    trace: (trace) => push({ kind: 'trace', trace }),
+  };
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'secret') {
+      fromMain = true;
+      variables.addSecret(message.name, message.bytes);
+      fromMain = false;
+      return;
+    }
+    runFileJob(message.job, settings, message.server, events, variables).then(
+      (outcome) => {
+        flush();
+        port.postMessage({ type: 'done', outcome } satisfies FromWorker);
+      },
+      (err: unknown) => {
+        flush();
+        const error = err instanceof Error ? err : new Error(String(err));
+        port.postMessage({ type: 'failed', message: error.message, stack: error.stack } satisfies FromWorker);
+      },
+    );
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * `--jobs N` on N CPUs: each of the scheduler's workers runs its files in a worker thread of its own
+ * (src/file-worker.ts), so the files' protocol work spreads over the cores rather than sharing one event
+ * loop. Servers, planning, ordering and reports stay in the main thread; a thread gets a file's parsed
+ * transcripts and its server's port and `{dir}`, and sends back events and results as plain data.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FileEvents, FileJob, FileOutcome, FileRunSettings, ServerValues } from './file-run.js';
+import type { FileWorkerData, FromWorker, ToWorker } from './file-worker.js';
+import type { Variables } from './variables.js';
+
+/** The worker thread's module, beside this one (in dist/; running from src/ there is none). */
+const WORKER = new URL('./file-worker.js', import.meta.url);
+
+interface Slot {
+  thread: Worker;
+  /** The file it runs now. */
+  current?: { events: FileEvents; resolve(outcome: FileOutcome): void; reject(err: unknown): void };
+  /** Why it cannot run files any more (it crashed or exited). */
+  broken?: Error;
+}
+
+export class ThreadExecutor {
+  private readonly slots: Slot[];
+  private readonly variables: Variables;
+  private readonly previousOnSecret: Variables['onSecret'];
+
+  /**
+   * Starts `count` threads, or returns undefined when there is no worker module to start (protodoc run
+   * from its TypeScript sources, as in its own unit tests): the caller then runs files in this thread.
+   */
+  static create(count: number, settings: FileRunSettings, variables: Variables): ThreadExecutor | undefined {
+    if (!existsSync(fileURLToPath(WORKER))) return undefined;
+    return new ThreadExecutor(count, settings, variables);
+  }
+
+  private constructor(count: number, settings: FileRunSettings, variables: Variables) {
+    this.variables = variables;
+    const workerData: FileWorkerData = { settings, variables: variables.snapshot() };
+    this.slots = Array.from({ length: count }, () => this.startSlot(workerData));
+    // A secret one thread captures is hidden by the others, and by what this thread prints (-v).
+    this.previousOnSecret = variables.onSecret;
+    variables.onSecret = (name, bytes) => {
+      this.previousOnSecret?.(name, bytes);
+      for (const slot of this.slots) {
+        if (slot.broken === undefined)
+          slot.thread.postMessage({ type: 'secret', name, bytes } satisfies ToWorker);
+      }
+    };
+  }
+
+  /** Runs `job` on thread `worker` (one file at a time per thread). */
+  run(
+    worker: number,
+    job: FileJob,
+    server: ServerValues | undefined,
+    events: FileEvents,
+  ): Promise<FileOutcome> {
+    const slot = this.slots[worker]!;
+    if (slot.broken !== undefined) return Promise.reject(slot.broken);
+    return new Promise((resolve, reject) => {
+      slot.current = { events, resolve, reject };
+      const plain = server === undefined ? undefined : { port: server.port, dir: server.dir };
+      slot.thread.postMessage({ type: 'run', job, server: plain } satisfies ToWorker);
+    });
+  }
+
+  /** Stops every thread. */
+  async close(): Promise<void> {
+    this.variables.onSecret = this.previousOnSecret;
+    await Promise.all(this.slots.map((slot) => slot.thread.terminate()));
+  }
+
+  private startSlot(workerData: FileWorkerData): Slot {
+    const thread = new Worker(WORKER, { workerData });
+    const slot: Slot = { thread };
+    const fail = (err: Error): void => {
+      slot.broken ??= err;
+      const current = slot.current;
+      slot.current = undefined;
+      current?.reject(err);
+    };
+    thread.on('message', (message: FromWorker) => {
+      const current = slot.current;
+      if (current === undefined) return;
+      if (message.type === 'items') {
+        for (const item of message.items) {
+          if (item.kind === 'event') current.events.event(item.event);
+          else if (item.kind === 'trace') current.events.trace(item.trace);
+          else this.variables.addSecret(item.name, item.bytes);
+        }
+      } else if (message.type === 'done') {
+        slot.current = undefined;
+        current.resolve(message.outcome);
+      } else {
+        const err = new Error(message.message);
+        if (message.stack !== undefined) err.stack = message.stack;
+        slot.current = undefined;
+        current.reject(err);
+      }
+    });
+    thread.on('error', fail);
+    thread.on('exit', (code) => fail(new Error(`a --jobs worker thread exited with code ${code}`)));
+    return slot;
+  }
+}

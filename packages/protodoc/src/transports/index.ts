@@ -1,0 +1,81 @@
+/**
+ * The transport registry: which module carries each scheme (src/target.ts parses targets and lists the
+ * schemes). Byte streams are here from the start, since every plain run needs them; the others are
+ * loaded on first use, so that a redis transcript never loads undici. Adding a transport is one module
+ * implementing src/transports/transport.ts and one line here.
+ */
+import type { Scheme, Target } from '../target.js';
+import type { Transcript } from '../transcript-model.js';
+import { streamTransport } from './stream.js';
+import type { TransportModule } from './transport.js';
+
+/** How each scheme's module is had: at hand, or loaded on first use. */
+const REGISTRY: Record<Scheme, TransportModule | (() => Promise<TransportModule>)> = {
+  tcp: streamTransport,
+  tls: streamTransport,
+  unix: streamTransport,
+  http: async () => (await import('./http.js')).httpTransport,
+  https: async () => (await import('./http.js')).httpTransport,
+  h2: async () => (await import('./http.js')).httpTransport,
+  h2c: async () => (await import('./http.js')).httpTransport,
+  ws: async () => (await import('./websocket.js')).webSocketTransport,
+  wss: async () => (await import('./websocket.js')).webSocketTransport,
+};
+
+const loaded = new Map<Scheme, TransportModule>();
+
+/**
+ * The module of a target's scheme if it is at hand (a byte stream, or one loaded before), else undefined:
+ * {@link loadTransports} brings it.
+ */
+export function transportFor(target: Target): TransportModule | undefined {
+  const entry = REGISTRY[target.scheme];
+  return typeof entry === 'function' ? loaded.get(target.scheme) : entry;
+}
+
+/**
+ * Loads the modules these targets need that are not at hand yet.
+ * @returns null when every one is at hand already (the run can start synchronously), else a promise
+ */
+export function loadTransports(targets: Iterable<Target>): Promise<void> | null {
+  let pending: Promise<void>[] | null = null;
+  for (const target of targets) {
+    const entry = REGISTRY[target.scheme];
+    if (typeof entry !== 'function' || loaded.has(target.scheme)) continue;
+    const scheme = target.scheme;
+    pending ??= [];
+    pending.push(
+      entry().then((module) => {
+        loaded.set(scheme, module);
+      }),
+    );
+  }
+  return pending === null ? null : Promise.all(pending).then(() => {});
+}
+
+/**
+ * Checks, before anything is sent, that each step can go over its connection's transport (each module's
+ * `checkSteps` for the connections it carries). The modules must be loaded ({@link loadTransports}).
+ * @param targetOf the target of each connection the transcript uses
+ * @throws UsageError `PATH:LINE: ...` naming the first step that cannot
+ */
+export function checkSteps(
+  transcript: Transcript,
+  targetOf: (connection: string) => Target | undefined,
+): void {
+  const byModule = new Map<TransportModule, Map<string, Target>>();
+  let previous: string | undefined;
+  // Once per run of steps on one connection, not once per step (10,000 steps are common).
+  for (const step of transcript.steps) {
+    if (step.connection === previous) continue;
+    previous = step.connection;
+    const target = targetOf(previous);
+    if (target === undefined) continue;
+    const module = transportFor(target);
+    if (module === undefined) throw new Error(`transport for ${target.scheme}: not loaded`);
+    let targets = byModule.get(module);
+    if (targets === undefined) byModule.set(module, (targets = new Map()));
+    targets.set(previous, target);
+  }
+  for (const [module, targets] of byModule) module.checkSteps(transcript, (name) => targets.get(name));
+}

@@ -1,0 +1,249 @@
+/**
+ * WebSocket targets (`ws://HOST:PORT/PATH`, `wss://HOST:PORT/PATH`; FORMAT §14) through the `ws`
+ * package: the socket is connected here (same timeouts and errors as a `tls://` target), `ws` does the
+ * opening handshake and the framing on it. A step's block is one message, text unless the step is
+ * `binary`; `>>>! close` sends a close frame. What the server sends reaches the matcher as lines, one
+ * per message:
+ *
+ *     hello                 a text or binary message, its LF and CR written `\n` and `\r`
+ *     {"a":1,\n "b":2}      (one line, however many lines the message has)
+ *     \close 1000 bye       the server's close frame: its code and reason
+ *
+ * A message says where it ends, but not how many messages a reply has: as over a byte stream, a reply
+ * is complete when its lines are, or after quiet when it ends in `...`.
+ */
+import { isUtf8 } from 'node:buffer';
+import WebSocket from 'ws';
+import { formatMs } from '../duration.js';
+import { ConnectError, UsageError } from '../errors.js';
+import { authority, type Target } from '../target.js';
+import type { Step, Transcript } from '../transcript-model.js';
+import { CONNECT_ERROR_CODES, connectSocket, describe } from './socket.js';
+import { type TlsOptions, Transport, type TransportEvents, type TransportModule } from './transport.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+
+/**
+ * A block as the text message it sends: each CRLF written as LF and the last line's ending dropped, so
+ * that a block's lines are joined with LF (`>>> a` `>>> b` sends `a\nb`).
+ */
+export function textMessage(block: Uint8Array): Buffer {
+  const bytes = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === LF) end -= end > 1 && bytes[end - 2] === CR ? 2 : 1;
+  const out = Buffer.allocUnsafe(end);
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const b = bytes[i]!;
+    if (b === CR && bytes[i + 1] === LF && i + 1 < end) continue;
+    out[n++] = b;
+  }
+  return out.subarray(0, n);
+}
+
+/** A message (or close reason) as one received line: LF and CR written `\n` and `\r`, then an LF. */
+export function messageLine(data: Uint8Array): Buffer {
+  let breaks = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === LF || data[i] === CR) breaks++;
+  const out = Buffer.allocUnsafe(data.length + breaks + 1);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i]!;
+    if (b === LF || b === CR) {
+      out[n++] = BACKSLASH;
+      out[n++] = b === LF ? 0x6e : 0x72; // n, r
+    } else {
+      out[n++] = b;
+    }
+  }
+  out[n] = LF;
+  return out;
+}
+
+/** The line a close frame reads as: `\close CODE` and, when there is one, ` REASON`. */
+export function closeLine(code: number, reason: Uint8Array): Buffer {
+  const head = Buffer.from(`\\close ${code}${reason.length > 0 ? ' ' : ''}`, 'latin1');
+  return Buffer.concat([head, messageLine(reason)]);
+}
+
+/**
+ * The close codes a client may send (RFC 6455 §7.4; 1004–1006 and 1015 are never sent, 1016–2999 are
+ * reserved for the protocol's own extensions), as `ws` allows them.
+ */
+function sendableCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
+}
+
+/** What is wrong with sending `block` on a WebSocket as `step` says, or null. */
+function unsendable(block: Uint8Array, step: Step): string | null {
+  if (step.binary || step.close !== undefined) return null;
+  return isUtf8(textMessage(block))
+    ? null
+    : "a text message must be UTF-8 (RFC 6455 §5.6): give the block the 'binary' flag to send these bytes";
+}
+
+/** One transcript connection over a WebSocket. */
+export class WebSocketTransport extends Transport {
+  /** A reply is any number of messages: nothing says the last one has come. */
+  readonly framed = false;
+  private ws: WebSocket | null = null;
+
+  /**
+   * Connects (TLS for `wss://`), then does the opening handshake, both within `timeoutMs`.
+   * @throws ConnectError: the codes of TCP/TLS targets; PROTODOC_ERR_CONNECT also when the server does
+   *   not accept the handshake (naming the HTTP status it answered with)
+   */
+  async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
+    const target = this.target;
+    if (target.kind !== 'tcp') throw new Error('WebSocket target without host and port');
+    const started = performance.now();
+    const socket = await connectSocket(target, timeoutMs, tls, { alpn: ['http/1.1'] });
+    socket.setNoDelay(true);
+    const url = `${target.tls ? 'wss' : 'ws'}://${authority(target)}${target.resource ?? '/'}`;
+    const ws = new WebSocket(url, {
+      // The socket is ours, connected and checked above; `ws` only writes the handshake on it.
+      createConnection: () => socket,
+      followRedirects: false,
+    });
+    this.ws = ws;
+    // Listening from the start: a message may come in the same packet as the handshake's answer, and be
+    // emitted before `handshake` returns. Until then a failure is the handshake's to report.
+    ws.once('open', () => {
+      this.opened = true;
+    });
+    ws.on('message', (data: Buffer) => {
+      // Text or binary, a message is its bytes: the transcript does not say which it expects.
+      if (!this.closed) this.events.onData(this, messageLine(data));
+    });
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.opened && this.error === null) this.error = err;
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (this.closed || !this.opened) return;
+      if (code === 1006) {
+        // No close frame came: the connection broke, as a reset does on a byte stream.
+        this.markClosed(new Error('closed without a close frame (1006)'));
+        return;
+      }
+      // The server's answer to the close `end()` sent is the end of the transcript, not a reply.
+      if (!this.ended) this.events.onData(this, closeLine(code, reason));
+      this.markClosed(null);
+    });
+    await handshake(ws, target, Math.max(1, timeoutMs - (performance.now() - started)));
+  }
+
+  /** Sends the block as one message, or the step's close frame. */
+  send(block: Uint8Array, step: Step): void {
+    const ws = this.ws;
+    if (ws === null || this.closed || this.ended || ws.readyState !== WebSocket.OPEN) return;
+    if (step.close !== undefined) {
+      const { code, reason } = step.close;
+      ws.close(code, reason);
+      if (this.onSent !== null) this.onSent(this, closeLine(code, Buffer.from(reason)));
+      return;
+    }
+    const message = step.binary ? Buffer.from(block) : textMessage(block);
+    ws.send(message, { binary: step.binary === true });
+    if (this.onSent !== null) this.onSent(this, messageLine(message));
+  }
+
+  override checkBlock(block: Uint8Array, step: Step): string | null {
+    return unsendable(block, step);
+  }
+
+  /** No more messages: the closing handshake (code 1000), then the close is reported. */
+  end(): void {
+    const ws = this.ws;
+    if (ws === null || this.ended || this.closed) return;
+    this.ended = true;
+    // After a `>>>! close` the handshake is under way already; `ws` waits for the server's answer.
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+  }
+
+  destroy(): void {
+    this.closed = true;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws !== null) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+  }
+}
+
+/**
+ * Waits for the opening handshake, bounded by `timeoutMs`; on failure the connection is dropped and a
+ * ConnectError naming the target is thrown.
+ */
+function handshake(ws: WebSocket, target: Target, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      ws.off('open', onOpen);
+      ws.off('unexpected-response', onResponse);
+      ws.off('error', onError);
+    };
+    const fail = (reason: string, code: string = CONNECT_ERROR_CODES.connect, cause?: unknown): void => {
+      done();
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(new ConnectError(target.text, reason, code, cause === undefined ? undefined : { cause }));
+    };
+    const onOpen = (): void => {
+      done();
+      resolve();
+    };
+    const onResponse = (
+      _request: unknown,
+      response: { statusCode?: number; statusMessage?: string },
+    ): void => {
+      const status = `${response.statusCode} ${response.statusMessage ?? ''}`.trimEnd();
+      fail(`the server answered the WebSocket handshake with HTTP ${status}, not 101 Switching Protocols`);
+    };
+    const onError = (err: NodeJS.ErrnoException): void =>
+      fail(`WebSocket handshake failed: ${describe(err)}`, undefined, err);
+    const timer = setTimeout(
+      () =>
+        fail(`the WebSocket handshake timed out after ${formatMs(timeoutMs)}`, CONNECT_ERROR_CODES.timeout),
+      timeoutMs,
+    );
+    ws.once('open', onOpen);
+    ws.once('unexpected-response', onResponse);
+    ws.once('error', onError);
+  });
+}
+
+/** `ws` and `wss`. */
+export const webSocketTransport: TransportModule = {
+  create: (name: string, target: Target, events: TransportEvents) =>
+    new WebSocketTransport(name, target, events),
+  checkSteps(transcript: Transcript, targetOf: (connection: string) => Target | undefined): void {
+    for (const step of transcript.steps) {
+      const target = targetOf(step.connection);
+      if (target === undefined) continue;
+      const where = `${transcript.path}:${step.line}`;
+      if (step.startTls) {
+        const instead = target.kind === 'tcp' && target.tls ? 'it is TLS from its first byte' : 'use wss://';
+        throw new UsageError(
+          `${where}: starttls is not available on a ${target.scheme}:// connection (${instead})`,
+        );
+      }
+      if (step.close !== undefined && !sendableCloseCode(step.close.code)) {
+        throw new UsageError(
+          `${where}: close code ${step.close.code} is never sent in a close frame (RFC 6455 §7.4): use 1000–1003, 1007–1014 or 3000–4999`,
+        );
+      }
+      // A block with variables is checked when it is rendered (checkBlock).
+      if (step.sendTemplate !== undefined || step.send.length === 0) continue;
+      const wrong = unsendable(step.send, step);
+      if (wrong !== null) throw new UsageError(`${where}: ${wrong}`);
+    }
+  },
+};
