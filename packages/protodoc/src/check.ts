@@ -6,8 +6,15 @@
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { expandPaths } from './files.js';
 import { loadTranscripts } from './load.js';
-import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
-import { type RunOptions, runTranscript } from './runner.js';
+import type {
+  CheckEvent,
+  RunEvent,
+  RunSummary,
+  TraceEvent,
+  TranscriptResult,
+  UpdateSummary,
+} from './results.js';
+import { type RunEventListener, type RunOptions, runTranscript } from './runner.js';
 import type { RunningServer } from './server.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, substitutePort, type Target } from './target.js';
@@ -225,6 +232,19 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
 }
 
 /**
+ * The runner's events with the transcript's place in input order. The event is given its `index` in
+ * place: it is the runner's fresh object and goes nowhere else, and copying it (`{ ...event, index }`,
+ * which cannot be optimised for the several shapes of events) cost more than anything else per step.
+ */
+function withIndex(onEvent: (event: CheckEvent) => void, index: number): RunEventListener {
+  return (event) => {
+    const indexed = event as RunEvent & { index: number };
+    indexed.index = index;
+    onEvent(indexed);
+  };
+}
+
+/**
  * Checks transcript files against live servers: what `protodoc check FILES...` does.
  *
  * @param paths transcript files (any extension; `.md` files contribute their ```` ```protodoc ```` blocks)
@@ -291,10 +311,7 @@ export async function checkFiles(paths: readonly string[], options: CheckOptions
         const replies = file.replies;
         run.update = { onFailedReply: (reply) => replies.push({ transcript, reply }) };
       }
-      const index = i;
-      results.push(
-        await runTranscript(transcript, run, onEvent && ((event) => onEvent({ ...event, index }))),
-      );
+      results.push(await runTranscript(transcript, run, onEvent && withIndex(onEvent, i)));
       if (update === undefined || transcripts[i + 1]?.path === transcript.path) continue;
       // The file's last transcript has run: rewrite it.
       const { updateFile } = await import('./update.js');
