@@ -12,21 +12,16 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
+import type { CheckOptions, CheckResult } from './check.js';
 import { parseDuration } from './duration.js';
 import { ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
-import { errorLabel } from './reporters/format.js';
-import { createReportHub, runErrorOf } from './reporters/hub.js';
-import { streamOutput, TextOutput } from './reporters/output.js';
-import { colorDiff, formatUpdated } from './reporters/pretty.js';
+import type { TextOutput } from './reporters/output.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
 import type { Reporter, ReportOutput, RunEnd } from './reporters/reporter.js';
 import type { CheckEvent } from './results.js';
-import { summarize } from './summary.js';
 import type { ChangeToDecide } from './update.js';
-import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
 export interface CliStream {
@@ -266,8 +261,35 @@ async function checkReportPath(path: string | undefined): Promise<void> {
   if (!info?.isDirectory()) throw new UsageError(`cannot write the report ${path}: no such directory ${dir}`);
 }
 
+/**
+ * What `check` needs beyond the program itself, loaded when a check runs: `--version`, `--help` and
+ * `record` start without the reporters (nor, by default, `checkFiles` and everything under it).
+ */
+async function checkModules() {
+  const [variables, output, hub, format, summary, pretty] = await Promise.all([
+    import('./variables.js'),
+    import('./reporters/output.js'),
+    import('./reporters/hub.js'),
+    import('./reporters/format.js'),
+    import('./summary.js'),
+    import('./reporters/pretty.js'),
+  ]);
+  return { ...variables, ...output, ...hub, ...format, ...summary, ...pretty };
+}
+
 async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
   const { stdout, stderr, env } = context;
+  const {
+    loadVariables,
+    streamOutput,
+    TextOutput,
+    createReportHub,
+    runErrorOf,
+    errorLabel,
+    summarize,
+    colorDiff,
+    formatUpdated,
+  } = await checkModules();
   const specs = resolveReporters(
     [
       ...(flags.reporter ?? []),
@@ -340,7 +362,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   };
   const prompter = flags.interactive
     ? (await import('./interactive.js')).createPrompter(context.stdin, stdout, (change) =>
-        changeText(change, color),
+        changeText(change, color, colorDiff),
       )
     : undefined;
   if (updating) {
@@ -390,6 +412,7 @@ async function runRecord(context: CliContext, flags: RecordFlags): Promise<void>
   const options = recordOptionsFromFlags(flags);
   options.onWarning = (message) => void stderr.write(`warning: ${message}\n`);
   if (flags.verbose) {
+    const { loadVariables } = await import('./variables.js');
     const secrets = await loadVariables({ secrets: flags.secret ?? [], env: {} });
     const verbose = (await import('./reporters/verbose.js')).createVerbose(
       (text) => void stderr.write(text),
@@ -448,7 +471,11 @@ function untilSignal(): { stopped: Promise<void>; release(): void } {
 }
 
 /** What `-i` shows before it asks: the step's failure line and the change to the file. */
-function changeText(change: ChangeToDecide, color: boolean): string {
+function changeText(
+  change: ChangeToDecide,
+  color: boolean,
+  colorDiff: (diff: string, color: boolean) => string,
+): string {
   const { step } = change;
   const line = step.failure?.line ?? step.line;
   const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
@@ -472,7 +499,9 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
     stdin: context.stdin ?? process.stdin,
-    checkFiles: context.checkFiles ?? checkFiles,
+    checkFiles:
+      context.checkFiles ??
+      (async (paths, options) => (await import('./check.js')).checkFiles(paths, options)),
     env: context.env ?? process.env,
     reporters: context.reporters ?? REPORTERS,
     record: context.record ?? (async (options) => (await import('./record.js')).record(options)),
