@@ -383,6 +383,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let result: CheckResult | undefined;
   let failure: { error: unknown } | undefined;
   try {
+    if (ownProcess) await keepWasmAtBaseline();
     result = await context.checkFiles(files, options);
   } catch (error) {
     failure = { error };
@@ -691,6 +692,24 @@ export async function runCli(argv: readonly string[], context: Partial<CliContex
   }
 }
 
+/**
+ * Set when this module is the program (bin/protodoc.js): the process is protodoc's own, and the CLI may
+ * tune the VM for a short run. Run in process (the tests, a program calling runCli) it leaves it alone.
+ */
+let ownProcess = false;
+
+/**
+ * WebAssembly stays at V8's baseline tier (Liftoff) from here on. undici parses HTTP/1.1 with llhttp
+ * compiled to WebAssembly, and V8 recompiles llhttp's large state machine with its optimizing tier as
+ * soon as it runs warm: about 100 ms of CPU in every run with an http:// or https:// target, more than
+ * 500 requests spend parsing at the baseline tier (bench/README.md, benchmark 2). Nothing else here
+ * runs WebAssembly. Set just before the run, not at start-up: V8 then rejects its cached code for the
+ * built-in modules compiled after a flag changes (17 ms more for a TCP run when set first thing).
+ */
+async function keepWasmAtBaseline(): Promise<void> {
+  (await import('node:v8')).setFlagsFromString('--liftoff-only');
+}
+
 /** True when this module is the program being run (through bin/protodoc.js), not imported. */
 function isMain(): boolean {
   const entry = process.argv[1];
@@ -722,6 +741,7 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
 }
 
 if (isMain()) {
+  ownProcess = true;
   // The exit code, not process.exit(): on a pipe, stdout is written asynchronously, and exiting now would
   // drop everything past the pipe's 64 KiB buffer. Node exits once the writes are flushed.
   process.exitCode = await runCli(process.argv.slice(2), {
