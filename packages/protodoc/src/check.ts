@@ -233,8 +233,9 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
 
 /**
  * The runner's events with the transcript's place in input order. The event is given its `index` in
- * place: it is the runner's fresh object and goes nowhere else, and copying it (`{ ...event, index }`,
- * which cannot be optimised for the several shapes of events) cost more than anything else per step.
+ * place: it is the runner's fresh object and goes nowhere else. Copying it (`{ ...event, index }`, which
+ * V8 cannot optimise over the several shapes of events) was the largest self time of protodoc's own
+ * code in a 10,000-step run.
  */
 function withIndex(onEvent: (event: CheckEvent) => void, index: number): RunEventListener {
   return (event) => {

@@ -701,9 +701,9 @@ let ownProcess = false;
 /**
  * WebAssembly stays at V8's baseline tier (Liftoff) from here on. undici parses HTTP/1.1 with llhttp
  * compiled to WebAssembly, and V8 recompiles llhttp's large state machine with its optimizing tier as
- * soon as it runs warm: about 100 ms of CPU in every run with an http:// or https:// target, more than
- * 500 requests spend parsing at the baseline tier (bench/README.md, benchmark 2). Nothing else here
- * runs WebAssembly. Set just before the run, not at start-up: V8 then rejects its cached code for the
+ * soon as it runs warm: about 100 ms of CPU in every run with an http:// or https:// target, which even
+ * 500 requests do not earn back (they took 435 ms of CPU with it, 310 ms without: bench/README.md,
+ * benchmark 2). Nothing else here runs WebAssembly. Set just before the run, not at start-up: V8 then rejects its cached code for the
  * built-in modules compiled after a flag changes (17 ms more for a TCP run when set first thing).
  */
 async function keepWasmAtBaseline(): Promise<void> {

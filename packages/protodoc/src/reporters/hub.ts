@@ -71,8 +71,8 @@ export function stepTitle(step: Step, index: number, redact?: (bytes: Uint8Array
 
 /**
  * A transcript as reporters see it before it runs. Its steps are planned when a reporter first reads
- * them (`junit`, `tap`, a live terminal): most runs never do, and for 10,000 steps making every title
- * was a tenth of a run's own work.
+ * them (`junit`, `tap`, a live terminal): most runs never do, and making every title first took about
+ * 30 ms of a 10,000-step run.
  */
 export function planTranscript(
   transcript: Transcript,
