@@ -10,6 +10,7 @@ import { BenchError, main, run, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { startNginx } from './lib/servers.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
+import { figuresOf, measureVariants } from './lib/where.mjs';
 
 const REQUESTS = 500;
 const HTTPYAC_TARGET = 5;
@@ -273,23 +274,58 @@ await main(async () => {
         console.log(`note: ${c.name} used more than one connection`);
     }
 
-    // Where the rest goes: each process's start-up (Node's own, and protodoc's modules), then per request.
-    /** @type {number[]} */
-    const node0 = [];
-    /** @type {number[]} */
-    const pd0 = [];
-    for (let i = 0; i < runs; i++) {
-      node0.push((await runOk('node -e 0', process.execPath, ['-e', '0'])).ms);
-      pd0.push((await runOk('protodoc --version', ...protodoc(['--version']))).ms);
-    }
-    const [nodeStart, pdStart] = [median(node0), median(pd0)];
-    console.log(`\nstart-up: node -e 0 ${fmtMs(nodeStart)}, protodoc --version ${fmtMs(pdStart)} (medians)`);
+    // Where the rest goes: each process's start-up (one request), then per request (the other 499).
+    const one = {
+      h1: file('nginx-1.txt', protodocExchange('h1', BODY.trimEnd())),
+      h2: file('nginx-1-h2.txt', protodocExchange('h2', BODY.trimEnd())),
+    };
+    /**
+     * A Node contender making `count` requests, for the breakdown.
+     * @param {string} name
+     * @param {(count: number) => [string, string[]]} argv
+     */
+    const variants = (name, argv) => [
+      { name: `${name}, 1 request`, argv: argv(1) },
+      { name: `${name}, ${REQUESTS} requests`, argv: argv(REQUESTS) },
+    ];
+    const perRequest = [
+      ...variants('protodoc http://', (n) =>
+        protodoc(['check', '--connect', `http://${plain}`, n === 1 ? one.h1 : transcripts.h1]),
+      ),
+      ...variants('protodoc raw TCP', (n) =>
+        protodoc(['check', '--connect', plain, n === 1 ? one.h1 : transcripts.h1]),
+      ),
+      ...variants('floor HTTP/1.1', (n) => [
+        process.execPath,
+        [FLOOR, 'h1', String(nginx.port), String(n), BODY],
+      ]),
+      ...variants('protodoc h2://', (n) =>
+        protodoc(['check', '--insecure', '--connect', `h2://${secure}`, n === 1 ? one.h2 : transcripts.h2]),
+      ),
+      ...variants('floor HTTP/2', (n) => [
+        process.execPath,
+        [FLOOR, 'h2', String(nginx.tlsPort), String(n), BODY],
+      ]),
+    ];
+    const starts = [
+      { name: 'node -e 0', argv: /** @type {[string, string[]]} */ ([process.execPath, ['-e', '0']]) },
+      { name: 'protodoc --version', argv: protodoc(['--version']) },
+    ];
+    const figures = await measureVariants([...starts, ...perRequest], runs, false);
+    const f = (/** @type {string} */ name) => figuresOf(figures, name);
+    console.log(
+      `\nwhere the time goes (medians of ${runs} interleaved runs; CPU: the whole process, every thread):`,
+    );
     printTable([
-      ['beyond start-up', 'per request'],
-      ...[h1, h1raw, h1floor, h2, h2floor].map((c) => {
-        const start = c === h1floor || c === h2floor ? nodeStart : pdStart;
-        return [c.name, `${(((medianMs(c) - start) / REQUESTS) * 1000).toFixed(0)} µs`];
-      }),
+      ['', 'start-up wall', 'CPU', 'per request wall', 'CPU'],
+      ...starts.map(({ name }) => [name, fmtMs(f(name).ms), fmtMs(f(name).cpuMs), '', '']),
+      ...['protodoc http://', 'protodoc raw TCP', 'floor HTTP/1.1', 'protodoc h2://', 'floor HTTP/2'].map(
+        (name) => {
+          const [a, b] = [f(`${name}, 1 request`), f(`${name}, ${REQUESTS} requests`)];
+          const us = (/** @type {number} */ ms) => `${((ms * 1000) / (REQUESTS - 1)).toFixed(0)} µs`;
+          return [`${name} (1 request)`, fmtMs(a.ms), fmtMs(a.cpuMs), us(b.ms - a.ms), us(b.cpuMs - a.cpuMs)];
+        },
+      ),
     ]);
   } finally {
     await nginx.stop();

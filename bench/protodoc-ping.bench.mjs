@@ -7,10 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canPin, pinned, pinning } from './lib/pin.mjs';
 import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
-import { protodoc, ROOT } from './lib/protodoc.mjs';
+import { protodoc, protodocDist, ROOT } from './lib/protodoc.mjs';
 import { redisPingCalls, startRedis } from './lib/servers.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
 import { pingTranscript } from './lib/transcripts.mjs';
+import { figuresOf, measureVariants, parseOnly } from './lib/where.mjs';
 
 const STEPS = 10_000;
 const TARGET_RAW = 1.15;
@@ -119,11 +120,97 @@ async function measure(file, pin) {
   }
 }
 
+/**
+ * Where protodoc's time goes beyond the raw Node client's: start-up (a check of one PING against the raw client
+ * making one), the parse of the transcript (in a process that only parses, 10,000 steps against one), and the
+ * round trips (the rest of the 10,000-PING run, per step, against the raw client's). Wall and CPU time of whole
+ * processes (CPU as each reports it at exit, every thread), pinned when pinning works.
+ * @param {string} one  a transcript of one PING
+ * @param {string} file  the 10,000-PING transcript
+ */
+async function whereTimeGoes(one, file) {
+  const pin = canPin;
+  const redis = await startRedis({ pin });
+  try {
+    const target = `127.0.0.1:${redis.port}`;
+    const raw = (/** @type {number} */ count) => ({
+      name: `raw Node client, ${count} PING${count === 1 ? '' : 's'}`,
+      argv: /** @type {[string, string[]]} */ ([
+        process.execPath,
+        [join(ROOT, 'bench', 'raw-redis-client.mjs'), String(redis.port), String(count)],
+      ]),
+    });
+    const check = (/** @type {string} */ path, /** @type {number} */ count) => ({
+      name: `protodoc check, ${count} PING${count === 1 ? '' : 's'}`,
+      argv: protodoc(['check', '--connect', target, path]),
+    });
+    const dist = protodocDist();
+    const parse = (/** @type {string} */ path, /** @type {number} */ count) => ({
+      name: `parse alone, ${count} step${count === 1 ? '' : 's'}`,
+      argv: parseOnly(dist ?? '', path),
+    });
+    const variants = [
+      { name: 'node -e 0', argv: /** @type {[string, string[]]} */ ([process.execPath, ['-e', '0']]) },
+      raw(1),
+      check(one, 1),
+      ...(dist === undefined ? [] : [parse(one, 1), parse(file, STEPS)]),
+      raw(STEPS),
+      check(file, STEPS),
+    ];
+    const figures = await measureVariants(variants, runCount(), pin);
+    console.log(`
+where the time goes (${pinning(pin)}; medians of ${runCount()} interleaved runs;`);
+    console.log('CPU: user + system of the whole process, every thread, as it reports at exit)');
+    printTable([
+      ['', 'wall', 'CPU'],
+      ...variants.map(({ name }) => {
+        const f = figuresOf(figures, name);
+        return [name, fmtMs(f.ms), fmtMs(f.cpuMs)];
+      }),
+    ]);
+    const f = (/** @type {string} */ name) => figuresOf(figures, name);
+    const [raw1, rawN, pd1, pdN] = [
+      f(raw(1).name),
+      f(raw(STEPS).name),
+      f(check(one, 1).name),
+      f(check(file, STEPS).name),
+    ];
+    const parseCpu = dist === undefined ? 0 : f(parse(file, STEPS).name).cpuMs - f(parse(one, 1).name).cpuMs;
+    /** @param {number} ms */
+    const perStep = (ms) => `${((ms * 1000) / (STEPS - 1)).toFixed(1)} µs a step`;
+    const plus = (/** @type {number} */ ms) => `${ms >= 0 ? '+' : ''}${fmtMs(ms)}`;
+    const startWall = pd1.ms - raw1.ms;
+    const startCpu = pd1.cpuMs - raw1.cpuMs;
+    const tripsWall = pdN.ms - pd1.ms - (rawN.ms - raw1.ms) - parseCpu;
+    const tripsCpu = pdN.cpuMs - pd1.cpuMs - (rawN.cpuMs - raw1.cpuMs) - parseCpu;
+    console.log(
+      `protodoc beyond the raw Node client (${fmtMs(pdN.ms - rawN.ms)} wall, ${fmtMs(pdN.cpuMs - rawN.cpuMs)} CPU in all):`,
+    );
+    printTable([
+      ['', 'wall', 'CPU', ''],
+      ['start-up', plus(startWall), plus(startCpu), 'modules, the CLI, one step, the report'],
+      ...(dist === undefined
+        ? []
+        : [['parse', '', plus(parseCpu), `${perStep(parseCpu)} (taken as wall time too)`]]),
+      [
+        `${STEPS - 1} more round trips`,
+        plus(tripsWall),
+        plus(tripsCpu),
+        `${perStep(tripsCpu)} CPU over the raw client's ${perStep(rawN.cpuMs - raw1.cpuMs)}`,
+      ],
+    ]);
+  } finally {
+    await redis.stop();
+  }
+}
+
 await main(async () => {
   const tmp = tempDir('ping');
   try {
     const file = join(tmp.dir, 'ping-10000.txt');
     writeFileSync(file, pingTranscript(STEPS));
+    const one = join(tmp.dir, 'ping-1.txt');
+    writeFileSync(one, pingTranscript(1));
     console.log(`${STEPS} PING/+PONG round trips on one connection, nothing pipelined`);
     console.log(
       `1 warm-up run each (not counted), then ${runCount()} interleaved runs; whole-process wall time,`,
@@ -131,6 +218,7 @@ await main(async () => {
     console.log('and CPU time (user + system) of the client process, which a busy machine disturbs less');
     if (canPin) await measure(file, true);
     await measure(file, false);
+    await whereTimeGoes(one, file);
   } finally {
     tmp.remove();
   }

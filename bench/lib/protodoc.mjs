@@ -27,3 +27,14 @@ export function protodoc(args) {
     throw new BenchError(`protodoc is not built (${DIST} is missing): run npm run build`);
   return [process.execPath, [BIN, ...args]];
 }
+
+/**
+ * The built package's dist directory: the default build's, or that of the build PROTODOC runs (its
+ * `…/bin/protodoc.js`); undefined when PROTODOC runs something else.
+ * @returns {string | undefined}
+ */
+export function protodocDist() {
+  if (!process.env.PROTODOC) return dirname(DIST);
+  const bin = process.env.PROTODOC.split(' ').find((part) => part.endsWith(join('bin', 'protodoc.js')));
+  return bin === undefined ? undefined : join(dirname(dirname(bin)), 'dist');
+}

@@ -12,24 +12,19 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type CheckOptions, type CheckResult, checkFiles } from './check.js';
+import type { CheckOptions, CheckResult } from './check.js';
 import { CONFIG_FILE_NAME, checkOptionsFromConfig, loadConfig, type ProtodocConfig } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { Recorder, RecordOptions } from './record.js';
-import { errorLabel } from './reporters/format.js';
-import { createReportHub, runErrorOf } from './reporters/hub.js';
-import { streamOutput, TextOutput } from './reporters/output.js';
-import { colorDiff, formatUpdated } from './reporters/pretty.js';
+import type { TextOutput } from './reporters/output.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
 import type { Reporter, ReportOutput, RunEnd } from './reporters/reporter.js';
 import type { CheckEvent } from './results.js';
 import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
 import { parseShard, type Shard } from './shard.js';
-import { summarize } from './summary.js';
 import type { ChangeToDecide } from './update.js';
-import { loadVariables } from './variables.js';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` unless a test gives its own. */
 export interface CliStream {
@@ -330,8 +325,35 @@ async function checkReportPath(path: string | undefined): Promise<void> {
   if (!info?.isDirectory()) throw new UsageError(`cannot write the report ${path}: no such directory ${dir}`);
 }
 
+/**
+ * What `check` needs beyond the program itself, loaded when a check runs: `--version`, `--help` and
+ * `record` start without the reporters (nor, by default, `checkFiles` and everything under it).
+ */
+async function checkModules() {
+  const [variables, output, hub, format, summary, pretty] = await Promise.all([
+    import('./variables.js'),
+    import('./reporters/output.js'),
+    import('./reporters/hub.js'),
+    import('./reporters/format.js'),
+    import('./summary.js'),
+    import('./reporters/pretty.js'),
+  ]);
+  return { ...variables, ...output, ...hub, ...format, ...summary, ...pretty };
+}
+
 async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
   const { stdout, stderr, env } = context;
+  const {
+    loadVariables,
+    streamOutput,
+    TextOutput,
+    createReportHub,
+    runErrorOf,
+    errorLabel,
+    summarize,
+    colorDiff,
+    formatUpdated,
+  } = await checkModules();
   // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
   const config = await loadConfig(flags.config);
   const given = [
@@ -418,7 +440,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   };
   const prompter = flags.interactive
     ? (await import('./interactive.js')).createPrompter(context.stdin, stdout, (change) =>
-        changeText(change, color),
+        changeText(change, color, colorDiff),
       )
     : undefined;
   if (updating) {
@@ -439,6 +461,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let result: CheckResult | undefined;
   let failure: { error: unknown } | undefined;
   try {
+    if (ownProcess) await keepWasmAtBaseline();
     result = await context.checkFiles(files, options);
   } catch (error) {
     failure = { error };
@@ -468,6 +491,7 @@ async function runRecord(context: CliContext, flags: RecordFlags): Promise<void>
   const options = recordOptionsFromFlags(flags);
   options.onWarning = (message) => void stderr.write(`warning: ${message}\n`);
   if (flags.verbose) {
+    const { loadVariables } = await import('./variables.js');
     const secrets = await loadVariables({ secrets: flags.secret ?? [], env: {} });
     const verbose = (await import('./reporters/verbose.js')).createVerbose(
       (text) => void stderr.write(text),
@@ -526,7 +550,11 @@ function untilSignal(): { stopped: Promise<void>; release(): void } {
 }
 
 /** What `-i` shows before it asks: the step's failure line and the change to the file. */
-function changeText(change: ChangeToDecide, color: boolean): string {
+function changeText(
+  change: ChangeToDecide,
+  color: boolean,
+  colorDiff: (diff: string, color: boolean) => string,
+): string {
   const { step } = change;
   const line = step.failure?.line ?? step.line;
   const where = step.connection === 'main' ? '' : ` (connection ${step.connection})`;
@@ -550,7 +578,9 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
     stdin: context.stdin ?? process.stdin,
-    checkFiles: context.checkFiles ?? checkFiles,
+    checkFiles:
+      context.checkFiles ??
+      (async (paths, options) => (await import('./check.js')).checkFiles(paths, options)),
     env: context.env ?? process.env,
     reporters: context.reporters ?? REPORTERS,
     record: context.record ?? (async (options) => (await import('./record.js')).record(options)),
@@ -761,6 +791,24 @@ export async function runCli(argv: readonly string[], context: Partial<CliContex
   }
 }
 
+/**
+ * Set when this module is the program (bin/protodoc.js): the process is protodoc's own, and the CLI may
+ * tune the VM for a short run. Run in process (the tests, a program calling runCli) it leaves it alone.
+ */
+let ownProcess = false;
+
+/**
+ * WebAssembly stays at V8's baseline tier (Liftoff) from here on. undici parses HTTP/1.1 with llhttp
+ * compiled to WebAssembly, and V8 recompiles llhttp's large state machine with its optimizing tier as
+ * soon as it runs warm: about 100 ms of CPU in every run with an http:// or https:// target, which even
+ * 500 requests do not earn back (they took 435 ms of CPU with it, 310 ms without: bench/README.md,
+ * benchmark 2). Nothing else here runs WebAssembly. Set just before the run, not at start-up: V8 then rejects its cached code for the
+ * built-in modules compiled after a flag changes (17 ms more for a TCP run when set first thing).
+ */
+async function keepWasmAtBaseline(): Promise<void> {
+  (await import('node:v8')).setFlagsFromString('--liftoff-only');
+}
+
 /** True when this module is the program being run (through bin/protodoc.js), not imported. */
 function isMain(): boolean {
   const entry = process.argv[1];
@@ -792,6 +840,7 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
 }
 
 if (isMain()) {
+  ownProcess = true;
   // The exit code, not process.exit(): on a pipe, stdout is written asynchronously, and exiting now would
   // drop everything past the pipe's 64 KiB buffer. Node exits once the writes are flushed.
   process.exitCode = await runCli(process.argv.slice(2), {

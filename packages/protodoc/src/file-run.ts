@@ -69,7 +69,13 @@ export async function runFileJob(
   const replies: FileReply[] = [];
   for (const [k, transcript] of job.transcripts.entries()) {
     const index = job.first + k;
-    const onEvent = (event: RunEvent): void => events.event({ ...event, index });
+    // The event gets its `index` in place: it is the runner's fresh object and goes nowhere else. Copying it
+    // (`{ ...event, index }`, which V8 cannot optimise over the several shapes of events) was the largest self
+    // time of protodoc's own code in a 10,000-step run.
+    const onEvent = (event: RunEvent): void => {
+      (event as RunEvent & { index: number }).index = index;
+      events.event(event as RunEvent & { index: number });
+    };
     const run: RunOptions = { tls: settings.tls };
     const target = job.targets[k];
     // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.

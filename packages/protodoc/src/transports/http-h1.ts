@@ -114,6 +114,21 @@ export function connectH1(socket: Socket, conn: Transport): HttpWire {
 }
 
 /**
+ * The head as written for each request, with the head undici wrote it from: steps that send the same
+ * request share it (http-request.ts), and undici writes the same head for each of them.
+ */
+const asWritten = new WeakMap<HttpRequest, { from: string; head: string }>();
+
+/** {@link headAsWritten}, worked out once per request and undici head. */
+function headAsWrittenOnce(head: string, request: HttpRequest): string {
+  const known = asWritten.get(request);
+  if (known !== undefined && known.from === head) return known.head;
+  const written = headAsWritten(head, request);
+  asWritten.set(request, { from: head, head: written });
+  return written;
+}
+
+/**
  * undici writes `host`, `connection` and `content-length` itself, in lower case and in its own
  * places, whatever the transcript wrote. The transcript's request is sent as written, so each head
  * undici writes is put back in the transcript's order and spelling on its way to the socket; only
@@ -132,7 +147,7 @@ function writeHeadsAsWritten(socket: Socket, unwritten: HttpRequest[], conn: Tra
       chunk.startsWith(`${request.method} ${request.path} `)
     ) {
       unwritten.shift();
-      out = headAsWritten(chunk, request);
+      out = headAsWrittenOnce(chunk, request);
     }
     const written = write.call(this, out, ...rest);
     // -v shows what went out, as it went out.

@@ -161,6 +161,30 @@ export function unfitFor(request: HttpRequest, target: Target): string | null {
 /** Parsed requests by send block: each block is parsed once, when the transcript is checked. */
 const parsed = new WeakMap<Uint8Array, HttpRequest>();
 
+/**
+ * Parsed requests by the text of their block: the steps of a transcript that send the same request
+ * (each step's block is a buffer of its own) share one HttpRequest, so what a transport works out for a
+ * request once (http-h1.ts: the head as written) serves every step that sends it. Bounded like the
+ * matcher's cache of expected lines.
+ */
+const byText = new Map<string, HttpRequest>();
+const BY_TEXT_ENTRIES = 4096;
+
+/** The request a block holds, parsed once per distinct block text; a string says what is wrong. */
+function parseOnce(bytes: Uint8Array): HttpRequest | string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  let request = byText.get(text);
+  if (request === undefined) {
+    const result = parseHttpRequest(bytes);
+    if (typeof result === 'string') return result;
+    if (byText.size >= BY_TEXT_ENTRIES) byText.clear();
+    byText.set(text, result);
+    request = result;
+  }
+  parsed.set(bytes, request);
+  return request;
+}
+
 const SLASH = Buffer.from('/');
 
 /**
@@ -208,13 +232,8 @@ export function checkHttpSteps(
         `${where}: an HTTP server answers requests only: this step on connection '${step.connection}' sends none`,
       );
     }
-    let request = parsed.get(step.send);
-    if (request === undefined) {
-      const result = parseHttpRequest(step.send);
-      if (typeof result === 'string') throw notARequest(result);
-      parsed.set(step.send, result);
-      request = result;
-    }
+    const request = parsed.get(step.send) ?? parseOnce(step.send);
+    if (typeof request === 'string') throw notARequest(request);
     const unfit = unfitFor(request, target);
     if (unfit !== null) throw notARequest(unfit);
   }
@@ -226,25 +245,15 @@ export function checkHttpSteps(
  * @returns null when it is a request that can go to `target`, else what is wrong with it
  */
 export function checkHttpSend(bytes: Uint8Array, target: Target): string | null {
-  let request = parsed.get(bytes);
-  if (request === undefined) {
-    const result = parseHttpRequest(bytes);
-    if (typeof result === 'string') return result;
-    parsed.set(bytes, result);
-    request = result;
-  }
+  const request = parsed.get(bytes) ?? parseOnce(bytes);
+  if (typeof request === 'string') return request;
   return unfitFor(request, target);
 }
 
 /** The request a checked block holds. */
 export function requestFor(bytes: Uint8Array): HttpRequest {
-  let request = parsed.get(bytes);
-  if (request === undefined) {
-    const result = parseHttpRequest(bytes);
-    // Every step is checked before it runs (checkHttpSteps, checkHttpSend): this is a bug.
-    if (typeof result === 'string') throw new Error(`unchecked HTTP request: ${result}`);
-    request = result;
-    parsed.set(bytes, request);
-  }
+  const request = parsed.get(bytes) ?? parseOnce(bytes);
+  // Every step is checked before it runs (checkHttpSteps, checkHttpSend): this is a bug.
+  if (typeof request === 'string') throw new Error(`unchecked HTTP request: ${request}`);
   return request;
 }
