@@ -10,7 +10,6 @@ import { repoPaths } from '../src/paths.js';
 import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
 import {
   createFixture,
-  FAIL,
   type Fixture,
   processesMentioning,
   pushCandidate,
@@ -74,22 +73,22 @@ describe.each([
     // The marker names every shell of a test run in its command line, whatever pid namespace it runs in.
     const marker = 'premerge-crash-run';
     const config = `test: true ${marker}; sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: ${rebase}\ntimeout: 60s\n${writableShared(f.shared)}`;
-    await f.commit({ '.github/premerge.yml': config }, 'configure premerge');
+    // Tests take a moment so that kills land inside runs as well as between them. A push is bad when it adds a
+    // file named broken-*; test.sh itself is master's and no candidate changes it, so no two candidates touch the
+    // same file and a rebase never conflicts (a bad push made from an older master used to conflict with the
+    // test.sh a good one had landed, and rightly got needs-rebase).
+    const testScript =
+      'for f in broken-*; do\n  if [ -e "$f" ]; then sleep 0.2; echo "tests broken: $f" >&2; exit 1; fi\ndone\nsleep 0.3\n';
+    await f.commit({ '.github/premerge.yml': config, 'test.sh': testScript }, 'configure premerge');
     await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:master');
     recordBranchValues(f.origin, 'master', masterLog);
     const initialMaster = await f.rev(f.origin, 'master');
 
-    // Tests take a moment so that kills land inside runs as well as between them.
-    const slowPass = 'sleep 0.3\nexit 0\n';
     const latest = new Map<string, { file: string; bad: boolean; sha: string }>(); // branch -> its latest push
     let pushes = 0;
     const push = async (branch: string, bad: boolean) => {
-      const file = `${branch.replace('/', '-')}-${pushes++}.txt`;
-      const files: Record<string, string> = {
-        [file]: `${branch}\n`,
-        'test.sh': bad ? `sleep 0.2\n${FAIL}` : slowPass,
-      };
-      const sha = await pushCandidate(f, { branch, files });
+      const file = `${bad ? 'broken-' : ''}${branch.replace('/', '-')}-${pushes++}.txt`;
+      const sha = await pushCandidate(f, { branch, files: { [file]: `${branch}\n` } });
       latest.set(branch, { file, bad, sha });
     };
     for (let i = 0; i < 4; i++) await push(`pu/c${i}`, false);
@@ -170,8 +169,9 @@ describe.each([
     const tree = (await f.git(f.origin, 'ls-tree', '--name-only', 'master')).split('\n');
     const { recent } = await readStatus(options);
     for (const [branch, { file, bad, sha }] of latest) {
-      const kind = recent.find((v) => v.sha === sha)?.kind;
-      const why = `seed ${seed}: ${branch}'s latest push (${bad ? 'bad' : 'good'}) got ${kind}`;
+      const verdict = recent.find((v) => v.sha === sha);
+      const kind = verdict?.kind;
+      const why = `seed ${seed}: ${branch}'s latest push (${bad ? 'bad' : 'good'}) got ${kind}${verdict?.reason ? ` (${verdict.reason})` : ''}`;
       expect(tree.includes(file), why).toBe(kind === 'landed');
       const allowed = [bad ? 'failed' : 'landed', ...(rebase ? [] : ['needs-rebase'])];
       expect(allowed, why).toContain(kind);
