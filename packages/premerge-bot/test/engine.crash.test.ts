@@ -257,8 +257,8 @@ describe.each([
     const again = await runOnce(options);
     expect([again.testRuns, again.verdicts.length, again.pendingAtStart]).toEqual([0, 0, 0]);
 
-    // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror.
-    await new Promise((r) => setTimeout(r, 200));
+    // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror. No waiting: a run is
+    //    over once all of its processes are, and each start SIGKILLs what the runs a crash cut off left running.
     expect(processesMentioning(marker), `seed ${seed}`).toEqual([]);
     const paths = repoPaths(f.stateDir, f.origin);
     // The test's tree: pristine, its .git, HOME and TMPDIR gone with the last run.
