@@ -10,6 +10,7 @@ import {
   BIN,
   eventually,
   type Project,
+  processesMentioning,
   project,
   type Sandbox,
   sandbox,
@@ -214,6 +215,13 @@ describe('post-receive hook on a real push', () => {
       `remote: premerge-bot: queued pu ${sha.slice(0, 7)} (nothing ahead of it)`,
     );
     await eventually(() => (master(p.bare) === sha ? true : undefined), 'master to move');
+    // The bot's own landing ran the hook too, which started another bot: one that may look after the next push (on a
+    // loaded machine it did, and tested and logged it). Every bot of this state directory must be done first, so
+    // that the push below is all that happens.
+    await eventually(
+      () => (processesMentioning(p.state).length === 0 ? true : undefined),
+      'the bots of the first push to finish',
+    );
 
     // Without premerge-bot on PATH either: one line saying what to do, at push time and in hook.log.
     const next = await p.commit('more.txt', 'more\n');
