@@ -16,7 +16,7 @@ import { type RepoLock, tryLock } from './lock.js';
 import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
 import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
-import { killOrphanedGroups, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { killOrphanedRuns, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { repoName } from './repo-identity.js';
 import { applyRetention } from './retention.js';
 import { migrateLegacyState } from './state-migration.js';
@@ -317,7 +317,8 @@ async function withSession<T>(
     applyRetention(r.paths.stateDir, r.logs);
     await mirror.ensure();
     await s.guard();
-    await killOrphanedGroups(s.state, (e) => s.emit(e));
+    const { tree, home, tmp } = r.paths.trees;
+    await killOrphanedRuns(s.state, [tree, home, tmp], (e) => s.emit(e));
     // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).
     for (const [runId, run] of s.state.runs) {
       if (!run.ended && !run.passed)

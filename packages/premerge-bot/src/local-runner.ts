@@ -14,14 +14,11 @@ import type { RepoPaths } from './paths.js';
 import { isDead, readStat, signalGroup, signalProcess } from './process-group.js';
 import type { Runner, RunRequest } from './runner.js';
 import { alwaysHidden, bwrapArgs, bwrapProgram, sandboxHomePath } from './sandbox.js';
-import { sweep } from './sweep.js';
+import { RUN_MARKER, runMarker, sweep } from './sweep.js';
 import { type Containment, processGroup, runTest, type TestRunResult, testEnvironment } from './test-run.js';
 import { TestTree } from './test-tree.js';
 import { checkReachable, chownTree, closeToOthers, type TestUser } from './test-user.js';
 import type { Mirror } from './workspace.js';
-
-/** The environment variable that marks a run's processes (for the sweep), `PREMERGE_RUN=<run id>`. */
-export const RUN_MARKER = 'PREMERGE_RUN';
 
 /** Session variables pointing at the bot's desktop session or runtime directory: none of a test's business. */
 const SESSION_VARS = ['XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'DISPLAY', 'WAYLAND_DISPLAY'];
@@ -211,7 +208,7 @@ export class LocalRunner implements Runner {
     if (this.plan.mode === 'same-user') {
       return processGroup({
         env,
-        sweep: { marker: `${RUN_MARKER}=${request.runId}`, under: [trees.tree, trees.home, trees.tmp] },
+        sweep: { marker: runMarker(request.runId), under: [trees.tree, trees.home, trees.tmp] },
       });
     }
     for (const name of SESSION_VARS) delete env[name];

@@ -7,24 +7,49 @@ import { join } from 'node:path';
 import { KEPT_WORKTREE } from './paths.js';
 import { isRecordedGroupAlive, killGroupAndWait } from './process-group.js';
 import type { JournalState } from './store.js';
+import { runMarker, sweep } from './sweep.js';
 import type { EngineEvent } from './types.js';
 import type { Mirror } from './workspace.js';
 
 type Emit = (e: EngineEvent) => void;
 
-/** Kills the process groups of runs the journal shows started but never finished. */
-export async function killOrphanedGroups(state: JournalState, emit: Emit): Promise<void> {
+/**
+ * Ends whatever runs the journal shows started and never finished (cut off by a crash) left running, with SIGKILL:
+ * - the run's recorded process group;
+ * - every process carrying the run's marker ({@link runMarker}; the run is journaled before its first process is
+ *   spawned, and each of them inherits it) or working in `dirs` (the repository's tree, HOME and TMPDIR), as the
+ *   sweep at the end of a run would have (sweep.ts).
+ * The marker is what finds a sandbox whose bot died while bwrap was setting it up: bwrap's pid 1 then waits forever
+ * for a go-ahead from its dead parent, reparented to init, in a session of its own, and, as the init of its pid
+ * namespace, deaf to SIGTERM; its process group was never recorded (that happens once bwrap reports the sandbox
+ * up), and `--die-with-parent` is not in force yet in that process.
+ */
+export async function killOrphanedRuns(
+  state: JournalState,
+  dirs: readonly string[],
+  emit: Emit,
+): Promise<void> {
   for (const [runId, run] of state.runs) {
-    if (run.ended || run.passed || !run.process) continue;
-    const { pgid, startTime } = run.process;
-    if (!isRecordedGroupAlive(pgid, startTime)) continue;
-    const killed = await killGroupAndWait(pgid);
-    if (killed.warning) emit({ type: 'warning', message: `run ${runId}: ${killed.warning}` });
-    if (killed.clean) {
+    if (run.ended || run.passed) continue;
+    if (run.process && isRecordedGroupAlive(run.process.pgid, run.process.startTime)) {
+      const { pgid } = run.process;
+      const killed = await killGroupAndWait(pgid);
+      if (killed.warning) emit({ type: 'warning', message: `run ${runId}: ${killed.warning}` });
+      if (killed.clean) {
+        emit({
+          type: 'recovered',
+          what: 'orphan-process-group',
+          detail: `run ${runId}, process group ${pgid}`,
+        });
+      }
+    }
+    const swept = await sweep({ marker: runMarker(runId), under: dirs });
+    for (const message of swept.warnings) emit({ type: 'warning', message: `run ${runId}: ${message}` });
+    if (swept.killed > 0) {
       emit({
         type: 'recovered',
-        what: 'orphan-process-group',
-        detail: `run ${runId}, process group ${pgid}`,
+        what: 'orphan-process',
+        detail: `run ${runId}: ${swept.killed} process${swept.killed === 1 ? '' : 'es'} carrying its marker or working in its tree`,
       });
     }
   }

@@ -11,6 +11,18 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { allPids, isDead, processUid, readStat, signalProcess } from './process-group.js';
 
+/**
+ * The environment variable that marks every process of a run (`PREMERGE_RUN=<run id>`), from the first one the
+ * runner spawns (bwrap, or the test's shell) on: children inherit it. The run id is journaled before that spawn, so
+ * a bot that dies at any moment of a run leaves the marker to look for in the journal.
+ */
+export const RUN_MARKER = 'PREMERGE_RUN';
+
+/** The `NAME=VALUE` the processes of run `runId` carry in their environment. */
+export function runMarker(runId: string): string {
+  return `${RUN_MARKER}=${runId}`;
+}
+
 export interface SweepCriteria {
   /** `NAME=VALUE` that the run's processes carry in their environment. */
   marker?: string;

@@ -65,7 +65,12 @@ export interface CandidateRef {
 export type EngineEvent =
   | {
       type: 'recovered';
-      what: 'orphan-process-group' | 'stale-worktree' | 'git-lock-file' | 'torn-journal-line';
+      what:
+        | 'orphan-process-group'
+        | 'orphan-process'
+        | 'stale-worktree'
+        | 'git-lock-file'
+        | 'torn-journal-line';
       detail: string;
     }
   | { type: 'fetched'; repo: string; target: string; targetSha: string; candidates: CandidateRef[] }

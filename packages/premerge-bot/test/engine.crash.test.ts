@@ -2,15 +2,14 @@
  * The bot is SIGKILLed at random moments, many times, and restarted. Whatever the moment, master must only ever
  * take values whose test passed, and a final clean run must settle everything exactly once.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatus, runOnce } from '../src/engine.js';
 import { repoPaths } from '../src/paths.js';
-import { builtEngineRunner, startEngine } from './helpers/engine-child.js';
+import { builtEngineRunner, type ChildRun, startEngine } from './helpers/engine-child.js';
 import {
   createFixture,
-  FAIL,
   type Fixture,
   processesMentioning,
   pushCandidate,
@@ -39,6 +38,43 @@ function prng(seed: number): () => number {
   };
 }
 
+/** The journal file's identity (inode and birth time), which only a compaction's rename changes; null when absent. */
+function journalIdentity(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}/${st.birthtimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** When a run is SIGKILLed: `delay` ms after its `event`-th engine event (one JSON line each on stderr), 0: its start. */
+interface KillPoint {
+  event: number;
+  delay: number;
+}
+
+/** Arms the kill of `run` at `at`; returns what disarms it. */
+function killAt(run: ChildRun, at: KillPoint): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let seen = 0;
+  const arm = () => {
+    timer = setTimeout(() => run.child.kill('SIGKILL'), at.delay);
+  };
+  const onData = (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 0x0a) seen++;
+    if (seen < at.event) return;
+    run.child.stderr?.off('data', onData);
+    arm();
+  };
+  if (at.event === 0) arm();
+  else run.child.stderr?.on('data', onData);
+  return () => {
+    clearTimeout(timer);
+    run.child.stderr?.off('data', onData);
+  };
+}
+
 function findLocks(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
@@ -51,10 +87,11 @@ function findLocks(dir: string): string[] {
 }
 
 describe.each([
-  // Kill delays span about one busy run of the bot in that mode (stacking and rebasing take longer).
-  { rebase: true, iterations: 20, maxDelay: 3000 },
-  { rebase: false, iterations: 15, maxDelay: 1200 },
-])('crash safety (rebase: $rebase)', ({ rebase, iterations, maxDelay }) => {
+  // Kill delays from the start span about one busy run of the bot in that mode (stacking and rebasing take longer),
+  // and kills after an event reach about as far into one.
+  { rebase: true, iterations: 20, maxDelay: 3000, maxEvent: 24 },
+  { rebase: false, iterations: 15, maxDelay: 1200, maxEvent: 16 },
+])('crash safety (rebase: $rebase)', ({ rebase, iterations, maxDelay, maxEvent }) => {
   it('SIGKILLed at random moments and restarted, master only ever holds commits that passed', async ({
     onTestFailed,
   }) => {
@@ -74,22 +111,22 @@ describe.each([
     // The marker names every shell of a test run in its command line, whatever pid namespace it runs in.
     const marker = 'premerge-crash-run';
     const config = `test: true ${marker}; sh test.sh && git rev-parse HEAD >> ${passes}\ncandidates: "pu/*"\nrebase: ${rebase}\ntimeout: 60s\n${writableShared(f.shared)}`;
-    await f.commit({ '.github/premerge.yml': config }, 'configure premerge');
+    // Tests take a moment so that kills land inside runs as well as between them. A push is bad when it adds a
+    // file named broken-*; test.sh itself is master's and no candidate changes it, so no two candidates touch the
+    // same file and a rebase never conflicts (a bad push made from an older master used to conflict with the
+    // test.sh a good one had landed, and rightly got needs-rebase).
+    const testScript =
+      'for f in broken-*; do\n  if [ -e "$f" ]; then sleep 0.2; echo "tests broken: $f" >&2; exit 1; fi\ndone\nsleep 0.3\n';
+    await f.commit({ '.github/premerge.yml': config, 'test.sh': testScript }, 'configure premerge');
     await f.git(f.work, 'push', '--quiet', 'origin', 'HEAD:master');
     recordBranchValues(f.origin, 'master', masterLog);
     const initialMaster = await f.rev(f.origin, 'master');
 
-    // Tests take a moment so that kills land inside runs as well as between them.
-    const slowPass = 'sleep 0.3\nexit 0\n';
     const latest = new Map<string, { file: string; bad: boolean; sha: string }>(); // branch -> its latest push
     let pushes = 0;
     const push = async (branch: string, bad: boolean) => {
-      const file = `${branch.replace('/', '-')}-${pushes++}.txt`;
-      const files: Record<string, string> = {
-        [file]: `${branch}\n`,
-        'test.sh': bad ? `sleep 0.2\n${FAIL}` : slowPass,
-      };
-      const sha = await pushCandidate(f, { branch, files });
+      const file = `${bad ? 'broken-' : ''}${branch.replace('/', '-')}-${pushes++}.txt`;
+      const sha = await pushCandidate(f, { branch, files: { [file]: `${branch}\n` } });
       latest.set(branch, { file, bad, sha });
     };
     for (let i = 0; i < 4; i++) await push(`pu/c${i}`, false);
@@ -98,20 +135,41 @@ describe.each([
     // A small journal threshold: the journal is compacted (rewritten) at most session starts, so kills land in
     // compactions too.
     const options = { repo: f.origin, stateDir: f.stateDir, pollIntervalMs: 100, journalCompactBytes: 2048 };
+    // A compaction writes a new journal and renames it over the old one (store.ts rewriteJournal), and nothing else
+    // replaces the file (sessions append to it). So a journal whose identity (inode, birth time) changed between
+    // two runs was compacted: seen in the journal itself, also when the SIGKILL came after the rename and before the
+    // run's 'compacted' line was written.
+    const journal = repoPaths(f.stateDir, f.origin).journal;
+    let journalId: string | null = null;
     let compactions = 0;
-    const countCompactions = (stderr: string) => {
-      compactions += stderr.split('\n').filter((line) => line.startsWith('{"type":"compacted"')).length;
+    const settle = (result: Awaited<ChildRun['done']>) => {
+      if (result.code !== null && result.code !== 0) {
+        throw new Error(
+          `seed ${seed}: engine child failed on its own (exit ${result.code}): ${result.stderr}`,
+        );
+      }
+      const said = result.stderr.split('\n').filter((line) => line.startsWith('{"type":"compacted"')).length;
+      const id = journalIdentity(journal);
+      const replaced = journalId !== null && id !== null && id !== journalId;
+      if (id !== null) journalId = id;
+      compactions += Math.max(said, replaced ? 1 : 0);
     };
-    const kills: number[] = [];
+    const kills: string[] = [];
     let killed = 0;
     // A run that ends before its kill lands is no test of a crash: keep going (up to three times as many runs)
     // until at least a quarter of the planned runs were killed mid-work.
     const minKills = Math.ceil(iterations / 4);
     for (let i = 0; i < iterations || (killed < minKills && i < iterations * 3); i++) {
       const run = startEngine(runner, options);
-      const delay = Math.floor(100 + random() * (maxDelay - 100));
-      kills.push(delay);
-      const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+      // Where the kill lands is drawn relative to the bot's progress: a delay after its k-th event, or after its
+      // start (k = 0: start-up, the journal's compaction, recovery). Timed from the start alone, on a loaded
+      // machine every kill came before the bot had journaled anything.
+      const [anchor, wait] = [random(), random()];
+      const at: KillPoint =
+        anchor < 0.3
+          ? { event: 0, delay: Math.floor(100 + wait * (maxDelay - 100)) }
+          : { event: 1 + Math.floor(((anchor - 0.3) / 0.7) * maxEvent), delay: Math.floor(wait * 600) };
+      const disarm = killAt(run, at);
       // Keep the bot busy: new pushes while it runs (some land mid-test and supersede it), now and then a bad one.
       const pushDelay = Math.floor(random() * 800);
       const branch = `pu/c${Math.floor(random() * 5)}`;
@@ -119,23 +177,42 @@ describe.each([
       await new Promise((r) => setTimeout(r, pushDelay));
       await push(branch, bad);
       const result = await run.done;
-      clearTimeout(timer);
-      countCompactions(result.stderr);
+      disarm();
+      const events = result.stderr.split('\n').length - 1;
+      kills.push(`${at.event}+${at.delay}ms:${result.signal === 'SIGKILL' ? 'killed' : 'ended'}@${events}`);
       if (result.signal === 'SIGKILL') killed++;
-      if (result.code !== null && result.code !== 0) {
-        throw new Error(
-          `seed ${seed}: engine child failed on its own (exit ${result.code}): ${result.stderr}`,
-        );
-      }
+      settle(result);
     }
 
     // The storm must really have hit the bot while it worked, not only between runs.
     expect(killed, `seed ${seed}`).toBeGreaterThanOrEqual(minKills);
+    // And it covers a compaction, however the kills fell: while none happened (the journal stayed under the
+    // threshold between kills, as on a loaded machine), runs go on, each after a push, until one starts on a
+    // journal past the threshold; that one compacts it and is SIGKILLed as soon as it says so. A run that is not
+    // cut short tests the push it was started after, and journals that run and its verdict (more than 1 KiB), so
+    // two such runs take the journal past 2 KiB, and that many run records make it worth compacting.
+    let extra = 0;
+    for (; compactions === 0 && extra < 10; extra++) {
+      await push(`pu/c${Math.floor(random() * 5)}`, random() < 0.25);
+      const run = startEngine(runner, options);
+      let said = '';
+      run.child.stderr!.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+        if (said.includes('{"type":"compacted"')) run.child.kill('SIGKILL');
+      });
+      settle(await run.done);
+    }
+    expect(
+      compactions,
+      `seed ${seed}: the journal was compacted (${extra} runs after the storm)`,
+    ).toBeGreaterThan(0);
     if (process.env['PREMERGE_CRASH_DEBUG'])
       console.log({
         seed,
         killed,
         kills,
+        compactions,
+        extra,
         masterValues: readLines(masterLog).length,
         passes: readLines(passes).length,
       });
@@ -143,8 +220,7 @@ describe.each([
     // A final clean run (in a child, as a restarted bot would) settles everything.
     const final = await startEngine(runner, options).done;
     expect(final.code, `seed ${seed}: ${final.stderr}`).toBe(0);
-    countCompactions(final.stderr);
-    expect(compactions, `seed ${seed}: the journal was compacted`).toBeGreaterThan(0);
+    settle(final);
 
     // 1. Every value master ever took passed its test as it stands.
     const passed = new Set(readLines(passes));
@@ -170,8 +246,9 @@ describe.each([
     const tree = (await f.git(f.origin, 'ls-tree', '--name-only', 'master')).split('\n');
     const { recent } = await readStatus(options);
     for (const [branch, { file, bad, sha }] of latest) {
-      const kind = recent.find((v) => v.sha === sha)?.kind;
-      const why = `seed ${seed}: ${branch}'s latest push (${bad ? 'bad' : 'good'}) got ${kind}`;
+      const verdict = recent.find((v) => v.sha === sha);
+      const kind = verdict?.kind;
+      const why = `seed ${seed}: ${branch}'s latest push (${bad ? 'bad' : 'good'}) got ${kind}${verdict?.reason ? ` (${verdict.reason})` : ''}`;
       expect(tree.includes(file), why).toBe(kind === 'landed');
       const allowed = [bad ? 'failed' : 'landed', ...(rebase ? [] : ['needs-rebase'])];
       expect(allowed, why).toContain(kind);
@@ -180,8 +257,8 @@ describe.each([
     const again = await runOnce(options);
     expect([again.testRuns, again.verdicts.length, again.pendingAtStart]).toEqual([0, 0, 0]);
 
-    // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror.
-    await new Promise((r) => setTimeout(r, 200));
+    // 4. Nothing left behind: no test process, no worktree, no git lock file in the mirror. No waiting: a run is
+    //    over once all of its processes are, and each start SIGKILLs what the runs a crash cut off left running.
     expect(processesMentioning(marker), `seed ${seed}`).toEqual([]);
     const paths = repoPaths(f.stateDir, f.origin);
     // The test's tree: pristine, its .git, HOME and TMPDIR gone with the last run.

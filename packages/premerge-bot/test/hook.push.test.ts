@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installAliases } from '../src/aliases.js';
 import { HOOK_LOG, installHook } from '../src/hook.js';
+import { readStatus } from '../src/status.js';
 import { type WatchEvent, watch } from '../src/watch.js';
 import {
   BIN,
   eventually,
   type Project,
+  processesMentioning,
   project,
   type Sandbox,
   sandbox,
@@ -155,6 +157,16 @@ describe('post-receive hook on a real push', () => {
     expect(first.stderr).toContain(
       `remote: premerge-bot: queued pu/alice ${a.slice(0, 7)} (nothing ahead of it); git pu-status shows where it stands`,
     );
+    // The run the first push started must be testing pu/alice, alone, before pu/bob is pushed: a bot that looks
+    // after pu/bob's ref moved (git updates refs before post-receive runs) stacks both into one run (rebase: true),
+    // and the answer is then rightly "testing pu/bob". Held at the gate, pu/alice's run takes nothing else in.
+    await eventually(async () => {
+      const status = await readStatus({ repo: p.bare, stateDir: p.state }).catch(() => undefined);
+      const running = status?.running ?? [];
+      return running.length === 1 && running[0]!.members.map((m) => m.branch).join() === 'pu/alice'
+        ? true
+        : undefined;
+    }, 'the test of pu/alice alone');
     await box.git(p.clone, 'switch', '-q', '-c', 'bob', 'master');
     const b = await p.commit('b.txt', 'b\n');
     expect(push('origin', 'HEAD:refs/heads/pu/bob').stderr).toContain(
@@ -165,7 +177,9 @@ describe('post-receive hook on a real push', () => {
     );
     await box.git(p.clone, 'switch', '-q', '-c', 'carol', 'master');
     const c = await p.commit('BROKEN', 'x\n');
-    push('origin', 'HEAD:refs/heads/pu/carol');
+    expect(push('origin', 'HEAD:refs/heads/pu/carol').stderr).toContain(
+      `remote: premerge-bot: queued pu/carol ${c.slice(0, 7)} (2 ahead of it)`,
+    );
     writeFileSync(gate, '');
     await eventually(async () => {
       const note = box.gitStatus(p.bare, 'notes', '--ref=premerge', 'show', c);
@@ -201,6 +215,13 @@ describe('post-receive hook on a real push', () => {
       `remote: premerge-bot: queued pu ${sha.slice(0, 7)} (nothing ahead of it)`,
     );
     await eventually(() => (master(p.bare) === sha ? true : undefined), 'master to move');
+    // The bot's own landing ran the hook too, which started another bot: one that may look after the next push (on a
+    // loaded machine it did, and tested and logged it). Every bot of this state directory must be done first, so
+    // that the push below is all that happens.
+    await eventually(
+      () => (processesMentioning(p.state).length === 0 ? true : undefined),
+      'the bots of the first push to finish',
+    );
 
     // Without premerge-bot on PATH either: one line saying what to do, at push time and in hook.log.
     const next = await p.commit('more.txt', 'more\n');
