@@ -18,6 +18,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { installAliases, uninstallAliases } from './aliases.js';
 import { parseDuration } from './config.js';
 import {
+  type EngineEvent,
   type EngineOptions,
   findRunLog,
   landConfigChange,
@@ -384,6 +385,12 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
       );
     });
 
+  /** What `land` and `retry`, about one candidate, print of the engine's events: its test and its verdict. */
+  const printOneCandidate = (e: EngineEvent): void => {
+    if (e.type === 'test-started' || e.type === 'isolation' || e.type === 'warning' || e.type === 'verdict')
+      out(formatEngineEvent(e));
+  };
+
   program
     .command('land')
     .description('test a candidate that changes .github/premerge.yml under its new config, and land it')
@@ -399,15 +406,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     )
     .action(async (sha: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
       const options = engineOptions(o);
-      options.onEvent = (e) => {
-        if (
-          e.type === 'test-started' ||
-          e.type === 'isolation' ||
-          e.type === 'warning' ||
-          e.type === 'verdict'
-        )
-          out(formatEngineEvent(e));
-      };
+      options.onEvent = printOneCandidate;
       const report = await landConfigChange(options, sha);
       if (!report.verdicts.some((v) => v.kind === 'landed')) outcome.code = EXIT.notLanded;
     });
@@ -421,15 +420,7 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     .argument('<sha>')
     .action(async (sha: string, o: { repo: string; candidatesFrom?: string; stateDir?: string }) => {
       const options = engineOptions(o);
-      options.onEvent = (e) => {
-        if (
-          e.type === 'test-started' ||
-          e.type === 'isolation' ||
-          e.type === 'warning' ||
-          e.type === 'verdict'
-        )
-          out(formatEngineEvent(e));
-      };
+      options.onEvent = printOneCandidate;
       const report = await retryCandidate(options, sha);
       if (report.already) {
         out(`${report.retried.slice(0, 12)} already landed: ${formatVerdict(report.already)}`);

@@ -3,6 +3,7 @@
  * object per line (with a timestamp) everywhere else, for log collectors.
  */
 import type { EngineEvent, OnceReport, StatusReport, Verdict } from './engine.js';
+import type { SchedulerEvent } from './scheduler.js';
 import type { WatchEvent } from './watch.js';
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -61,11 +62,9 @@ export function formatEngineEvent(e: EngineEvent): string {
   }
 }
 
-/** One human line for a daemon event. */
-export function formatWatchEvent(e: WatchEvent): string {
+/** One human line for an event of the scheduler that `watch` and `serve` share. */
+export function formatSchedulerEvent(e: SchedulerEvent): string {
   switch (e.type) {
-    case 'listening':
-      return `watching ${e.repos.join(', ')} (hooks poke ${e.socket})`;
     case 'poked':
       return `${e.repo}: poked by a push`;
     case 'run-started':
@@ -76,8 +75,18 @@ export function formatWatchEvent(e: WatchEvent): string {
       return `${e.repo}: error: ${e.message}${e.stack ? `\n${e.stack}` : ''}`;
     case 'engine':
       return `${e.repo}: ${formatEngineEvent(e.event)}`;
+  }
+}
+
+/** One human line for a daemon event. */
+export function formatWatchEvent(e: WatchEvent): string {
+  switch (e.type) {
+    case 'listening':
+      return `watching ${e.repos.join(', ')} (hooks poke ${e.socket})`;
     case 'stopped':
       return 'stopped';
+    default:
+      return formatSchedulerEvent(e);
   }
 }
 

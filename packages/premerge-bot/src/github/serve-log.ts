@@ -1,5 +1,5 @@
 /** `serve`'s log: one human line per event on a terminal, one JSON object per line elsewhere. */
-import { formatEngineEvent, summarize } from '../progress.js';
+import { formatSchedulerEvent, summarize } from '../progress.js';
 import type { ServeEvent } from './serve.js';
 
 /** One human line for an App event. */
@@ -19,18 +19,12 @@ export function formatServeEvent(e: ServeEvent): string {
       return `reconcile failed (tried again at the next interval): ${e.message}`;
     case 'scheduled':
       return `${e.repo}: to look at (${e.why})`;
-    case 'run-started':
-      return `${e.repo}: looking for candidates`;
-    case 'run-finished':
-      return `${e.repo}: ${summarize(e.report)}`;
-    case 'run-failed':
-      return `${e.repo}: error: ${e.message}${e.stack ? `\n${e.stack}` : ''}`;
-    case 'engine':
-      return `${e.repo}: ${formatEngineEvent(e.event)}`;
     case 'notice':
       return e.message;
     case 'stopped':
       return 'stopped';
+    default:
+      return formatSchedulerEvent(e);
   }
 }
 

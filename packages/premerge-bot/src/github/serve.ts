@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { Webhooks } from '@octokit/webhooks';
 import { knownSecrets } from '../bot-status.js';
 import { matchesCandidate, type PremergeConfig, parseConfig } from '../config.js';
-import type { EngineEvent, EngineOptions, OnceReport } from '../engine.js';
+import type { EngineOptions } from '../engine.js';
 import { IsolationError, ListenError, PremergeError } from '../errors.js';
 import type { Forge, ForgeContext } from '../forge.js';
 import { isolationSettings, planIsolation } from '../isolation.js';
 import { defaultTreesDir } from '../paths.js';
 import { githubIdentity } from '../repo-identity.js';
-import { Scheduler } from '../scheduler.js';
+import { Scheduler, type SchedulerEvent } from '../scheduler.js';
 import {
   type AppCredentials,
   apiError,
@@ -70,10 +70,7 @@ export type ServeEvent =
   | { type: 'reconciled'; repositories: number; queued: string[] }
   | { type: 'reconcile-failed'; message: string }
   | { type: 'scheduled'; repo: string; why: string }
-  | { type: 'run-started'; repo: string }
-  | { type: 'run-finished'; repo: string; report: OnceReport }
-  | { type: 'run-failed'; repo: string; code: string | undefined; message: string; stack?: string }
-  | { type: 'engine'; repo: string; event: EngineEvent }
+  | Exclude<SchedulerEvent, { type: 'poked' }>
   | { type: 'notice'; message: string }
   | { type: 'stopped' };
 
@@ -159,19 +156,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     intervalMs: Number.POSITIVE_INFINITY,
     signal: stopping,
     onEvent: (e) => {
-      const name = nameOf.get(e.repo) ?? e.repo;
-      if (e.type === 'engine') emit({ type: 'engine', repo: name, event: e.event });
-      else if (e.type === 'run-started') emit({ type: 'run-started', repo: name });
-      else if (e.type === 'run-finished') emit({ type: 'run-finished', repo: name, report: e.report });
-      else if (e.type === 'run-failed') {
-        emit({
-          type: 'run-failed',
-          repo: name,
-          code: e.code,
-          message: e.message,
-          ...(e.stack ? { stack: e.stack } : {}),
-        });
-      }
+      // Its pokes are serve's own `scheduled` events; the rest name the repository as serve's log does.
+      if (e.type !== 'poked') emit({ ...e, repo: nameOf.get(e.repo) ?? e.repo });
     },
   });
   /** `owner/name` by the URL the scheduler knows a repository by, for the log. */
