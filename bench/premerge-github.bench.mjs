@@ -9,6 +9,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { startStandin } from '../tests/github-standin/index.mjs';
+import { git, gitEnv } from './lib/git.mjs';
 import { pinned } from './lib/pin.mjs';
 import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
 import { ROOT } from './lib/protodoc.mjs';
@@ -24,22 +25,6 @@ const CONNECTIONS = 16;
 const PUSHES = Number(process.env.BENCH_GITHUB_PUSHES ?? 30);
 
 const now = () => performance.timeOrigin + performance.now();
-const gitEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_'))),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  GIT_TERMINAL_PROMPT: '0',
-};
-/**
- * git, asynchronous: the stand-in answers from this process.
- * @param {string} cwd
- * @param {...string} args
- */
-const git = async (cwd, ...args) =>
-  (await runOk(`git ${args[0]}`, 'git', args, { cwd, env: gitEnv })).stdout.trim();
 
 /** @param {number[]} values @param {number} p  0..100 */
 function percentile(values, p) {

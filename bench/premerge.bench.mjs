@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { git, gitEnv } from './lib/git.mjs';
 import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
 import { ROOT } from './lib/protodoc.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
@@ -23,21 +24,6 @@ const TARGET_RATIO = 10;
 /** @typedef {{ start: number, land: number }} Overhead  ms: push seen -> test started, test passed -> master moved */
 
 const now = () => performance.timeOrigin + performance.now();
-const gitEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_'))),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  GIT_TERMINAL_PROMPT: '0',
-};
-/**
- * @param {string} cwd
- * @param {...string} args
- */
-const git = async (cwd, ...args) =>
-  (await runOk(`git ${args[0]}`, 'git', args, { cwd, env: gitEnv })).stdout.trim();
 
 /**
  * Feeds a generated history to `git fast-import`: FILES files in the first commit, then one file changed per commit.
