@@ -16,7 +16,7 @@ import { type RepoLock, tryLock } from './lock.js';
 import { type EngineOptions, type Resolved, resolveOptions, writeRepoRecord } from './options.js';
 import { publishNow, startHeartbeat } from './publication.js';
 import { landedMember, landStack, processQueue } from './queue.js';
-import { killOrphanedRuns, removeGitLocks, removeStaleWorktrees } from './recovery.js';
+import { cleanTreeCutOff, killOrphanedRuns, removeGitLocks, removeStaleWorktrees } from './recovery.js';
 import { repoName } from './repo-identity.js';
 import { applyRetention } from './retention.js';
 import { migrateLegacyState } from './state-migration.js';
@@ -29,6 +29,7 @@ import {
   rewriteJournal,
   settlingVerdicts,
 } from './store.js';
+import { TestTree } from './test-tree.js';
 import { targetMissing } from './trusted-config.js';
 import type { EngineEvent, OnceReport, Verdict } from './types.js';
 import { pokeWatch, servesHere } from './watch-ipc.js';
@@ -319,6 +320,7 @@ async function withSession<T>(
     await s.guard();
     const { tree, home, tmp } = r.paths.trees;
     await killOrphanedRuns(s.state, [tree, home, tmp], (e) => s.emit(e));
+    await cleanTreeCutOff(new TestTree(r.paths.trees, r.paths.treeGit, mirror), (e) => s.emit(e));
     // Runs cut off by a crash are not verdicts: close them (their candidates stay pending and run again).
     for (const [runId, run] of s.state.runs) {
       if (!run.ended && !run.passed)

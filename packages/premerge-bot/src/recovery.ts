@@ -8,6 +8,7 @@ import { KEPT_WORKTREE } from './paths.js';
 import { isRecordedGroupAlive, killGroupAndWait } from './process-group.js';
 import type { JournalState } from './store.js';
 import { runMarker, sweep } from './sweep.js';
+import type { TestTree } from './test-tree.js';
 import type { EngineEvent } from './types.js';
 import type { Mirror } from './workspace.js';
 
@@ -117,4 +118,16 @@ function mtime(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * A crash between a run and the cleaning after it leaves the test's files, its `.git`, HOME and TMPDIR in the tree
+ * until the next run: cleaned now (once {@link killOrphanedRuns} ended whatever of the run still ran), so that
+ * nothing of a test outlives the bot's next start, even when nothing is left to test.
+ */
+export async function cleanTreeCutOff(tree: TestTree, emit: Emit): Promise<void> {
+  if (!tree.mayHoldARun()) return;
+  tree.cleanAfterRun();
+  await tree.settle();
+  emit({ type: 'recovered', what: 'test-tree', detail: tree.paths.tree });
 }

@@ -258,6 +258,14 @@ export class TestTree {
     });
   }
 
+  /**
+   * What a run left may still be in the tree: a tree was prepared (its git directory exists) and no cleaning
+   * finished since, as when a crash cut the bot off between a run and its cleaning.
+   */
+  mayHoldARun(): boolean {
+    return existsSync(join(this.gitDir, 'HEAD')) && !existsSync(this.cleanedMarker);
+  }
+
   /** The runs are over for now: the cleaning after the last one is done. */
   async settle(): Promise<void> {
     await this.cleaning;

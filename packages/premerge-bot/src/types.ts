@@ -70,6 +70,7 @@ export type EngineEvent =
         | 'orphan-process'
         | 'stale-worktree'
         | 'git-lock-file'
+        | 'test-tree'
         | 'torn-journal-line';
       detail: string;
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runOnce } from '../src/engine.js';
@@ -160,6 +160,38 @@ describe('runOnce: stopping, racing and recovering', () => {
     expect(existsSync(join(paths.worktrees, 'dead'))).toBe(false);
     expect(existsSync(join(paths.mirror, 'packed-refs.lock'))).toBe(false);
     expect(report.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+  });
+
+  it('on start, cleans what a run cut off before its cleaning left in the tree, with nothing left to test', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { 'a.txt': 'a\n' } });
+    const first = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(first.verdicts.map((v) => [v.kind, v.sha])).toEqual([['landed', sha]]);
+    // As a bot SIGKILLed after recording the verdict and before its cleaning finished finds it: the test's .git,
+    // an output, HOME and TMPDIR still full, and the tree not marked cleaned.
+    const { trees, treeGit } = repoPaths(f.stateDir, f.origin);
+    rmSync(join(treeGit, 'premerge-cleaned'), { force: true });
+    mkdirSync(join(trees.tree, '.git'), { recursive: true });
+    writeFileSync(join(trees.tree, 'build-output'), 'left\n');
+    writeFileSync(join(trees.home, '.secret'), 'left\n');
+    mkdirSync(join(trees.tmp, 'scratch'), { recursive: true });
+    const events: EngineEvent[] = [];
+    const second = await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => events.push(e) });
+    expect([second.testRuns, second.verdicts.length]).toEqual([0, 0]);
+    expect(events.flatMap((e) => (e.type === 'recovered' ? [[e.what, e.detail]] : []))).toEqual([
+      ['test-tree', trees.tree],
+    ]);
+    expect([
+      existsSync(join(trees.tree, '.git')),
+      existsSync(join(trees.tree, 'build-output')),
+      readdirSync(trees.home),
+      readdirSync(trees.tmp),
+      existsSync(join(trees.tree, 'a.txt')),
+    ]).toEqual([false, false, [], [], true]);
+    // Cleaned once: the next start has nothing to recover.
+    const third: EngineEvent[] = [];
+    await runOnce({ repo: f.origin, stateDir: f.stateDir, onEvent: (e) => third.push(e) });
+    expect(third.filter((e) => e.type === 'recovered')).toEqual([]);
   });
 
   it('works when started from a hook, with GIT_DIR=. inherited', async () => {

@@ -74,7 +74,17 @@ export interface Outcome {
  * checks exactly, when the suite itself runs on GitHub Actions); `env` is laid over it.
  */
 export function binEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, GITHUB_ACTIONS: undefined, ...env };
+  // CI and NODE_DISABLE_COLORS turn colour off in Node's own `hasColors()` (a CI machine sets CI=true):
+  // tests decide the colour environment themselves.
+  return {
+    ...process.env,
+    NO_COLOR: undefined,
+    FORCE_COLOR: undefined,
+    NODE_DISABLE_COLORS: undefined,
+    CI: undefined,
+    GITHUB_ACTIONS: undefined,
+    ...env,
+  };
 }
 
 /** Runs the binary with `args` in `cwd`, in {@link binEnv}`(env)`. */
