@@ -115,6 +115,10 @@ export async function serveDemo(options, io) {
         '',
         `  git clone ${standin.cloneUrlFor(demo.repo, demo.developer)}`,
         '',
+        'and in the clone, the aliases, told that this GitHub is at its own address:',
+        '',
+        `  premerge-bot alias install --github ${standin.url}`,
+        '',
         options.quiet
           ? 'Ctrl-C stops the stand-in.'
           : 'Requests and deliveries follow; Ctrl-C stops the stand-in.',

@@ -35,7 +35,13 @@
         failed | timed-out)
           echo "git pup: $short already $kind, which is final: premerge-bot does not test it again; push a new commit, or ask whoever runs the bot for premerge-bot retry $short" ;;
         landed) echo "git pup: $short already landed" ;;
-        *) echo "git pup: no premerge-bot hook answered on $remote: the push is tested when a bot looks (watch or cron)" ;;
+        *)
+          checks=$(premerge_checks "$remote" "$head")
+          if [ -n "$checks" ]; then
+            echo "git pup: on GitHub premerge-bot answers with a check run on the commit: $checks"
+          else
+            echo "git pup: no premerge-bot hook answered on $remote: the push is tested when a bot looks (watch or cron)"
+          fi ;;
       esac ;;
   esac
 }; f

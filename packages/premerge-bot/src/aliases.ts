@@ -19,6 +19,8 @@ const MARKER = ': premerge-bot;';
 /** Git config keys the aliases read at run time; install writes them, uninstall removes them. */
 const REMOTE_KEY = 'premerge.remote';
 const BRANCH_KEY = 'premerge.branch';
+/** The web address of a GitHub Enterprise Server whose App answers pushes with check runs (github.com is known). */
+const GITHUB_KEY = 'premerge.github';
 /** What `git pup` pushed last from this clone: `SHA REMOTE BRANCH`. */
 const PUSHED_KEY = 'premerge.pushed';
 
@@ -29,6 +31,13 @@ const PUSHED_KEY = 'premerge.pushed';
  * from the notes (`refs/notes/premerge`), the rest from the bot's status (`refs/premerge/status`, bot-status.ts).
  */
 function aliasBody(name: string): string {
+  const body = readAliasFile(name);
+  if (!body.startsWith(MARKER)) throw new Error(`aliases/${name}.sh must start with '${MARKER}'`);
+  // The function both aliases call to point at GitHub's check run, defined first in each.
+  return `${MARKER}\n${readAliasFile('github-checks')}\n${body.slice(MARKER.length).trimStart()}`;
+}
+
+function readAliasFile(name: string): string {
   return readFileSync(new URL(`../aliases/${name}.sh`, import.meta.url), 'utf8').trimEnd();
 }
 
@@ -55,6 +64,11 @@ export interface AliasOptions {
    * @default 'pu'
    */
   branch?: string;
+  /**
+   * The web address of the GitHub Enterprise Server the remote is on, where premerge-bot runs as a GitHub App:
+   * `git pup` and `git pu-status` then point at the commit's check run. A remote on github.com needs none.
+   */
+  github?: string;
   /**
    * Write to the user's ~/.gitconfig (`git config --global`) instead of the clone's .git/config.
    * @default false
@@ -129,6 +143,7 @@ export async function installAliases(options: AliasOptions = {}): Promise<AliasR
     await git(cwd, ['config', scope, `alias.${name}`, body]);
   await setOrUnset(cwd, scope, REMOTE_KEY, options.remote);
   await setOrUnset(cwd, scope, BRANCH_KEY, options.branch);
+  await setOrUnset(cwd, scope, GITHUB_KEY, options.github);
   return { scope: scope === '--global' ? 'global' : 'local', aliases: Object.keys(ALIASES) };
 }
 
@@ -140,7 +155,7 @@ async function setOrUnset(cwd: string, scope: string, key: string, value: string
 
 /** Removes the aliases premerge-bot installed (and its premerge.* settings) from the same scope; leaves others'. */
 export async function uninstallAliases(
-  options: Omit<AliasOptions, 'remote' | 'branch'> = {},
+  options: Omit<AliasOptions, 'remote' | 'branch' | 'github'> = {},
 ): Promise<AliasReport> {
   const { cwd, scope } = await scopeFor(options);
   const removed: string[] = [];
@@ -152,6 +167,7 @@ export async function uninstallAliases(
   }
   await setOrUnset(cwd, scope, REMOTE_KEY, undefined);
   await setOrUnset(cwd, scope, BRANCH_KEY, undefined);
+  await setOrUnset(cwd, scope, GITHUB_KEY, undefined);
   if (scope === '--local') await setOrUnset(cwd, scope, PUSHED_KEY, undefined);
   return { scope: scope === '--global' ? 'global' : 'local', aliases: removed };
 }

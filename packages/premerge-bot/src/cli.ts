@@ -439,8 +439,12 @@ export function createProgram(ctx: CliContext, outcome: { code: number } = { cod
     .description('install the aliases in this clone (or for every clone with --per-user)')
     .option('--remote <name>', 'remote git pup pushes to when none is given (default origin)')
     .option('--branch <name>', 'candidate branch on the remote, e.g. pu/alice (default pu)')
+    .option(
+      '--github <url>',
+      "web address of the GitHub Enterprise Server the remote is on (github.com is known): point at the bot's check runs",
+    )
     .option('--per-user', 'write to ~/.gitconfig instead of this clone')
-    .action(async (o: { remote?: string; branch?: string; perUser?: boolean }) => {
+    .action(async (o: { remote?: string; branch?: string; github?: string; perUser?: boolean }) => {
       const r = await installAliases({ cwd: ctx.cwd, ...o });
       out(`installed git ${r.aliases.join(', git ')} (${r.scope})`);
     });

@@ -174,6 +174,36 @@ describe('git pu-status', () => {
     expect((await git(alice, 'pu-status', '--wait=soon')).code).toBe(2);
   });
 
+  it('on a github.com remote points at the check run, the one answer GitHub gives, and does not wait for notes', async () => {
+    f = await createFixture();
+    const alice = await colleague('alice');
+    // The remote is GitHub's, as a developer's clone has it; git reaches the local origin through insteadOf.
+    const url = 'git@github.com:acme/widgets.git';
+    await f.git(alice, 'config', 'remote.origin.url', url);
+    await f.git(alice, 'config', `url.${f.origin}.insteadOf`, url);
+    const a = await work(alice, 'topic', 'a.txt');
+    const checks = `https://github.com/acme/widgets/commit/${a}/checks`;
+    const pushed = await git(alice, 'pup');
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toContain(
+      `git pup: on GitHub premerge-bot answers with a check run on the commit: ${checks}\n`,
+    );
+    expect(pushed.stdout).not.toContain('no premerge-bot hook answered');
+    const status = await git(alice, 'pu-status', '--wait=1h');
+    expect(status).toEqual({
+      code: 2,
+      stdout: `pu ${a}: on GitHub premerge-bot answers with a check run on the commit, which git cannot read: ${checks}\n`,
+      stderr: '',
+    });
+    // A GitHub Enterprise Server, named at install; https remotes too.
+    await installAliases({ cwd: alice, github: 'https://ghe.example.com/' });
+    await f.git(alice, 'config', 'remote.origin.url', 'https://ghe.example.com/acme/widgets');
+    await f.git(alice, 'config', `url.${f.origin}.insteadOf`, 'https://ghe.example.com/acme/widgets');
+    expect((await git(alice, 'pu-status')).stdout).toContain(
+      `which git cannot read: https://ghe.example.com/acme/widgets/commit/${a}/checks\n`,
+    );
+  });
+
   it('shows a failure with its reason and the end of its log; git pup of it again says it already failed', async () => {
     f = await createFixture();
     const alice = await colleague('alice');

@@ -38,7 +38,8 @@ describe('serve: from git pup to the target moving', () => {
     const serve = await w.serve();
     // Reconcile has read the trusted config: the App knows pu is a candidate branch when the push arrives.
     await serve.waitFor((e) => e['type'] === 'reconciled', 'the first reconcile');
-    await runBin(['alias', 'install'], w.clone, w.box.env);
+    // The stand-in is a GitHub Enterprise Server at its own address, as far as the aliases know.
+    await runBin(['alias', 'install', '--github', w.gh.url], w.clone, w.box.env);
     await w.git('switch', '-q', '-c', 'topic');
     writeFileSync(join(w.clone, 'VERSION'), '1.1\n');
     await w.git('commit', '-qam', 'Version 1.1');
@@ -46,6 +47,9 @@ describe('serve: from git pup to the target moving', () => {
     const before = await w.ref('master');
     const pup = await w.git('pup');
     expect(pup).toContain('pushed topic');
+    expect(pup).toContain(
+      `git pup: on GitHub premerge-bot answers with a check run on the commit: ${w.gh.url}/dev/project/commit/${sha}/checks`,
+    );
     const verdict = await serve.waitFor(verdictFor(sha), 'the verdict');
     expect(verdict['verdict'].kind).toBe('landed');
     const runs = await checkRunsSettle(w, sha);

@@ -78,7 +78,7 @@ describe('README: the GitHub App quick start', () => {
       env,
     );
     const printed = await standin.until(
-      /Start the bot:\n\n {2}(.+)\n[\s\S]*Clone as the developer \w+:\n\n {2}git clone (\S+)\n/,
+      /Start the bot:\n\n {2}(.+)\n[\s\S]*Clone as the developer \w+:\n\n {2}git clone (\S+)\n[\s\S]*\n {2}premerge-bot alias install --github (\S+)\n/,
     );
     const serveLine = printed[1]!;
     expect(serveLine).toMatch(new RegExp(`npx premerge-bot serve --port ${port}$`));
@@ -87,11 +87,20 @@ describe('README: the GitHub App quick start', () => {
 
     const cloneUrl = printed[2]!;
     const script = devBlock!
-      .map((line) => line.replace(/git clone -q \S+/, `git clone -q ${cloneUrl}`))
+      .map((line) =>
+        line
+          .replace(/git clone -q \S+/, `git clone -q ${cloneUrl}`)
+          .replace(/alias install --github \S+/, `alias install --github ${printed[3]}`),
+      )
       .join('\n');
     // The same terminal afterwards: where the clone is.
     const dev = await sh(`${script}\npwd`, env);
     expect(dev.output).toContain('git pup: pushed topic');
+    expect(dev.output).toMatch(
+      new RegExp(
+        `git pup: on GitHub premerge-bot answers with a check run on the commit: ${printed[3]}/\\w+/\\w+/commit/[0-9a-f]{40}/checks`,
+      ),
+    );
     expect(dev.code).toBe(0);
     await serve.until(/"type":"verdict","verdict":\{[^}]*"kind":"landed"/);
     const clone = dev.stdout.trimEnd().split('\n').at(-1)!;
