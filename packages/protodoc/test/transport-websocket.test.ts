@@ -106,8 +106,9 @@ describe('ws:// targets', () => {
   });
 
   it('sends a binary block as its bytes exactly, in one binary message', async () => {
+    // The echo reads as `\binary` and the bytes in the notation of escapes: a text line.
     const result = await run(
-      '>>>(binary,esc,no-eol) \\x00\\xff\n>>>(esc) \\r\n>>>= \\x00\\xff\\\\r\\\\r\\\\n\n',
+      '>>>(binary,esc,no-eol) \\x00\\xff\n>>>(esc) \\r\n\\binary \\0\\xff\\r\\r\\n\n',
       {
         target: `${ws}/echo`,
       },

@@ -5,8 +5,10 @@
  * `binary`; `>>>! close` sends a close frame. What the server sends reaches the matcher as lines, one
  * per message:
  *
- *     hello                 a text or binary message, its LF and CR written `\n` and `\r`
+ *     hello                 a text message, in the notation of escapes (`\\` `\n` `\r` `\xHH` ...)
  *     {"a":1,\n "b":2}      (one line, however many lines the message has)
+ *     a\\nb                 (a backslash and an n: not a line feed)
+ *     \binary \x01\x02      a binary message: `\binary`, a space, its bytes in the same notation
  *     \close 1000 bye       the server's close frame: its code and reason
  *
  * A message says where it ends, but not how many messages a reply has: as over a byte stream, a reply
@@ -16,6 +18,7 @@ import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import { formatMs } from '../duration.js';
 import { ConnectError, UsageError } from '../errors.js';
+import { formatEscaped } from '../escapes.js';
 import { authority, type Target } from '../target.js';
 import type { Step, Transcript } from '../transcript-model.js';
 import { CONNECT_ERROR_CODES, connectSocket, describe } from './socket.js';
@@ -43,29 +46,41 @@ export function textMessage(block: Uint8Array): Buffer {
   return out.subarray(0, n);
 }
 
-/** A message (or close reason) as one received line: LF and CR written `\n` and `\r`, then an LF. */
-export function messageLine(data: Uint8Array): Buffer {
-  let breaks = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === LF || data[i] === CR) breaks++;
-  const out = Buffer.allocUnsafe(data.length + breaks + 1);
-  let n = 0;
+/** Bytes a message may hold as they are in its line: printable ASCII but the backslash. */
+function plainAscii(data: Uint8Array): boolean {
   for (let i = 0; i < data.length; i++) {
     const b = data[i]!;
-    if (b === LF || b === CR) {
-      out[n++] = BACKSLASH;
-      out[n++] = b === LF ? 0x6e : 0x72; // n, r
-    } else {
-      out[n++] = b;
-    }
+    if (b < 0x20 || b > 0x7e || b === BACKSLASH) return false;
   }
-  out[n] = LF;
-  return out;
+  return true;
 }
 
-/** The line a close frame reads as: `\close CODE` and, when there is one, ` REASON`. */
+const BINARY_PREFIX = Buffer.from('\\binary');
+const NEWLINE = Buffer.of(LF);
+const SPACE = Buffer.of(0x20);
+
+/**
+ * A message as one received line (FORMAT §14): its bytes in the notation reports use for bytes (§4.7,
+ * `formatEscaped`), so that no two messages read alike: a backslash is `\\`, a line feed `\n`, a CR
+ * `\r`, other control bytes and bytes that are not UTF-8 `\xHH`, invisible characters `\u{HEX}`. A
+ * binary message starts `\binary` (then a space and its bytes, when it has any), which no text message's
+ * line can: its own backslashes are doubled. Then an LF.
+ * @example messageLine(Buffer.from('a\nb'), false) // 'a\\nb\n': a line feed in the message
+ * @example messageLine(Buffer.from('a\\nb'), false) // 'a\\\\nb\n': a backslash and an n
+ */
+export function messageLine(data: Uint8Array, binary: boolean): Buffer {
+  // The common message, printable ASCII, is its own notation: no string is made.
+  const body = plainAscii(data)
+    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    : Buffer.from(formatEscaped(data), 'utf8');
+  if (!binary) return Buffer.concat([body, NEWLINE]);
+  return Buffer.concat(body.length === 0 ? [BINARY_PREFIX, NEWLINE] : [BINARY_PREFIX, SPACE, body, NEWLINE]);
+}
+
+/** The line a close frame reads as: `\close CODE` and, when there is one, a space and its REASON. */
 export function closeLine(code: number, reason: Uint8Array): Buffer {
   const head = Buffer.from(`\\close ${code}${reason.length > 0 ? ' ' : ''}`, 'latin1');
-  return Buffer.concat([head, messageLine(reason)]);
+  return Buffer.concat([head, messageLine(reason, false)]);
 }
 
 /**
@@ -116,9 +131,8 @@ export class WebSocketTransport extends Transport {
     ws.once('open', () => {
       this.opened = true;
     });
-    ws.on('message', (data: Buffer) => {
-      // Text or binary, a message is its bytes: the transcript does not say which it expects.
-      if (!this.closed) this.events.onData(this, messageLine(data));
+    ws.on('message', (data: Buffer, binary: boolean) => {
+      if (!this.closed) this.events.onData(this, messageLine(data, binary));
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.opened && this.error === null) this.error = err;
@@ -149,7 +163,7 @@ export class WebSocketTransport extends Transport {
     }
     const message = step.binary ? Buffer.from(block) : textMessage(block);
     ws.send(message, { binary: step.binary === true });
-    if (this.onSent !== null) this.onSent(this, messageLine(message));
+    if (this.onSent !== null) this.onSent(this, messageLine(message, step.binary === true));
   }
 
   override checkBlock(block: Uint8Array, step: Step): string | null {
