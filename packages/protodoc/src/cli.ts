@@ -648,7 +648,7 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     )
     .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
-    .option('-j, --jobs <n>', 'run N files at once, or auto (one per CPU); default 1', jobsFlag)
+    .option('-j, --jobs <n>', 'run N files at once, or auto (one per CPU); default 1 (-i: always 1)', jobsFlag)
     .addOption(
       new Option(
         '--server-scope <scope>',
