@@ -204,7 +204,10 @@ describe('protodoc check: usage errors exit 2 with one line', () => {
       "error: option '--reporter <name[=file]>' argument 'json=' is invalid. Give a file after 'json=', or leave '=' out for stdout.",
     ],
     [['check', '--bogus', 'x.txt'], "error: unknown option '--bogus'"],
-    [['check'], "error: missing required argument 'files'"],
+    [
+      ['check'],
+      "error: no transcript files given: name files or directories, or list them under 'files:' in protodoc.config.yaml",
+    ],
     [['checkk', 'x.txt'], "error: unknown command 'checkk'\n(Did you mean check?)"],
     [['check', '--connect'], "error: option '--connect <target>' argument missing"],
   ])('%j', async (argv, firstLine) => {
