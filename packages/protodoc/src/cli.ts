@@ -23,7 +23,7 @@ import {
 import { parseDuration } from './duration.js';
 import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
-import type { TranscriptFile } from './files.js';
+import type { TranscriptPath } from './files.js';
 import type { Recorder, RecordOptions } from './record.js';
 import type { TextOutput } from './reporters/output.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
@@ -49,7 +49,7 @@ export interface CliContext {
   stderr: CliStream;
   /** Where `-i` reads its answers; `process.stdin` unless a test gives its own. */
   stdin: NodeJS.ReadableStream;
-  checkFiles: (paths: readonly (string | TranscriptFile)[], options: CheckOptions) => Promise<CheckResult>;
+  checkFiles: (paths: readonly TranscriptPath[], options: CheckOptions) => Promise<CheckResult>;
   /** What `protodoc record` starts (src/record.ts `record`); tests give their own to see the options. */
   record: (options: RecordOptions) => Promise<Recorder>;
   /**
@@ -364,7 +364,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
   const config = await loadConfig(flags.config);
   // Files named on the command line win over the config's `files:`.
-  let paths: (string | TranscriptFile)[] = files;
+  let paths: TranscriptPath[] = files;
   if (paths.length === 0) {
     if (config?.files === undefined) {
       throw new UsageError(

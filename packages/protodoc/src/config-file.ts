@@ -11,7 +11,7 @@ import type { Node, YAMLMap } from 'yaml';
 import type { CheckOptions } from './check.js';
 import { durationMs } from './duration.js';
 import { ConfigError, UsageError } from './errors.js';
-import type { TranscriptFile } from './files.js';
+import type { TranscriptPath } from './files.js';
 import type { SerialRule } from './run-plan.js';
 import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
 import { VARIABLE_NAME } from './template.js';
@@ -327,10 +327,10 @@ function parseConfigWith(
 export async function configTranscriptFiles(
   config: ProtodocConfig,
   cwd: string = process.cwd(),
-): Promise<(string | TranscriptFile)[]> {
+): Promise<TranscriptPath[]> {
   const { glob, isDynamicPattern } = await import('tinyglobby');
   const shown = (absolute: string): string => relative(cwd, absolute) || '.';
-  const found: (string | TranscriptFile)[] = [];
+  const found: TranscriptPath[] = [];
   for (const { value, where } of config.files ?? []) {
     if (!isDynamicPattern(value)) {
       const absolute = resolve(config.dir, value);

@@ -21,13 +21,19 @@ export interface TranscriptFile {
 }
 
 /**
+ * What a run is given to check: a path as the user typed it (a file, or a directory to search), or a
+ * {@link TranscriptFile} found already (by a config's glob pattern).
+ */
+export type TranscriptPath = string | TranscriptFile;
+
+/**
  * Expands files and directories into transcript files, in the order given; each directory's files are
  * sorted (by code unit, so the order does not depend on the locale). A file named twice is read once.
  * A {@link TranscriptFile} is taken as it is (a file a config's glob pattern found).
  *
  * @throws UsageError when a path does not exist, or when no path was given.
  */
-export async function expandPaths(paths: readonly (string | TranscriptFile)[]): Promise<TranscriptFile[]> {
+export async function expandPaths(paths: readonly TranscriptPath[]): Promise<TranscriptFile[]> {
   if (paths.length === 0) throw new UsageError('no transcript files given');
   const found: TranscriptFile[] = [];
   const seen = new Set<string>();

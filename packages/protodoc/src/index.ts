@@ -22,7 +22,7 @@ export {
 export { parseDuration } from './duration.js';
 export * from './errors.js';
 export { EXIT_CODES } from './exit-codes.js';
-export type { TranscriptFile } from './files.js';
+export type { TranscriptFile, TranscriptPath } from './files.js';
 export { loadTranscripts } from './load.js';
 export { parseMarkdown } from './markdown.js';
 export { type MatchStatus, ReplyMatcher } from './matcher.js';

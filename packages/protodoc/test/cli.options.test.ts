@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
 import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
-import type { TranscriptFile } from '../src/files.js';
+import type { TranscriptPath } from '../src/files.js';
 import type { Recording, RecordOptions } from '../src/record.js';
 import { summary } from './fixtures/results.js';
 
@@ -16,7 +16,7 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  calls: { paths: readonly (string | TranscriptFile)[]; options: CheckOptions }[];
+  calls: { paths: readonly TranscriptPath[]; options: CheckOptions }[];
 }
 
 async function cli(argv: string[], check?: CliContext['checkFiles']): Promise<Run> {
