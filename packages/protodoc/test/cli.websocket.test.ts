@@ -288,7 +288,13 @@ describe('>>>! handshake: headers and subprotocols of the opening handshake', ()
     ].join('\n');
     const failed = await check('none.txt', transcript, '/secure');
     expect(failed.exit).toBe(1);
-    expect(failed.out).toContain('Server sent no subprotocol');
+    expect(failed.out).toContain(
+      'none.txt:5: the connection failed before the reply was complete (Server sent no subprotocol)\n',
+    );
+    // Also with no step after it: the handshake step itself fails.
+    const alone = await check('alone.txt', `${transcript.split('\n').slice(0, 9).join('\n')}\n`, '/secure');
+    expect(alone.exit).toBe(1);
+    expect(alone.out).toContain('FAIL alone.txt (1 step: 0 passed, 1 failed, 0 skipped, ');
   });
 
   it('shows the request as it went out under -v, a secret as {{name}}', async () => {

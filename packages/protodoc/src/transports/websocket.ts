@@ -156,8 +156,7 @@ export class WebSocketTransport extends Transport {
 
   /**
    * Starts the opening handshake on `socket`. `answered`: for a `>>>! handshake` step, whose reply is
-   * the server's answer: the response head once the handshake is done (or before `ws` refuses it), or
-   * a refusal's whole response.
+   * the server's answer: the response head once the handshake is done, or a refusal's whole response.
    */
   private upgrade(socket: Socket, request: HandshakeRequest, answered: boolean): WebSocket {
     const target = this.target as Target & { kind: 'tcp' };
@@ -187,10 +186,10 @@ export class WebSocketTransport extends Transport {
       if (!this.closed) this.events.onData(this, messageLine(data, binary));
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
-      if (!this.opened) return;
-      // `ws` refused the answer (a subprotocol not offered, a wrong Sec-WebSocket-Accept): show it.
-      answer();
-      if (this.error === null) this.error = err;
+      // Also `ws` refusing a handshake step's answer (no subprotocol of those offered, a wrong
+      // Sec-WebSocket-Accept): its head is not delivered, so that the step fails, naming why, rather
+      // than passing on lines that match an answer the connection did not survive.
+      if (this.opened && this.error === null) this.error = err;
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.closed || !this.opened) return;
