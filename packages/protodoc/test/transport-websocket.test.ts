@@ -122,6 +122,18 @@ describe('ws:// targets', () => {
     expect(seen[0]!.messages).toEqual([{ data: Buffer.from([0, 0xff, 0x0d, 0x0d, 0x0a]), binary: true }]);
   });
 
+  it('sends a CR LF inside a text message as a line that ends in an escaped CR', async () => {
+    const result = await run('>>>(esc) a\\r\n>>> b\na\\r\\nb\n', { target: `${ws}/echo` });
+    expect(statuses(result)).toEqual(['passed']);
+    expect(seen[0]!.messages).toEqual([{ data: Buffer.from('a\r\nb'), binary: false }]);
+  });
+
+  it('sends two messages in a row when a switch to the same connection ends the first block', async () => {
+    const result = await run('>>> a\n>>>@main\n>>> b\na\nb\n', { target: `${ws}/echo` });
+    expect(statuses(result)).toEqual(['passed', 'passed']);
+    expect(seen[0]!.messages.map((m) => m.data.toString())).toEqual(['a', 'b']);
+  });
+
   it('matches a reply of several messages, a greeting, and an empty text message', async () => {
     const greet = await run('welcome\n>>> count 3\n1\n2\n3\n>>>\n\n', { target: `${ws}/greet` });
     expect(statuses(greet)).toEqual(['passed', 'passed', 'passed']);
