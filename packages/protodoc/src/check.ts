@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
-import { expandPaths } from './files.js';
+import { expandPaths, type TranscriptPath } from './files.js';
 import { loadTranscripts } from './load.js';
 import { OrderedEvents } from './ordered-events.js';
 import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
@@ -148,7 +148,7 @@ export interface CheckResult {
  * Reads every transcript first: one that cannot be read or parsed stops everything before a
  * single byte is sent, and all of the parse errors are reported together.
  */
-export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
+export async function loadAll(paths: readonly TranscriptPath[]): Promise<Transcript[]> {
   const files = await expandPaths(paths);
   const transcripts: Transcript[] = [];
   const syntaxErrors: TranscriptParseError[] = [];
@@ -170,7 +170,10 @@ export async function loadAll(paths: readonly string[]): Promise<Transcript[]> {
     transcripts.push(...found);
   }
   if (syntaxErrors.length > 0) throw TranscriptParseError.merge(syntaxErrors);
-  if (transcripts.length === 0) throw new UsageError(`no transcripts found in ${paths.join(', ')}`);
+  if (transcripts.length === 0) {
+    const named = paths.map((entry) => (typeof entry === 'string' ? entry : entry.path));
+    throw new UsageError(`no transcripts found in ${named.join(', ')}`);
+  }
   return transcripts;
 }
 
@@ -289,7 +292,8 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
  * Checks transcript files against live servers: what `protodoc check FILES...` does.
  *
  * @param paths transcript files (any extension; `.md` files contribute their ```` ```protodoc ```` blocks)
- *   and directories (searched recursively for `*.txt`, `*.md` and `*.protodoc`).
+ *   and directories (searched recursively for `*.txt`, `*.md` and `*.protodoc`); a `TranscriptFile`
+ *   is one file as it is (`configTranscriptFiles` gives those a config's glob patterns found).
  * @throws UsageError (`PROTODOC_ERR_USAGE`): a missing path, no transcripts, a bad target or CA file.
  * @throws TranscriptParseError (`PROTODOC_ERR_SYNTAX`): some transcripts cannot be parsed; nothing ran.
  * @throws ServerStartError (`PROTODOC_ERR_SERVER`): the `server` exited early or never listened.
@@ -299,7 +303,10 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
  *     connect: '127.0.0.1:{port}',
  *   });
  */
-export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<CheckResult> {
+export async function checkFiles(
+  paths: readonly TranscriptPath[],
+  options: CheckOptions = {},
+): Promise<CheckResult> {
   const transcripts = await loadAll(paths);
   const port: ServerPort = {
     server: options.server !== undefined,

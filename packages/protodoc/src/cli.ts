@@ -13,10 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CheckOptions, CheckResult } from './check.js';
-import { CONFIG_FILE_NAME, checkOptionsFromConfig, loadConfig, type ProtodocConfig } from './config-file.js';
+import {
+  CONFIG_FILE_NAME,
+  checkOptionsFromConfig,
+  configTranscriptFiles,
+  loadConfig,
+  type ProtodocConfig,
+} from './config-file.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { EXIT_CODES } from './exit-codes.js';
+import type { TranscriptPath } from './files.js';
 import type { Recorder, RecordOptions } from './record.js';
 import type { TextOutput } from './reporters/output.js';
 import { REPORTERS, type ReporterEntry } from './reporters/registry.js';
@@ -42,7 +49,7 @@ export interface CliContext {
   stderr: CliStream;
   /** Where `-i` reads its answers; `process.stdin` unless a test gives its own. */
   stdin: NodeJS.ReadableStream;
-  checkFiles: (paths: readonly string[], options: CheckOptions) => Promise<CheckResult>;
+  checkFiles: (paths: readonly TranscriptPath[], options: CheckOptions) => Promise<CheckResult>;
   /** What `protodoc record` starts (src/record.ts `record`); tests give their own to see the options. */
   record: (options: RecordOptions) => Promise<Recorder>;
   /**
@@ -356,6 +363,16 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   } = await checkModules();
   // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
   const config = await loadConfig(flags.config);
+  // Files named on the command line win over the config's `files:`.
+  let paths: TranscriptPath[] = files;
+  if (paths.length === 0) {
+    if (config?.files === undefined) {
+      throw new UsageError(
+        `no transcript files given: name files or directories, or list them under 'files:' in ${CONFIG_FILE_NAME}`,
+      );
+    }
+    paths = await configTranscriptFiles(config);
+  }
   const given = [
     ...(flags.reporter ?? []),
     ...(flags.reportJson !== undefined ? [{ name: 'json', file: flags.reportJson }] : []),
@@ -462,7 +479,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let failure: { error: unknown } | undefined;
   try {
     if (ownProcess) await keepWasmAtBaseline();
-    result = await context.checkFiles(files, options);
+    result = await context.checkFiles(paths, options);
   } catch (error) {
     failure = { error };
   } finally {
@@ -604,7 +621,10 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
   program
     .command('check')
     .description('replay transcript files against live servers and show where the replies differ')
-    .argument('<files...>', 'transcript files, or directories searched for *.txt, *.md, *.protodoc')
+    .argument(
+      '[files...]',
+      `transcript files, or directories searched for *.txt, *.md, *.protodoc (default: the config's files:)`,
+    )
     .option(
       '--connect <target>',
       "HOST:PORT, tls://, unix:/path, http(s)://, h2://, h2c:// or ws(s):// target (overrides '>>>! connect')",
@@ -648,7 +668,11 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
     )
     .option('-i, --interactive', 'like --update, but show each change and ask: [y]es, [n]o, [a]ll, [q]uit')
     .option('-v, --verbose', 'print the conversation on stderr as it happens: > sent, < received, * events')
-    .option('-j, --jobs <n>', 'run N files at once, or auto (one per CPU); default 1', jobsFlag)
+    .option(
+      '-j, --jobs <n>',
+      'run N files at once, or auto (one per CPU); default 1 (-i: always 1)',
+      jobsFlag,
+    )
     .addOption(
       new Option(
         '--server-scope <scope>',

@@ -5,12 +5,13 @@
  * key is the flag's name without `--`. A mistake (not YAML, an unknown key, a bad value) is one
  * {@link ConfigError} at `FILE:LINE:COL`.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Node, YAMLMap } from 'yaml';
 import type { CheckOptions } from './check.js';
 import { durationMs } from './duration.js';
 import { ConfigError, UsageError } from './errors.js';
+import type { TranscriptPath } from './files.js';
 import type { SerialRule } from './run-plan.js';
 import { SERVER_SCOPES, type ServerScope } from './server-scope.js';
 import { VARIABLE_NAME } from './template.js';
@@ -50,10 +51,16 @@ export interface ProtodocConfig {
   /** Names marked secret (their values come from `--secret`, a vars file or `PROTODOC_VAR_<NAME>`). */
   secrets?: string[];
   serial?: SerialRule[];
+  /**
+   * `files:`: the transcripts to check when the command line names none, each a path (a file or a
+   * directory, as on the command line) or a glob pattern, relative to {@link dir}, as written.
+   */
+  files?: Located<string>[];
 }
 
 /** The keys, in the order the docs list them. */
 export const CONFIG_KEYS = [
+  'files',
   'connect',
   'cacert',
   'insecure',
@@ -189,6 +196,11 @@ function parseConfigWith(
     };
 
     switch (key) {
+      case 'files':
+        if (isSeq(node) && node.items.length === 0)
+          fail(node, `${what} must list at least one path or pattern`);
+        config.files = strings();
+        break;
       case 'connect':
         config.connect = string();
         break;
@@ -300,6 +312,50 @@ function parseConfigWith(
     );
   }
   return config;
+}
+
+/**
+ * The transcripts a config's `files:` names, for a run whose command line names none: each path as on
+ * the command line (a file, or a directory to search), each glob pattern as the files it matches
+ * (sorted; hidden files and `node_modules` left out, as a directory search leaves them out), in the
+ * order written. Paths come out relative to `cwd`, as the user would have typed them there (reports
+ * and `--shard` use them). A file a pattern found is not named by the user: a Markdown file of docs
+ * without a protodoc block is skipped, as in a directory.
+ * @throws ConfigError at the entry's `FILE:LINE:COL` for a path that does not exist or a pattern that
+ *   matches no file
+ */
+export async function configTranscriptFiles(
+  config: ProtodocConfig,
+  cwd: string = process.cwd(),
+): Promise<TranscriptPath[]> {
+  const { glob, isDynamicPattern } = await import('tinyglobby');
+  const shown = (absolute: string): string => relative(cwd, absolute) || '.';
+  const found: TranscriptPath[] = [];
+  for (const { value, where } of config.files ?? []) {
+    if (!isDynamicPattern(value)) {
+      const absolute = resolve(config.dir, value);
+      const exists = await stat(absolute).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) throw new ConfigError(where, `'files': ${value}: no such file or directory`);
+      found.push(shown(absolute));
+      continue;
+    }
+    const matches = await glob(value, {
+      cwd: config.dir,
+      absolute: true,
+      onlyFiles: true,
+      expandDirectories: false,
+      ignore: ['**/node_modules/**'],
+    });
+    if (matches.length === 0) throw new ConfigError(where, `'files': the pattern ${value} matches no file`);
+    // By code unit, as a directory search sorts, so the order does not depend on the locale.
+    for (const match of matches.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      found.push({ path: shown(match), explicit: false });
+    }
+  }
+  return found;
 }
 
 /**

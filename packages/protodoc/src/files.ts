@@ -21,12 +21,19 @@ export interface TranscriptFile {
 }
 
 /**
+ * What a run is given to check: a path as the user typed it (a file, or a directory to search), or a
+ * {@link TranscriptFile} found already (by a config's glob pattern).
+ */
+export type TranscriptPath = string | TranscriptFile;
+
+/**
  * Expands files and directories into transcript files, in the order given; each directory's files are
  * sorted (by code unit, so the order does not depend on the locale). A file named twice is read once.
+ * A {@link TranscriptFile} is taken as it is (a file a config's glob pattern found).
  *
  * @throws UsageError when a path does not exist, or when no path was given.
  */
-export async function expandPaths(paths: readonly string[]): Promise<TranscriptFile[]> {
+export async function expandPaths(paths: readonly TranscriptPath[]): Promise<TranscriptFile[]> {
   if (paths.length === 0) throw new UsageError('no transcript files given');
   const found: TranscriptFile[] = [];
   const seen = new Set<string>();
@@ -35,7 +42,12 @@ export async function expandPaths(paths: readonly string[]): Promise<TranscriptF
     seen.add(path);
     found.push({ path, explicit });
   };
-  for (const path of paths) {
+  for (const entry of paths) {
+    if (typeof entry !== 'string') {
+      add(entry.path, entry.explicit);
+      continue;
+    }
+    const path = entry;
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
         throw new UsageError(`${path}: no such file or directory`);

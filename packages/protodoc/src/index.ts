@@ -14,6 +14,7 @@ export { type CheckOptions, type CheckResult, checkFiles, type UpdateOptions } f
 export {
   CONFIG_FILE_NAME,
   checkOptionsFromConfig,
+  configTranscriptFiles,
   loadConfig,
   type ProtodocConfig,
   parseConfig,
@@ -21,6 +22,7 @@ export {
 export { parseDuration } from './duration.js';
 export * from './errors.js';
 export { EXIT_CODES } from './exit-codes.js';
+export type { TranscriptFile, TranscriptPath } from './files.js';
 export { loadTranscripts } from './load.js';
 export { parseMarkdown } from './markdown.js';
 export { type MatchStatus, ReplyMatcher } from './matcher.js';

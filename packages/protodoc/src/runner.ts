@@ -433,7 +433,7 @@ class TranscriptRun implements TransportEvents {
       const step = this.steps[this.index]!;
       const conn = this.connection(step.connection);
       if (!conn.opened && !conn.closed) {
-        this.open(conn);
+        this.open(conn, step);
         return;
       }
       if (step.startTls && this.upgradedStep !== this.index) {
@@ -455,7 +455,7 @@ class TranscriptRun implements TransportEvents {
         expect = prepared.expect;
         quiet = prepared.quiet;
       }
-      if (send.length > 0 || step.close !== undefined) conn.send(send, step);
+      if (send.length > 0 || step.close !== undefined || step.handshake !== undefined) conn.send(send, step);
       // The previous step's bytes were taken already (completeStep / failStep).
       const matcher = this.matcher;
       matcher.reset(expect);
@@ -829,11 +829,12 @@ class TranscriptRun implements TransportEvents {
     return conn;
   }
 
-  private open(conn: Transport): void {
+  /** Opens `conn` for `first`, its first step (a WebSocket's `>>>! handshake` step does the handshake). */
+  private open(conn: Transport, first: Step): void {
     this.completedAt = -1; // the step starts after the connection is up
     this.opened.push(conn);
     if (this.trace !== undefined) this.traced(conn, { type: 'connect', target: conn.target.text });
-    conn.open(this.timeoutMs, this.options.tls).then(
+    conn.open(this.timeoutMs, this.options.tls, first).then(
       () =>
         this.guard(() => {
           if (this.trace !== undefined) this.traced(conn, { type: 'connected' });

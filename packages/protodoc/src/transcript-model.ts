@@ -79,6 +79,12 @@ export interface Step {
   startTls?: { servername?: string };
   /** A WebSocket block sent as one binary message (`>>>(binary)` on one of its lines), not text. */
   binary?: true;
+  /**
+   * `>>>! handshake`: the first step of a WebSocket connection, which does its opening handshake. Its
+   * block is the handshake request's extra header lines (`Name: value`), its reply the server's answer
+   * (the response head, as HTTP/1.1 text).
+   */
+  handshake?: true;
   /** `>>>! close CODE REASON`: the step sends a WebSocket close frame (and nothing else). */
   close?: { code: number; reason: string };
   expect: ExpectLine[];

@@ -482,6 +482,21 @@ class Parser {
         this.newStep(n, true).close = { code: Number(codeText), reason };
         return;
       }
+      case 'handshake': {
+        if (args.length > 0)
+          this.fail(n, argCol(0), "'handshake' takes no arguments: its headers are the '>>>' lines after it");
+        if (this.transcript.steps.some((step) => step.connection === this.connection)) {
+          this.fail(
+            n,
+            nameCol,
+            `'handshake' must come before the first step on connection '${this.connection}': the handshake opens it`,
+          );
+        }
+        this.endStep();
+        // A step of its own whose send lines are the request's headers; the lines after it, the answer.
+        this.newStep(n, true).handshake = true;
+        return;
+      }
       default:
         this.fail(n, nameCol, `unknown directive '${name}'`);
     }

@@ -2,7 +2,7 @@
  * Values that change from one run to the next, which a written transcript must not pin: the defaults
  * `record` applies (DECISIONS.md) and `--update` applies too, so that a rewritten `Date:` line keeps
  * passing. Today: the values of the HTTP response headers `Date`, `Expires`, `Last-Modified`, `ETag`,
- * `Age` and `Set-Cookie`, in the head of each response of a reply.
+ * `Age`, `Set-Cookie` and `Sec-WebSocket-Accept`, in the head of each response of a reply.
  */
 import type { ReceivedLines } from './received-lines.js';
 import { isPlainLine } from './transcript-writer.js';
@@ -15,6 +15,8 @@ export const VOLATILE_HEADERS: readonly string[] = [
   'ETag',
   'Age',
   'Set-Cookie',
+  // A WebSocket handshake's answer to the random key the client sent (RFC 6455 §4.2.2).
+  'Sec-WebSocket-Accept',
 ];
 
 const VOLATILE = new Set(VOLATILE_HEADERS.map((name) => name.toLowerCase()));

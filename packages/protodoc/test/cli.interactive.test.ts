@@ -152,3 +152,45 @@ describe('protodoc check -i with the answers on a pipe', () => {
     );
   });
 });
+
+describe('protodoc check -i with --jobs', () => {
+  // Under --jobs N each worker would get its own --server: two files running at once would each INCR
+  // a fresh counter and read 1. -i runs one job, so both files talk to one server, one after the
+  // other, and are asked about in file order.
+  it.each([['4'], ['auto']])('runs one file at a time on one server with --jobs %s', async (jobs) => {
+    writeFileSync(join(dir, 'first.txt'), '>>> INCR n\n:0\n');
+    writeFileSync(join(dir, 'second.txt'), '>>> INCR n\n:0\n');
+    const args = [
+      BIN,
+      'check',
+      '-i',
+      '--jobs',
+      jobs,
+      '--server',
+      "exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no",
+      '--settle',
+      '500ms',
+      'first.txt',
+      'second.txt',
+    ];
+    const run = await new Promise<{ out: string; code: number }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        args,
+        { cwd: dir, env: binEnv(), encoding: 'utf8' },
+        (error, out) => resolve({ out, code: error ? Number(error.code) : 0 }),
+      );
+      // protodoc may exit before reading every answer (EPIPE): what it printed says what it asked.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end('y\ny\n');
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(count(run.out, QUESTION)).toBe(2);
+    const first = run.out.indexOf('first.txt:2: the reply differs from the transcript\n');
+    const second = run.out.indexOf('second.txt:2: the reply differs from the transcript\n');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(second).toBeGreaterThan(first);
+    expect(readFileSync(join(dir, 'first.txt'), 'utf8')).toBe('>>> INCR n\n:1\n');
+    expect(readFileSync(join(dir, 'second.txt'), 'utf8')).toBe('>>> INCR n\n:2\n');
+  });
+});

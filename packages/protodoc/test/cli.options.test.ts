@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
 import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
+import type { TranscriptPath } from '../src/files.js';
 import type { Recording, RecordOptions } from '../src/record.js';
 import { summary } from './fixtures/results.js';
 
@@ -15,7 +16,7 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  calls: { paths: readonly string[]; options: CheckOptions }[];
+  calls: { paths: readonly TranscriptPath[]; options: CheckOptions }[];
 }
 
 async function cli(argv: string[], check?: CliContext['checkFiles']): Promise<Run> {
@@ -204,7 +205,10 @@ describe('protodoc check: usage errors exit 2 with one line', () => {
       "error: option '--reporter <name[=file]>' argument 'json=' is invalid. Give a file after 'json=', or leave '=' out for stdout.",
     ],
     [['check', '--bogus', 'x.txt'], "error: unknown option '--bogus'"],
-    [['check'], "error: missing required argument 'files'"],
+    [
+      ['check'],
+      "error: no transcript files given: name files or directories, or list them under 'files:' in protodoc.config.yaml",
+    ],
     [['checkk', 'x.txt'], "error: unknown command 'checkk'\n(Did you mean check?)"],
     [['check', '--connect'], "error: option '--connect <target>' argument missing"],
   ])('%j', async (argv, firstLine) => {

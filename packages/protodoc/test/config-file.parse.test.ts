@@ -48,6 +48,7 @@ secrets: [token]
 serial:
   db: [specs/db, specs/migrate.txt]
   mail: specs/mail
+files: [specs, 'docs/**/*.md']
 `,
       'protodoc.config.yaml',
       '/repo',
@@ -82,6 +83,11 @@ serial:
         { name: 'db', path: '/repo/specs/migrate.txt', where: 'protodoc.config.yaml:20:18' },
         { name: 'mail', path: '/repo/specs/mail', where: 'protodoc.config.yaml:21:9' },
       ],
+      // As written: they are expanded only for a run whose command line names no file.
+      files: [
+        { value: 'specs', where: 'protodoc.config.yaml:22:9' },
+        { value: 'docs/**/*.md', where: 'protodoc.config.yaml:22:16' },
+      ],
     });
     // The options it gives checkFiles: its server runs in its directory.
     expect(checkOptionsFromConfig(config)).toEqual({
@@ -108,7 +114,7 @@ serial:
   it.each([
     [
       'jobs: 2\njbos: 3\n',
-      "protodoc.config.yaml:2:1: unknown key 'jbos' (known: connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)",
+      "protodoc.config.yaml:2:1: unknown key 'jbos' (known: files, connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)",
     ],
     ['jobs: 0\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
     ['jobs: many\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
@@ -133,6 +139,9 @@ serial:
       'serial:\n  db: [1]\n',
       "protodoc.config.yaml:2:8: serial group 'db' must list paths (files or directories)",
     ],
+    ['files: []\n', "protodoc.config.yaml:1:8: 'files' must list at least one path or pattern"],
+    ['files: [specs, 3]\n', "protodoc.config.yaml:1:16: 'files' must be a string or a list of strings"],
+    ['files:\n', "protodoc.config.yaml:1:7: 'files' must be a string or a list of strings"],
     ['jobs: 2\njobs: 3\n', 'protodoc.config.yaml:2:1: invalid YAML: Map keys must be unique'],
     [
       'jobs: [1\n',
@@ -140,7 +149,7 @@ serial:
     ],
     [
       '- jobs\n',
-      'protodoc.config.yaml:1:1: expected a mapping of keys (connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)',
+      'protodoc.config.yaml:1:1: expected a mapping of keys (files, connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)',
     ],
     [
       'variables:\n  token: hunter2\nsecrets: [token]\n',

@@ -28,6 +28,7 @@ describe("import from 'protodoc'", () => {
       'loadConfig',
       'parseConfig',
       'checkOptionsFromConfig',
+      'configTranscriptFiles',
       'parseShard',
       'shardOf',
       'shardKey',

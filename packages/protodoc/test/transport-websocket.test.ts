@@ -3,7 +3,11 @@
  * message received is one line, close frames and their codes both ways; wss:// with a certificate made
  * here.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingHttpHeaders,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +19,7 @@ import { failedStep, run, statuses, text } from './helpers/run.js';
 /** What the server received on each connection, in order: messages (text or binary) and close frames. */
 interface Seen {
   path: string;
+  headers: IncomingHttpHeaders;
   messages: { data: Buffer; binary: boolean }[];
   close?: { code: number; reason: string };
 }
@@ -31,8 +36,8 @@ const expectClose = (): void => {
  * `/echo` sends each message back as it came; `count N` answers 1..N; `close-me` makes the server close
  * with 4001. `/greet` says `welcome` first. `/reject` refuses the handshake with 403.
  */
-function serve(ws: WebSocket, path: string): void {
-  const record: Seen = { path, messages: [] };
+function serve(ws: WebSocket, path: string, headers: IncomingHttpHeaders): void {
+  const record: Seen = { path, headers, messages: [] };
   seen.push(record);
   if (path === '/greet') ws.send('welcome');
   ws.on('message', (data: Buffer, binary: boolean) => {
@@ -58,7 +63,7 @@ function attach(server: HttpServer | HttpsServer): WebSocketServer {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req.url ?? ''));
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req.url ?? '', req.headers));
   });
   return wss;
 }
@@ -106,14 +111,27 @@ describe('ws:// targets', () => {
   });
 
   it('sends a binary block as its bytes exactly, in one binary message', async () => {
+    // The echo reads as `\binary` and the bytes in the notation of escapes: a text line.
     const result = await run(
-      '>>>(binary,esc,no-eol) \\x00\\xff\n>>>(esc) \\r\n>>>= \\x00\\xff\\\\r\\\\r\\\\n\n',
+      '>>>(binary,esc,no-eol) \\x00\\xff\n>>>(esc) \\r\n\\binary \\0\\xff\\r\\r\\n\n',
       {
         target: `${ws}/echo`,
       },
     );
     expect(statuses(result)).toEqual(['passed']);
     expect(seen[0]!.messages).toEqual([{ data: Buffer.from([0, 0xff, 0x0d, 0x0d, 0x0a]), binary: true }]);
+  });
+
+  it('sends a CR LF inside a text message as a line that ends in an escaped CR', async () => {
+    const result = await run('>>>(esc) a\\r\n>>> b\na\\r\\nb\n', { target: `${ws}/echo` });
+    expect(statuses(result)).toEqual(['passed']);
+    expect(seen[0]!.messages).toEqual([{ data: Buffer.from('a\r\nb'), binary: false }]);
+  });
+
+  it('sends two messages in a row when a switch to the same connection ends the first block', async () => {
+    const result = await run('>>> a\n>>>@main\n>>> b\na\nb\n', { target: `${ws}/echo` });
+    expect(statuses(result)).toEqual(['passed', 'passed']);
+    expect(seen[0]!.messages.map((m) => m.data.toString())).toEqual(['a', 'b']);
   });
 
   it('matches a reply of several messages, a greeting, and an empty text message', async () => {
@@ -201,6 +219,15 @@ describe('wss:// targets', () => {
       tls: { ca: certs.ca },
     });
     expect(statuses(result)).toEqual(['passed', 'passed']);
+  });
+
+  it('does a >>>! handshake step over TLS: its headers go out, its reply is the answer', async () => {
+    const result = await run(
+      '>>>! handshake\n>>> X-Trace: 7\nHTTP/1.1 101 Switching Protocols\n...\n\n>>> hi\nhi\n',
+      { target: `${wss}/echo`, tls: { ca: certs.ca } },
+    );
+    expect(statuses(result)).toEqual(['passed', 'passed']);
+    expect(seen[0]!.headers['x-trace']).toBe('7');
   });
 
   it('refuses an untrusted certificate as a TLS error', async () => {

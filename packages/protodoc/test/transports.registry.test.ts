@@ -25,7 +25,7 @@ beforeAll(async () => {
   tcp = await startTestServer((socket) => socket.on('data', () => socket.write('+PONG\r\n')));
   http = createHttpServer((_req, res) => res.end('ok\n'));
   wsServer = new WebSocketServer({ server: http });
-  wsServer.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+  wsServer.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
 });
 afterAll(async () => {

@@ -135,8 +135,8 @@ export const streamTransport: TransportModule = {
     new StreamTransport(name, target, events),
   checkSteps(transcript: Transcript, targetOf: (connection: string) => Target | undefined): void {
     for (const step of transcript.steps) {
-      // Only WebSocket steps carry these; a byte stream of 10,000 steps pays two property reads each.
-      if (step.close === undefined && step.binary === undefined) continue;
+      // Only WebSocket steps carry these; a byte stream of 10,000 steps pays three property reads each.
+      if (step.close === undefined && step.binary === undefined && step.handshake === undefined) continue;
       const target = targetOf(step.connection);
       if (target !== undefined) refuseWebSocketSteps(transcript, step, target);
     }

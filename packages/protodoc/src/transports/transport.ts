@@ -68,10 +68,11 @@ export abstract class Transport {
   }
 
   /**
-   * Connects (and does any handshake: TLS, the WebSocket upgrade) within `timeoutMs`.
+   * Connects (and does any handshake: TLS, the WebSocket upgrade) within `timeoutMs`. `first` is the
+   * connection's first step: a WebSocket leaves its opening handshake to a `>>>! handshake` step.
    * @throws ConnectError with a code from CONNECT_ERROR_CODES (src/transports/socket.ts)
    */
-  abstract open(timeoutMs: number, tls?: TlsOptions): Promise<void>;
+  abstract open(timeoutMs: number, tls?: TlsOptions, first?: Step): Promise<void>;
 
   /**
    * Sends one step's block (its bytes, or `step.close`'s close frame: `block` is then empty), as the
@@ -125,12 +126,19 @@ export interface TransportModule {
 }
 
 /**
- * Refuses the steps only a WebSocket can carry (`>>>(binary)`, `>>>! close`) on a connection of another
- * transport: each transport's `checkSteps` calls it for its own connections.
+ * Refuses the steps only a WebSocket can carry (`>>>(binary)`, `>>>! close`, `>>>! handshake`) on a
+ * connection of another transport: each transport's `checkSteps` calls it for its own connections.
  * @throws UsageError `PATH:LINE: ...` naming the step's line
  */
 export function refuseWebSocketSteps(transcript: Transcript, step: Step, target: Target): void {
-  const what = step.close !== undefined ? "'close'" : step.binary ? "the 'binary' flag" : null;
+  const what =
+    step.close !== undefined
+      ? "'close'"
+      : step.handshake
+        ? "'handshake'"
+        : step.binary
+          ? "the 'binary' flag"
+          : null;
   if (what === null) return;
   throw new UsageError(
     `${transcript.path}:${step.line}: ${what} is for WebSocket connections (ws://, wss://), not ${target.scheme}: ${target.text}`,
