@@ -436,6 +436,8 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     updating,
     ...(variables.hasSecrets ? { redact: (bytes: Uint8Array) => variables.redact(bytes) } : {}),
   });
+  // Each step's event is made only for whoever reads it: a reporter that follows steps, or -v.
+  options.stepEvents = hub.wantsSteps || verbose !== undefined;
   options.onEvent = (event: CheckEvent): void => {
     if (event.type !== 'run-start') verbose?.event(event);
     // The transports the run needs are loaded by now, and nothing has been sent yet.
