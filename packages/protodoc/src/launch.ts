@@ -17,9 +17,18 @@
  * directory; `NODE_DISABLE_COMPILE_CACHE=1` turns it off. It is used only from a directory this user
  * owns that nobody else can write (compiled code from a file someone else wrote would run as ours).
  * It is written once, at exit, by a run that found none (or one V8 rejected), and never when writing
- * fails: a run never depends on it.
+ * fails: a run never depends on it. A write keeps the 8 files written last and removes older ones.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,6 +90,18 @@ function commandOf(argv: readonly string[]): string {
   return command === 'check' || command === 'record' ? command : 'other';
 }
 
+/** How many cache files a directory keeps: each build of the bundle, for each subcommand, has its own. */
+const KEEP = 8;
+
+/** Removes all but the {@link KEEP} cache files written last (and what a write that died left). */
+function prune(dir: string): void {
+  const files = readdirSync(dir)
+    .filter((name) => /^cli-.+\.cache(\.\d+)?$/.test(name))
+    .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of files.slice(KEEP)) rmSync(path, { force: true });
+}
+
 /** Compiles and runs the bundle (with the cached code when there is some); undefined without a bundle. */
 function loadBundle(): { cli: CliModule; hooks: LaunchHooks } | undefined {
   const bundle = freshBundle();
@@ -117,6 +138,7 @@ function loadBundle(): { cli: CliModule; hooks: LaunchHooks } | undefined {
       const temporary = `${file}.${process.pid}`;
       writeFileSync(temporary, script.createCachedData());
       renameSync(temporary, file!);
+      prune(dir!);
     } catch {}
   };
   process.once('exit', write);

@@ -125,6 +125,25 @@ describe('the binary with its bundle', () => {
     expect(readFileSync(path).equals(rewritten)).toBe(true);
   });
 
+  it('keeps the 8 cache files written last when it writes one', async () => {
+    const base = freshBase();
+    const cache = join(base, CACHE_DIR);
+    mkdirSync(cache, { mode: 0o700 });
+    // Ten caches of other builds, written one minute apart, the oldest first; and a file of another kind.
+    const others = Array.from({ length: 10 }, (_, i) => `cli-${String(i).repeat(16)}-1-1-check-v8-x64.cache`);
+    for (const [i, name] of others.entries()) {
+      writeFileSync(join(cache, name), 'old');
+      const at = new Date(Date.now() - (others.length - i) * 60_000);
+      utimesSync(join(cache, name), at, at);
+    }
+    writeFileSync(join(cache, 'notes.txt'), 'not a cache');
+    await run(['--version'], base);
+    const left = cacheFiles(base);
+    expect(left).toHaveLength(9);
+    expect(left).toContain('notes.txt');
+    expect(left.filter((name) => others.includes(name))).toEqual(others.slice(3));
+  });
+
   it('writes no cache under NODE_DISABLE_COMPILE_CACHE=1', async () => {
     const base = freshBase();
     const outcome = await run(['--version'], base, { NODE_DISABLE_COMPILE_CACHE: '1' });
