@@ -8,7 +8,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -823,10 +822,8 @@ let launch: LaunchHooks | undefined;
  */
 function keepWasmAtBaseline(): void {
   launch?.beforeFlagChange?.();
-  // Required where needed: node:v8 is not loaded otherwise, and the flag must be set before the run goes on.
-  (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString(
-    '--liftoff-only',
-  );
+  // Loaded where needed (node:v8 is not loaded otherwise), at once: the flag is set before the run goes on.
+  process.getBuiltinModule('node:v8').setFlagsFromString('--liftoff-only');
 }
 
 /**
