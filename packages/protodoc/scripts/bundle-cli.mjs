@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the protodoc CLI (dist/cli.js, every module it imports, and commander) into one CommonJS file,
-// dist/cli.bundle.cjs, which bin/protodoc.js runs with V8's code cache (src/launch.ts says why and how). It
+// dist/cli.bundle.cjs, which bin/protodoc.js runs with V8's code cache (src/launch.cts says why and how). It
 // bundles what `tsc -b` wrote, so it runs after it: `npm run build` does both.
 //   node packages/protodoc/scripts/bundle-cli.mjs [--if-stale]
 // --if-stale: only when `tsc -b` has written dist/ since the bundle was made (or there is none).
@@ -50,7 +50,7 @@ const result = await build({
   write: false,
   metafile: true,
   logLevel: 'warning',
-  // import() becomes require(): code compiled by a vm.Script (src/launch.ts) cannot import() on Node 20
+  // import() becomes require(): code compiled by a vm.Script (src/launch.cts) cannot import() on Node 20
   // without --experimental-vm-modules. Every dependency left out here can be required.
   supported: { 'dynamic-import': false },
   // The modules find their files from import.meta.url (../package.json, the worker thread's
@@ -77,7 +77,7 @@ for (const [name, base] of [...packages].sort()) {
 }
 
 const body = `${result.outputFiles[0]?.text ?? ''}${notices}`;
-// The first line names the build: src/launch.ts keys the code cache by it.
+// The first line names the build: src/launch.cts keys the code cache by it.
 const id = createHash('sha256').update(body).digest('hex').slice(0, 16);
 const temporary = `${OUT}.${process.pid}`;
 writeFileSync(temporary, `// protodoc CLI bundle ${id}\n${body}`);

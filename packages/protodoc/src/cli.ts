@@ -795,7 +795,7 @@ export async function runCli(argv: readonly string[], context: Partial<CliContex
   }
 }
 
-/** What the launcher that runs the CLI as a program (src/launch.ts) tells it. */
+/** What the launcher that runs the CLI as a program (src/launch.cts) tells it. */
 export interface LaunchHooks {
   /**
    * Called once, just before the CLI changes a V8 flag: code V8 compiles after that carries the new
@@ -818,7 +818,7 @@ let launch: LaunchHooks | undefined;
  * benchmark 2). Nothing else here runs WebAssembly, so only a run that loaded the HTTP transport sets
  * it, once its transports are loaded and before anything is sent: V8 rejects its cached code for what is
  * compiled after a flag changes (Node's for its built-in modules: 17 ms more for a TCP run when set
- * first thing; and the CLI's own, src/launch.ts), so a TCP run keeps the flags it started with.
+ * first thing; and the CLI's own, src/launch.cts), so a TCP run keeps the flags it started with.
  */
 function keepWasmAtBaseline(): void {
   launch?.beforeFlagChange?.();
@@ -842,7 +842,7 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
 }
 
 /**
- * Runs protodoc as the program (bin/protodoc.js, through src/launch.ts): the process's own arguments and
+ * Runs protodoc as the program (bin/protodoc.js, through src/launch.cts): the process's own arguments and
  * streams, and its exit code.
  */
 export async function main(hooks: LaunchHooks = {}): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * How the binary starts (src/launch.ts): from the CLI's one-file bundle, with the V8 code cache a run
+ * How the binary starts (src/launch.cts): from the CLI's one-file bundle, with the V8 code cache a run
  * writes at its end when it found none and the next run uses; from dist/cli.js when `tsc -b` has written
  * dist/ since the bundle was made; never with a cache in a directory someone else could write. Each test
  * runs a copy of the built package, so that making the bundle stale touches no other test's binary.

@@ -1,5 +1,5 @@
 /**
- * How the `protodoc` program starts (bin/protodoc.js imports this module and nothing else): the CLI
+ * How the `protodoc` program starts (bin/protodoc.js requires this module and nothing else): the CLI
  * from its one-file bundle, dist/cli.bundle.cjs (written by scripts/bundle-cli.mjs after `tsc -b`),
  * compiled with the V8 code cache an earlier run left; or from dist/cli.js, the modules tsc wrote,
  * when there is no bundle or `tsc -b` has written dist/ since it was made.
@@ -19,26 +19,20 @@
  * It is written once, at exit, by a run that found none (or one V8 rejected), and never when writing
  * fails: a run never depends on it. A write keeps the 8 files written last and removes older ones.
  */
-import {
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import module, { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
-import type { LaunchHooks } from './cli.js';
+// CommonJS, as bin/protodoc.js is (bin/package.json): an ES module as the program's entry costs Node about
+// 5 ms of CPU to start its module loader, which nothing on the bundle's path needs.
+import type { LaunchHooks } from './cli.js' with { 'resolution-mode': 'import' };
 
-type CliModule = typeof import('./cli.js');
+const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } =
+  require('node:fs') as typeof import('node:fs');
+const nodeModule = require('node:module') as typeof import('node:module');
+const { tmpdir } = require('node:os') as typeof import('node:os');
+const { join } = require('node:path') as typeof import('node:path');
+const { Script } = require('node:vm') as typeof import('node:vm');
 
-const DIST = dirname(fileURLToPath(import.meta.url));
+type CliModule = typeof import('./cli.js', { with: { 'resolution-mode': 'import' }});
+
+const DIST = __dirname;
 /** The bundle scripts/bundle-cli.mjs writes; its first line names its build (a hash of the rest). */
 const BUNDLE = join(DIST, 'cli.bundle.cjs');
 /** Rewritten by every `tsc -b` that changes dist/; not packed, so an installed package has none. */
@@ -127,7 +121,7 @@ function loadBundle(): { cli: CliModule; hooks: LaunchHooks } | undefined {
   );
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   const mod = { exports: {} };
-  wrapper.call(mod.exports, mod.exports, createRequire(BUNDLE), mod, BUNDLE, DIST);
+  wrapper.call(mod.exports, mod.exports, nodeModule.createRequire(BUNDLE), mod, BUNDLE, DIST);
 
   let save = file !== undefined && (cachedData === undefined || script.cachedDataRejected === true);
   // At exit V8 has compiled every function the run called; the cache then holds them all.
@@ -149,7 +143,7 @@ function loadBundle(): { cli: CliModule; hooks: LaunchHooks } | undefined {
   };
 }
 
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const bundled = loadBundle();
-if (bundled !== undefined) await bundled.cli.main(bundled.hooks);
-else await (await import('./cli.js')).main();
+if (bundled !== undefined) void bundled.cli.main(bundled.hooks);
+else void import('./cli.js').then((cli) => cli.main());
