@@ -6,9 +6,9 @@
  *
  * Why: a check of one PING spent about 65 ms of CPU more than a raw Node client making one, most of it
  * loading the CLI: resolving, reading and compiling some 45 files (protodoc's own, commander's) one
- * by one. As one file that is about 25 ms less, and with the code V8 compiled for it in the last run
- * (bytecode for every function that ran, not only the top level) about 40 ms less (bench/README.md,
- * benchmark 1). Node >= 22.1 has a compile cache of its own (`module.enableCompileCache`), which this
+ * by one. As one file that is about 25 ms less; compiled with the code V8 compiled for it in the last run
+ * (bytecode for every function that ran, not only the top level), and started as CommonJS, such a check
+ * took 53 ms of CPU against 103 before, the raw client 40 (pinned; bench/README.md, benchmark 1). Node >= 22.1 has a compile cache of its own (`module.enableCompileCache`), which this
  * turns on too, for what the bundle leaves out (undici, ws, yaml, diff) and for dist/cli.js; Node 20
  * has none, and V8's code cache for a `vm.Script` is the documented way there.
  *
