@@ -40,7 +40,10 @@ export function summarizeProfile(path, { root = '' } = {}) {
   const name = (n) => {
     const { functionName, url, lineNumber } = n.callFrame;
     const file = url ? url.replace(own, '') : `(${functionName})`;
-    return { file, fn: url ? `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}` : file };
+    // A bundle's functions are shown in the module they come from (its line numbers stay the bundle's).
+    const from = url ? bundledModule(url, lineNumber) : undefined;
+    const where = from === undefined ? file : `${from} (in ${file})`;
+    return { file: where, fn: url ? `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}` : file };
   };
   /** @type {Map<string, number>} */
   const byFunction = new Map();
@@ -81,6 +84,38 @@ export function summarizeProfile(path, { root = '' } = {}) {
     byFile: sorted(byFile),
     ownInclusive: sorted(ownInclusive),
   };
+}
+
+/** @type {Map<string, { line: number, module: string }[]>} by bundle URL: where each module starts */
+const bundles = new Map();
+
+/**
+ * The module a line of an esbuild bundle comes from (esbuild starts each with a `// path/of/module.js`
+ * line), or undefined for a file that is not such a bundle: protodoc's CLI runs from dist/cli.bundle.cjs.
+ * @param {string} url
+ * @param {number} lineNumber  0-based
+ * @returns {string | undefined}
+ */
+function bundledModule(url, lineNumber) {
+  if (!url.endsWith('.bundle.cjs')) return undefined;
+  let starts = bundles.get(url);
+  if (starts === undefined) {
+    starts = [];
+    try {
+      const lines = readFileSync(new URL(url), 'utf8').split('\n');
+      for (const [i, line] of lines.entries()) {
+        const match = /^\/\/ (\S+\.[cm]?js)$/.exec(line);
+        if (match?.[1] !== undefined) starts.push({ line: i, module: match[1] });
+      }
+    } catch {}
+    bundles.set(url, starts);
+  }
+  let module;
+  for (const start of starts) {
+    if (start.line > lineNumber) break;
+    module = start.module;
+  }
+  return module;
 }
 
 /**

@@ -9,7 +9,7 @@ import { BENCH_ENV, BenchError, runOk, tempDir } from './process.mjs';
 import { ROOT } from './protodoc.mjs';
 import { median } from './stats.mjs';
 
-const PRELOAD = pathToFileURL(join(ROOT, 'bench', 'lib', 'cpu-at-exit.mjs')).href;
+const PRELOAD = join(ROOT, 'bench', 'lib', 'cpu-at-exit.cjs');
 
 /**
  * One variant measured: a Node program and its arguments.
@@ -33,7 +33,7 @@ export async function measureVariants(variants, runs, pin) {
     const once = async ({ name, argv: [cmd, args] }) => {
       if (cmd !== process.execPath) throw new BenchError(`${name}: ${cmd} is not this Node`);
       const env = { ...BENCH_ENV, BENCH_CPU_FILE: cpuFile };
-      const result = await runOk(name, ...pinned(cmd, ['--import', PRELOAD, ...args], pin), {
+      const result = await runOk(name, ...pinned(cmd, ['--require', PRELOAD, ...args], pin), {
         cwd: ROOT,
         env,
       });

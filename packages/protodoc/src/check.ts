@@ -69,6 +69,13 @@ export interface CheckOptions {
    */
   onEvent?: (event: CheckEvent) => void;
   /**
+   * Whether `onEvent` gets a `step-end` event for every step. A listener that needs only transcripts
+   * (the reporters that print at a transcript's end) saves an event per step, which in a 10,000-step
+   * transcript is most of what happens besides the round trips.
+   * @default true
+   */
+  stepEvents?: boolean;
+  /**
    * `-v`: called with the conversation as it happens, every connection event and every byte sent and
    * received (`createVerbose` prints it). Without it no such work is done.
    */
@@ -360,6 +367,7 @@ export async function checkFiles(
     ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
     trace: options.trace !== undefined,
     update: update !== undefined,
+    stepEvents: options.stepEvents ?? true,
   };
   // Several workers: a thread each, so they use as many CPUs (-i asks in this thread: it runs one job).
   const { runScheduled, workerCount } = await import('./scheduler.js');

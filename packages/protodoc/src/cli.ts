@@ -6,10 +6,9 @@
  * Exit codes: 0 all passed; 1 a transcript failed; 2 usage error; 3 a transcript cannot be parsed;
  * 4 a target cannot be reached or `--server` failed; 70 internal error (a bug: please report it).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CheckOptions, CheckResult } from './check.js';
@@ -337,15 +336,16 @@ async function checkReportPath(path: string | undefined): Promise<void> {
  * `record` start without the reporters (nor, by default, `checkFiles` and everything under it).
  */
 async function checkModules() {
-  const [variables, output, hub, format, summary, pretty] = await Promise.all([
+  const [variables, output, hub, format, summary, pretty, transports] = await Promise.all([
     import('./variables.js'),
     import('./reporters/output.js'),
     import('./reporters/hub.js'),
     import('./reporters/format.js'),
     import('./summary.js'),
     import('./reporters/pretty.js'),
+    import('./transports/index.js'),
   ]);
-  return { ...variables, ...output, ...hub, ...format, ...summary, ...pretty };
+  return { ...variables, ...output, ...hub, ...format, ...summary, ...pretty, ...transports };
 }
 
 async function runCheck(context: CliContext, files: string[], flags: CheckFlags): Promise<void> {
@@ -360,6 +360,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     summarize,
     colorDiff,
     formatUpdated,
+    httpLoaded,
   } = await checkModules();
   // protodoc.config.yaml (or --config): what the command line does not say. Flags win.
   const config = await loadConfig(flags.config);
@@ -451,8 +452,12 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
     updating,
     ...(variables.hasSecrets ? { redact: (bytes: Uint8Array) => variables.redact(bytes) } : {}),
   });
+  // Each step's event is made only for whoever reads it: a reporter that follows steps, or -v.
+  options.stepEvents = hub.wantsSteps || verbose !== undefined;
   options.onEvent = (event: CheckEvent): void => {
     if (event.type !== 'run-start') verbose?.event(event);
+    // The transports the run needs are loaded by now, and nothing has been sent yet.
+    else if (launch !== undefined && httpLoaded()) keepWasmAtBaseline();
     hub.onEvent(event);
   };
   const prompter = flags.interactive
@@ -478,7 +483,6 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   let result: CheckResult | undefined;
   let failure: { error: unknown } | undefined;
   try {
-    if (ownProcess) await keepWasmAtBaseline();
     result = await context.checkFiles(paths, options);
   } catch (error) {
     failure = { error };
@@ -815,37 +819,35 @@ export async function runCli(argv: readonly string[], context: Partial<CliContex
   }
 }
 
+/** What the launcher that runs the CLI as a program (src/launch.cts) tells it. */
+export interface LaunchHooks {
+  /**
+   * Called once, just before the CLI changes a V8 flag: code V8 compiles after that carries the new
+   * flags, and a later run (which starts without them) would reject it from a compile cache.
+   */
+  beforeFlagChange?(): void;
+}
+
 /**
- * Set when this module is the program (bin/protodoc.js): the process is protodoc's own, and the CLI may
- * tune the VM for a short run. Run in process (the tests, a program calling runCli) it leaves it alone.
+ * Set by {@link main}: the process is protodoc's own, and the CLI may tune the VM for a short run. Run
+ * in process (the tests, a program calling runCli) it leaves it alone.
  */
-let ownProcess = false;
+let launch: LaunchHooks | undefined;
 
 /**
  * WebAssembly stays at V8's baseline tier (Liftoff) from here on. undici parses HTTP/1.1 with llhttp
  * compiled to WebAssembly, and V8 recompiles llhttp's large state machine with its optimizing tier as
  * soon as it runs warm: about 100 ms of CPU in every run with an http:// or https:// target, which even
  * 500 requests do not earn back (they took 435 ms of CPU with it, 310 ms without: bench/README.md,
- * benchmark 2). Nothing else here runs WebAssembly. Set just before the run, not at start-up: V8 then rejects its cached code for the
- * built-in modules compiled after a flag changes (17 ms more for a TCP run when set first thing).
+ * benchmark 2). Nothing else here runs WebAssembly, so only a run that loaded the HTTP transport sets
+ * it, once its transports are loaded and before anything is sent: V8 rejects its cached code for what is
+ * compiled after a flag changes (Node's for its built-in modules: 17 ms more for a TCP run when set
+ * first thing; and the CLI's own, src/launch.cts), so a TCP run keeps the flags it started with.
  */
-async function keepWasmAtBaseline(): Promise<void> {
-  (await import('node:v8')).setFlagsFromString('--liftoff-only');
-}
-
-/** True when this module is the program being run (through bin/protodoc.js), not imported. */
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    const real = realpathSync(entry);
-    return (
-      real === fileURLToPath(new URL('../bin/protodoc.js', import.meta.url)) ||
-      real === fileURLToPath(import.meta.url)
-    );
-  } catch {
-    return false;
-  }
+function keepWasmAtBaseline(): void {
+  launch?.beforeFlagChange?.();
+  // Loaded where needed (node:v8 is not loaded otherwise), at once: the flag is set before the run goes on.
+  process.getBuiltinModule('node:v8').setFlagsFromString('--liftoff-only');
 }
 
 /**
@@ -863,8 +865,12 @@ function quietOnClose(stream: NodeJS.WriteStream): CliStream {
   };
 }
 
-if (isMain()) {
-  ownProcess = true;
+/**
+ * Runs protodoc as the program (bin/protodoc.js, through src/launch.cts): the process's own arguments and
+ * streams, and its exit code.
+ */
+export async function main(hooks: LaunchHooks = {}): Promise<void> {
+  launch = hooks;
   // The exit code, not process.exit(): on a pipe, stdout is written asynchronously, and exiting now would
   // drop everything past the pipe's 64 KiB buffer. Node exits once the writes are flushed.
   process.exitCode = await runCli(process.argv.slice(2), {

@@ -23,6 +23,8 @@ export interface FileRunSettings {
   trace: boolean;
   /** `--update`: rewrite the file's failing steps once its transcripts have run. */
   update: boolean;
+  /** `step-end` events are wanted (CheckOptions.stepEvents). */
+  stepEvents: boolean;
 }
 
 /** One file's transcripts (those selected), with the target each connects to when the caller decides it. */
@@ -76,7 +78,9 @@ export async function runFileJob(
       (event as RunEvent & { index: number }).index = index;
       events.event(event as RunEvent & { index: number });
     };
-    const run: RunOptions = { tls: settings.tls };
+    // checkFiles checked every step against its transport before anything ran.
+    const run: RunOptions = { tls: settings.tls, stepsChecked: true };
+    if (!settings.stepEvents) run.stepEvents = false;
     const target = job.targets[k];
     // The runner's target overrides every file's own: --connect, or the file's own moved to --server's port.
     if (target !== undefined && (settings.connect || server)) run.target = target;

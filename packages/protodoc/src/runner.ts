@@ -82,6 +82,16 @@ export interface RunOptions {
    * reply is known is handed to `onFailedReply` for rewriting. @default undefined (a plain check)
    */
   update?: UpdateRun;
+  /**
+   * Whether `onEvent` gets a `step-end` event for every step (file events always come).
+   * @default true
+   */
+  stepEvents?: boolean;
+  /**
+   * The caller has checked that every step fits its connection's transport, as the run would before
+   * sending anything (checkFiles does, for every file): the run does not check again. @default false
+   */
+  stepsChecked?: boolean;
 }
 
 /** What a run in update mode reports besides its results. */
@@ -206,6 +216,8 @@ class TranscriptRun implements TransportEvents {
   private readonly transcript: Transcript;
   private readonly options: RunOptions;
   private readonly onEvent: RunEventListener | undefined;
+  /** `onEvent`, when it is to hear of every step; null otherwise. */
+  private readonly onStep: RunEventListener | null;
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly resolve: (result: TranscriptResult) => void;
   private readonly reject: (err: unknown) => void;
@@ -220,6 +232,7 @@ class TranscriptRun implements TransportEvents {
     this.transcript = transcript;
     this.options = options;
     this.onEvent = onEvent;
+    this.onStep = options.stepEvents === false ? null : (onEvent ?? null);
     this.trace = options.trace;
     this.resolve = resolve;
     this.reject = reject;
@@ -270,6 +283,7 @@ class TranscriptRun implements TransportEvents {
    * anything is sent. Otherwise the file is an error and false comes back.
    */
   private stepsFit(): boolean {
+    if (this.options.stepsChecked) return true;
     try {
       checkSteps(this.transcript, (name) => this.targets.get(name));
       return true;
@@ -778,7 +792,7 @@ class TranscriptRun implements TransportEvents {
 
   private record(result: StepResult): void {
     this.results.push(result);
-    this.onEvent?.({ type: 'step-end', path: this.transcript.path, step: result });
+    if (this.onStep !== null) this.onStep({ type: 'step-end', path: this.transcript.path, step: result });
   }
 
   // --- connections ------------------------------------------------------------------------------

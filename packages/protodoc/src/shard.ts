@@ -3,7 +3,6 @@
  * Which shard a file is in depends on its path alone (not on its position, nor on the other files):
  * adding, removing or renaming a file moves no other file to another shard.
  */
-import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { UsageError } from './errors.js';
 
@@ -46,6 +45,8 @@ export function shardKey(path: string, cwd: string = process.cwd()): string {
  * differ in one digit (`test-01.txt`, `test-02.txt`).
  */
 export function shardOf(key: string, count: number): number {
+  // node:crypto only when a run is sharded: loading it is a noticeable part of a short run's start-up.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   const digest = createHash('sha256').update(key, 'utf8').digest();
   return (digest.readUInt32BE(0) % count) + 1;
 }

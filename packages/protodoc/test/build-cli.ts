@@ -38,23 +38,30 @@ function acquire(): void {
   }
 }
 
-/** Builds packages/protodoc (and what it references); throws with tsc's output if it does not compile. */
+/** Runs a build step; throws with its output if it fails. */
+function step(what: string, args: string[]): void {
+  try {
+    execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const out = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`${what} failed:\n${out.stdout?.toString() ?? ''}${out.stderr?.toString() ?? ''}`);
+  }
+}
+
+/**
+ * Builds packages/protodoc (and what it references) as `npm run build` does: tsc, then the CLI's bundle
+ * (only when tsc changed dist/), so the binary runs what a user's does. Throws with the output of a step
+ * that fails.
+ */
 export function buildCli(): void {
   acquire();
   try {
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/protodoc'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-  } catch (err) {
-    const out = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(
-      `tsc -b packages/protodoc failed:\n${out.stdout?.toString() ?? ''}${out.stderr?.toString() ?? ''}`,
-    );
+    step('tsc -b packages/protodoc', [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      'packages/protodoc',
+    ]);
+    step('bundling the CLI', [join(ROOT, 'packages/protodoc/scripts/bundle-cli.mjs'), '--if-stale']);
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }

@@ -33,9 +33,14 @@ async function cli(argv: string[], check?: CliContext['checkFiles']): Promise<Ru
   return run;
 }
 
-/** The options without the progress callback and the variables the CLI always adds. */
-function optionsOf(run: Run): Omit<CheckOptions, 'onEvent' | 'variables'> {
-  const { onEvent: _onEvent, variables: _variables, ...options } = run.calls[0]!.options;
+/** The options without the progress callback, its wish for step events and the variables the CLI always adds. */
+function optionsOf(run: Run): Omit<CheckOptions, 'onEvent' | 'stepEvents' | 'variables'> {
+  const {
+    onEvent: _onEvent,
+    stepEvents: _stepEvents,
+    variables: _variables,
+    ...options
+  } = run.calls[0]!.options;
   return options;
 }
 
@@ -185,6 +190,29 @@ describe('protodoc check: flags to options', () => {
   it('listens to progress so the pretty report appears as files finish', async () => {
     const run = await cli(['check', 'x.txt']);
     expect(typeof run.calls[0]!.options.onEvent).toBe('function');
+  });
+
+  it('asks for an event per step only when -v or a reporter reads them', async () => {
+    expect((await cli(['check', 'x.txt'])).calls[0]!.options.stepEvents).toBe(false);
+    expect((await cli(['check', '--reporter', 'dot', 'x.txt'])).calls[0]!.options.stepEvents).toBe(false);
+    expect((await cli(['check', '-v', 'x.txt'])).calls[0]!.options.stepEvents).toBe(true);
+    // A reporter that follows steps (as pretty does on a terminal, live).
+    const calls: CheckOptions[] = [];
+    await runCli(['check', 'x.txt'], {
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      reporters: {
+        pretty: {
+          description: 'follows steps',
+          load: async () => ({ createReporter: () => ({ onStepEnd() {}, onRunEnd() {} }) }),
+        },
+      },
+      checkFiles: async (_paths, options) => {
+        calls.push(options);
+        return { outcome: 'passed', summary: { ...summary, results: [], errors: 0, failed: 0 } };
+      },
+    });
+    expect(calls[0]!.stepEvents).toBe(true);
   });
 });
 

@@ -33,6 +33,24 @@ describe('runner against redis', () => {
     ]);
   });
 
+  it('sends no step events with stepEvents: false, and the same results', async () => {
+    const text = '>>> PING\n+PONG\n>>> ECHO hello\n$5\nhellO\n>>> PING\n+PONG\n';
+    const quiet = await run(text, { target: redis.target, stepEvents: false });
+    expect(quiet.events.map((e) => e.type)).toEqual(['file-start', 'file-end']);
+    expect(statuses(quiet)).toEqual(['passed', 'failed', 'skipped']);
+    const told = await run(text, { target: redis.target });
+    expect(told.events.map((e) => e.type)).toEqual([
+      'file-start',
+      'step-end',
+      'step-end',
+      'step-end',
+      'file-end',
+    ]);
+    expect(quiet.steps.map(({ durationMs: _, ...step }) => step)).toEqual(
+      told.steps.map(({ durationMs: _, ...step }) => step),
+    );
+  });
+
   it('fails a step whose reply differs, with the first differing line, all received bytes, and skips the rest', async () => {
     const result = await run('>>> PING\n+PONG\n>>> ECHO hello\n$5\nhellO\n>>> PING\n+PONG\n', {
       target: redis.target,

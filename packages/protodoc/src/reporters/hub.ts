@@ -35,6 +35,8 @@ export interface ReportHubOptions {
 export interface ReportHub {
   /** The listener to give `checkFiles` as `onEvent`. */
   onEvent(event: CheckEvent): void;
+  /** Whether a reporter hears of each step (`onStepEnd`): else `checkFiles` may leave `step-end` out. */
+  readonly wantsSteps: boolean;
   /** Resolves once every reporter has handled everything it was given so far. */
   idle(): Promise<void>;
   /** The results that ended so far, in input order (for a run that ends early). */
@@ -154,6 +156,7 @@ export function createReportHub(reporters: readonly Reporter[], options: ReportH
   const stepListeners = reporters.some((reporter) => reporter.onStepEnd !== undefined);
 
   return {
+    wantsSteps: stepListeners,
     onEvent(event: CheckEvent): void {
       if (over) return;
       switch (event.type) {

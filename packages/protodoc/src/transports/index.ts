@@ -9,15 +9,18 @@ import type { Transcript } from '../transcript-model.js';
 import { streamTransport } from './stream.js';
 import type { TransportModule } from './transport.js';
 
+/** HTTP/1.1 and HTTP/2 through undici. */
+const loadHttp = async (): Promise<TransportModule> => (await import('./http.js')).httpTransport;
+
 /** How each scheme's module is had: at hand, or loaded on first use. */
 const REGISTRY: Record<Scheme, TransportModule | (() => Promise<TransportModule>)> = {
   tcp: streamTransport,
   tls: streamTransport,
   unix: streamTransport,
-  http: async () => (await import('./http.js')).httpTransport,
-  https: async () => (await import('./http.js')).httpTransport,
-  h2: async () => (await import('./http.js')).httpTransport,
-  h2c: async () => (await import('./http.js')).httpTransport,
+  http: loadHttp,
+  https: loadHttp,
+  h2: loadHttp,
+  h2c: loadHttp,
   ws: async () => (await import('./websocket.js')).webSocketTransport,
   wss: async () => (await import('./websocket.js')).webSocketTransport,
 };
@@ -31,6 +34,15 @@ const loaded = new Map<Scheme, TransportModule>();
 export function transportFor(target: Target): TransportModule | undefined {
   const entry = REGISTRY[target.scheme];
   return typeof entry === 'function' ? loaded.get(target.scheme) : entry;
+}
+
+/**
+ * Whether this process has loaded the HTTP transport (by {@link loadTransports}), and so undici, whose
+ * HTTP/1.1 parser is WebAssembly (the CLI tunes V8 for it: src/cli.ts).
+ */
+export function httpLoaded(): boolean {
+  for (const scheme of loaded.keys()) if (REGISTRY[scheme] === loadHttp) return true;
+  return false;
 }
 
 /**

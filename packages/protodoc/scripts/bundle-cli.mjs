@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Bundles the protodoc CLI (dist/cli.js, every module it imports, and commander) into one CommonJS file,
+// dist/cli.bundle.cjs, which bin/protodoc.js runs with V8's code cache (src/launch.cts says why and how). It
+// bundles what `tsc -b` wrote, so it runs after it: `npm run build` does both.
+//   node packages/protodoc/scripts/bundle-cli.mjs [--if-stale]
+// --if-stale: only when `tsc -b` has written dist/ since the bundle was made (or there is none).
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(PACKAGE, 'dist');
+const ENTRY = join(DIST, 'cli.js');
+const OUT = join(DIST, 'cli.bundle.cjs');
+/** `tsc -b` rewrites it whenever it writes dist/ (the package's tsconfig puts it there). */
+const BUILD_INFO = join(DIST, '.tsbuildinfo');
+
+/** @type {{ dependencies?: Record<string, string>, peerDependencies?: Record<string, string> }} */
+const manifest = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8'));
+// Bundled: what every run loads, the CLI's modules and commander. Left for Node to load when a run needs
+// them: the other dependencies (undici for HTTP, ws, yaml, diff) and the optional peer vitest.
+const BUNDLED = new Set(['commander']);
+const external = [
+  ...Object.keys(manifest.dependencies ?? {}),
+  ...Object.keys(manifest.peerDependencies ?? {}),
+].filter((name) => !BUNDLED.has(name));
+
+/** @param {string} path */
+const mtime = (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+
+if (process.argv.includes('--if-stale')) {
+  const bundle = mtime(OUT);
+  const built = mtime(BUILD_INFO);
+  if (bundle !== undefined && (built === undefined || built <= bundle)) process.exit(0);
+}
+if (mtime(ENTRY) === undefined) {
+  console.error(`bundle-cli: ${relative(process.cwd(), ENTRY)} is missing: run tsc -b first`);
+  process.exit(1);
+}
+
+const result = await build({
+  entryPoints: [ENTRY],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20.19',
+  external,
+  write: false,
+  metafile: true,
+  logLevel: 'warning',
+  // import() becomes require(): code compiled by a vm.Script (src/launch.cts) cannot import() on Node 20
+  // without --experimental-vm-modules. Every dependency left out here can be required.
+  supported: { 'dynamic-import': false },
+  // The modules find their files from import.meta.url (../package.json, the worker thread's
+  // ./file-worker.js): the bundle sits in dist/ beside them, so its own URL serves.
+  define: { 'import.meta.url': '__bundleUrl' },
+  // "use strict" first: code after the banner would otherwise run in sloppy mode (ES modules are strict).
+  banner: { js: '"use strict";\nconst __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+
+// The licences of the packages copied into the bundle go with them.
+/** @type {Map<string, string>} name -> directory */
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const path = resolve(input);
+  if (path.startsWith(`${PACKAGE}${sep}`)) continue;
+  const match = /^(.*[\\/]node_modules[\\/])((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(path);
+  if (match !== null) packages.set(match[2] ?? '', `${match[1]}${match[2]}`);
+}
+let notices = '';
+for (const [name, base] of [...packages].sort()) {
+  const { version, license } = JSON.parse(readFileSync(join(base, 'package.json'), 'utf8'));
+  const text = readFileSync(join(base, 'LICENSE'), 'utf8').replaceAll('*/', '* /').trim();
+  notices += `\n/*! ${name} ${version} (${license}), bundled:\n${text}\n*/\n`;
+}
+
+const body = `${result.outputFiles[0]?.text ?? ''}${notices}`;
+// The first line names the build: src/launch.cts keys the code cache by it.
+const id = createHash('sha256').update(body).digest('hex').slice(0, 16);
+const temporary = `${OUT}.${process.pid}`;
+writeFileSync(temporary, `// protodoc CLI bundle ${id}\n${body}`);
+renameSync(temporary, OUT);
