@@ -12,53 +12,14 @@
 // Exits 1 at the first reply that differs, naming it.
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import { floorArgs, nginxHeaders } from './lib/http-floor.mjs';
 
-const [mode, portText, countText, expectedBody] = process.argv.slice(2);
-const port = Number(portText);
-const count = Number(countText);
-if (
-  (mode !== 'h1' && mode !== 'h2') ||
-  !Number.isInteger(port) ||
-  !Number.isInteger(count) ||
-  !expectedBody
-) {
-  console.error('usage: node bench/undici-http-client.mjs h1|h2 PORT COUNT BODY');
-  process.exit(2);
-}
+const { mode, port, count, expectedBody, fail } = floorArgs('undici-http-client');
 if (mode === 'h1') setFlagsFromString('--liftoff-only');
 const require = createRequire(import.meta.url);
 /** @type {typeof import('undici').Client} */
 const Client = require('undici/lib/dispatcher/client.js');
-
-const bodyLength = String(Buffer.byteLength(expectedBody));
-
-/** @param {string} why */
-function fail(why) {
-  console.error(`undici-http-client: ${why}`);
-  process.exit(1);
-}
-
-/**
- * The eight headers nginx sends for a static file, in order, as HTTP/1.1 spells their names; over HTTP/2 the
- * names are lower case and there is no Connection header.
- * @type {[string, (value: string) => boolean][]}
- */
-const H1_HEADERS = [
-  ['Server', (v) => v.startsWith('nginx')],
-  ['Date', (v) => v.length > 0],
-  ['Content-Type', (v) => v === 'text/plain'],
-  ['Content-Length', (v) => v === bodyLength],
-  ['Last-Modified', (v) => v.length > 0],
-  ['Connection', (v) => v === 'keep-alive'],
-  ['ETag', (v) => v.startsWith('"') && v.endsWith('"')],
-  ['Accept-Ranges', (v) => v === 'bytes'],
-];
-const HEADERS =
-  mode === 'h1'
-    ? H1_HEADERS
-    : H1_HEADERS.filter(([name]) => name !== 'Connection').map(
-        ([name, ok]) => /** @type {[string, (value: string) => boolean]} */ ([name.toLowerCase(), ok]),
-      );
+const HEADERS = nginxHeaders(mode, expectedBody);
 const STATUS_TEXT = mode === 'h1' ? 'OK' : '';
 
 const client = new Client(`${mode === 'h1' ? 'http' : 'https'}://127.0.0.1:${port}`, {
