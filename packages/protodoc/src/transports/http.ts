@@ -199,7 +199,7 @@ export class HttpTransport extends Transport {
 /**
  * undici's handler for one request: renders the response into the connection. It has the handler
  * methods undici 7's Client calls itself (`onConnect`, `onHeaders`, `onData`, `onComplete`, `onError`;
- * marked deprecated in its types since 7.0). A handler with the newer ones (`onRequestStart`,
+ * marked deprecated in its types). A handler with the newer ones (`onRequestStart`,
  * `onResponseStart`, ...) is wrapped by undici in an adapter that builds a lower-cased headers object
  * from the raw headers and another from the trailers for every response, which nothing here reads:
  * about a tenth of the instructions of each request through this transport (bench/README.md,
