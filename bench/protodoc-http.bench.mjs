@@ -2,14 +2,16 @@
 // Benchmark 2: 500 keep-alive GETs to nginx, each reply checked, over HTTP/1.1 and over HTTP/2. protodoc (one
 // connection, status line, every header with `...` for the values that vary, exact body) against httpyac running
 // an equivalent .http file with one assertion per request, and against the floor: a minimal Node client making the
-// same requests with the same checks on one connection (bench/raw-http-client.mjs). Whole-process wall times,
-// runs interleaved, medians. See bench/README.md.
+// same requests with the same checks on one connection (bench/raw-http-client.mjs). For information, the undici
+// floor: the same through undici's Client at its cheapest (bench/undici-http-client.mjs), which protodoc's HTTP
+// transport cannot go below. Whole-process wall times, runs interleaved, medians. See bench/README.md.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BenchError, main, run, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { startNginx } from './lib/servers.mjs';
 import { fmtMs, fmtRatio, median, printTable, runCount, verdict } from './lib/stats.mjs';
+import { httpExchange } from './lib/transcripts.mjs';
 import { figuresOf, measureVariants } from './lib/where.mjs';
 
 const REQUESTS = 500;
@@ -18,35 +20,13 @@ const FLOOR_GOAL = 1.1;
 const BODY = 'Hello, world!\n';
 const HTTPYAC = join(ROOT, 'node_modules', '.bin', 'httpyac');
 const FLOOR = join(ROOT, 'bench', 'raw-http-client.mjs');
+const UNDICI_FLOOR = join(ROOT, 'bench', 'undici-http-client.mjs');
 
 /**
  * One program measured: how it is run, where, and its timed runs (with the connections each used).
  * @typedef {{ name: string, argv: [string, string[]], cwd?: string,
  *   runs: (import('./lib/process.mjs').RunResult & { connections: number })[] }} Contender
  */
-
-/**
- * One request and the reply protodoc expects; the values that change (version, dates, ETag) are `...`. Over
- * HTTP/2 the status line has no reason phrase, the names are lower case and there is no Connection header.
- * @param {'h1' | 'h2'} version
- * @param {string} body  the body it expects
- */
-function protodocExchange(version, body) {
-  const length = Buffer.byteLength(BODY);
-  const head =
-    version === 'h1'
-      ? ['HTTP/1.1 200 OK', 'Server: nginx...', 'Date: ...', 'Content-Type: text/plain']
-          .concat([`Content-Length: ${length}`, 'Last-Modified: ...', 'Connection: keep-alive'])
-          .concat(['ETag: "..."', 'Accept-Ranges: bytes'])
-      : [
-          'HTTP/2 200',
-          'server: nginx...',
-          'date: ...',
-          'content-type: text/plain',
-          `content-length: ${length}`,
-        ].concat(['last-modified: ...', 'etag: "..."', 'accept-ranges: bytes']);
-  return ['>>> GET /hello.txt HTTP/1.1', '>>> Host: 127.0.0.1', '>>>', ...head, '', body, ''].join('\n');
-}
 
 /**
  * The same request in httpyac's .http syntax, with its one assertion; over HTTP/2 (its `HTTP/2` request line) on
@@ -77,8 +57,8 @@ await main(async () => {
       return path;
     };
     const transcripts = {
-      h1: file('nginx-500.txt', protodocExchange('h1', BODY.trimEnd()).repeat(REQUESTS)),
-      h2: file('nginx-500-h2.txt', protodocExchange('h2', BODY.trimEnd()).repeat(REQUESTS)),
+      h1: file('nginx-500.txt', httpExchange('h1', BODY).repeat(REQUESTS)),
+      h2: file('nginx-500-h2.txt', httpExchange('h2', BODY).repeat(REQUESTS)),
     };
     const httpFiles = {
       h1: file('nginx-500.http', httpyacRequest(`http://${plain}`, 'h1', 200).repeat(REQUESTS)),
@@ -125,7 +105,7 @@ await main(async () => {
     const controls = [];
     for (const version of /** @type {const} */ (['h1', 'h2'])) {
       const target = version === 'h1' ? `http://${plain}` : `h2://${secure}`;
-      const bad = file(`nginx-bad-${version}.txt`, protodocExchange(version, 'Hello, moon!').repeat(3));
+      const bad = file(`nginx-bad-${version}.txt`, httpExchange(version, BODY, 'Hello, moon!').repeat(3));
       const pd = await run(...protodoc(['check', '--insecure', '--connect', target, bad]), { cwd: ROOT });
       if (pd.code !== 1)
         throw new BenchError(`protodoc passed a wrong body over ${target} (exit ${pd.code})`);
@@ -133,6 +113,15 @@ await main(async () => {
       const floor = await run(process.execPath, [FLOOR, version, String(port), '3', 'Hello, moon!\n']);
       if (floor.code !== 1)
         throw new BenchError(`the ${version} floor passed a wrong body (exit ${floor.code})`);
+      const undici = await run(process.execPath, [
+        UNDICI_FLOOR,
+        version,
+        String(port),
+        '3',
+        'Hello, moon!\n',
+      ]);
+      if (undici.code !== 1)
+        throw new BenchError(`the ${version} undici floor passed a wrong body (exit ${undici.code})`);
       const origin = version === 'h1' ? `http://${plain}` : `https://${secure}`;
       const badHttp = file(`nginx-bad-${version}.http`, httpyacRequest(origin, version, 201).repeat(3));
       const hy = await httpyacJson(badHttp);
@@ -142,7 +131,8 @@ await main(async () => {
         );
       }
       controls.push(
-        `${version}: protodoc exit ${pd.code}, floor exit ${floor.code}, httpyac exit ${hy.code}`,
+        `${version}: protodoc exit ${pd.code}, floor exit ${floor.code}, undici floor exit ${undici.code}, ` +
+          `httpyac exit ${hy.code}`,
       );
       // httpyac once with --json: it must have run and asserted every request.
       const before = nginx.accessLog().length;
@@ -163,6 +153,9 @@ await main(async () => {
     );
     console.log(
       `floor: bench/raw-http-client.mjs, the same checks (HTTP/1.1 on a bare socket, HTTP/2 by node:http2)`,
+    );
+    console.log(
+      `undici floor: bench/undici-http-client.mjs, the same checks through undici's Client (dispatch, one connection)`,
     );
     console.log(`httpyac: one assertion per request (?? status == 200), -o none, verified with --json first`);
     console.log(`1 check run each (not counted), then ${runs} interleaved runs; whole-process wall time`);
@@ -220,13 +213,17 @@ await main(async () => {
       process.execPath,
       [FLOOR, 'h1', String(nginx.port), String(REQUESTS), BODY],
     ]);
+    const h1undici = contender('undici floor', [
+      process.execPath,
+      [UNDICI_FLOOR, 'h1', String(nginx.port), String(REQUESTS), BODY],
+    ]);
     // httpyac only takes files under its working directory, so it runs in the temporary one.
     const h1yac = contender(
       'httpyac send --all',
       [HTTPYAC, ['send', basename(httpFiles.h1), '--all', '-o', 'none']],
       tmp.dir,
     );
-    await measure('HTTP/1.1 (nginx, clear text)', [h1, h1raw, h1floor, h1yac]);
+    await measure('HTTP/1.1 (nginx, clear text)', [h1, h1raw, h1floor, h1undici, h1yac]);
     ratioLine(
       'httpyac / protodoc http://',
       medianMs(h1yac) / medianMs(h1),
@@ -246,6 +243,8 @@ await main(async () => {
       `goal ≤ ${FLOOR_GOAL}x`,
       medianMs(h1raw) / medianMs(h1floor) <= FLOOR_GOAL,
     );
+    ratioLine('protodoc http:// / undici floor', medianMs(h1) / medianMs(h1undici));
+    ratioLine('undici floor / floor', medianMs(h1undici) / medianMs(h1floor));
 
     // HTTP/2 over TLS (nginx's `listen … ssl http2`), every contender accepting the self-signed certificate.
     const h2 = contender(
@@ -256,12 +255,16 @@ await main(async () => {
       process.execPath,
       [FLOOR, 'h2', String(nginx.tlsPort), String(REQUESTS), BODY],
     ]);
+    const h2undici = contender('undici floor (HTTP/2)', [
+      process.execPath,
+      [UNDICI_FLOOR, 'h2', String(nginx.tlsPort), String(REQUESTS), BODY],
+    ]);
     const h2yac = contender(
       'httpyac send --all (HTTP/2)',
       [HTTPYAC, ['send', basename(httpFiles.h2), '--all', '-o', 'none']],
       tmp.dir,
     );
-    await measure('HTTP/2 (nginx, TLS)', [h2, h2floor, h2yac]);
+    await measure('HTTP/2 (nginx, TLS)', [h2, h2floor, h2undici, h2yac]);
     ratioLine('httpyac / protodoc h2://', medianMs(h2yac) / medianMs(h2));
     ratioLine(
       'protodoc h2:// / floor',
@@ -269,15 +272,17 @@ await main(async () => {
       `goal ≤ ${FLOOR_GOAL}x`,
       medianMs(h2) / medianMs(h2floor) <= FLOOR_GOAL,
     );
-    for (const c of [h1, h1raw, h2]) {
+    ratioLine('protodoc h2:// / undici floor', medianMs(h2) / medianMs(h2undici));
+    ratioLine('undici floor / floor (HTTP/2)', medianMs(h2undici) / medianMs(h2floor));
+    for (const c of [h1, h1raw, h1undici, h2, h2undici]) {
       if (c.runs.some((r) => r.connections !== 1))
         console.log(`note: ${c.name} used more than one connection`);
     }
 
     // Where the rest goes: each process's start-up (one request), then per request (the other 499).
     const one = {
-      h1: file('nginx-1.txt', protodocExchange('h1', BODY.trimEnd())),
-      h2: file('nginx-1-h2.txt', protodocExchange('h2', BODY.trimEnd())),
+      h1: file('nginx-1.txt', httpExchange('h1', BODY)),
+      h2: file('nginx-1-h2.txt', httpExchange('h2', BODY)),
     };
     /**
      * A Node contender making `count` requests, for the breakdown.
@@ -299,12 +304,20 @@ await main(async () => {
         process.execPath,
         [FLOOR, 'h1', String(nginx.port), String(n), BODY],
       ]),
+      ...variants('undici floor HTTP/1.1', (n) => [
+        process.execPath,
+        [UNDICI_FLOOR, 'h1', String(nginx.port), String(n), BODY],
+      ]),
       ...variants('protodoc h2://', (n) =>
         protodoc(['check', '--insecure', '--connect', `h2://${secure}`, n === 1 ? one.h2 : transcripts.h2]),
       ),
       ...variants('floor HTTP/2', (n) => [
         process.execPath,
         [FLOOR, 'h2', String(nginx.tlsPort), String(n), BODY],
+      ]),
+      ...variants('undici floor HTTP/2', (n) => [
+        process.execPath,
+        [UNDICI_FLOOR, 'h2', String(nginx.tlsPort), String(n), BODY],
       ]),
     ];
     const starts = [
@@ -319,13 +332,19 @@ await main(async () => {
     printTable([
       ['', 'start-up wall', 'CPU', 'per request wall', 'CPU'],
       ...starts.map(({ name }) => [name, fmtMs(f(name).ms), fmtMs(f(name).cpuMs), '', '']),
-      ...['protodoc http://', 'protodoc raw TCP', 'floor HTTP/1.1', 'protodoc h2://', 'floor HTTP/2'].map(
-        (name) => {
-          const [a, b] = [f(`${name}, 1 request`), f(`${name}, ${REQUESTS} requests`)];
-          const us = (/** @type {number} */ ms) => `${((ms * 1000) / (REQUESTS - 1)).toFixed(0)} µs`;
-          return [`${name} (1 request)`, fmtMs(a.ms), fmtMs(a.cpuMs), us(b.ms - a.ms), us(b.cpuMs - a.cpuMs)];
-        },
-      ),
+      ...[
+        'protodoc http://',
+        'protodoc raw TCP',
+        'floor HTTP/1.1',
+        'undici floor HTTP/1.1',
+        'protodoc h2://',
+        'floor HTTP/2',
+        'undici floor HTTP/2',
+      ].map((name) => {
+        const [a, b] = [f(`${name}, 1 request`), f(`${name}, ${REQUESTS} requests`)];
+        const us = (/** @type {number} */ ms) => `${((ms * 1000) / (REQUESTS - 1)).toFixed(0)} µs`;
+        return [`${name} (1 request)`, fmtMs(a.ms), fmtMs(a.cpuMs), us(b.ms - a.ms), us(b.cpuMs - a.cpuMs)];
+      }),
     ]);
   } finally {
     await nginx.stop();

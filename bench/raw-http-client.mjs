@@ -7,55 +7,14 @@
 // Exits 1 at the first reply that differs, naming it.
 import { connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
+import { floorArgs, nginxHeaders } from './lib/http-floor.mjs';
 
-const [mode, portText, countText, expectedBody] = process.argv.slice(2);
-const port = Number(portText);
-const count = Number(countText);
-if (
-  (mode !== 'h1' && mode !== 'h2') ||
-  !Number.isInteger(port) ||
-  !Number.isInteger(count) ||
-  !expectedBody
-) {
-  console.error('usage: node bench/raw-http-client.mjs h1|h2 PORT COUNT BODY');
-  process.exit(2);
-}
+const { mode, port, count, expectedBody, fail } = floorArgs('raw-http-client');
 const PATH = '/hello.txt';
-const bodyLength = String(Buffer.byteLength(expectedBody));
-
-/** @param {string} why */
-function fail(why) {
-  console.error(`raw-http-client: ${why}`);
-  process.exit(1);
-}
-
-/**
- * The eight headers nginx sends for a static file, in order: a name and a check of the value.
- * @type {[string, (value: string) => boolean][]}
- */
-const HEADERS = [
-  ['server', (v) => v.startsWith('nginx')],
-  ['date', (v) => v.length > 0],
-  ['content-type', (v) => v === 'text/plain'],
-  ['content-length', (v) => v === bodyLength],
-  ['last-modified', (v) => v.length > 0],
-  ['connection', (v) => v === 'keep-alive'],
-  ['etag', (v) => v.startsWith('"') && v.endsWith('"')],
-  ['accept-ranges', (v) => v === 'bytes'],
-];
+const HEADERS = nginxHeaders(mode, expectedBody);
 
 if (mode === 'h1') {
   const request = Buffer.from(`GET ${PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-  const names = [
-    'Server',
-    'Date',
-    'Content-Type',
-    'Content-Length',
-    'Last-Modified',
-    'Connection',
-    'ETag',
-    'Accept-Ranges',
-  ];
   let done = 0;
   let pending = Buffer.alloc(0);
   const socket = connect(port, '127.0.0.1');
@@ -73,9 +32,8 @@ if (mode === 'h1') {
       pending = pending.subarray(headEnd + 4 + length);
       if (lines[0] !== 'HTTP/1.1 200 OK') fail(`reply ${done + 1}: status line ${lines[0]}`);
       if (lines.length !== HEADERS.length + 1) fail(`reply ${done + 1}: ${lines.length - 1} headers`);
-      for (const [i, [, ok]] of HEADERS.entries()) {
+      for (const [i, [name, ok]] of HEADERS.entries()) {
         const line = lines[i + 1] ?? '';
-        const name = names[i] ?? '';
         if (!line.startsWith(`${name}: `) || !ok(line.slice(name.length + 2)))
           fail(`reply ${done + 1}: ${line}`);
       }
@@ -102,11 +60,9 @@ if (mode === 'h1') {
     const chunks = [];
     stream.on('response', (headers) => {
       if (headers[':status'] !== 200) fail(`reply ${done + 1}: status ${headers[':status']}`);
-      // Over HTTP/2 nginx sends no Connection header: the other seven, in order.
       const names = Object.keys(headers).filter((name) => !name.startsWith(':'));
-      const expected = HEADERS.filter(([name]) => name !== 'connection');
-      if (names.join() !== expected.map(([name]) => name).join()) fail(`reply ${done + 1}: headers ${names}`);
-      for (const [name, ok] of expected) {
+      if (names.join() !== HEADERS.map(([name]) => name).join()) fail(`reply ${done + 1}: headers ${names}`);
+      for (const [name, ok] of HEADERS) {
         if (!ok(String(headers[name]))) fail(`reply ${done + 1}: ${name}: ${headers[name]}`);
       }
     });

@@ -97,6 +97,13 @@ describe('renderHead', () => {
       'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n',
     );
   });
+
+  it('copies header bytes as received (also above 0x7f, and views into a larger chunk) and writes a bare head', () => {
+    const chunk = Buffer.from([...Buffer.from('xX-Name: caf'), 0xe9, 0xff, ...Buffer.from('\r\n')]);
+    const head = renderHead('HTTP/1.1 200 ', [chunk.subarray(1, 7), chunk.subarray(9, 14)]);
+    expect([...head]).toEqual([...Buffer.from('HTTP/1.1 200 \r\nX-Name: caf'), 0xe9, 0xff, 13, 10, 13, 10]);
+    expect(renderHead('HTTP/2 204', []).toString('latin1')).toBe('HTTP/2 204\r\n\r\n');
+  });
 });
 
 describe('http:// and https:// targets', () => {

@@ -177,7 +177,7 @@ export class HttpTransport extends Transport {
   }
 
   /** @internal The response's head, rendered as the version writes it. */
-  deliverHead(statusCode: number, statusMessage: string, rawHeaders: readonly (Buffer | string)[]): void {
+  deliverHead(statusCode: number, statusMessage: string, rawHeaders: readonly Buffer[]): void {
     this.deliver(this.wire!.head(statusCode, statusMessage, rawHeaders));
   }
 
@@ -196,7 +196,16 @@ export class HttpTransport extends Transport {
   }
 }
 
-/** undici's handler for one request: renders the response into the connection. */
+/**
+ * undici's handler for one request: renders the response into the connection. It has the handler
+ * methods undici 7's Client calls itself (`onConnect`, `onHeaders`, `onData`, `onComplete`, `onError`;
+ * marked deprecated in its types). A handler with the newer ones (`onRequestStart`,
+ * `onResponseStart`, ...) is wrapped by undici in an adapter that builds a lower-cased headers object
+ * from the raw headers and another from the trailers for every response, which nothing here reads:
+ * about a tenth of the instructions of each request through this transport (bench/README.md,
+ * benchmark 2). undici 8 (Node >= 22.19) calls only the newer methods, directly; moving to it means
+ * renaming these, which the transport tests would show.
+ */
 class ReplyReader implements Dispatcher.DispatchHandler {
   private readonly conn: HttpTransport;
   private readonly seq: number;
@@ -208,38 +217,25 @@ class ReplyReader implements Dispatcher.DispatchHandler {
     this.request = request;
   }
 
-  onRequestStart(): void {}
+  onConnect(): void {}
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-    statusMessage?: string,
-  ): void {
-    // rawHeaders keep the server's names, order and repeats; the headers object lowercases and merges,
-    // so it is only the fallback should undici ever not pass raw headers on.
-    let raw: (Buffer | string)[];
-    if (Array.isArray(controller.rawHeaders)) {
-      raw = controller.rawHeaders;
-    } else {
-      raw = [];
-      for (const [name, value] of Object.entries(headers)) {
-        for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value])
-          raw.push(name, one);
-      }
-    }
-    this.conn.deliverHead(statusCode, statusMessage ?? '', raw);
+  /** Also for each interim (1xx) response before the final one, as on the wire. */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    // The raw headers keep the server's names, order and repeats.
+    this.conn.deliverHead(statusCode, statusText, rawHeaders);
+    return true;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.conn.deliver(chunk);
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.conn.responseEnded(this.seq, this.request);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.conn.requestFailed(err);
   }
 }
