@@ -171,6 +171,17 @@ describe('protodoc check --jobs', () => {
     }
   });
 
+  it('a file that cannot be parsed stops a --jobs run before a server starts or a byte is sent', async () => {
+    // The worker threads start while the files are parsed: they must end with the run, which sends nothing.
+    const good = Array.from({ length: 4 }, (_, i) => `${i}-good.txt`);
+    for (const name of good) write(name, `>>>@shared ${shared.target}\n>>> RPUSH ran ${name}\n:...\n`);
+    write('5-bad.txt', '>>> PING\n>>>% PONG\n');
+    const run = await protodoc(['check', '--jobs', '4', '--server', `touch started; ${REDIS}`, '.']);
+    expect(run).toEqual({ out: '', err: "error: 5-bad.txt:2:4: unknown line type '>>>%'\n", exit: 3 });
+    expect(existsSync(join(dir, 'started'))).toBe(false);
+    expect(await list('ran')).toEqual([]);
+  });
+
   it('--server-scope file starts a fresh server for every file: beanstalkd hands out job 1 each time', async () => {
     const files = ['a', 'b', 'c', 'd'].map((name) =>
       write(`${name}.txt`, '>>> use jobs\nUSING jobs\n>>> put 0 0 60 5\n>>> hello\nINSERTED 1\n'),
