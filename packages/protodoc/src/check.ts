@@ -433,6 +433,7 @@ async function checkExpanded(
     // A thread's next file is sent ahead, its server being at hand (scope `run`: the worker's own).
     sendsAhead: (worker) => threads !== undefined && worker > 0 && options.serverScope !== 'file',
     runFile,
+    ...(threads !== undefined ? { filesDone: () => threads.close() } : {}),
   });
   const summary = summarize(results, performance.now() - started);
   return update === undefined

@@ -37,6 +37,7 @@ export class ThreadExecutor {
   private readonly variables: Variables;
   private readonly previousOnSecret: Variables['onSecret'];
   private nextId = 0;
+  private closing: Promise<void> | undefined;
 
   /**
    * Starts `count` threads, or returns undefined when there is no worker module to start (protodoc run
@@ -109,10 +110,13 @@ export class ThreadExecutor {
     });
   }
 
-  /** Stops every thread. */
-  async close(): Promise<void> {
-    this.variables.onSecret = this.previousOnSecret;
-    await Promise.all(this.slots.map((slot) => slot.thread.terminate()));
+  /** Stops every thread. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.variables.onSecret = this.previousOnSecret;
+      await Promise.all(this.slots.map((slot) => slot.thread.terminate()));
+    })();
+    return this.closing;
   }
 
   private startSlot(workerData: FileWorkerData): Slot {
