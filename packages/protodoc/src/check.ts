@@ -399,10 +399,7 @@ async function checkExpanded(
   const { runScheduled } = await import('./scheduler.js');
   threads?.configure(settings);
   /** One attempt at one file, in a worker thread or in this one. */
-  const runFile = async (
-    file: PlannedFile,
-    context: FileRunContext,
-  ): Promise<TranscriptResult[] | undefined> => {
+  const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
     const job: FileJob = {
       path: file.path,
       first: file.first,
@@ -412,8 +409,7 @@ async function checkExpanded(
     const outcome =
       threads === undefined || context.worker === 0
         ? await runFileJob(job, settings, context.server, context.channel, variables, update?.decide)
-        : await threads.run(context.worker - 1, job, context.server, context.channel, context.ahead);
-    if (outcome === undefined) return undefined;
+        : await threads.run(context.worker - 1, job, context.server, context.channel);
     if (outcome.update !== undefined) {
       updated.steps += outcome.update.written;
       updated.failed += outcome.update.failed;
@@ -430,8 +426,6 @@ async function checkExpanded(
     retries,
     ...(servers !== undefined ? { servers } : {}),
     events: new OrderedEvents(options.onEvent, options.trace),
-    // A thread's next file is sent ahead, its server being at hand (scope `run`: the worker's own).
-    sendsAhead: (worker) => threads !== undefined && worker > 0 && options.serverScope !== 'file',
     runFile,
     ...(threads !== undefined ? { filesDone: () => threads.close() } : {}),
   });

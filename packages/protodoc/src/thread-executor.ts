@@ -11,23 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FileEvents, FileJob, FileOutcome, FileRunSettings, ServerValues } from './file-run.js';
 import type { FileWorkerData, FromWorker, ToWorker, WorkerItem } from './file-worker.js';
-import type { AheadDecision } from './scheduler.js';
 import type { Variables } from './variables.js';
 
 /** The worker thread's module, beside this one (in dist/; running from src/ there is none). */
 const WORKER = new URL('./file-worker.js', import.meta.url);
 
-/** A file sent to a thread, until its outcome comes back. */
-interface Pending {
-  events: FileEvents;
-  resolve(outcome: FileOutcome | undefined): void;
-  reject(err: unknown): void;
-}
-
 interface Slot {
   thread: Worker;
-  /** The files sent to it and not finished, by id. */
-  pending: Map<number, Pending>;
+  /** The file it runs now. */
+  current?: { events: FileEvents; resolve(outcome: FileOutcome): void; reject(err: unknown): void };
   /** Why it cannot run files any more (it crashed or exited). */
   broken?: Error;
 }
@@ -36,7 +28,6 @@ export class ThreadExecutor {
   private readonly slots: Slot[];
   private readonly variables: Variables;
   private readonly previousOnSecret: Variables['onSecret'];
-  private nextId = 0;
   private closing: Promise<void> | undefined;
 
   /**
@@ -77,36 +68,19 @@ export class ThreadExecutor {
     }
   }
 
-  /**
-   * Runs `job` on thread `worker`, one file at a time per thread. With `ahead`, the file is sent while
-   * the thread still runs the one before it: the thread starts it as soon as that one passes, and
-   * otherwise when `ahead` resolves to `start`; resolved to `drop` before it started, it never runs and
-   * this resolves with undefined.
-   */
+  /** Runs `job` on thread `worker` (one file at a time per thread). */
   run(
     worker: number,
     job: FileJob,
     server: ServerValues | undefined,
     events: FileEvents,
-    ahead?: Promise<AheadDecision>,
-  ): Promise<FileOutcome | undefined> {
+  ): Promise<FileOutcome> {
     const slot = this.slots[worker]!;
     if (slot.broken !== undefined) return Promise.reject(slot.broken);
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      slot.pending.set(id, { events, resolve, reject });
+      slot.current = { events, resolve, reject };
       const plain = server === undefined ? undefined : { port: server.port, dir: server.dir };
-      slot.thread.postMessage({
-        type: 'run',
-        id,
-        job,
-        server: plain,
-        ahead: ahead !== undefined,
-      } satisfies ToWorker);
-      void ahead?.then((decision) => {
-        if (slot.broken === undefined && slot.pending.has(id))
-          slot.thread.postMessage({ type: decision, id } satisfies ToWorker);
-      });
+      slot.thread.postMessage({ type: 'run', job, server: plain } satisfies ToWorker);
     });
   }
 
@@ -121,43 +95,34 @@ export class ThreadExecutor {
 
   private startSlot(workerData: FileWorkerData): Slot {
     const thread = new Worker(WORKER, { workerData });
-    const slot: Slot = { thread, pending: new Map() };
+    const slot: Slot = { thread };
     const fail = (err: Error): void => {
       slot.broken ??= err;
-      const pending = [...slot.pending.values()];
-      slot.pending.clear();
-      for (const file of pending) file.reject(err);
+      const current = slot.current;
+      slot.current = undefined;
+      current?.reject(err);
     };
     thread.on('message', (message: FromWorker) => {
-      const file = slot.pending.get(message.id);
-      if (file === undefined) return;
+      const current = slot.current;
+      if (current === undefined) return;
       const deliver = (items: WorkerItem[]): void => {
         for (const item of items) {
-          if (item.kind === 'event') file.events.event(item.event);
-          else if (item.kind === 'trace') file.events.trace(item.trace);
+          if (item.kind === 'event') current.events.event(item.event);
+          else if (item.kind === 'trace') current.events.trace(item.trace);
           else this.variables.addSecret(item.name, item.bytes);
         }
       };
-      switch (message.type) {
-        case 'items':
-          deliver(message.items);
-          return;
-        case 'done':
-          deliver(message.items);
-          slot.pending.delete(message.id);
-          file.resolve(message.outcome);
-          return;
-        case 'dropped':
-          slot.pending.delete(message.id);
-          file.resolve(undefined);
-          return;
-        case 'failed': {
-          const err = new Error(message.message);
-          if (message.stack !== undefined) err.stack = message.stack;
-          slot.pending.delete(message.id);
-          file.reject(err);
-          return;
-        }
+      if (message.type === 'items') {
+        deliver(message.items);
+      } else if (message.type === 'done') {
+        deliver(message.items);
+        slot.current = undefined;
+        current.resolve(message.outcome);
+      } else {
+        const err = new Error(message.message);
+        if (message.stack !== undefined) err.stack = message.stack;
+        slot.current = undefined;
+        current.reject(err);
       }
     });
     thread.on('error', fail);

@@ -219,8 +219,8 @@ describe('protodoc check --jobs', () => {
     expect(await list('order')).toEqual(['db-1-start', 'db-1-end', 'db-2-start', 'db-2-end']);
   });
 
-  // With --jobs 2, worker 0 (the main thread) takes the first file and worker 1 (a thread) the second,
-  // and is sent the third ahead. The next three tests hold whichever worker runs what.
+  // With --jobs 2, worker 0 runs in the main thread and worker 1 in a worker thread: the next three tests
+  // hold whichever of them takes what.
   it('a file waiting behind a long one runs on a worker that has nothing left to do', async () => {
     const sharedTarget = `>>>@shared ${shared.target}\n`;
     write('0-quick.txt', '>>> PING\n+PONG\n');
