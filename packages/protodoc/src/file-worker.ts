@@ -49,32 +49,25 @@ if (port !== null) {
   const variables = Variables.fromSnapshot(snapshot);
   let settings: FileRunSettings | undefined;
   let items: WorkerItem[] = [];
-  let flushing = false;
+  /** Set while items wait to be sent. */
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = (): void => {
-    flushing = false;
-    timer = undefined;
-    if (items.length === 0) return;
-    port.postMessage({ type: 'items', items } satisfies FromWorker);
-    items = [];
-  };
-  /** The items not sent yet, for the message that ends the file. */
+  /** The items not sent yet. */
   const take = (): WorkerItem[] => {
-    if (timer !== undefined) clearTimeout(timer);
-    flushing = false;
+    clearTimeout(timer);
     timer = undefined;
     const taken = items;
     items = [];
     return taken;
   };
+  const flush = (): void => {
+    const taken = take();
+    if (taken.length > 0) port.postMessage({ type: 'items', items: taken } satisfies FromWorker);
+  };
   // A message every few milliseconds, not one per event (a step is an event or two): posting costs
   // more than a small event does, and 10 ms late is still live to whoever watches.
   const push = (item: WorkerItem): void => {
     items.push(item);
-    if (!flushing) {
-      flushing = true;
-      timer = setTimeout(flush, FLUSH_MS);
-    }
+    timer ??= setTimeout(flush, FLUSH_MS);
   };
   let fromMain = false;
   variables.onSecret = (name, bytes) => {
@@ -98,8 +91,8 @@ if (port !== null) {
     if (settings === undefined) throw new Error('a --jobs worker thread was sent a file before its settings');
     runFileJob(message.job, settings, message.server, events, variables).then(
       (outcome) => {
-        // One message for the file's last events and its outcome: an object in both (a step's result is
-        // in its step-end event, in the file-end event and in the outcome) is then copied once, not thrice.
+        // One message for the file's last events and its outcome: what they share (a step's result is in
+        // its step-end event, in the file-end event and in the outcome) is copied once within a message.
         port.postMessage({ type: 'done', items: take(), outcome } satisfies FromWorker);
       },
       (err: unknown) => {

@@ -55,11 +55,6 @@ export class ThreadExecutor {
     };
   }
 
-  /** How many threads there are. */
-  get size(): number {
-    return this.slots.length;
-  }
-
   /** What every file runs with: sent to each thread once, before any file. */
   configure(settings: FileRunSettings): void {
     for (const slot of this.slots) {
