@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
-import { expandPaths, type TranscriptPath } from './files.js';
+import { expandPaths, type TranscriptFile, type TranscriptPath } from './files.js';
 import { loadTranscripts } from './load.js';
 import { OrderedEvents } from './ordered-events.js';
 import type { CheckEvent, RunSummary, TraceEvent, TranscriptResult, UpdateSummary } from './results.js';
@@ -18,6 +18,7 @@ import type { ServerScope } from './server-scope.js';
 import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, type Target } from './target.js';
+import type { ThreadExecutor } from './thread-executor.js';
 import type { Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports } from './transports/index.js';
 import type { ChangeToDecide, Decision } from './update.js';
@@ -156,7 +157,14 @@ export interface CheckResult {
  * single byte is sent, and all of the parse errors are reported together.
  */
 export async function loadAll(paths: readonly TranscriptPath[]): Promise<Transcript[]> {
-  const files = await expandPaths(paths);
+  return parseAll(await expandPaths(paths), paths);
+}
+
+/** {@link loadAll} once the paths are expanded into `files`. */
+async function parseAll(
+  files: readonly TranscriptFile[],
+  paths: readonly TranscriptPath[],
+): Promise<Transcript[]> {
   const transcripts: Transcript[] = [];
   const syntaxErrors: TranscriptParseError[] = [];
   for (const file of files) {
@@ -314,14 +322,50 @@ export async function checkFiles(
   paths: readonly TranscriptPath[],
   options: CheckOptions = {},
 ): Promise<CheckResult> {
-  const transcripts = await loadAll(paths);
+  const files = await expandPaths(paths);
+  const variables = options.variables ?? new Variables();
+  const threads = await startThreads(options, files.length, variables);
+  try {
+    return await checkExpanded(files, paths, options, variables, threads);
+  } finally {
+    await threads?.close();
+  }
+}
+
+/**
+ * With several jobs, the worker threads start before the files are parsed, so that their start-up (a
+ * Node environment and protodoc's modules each, tens of milliseconds) runs on the cores the parse leaves
+ * idle. One fewer than the jobs, since this thread runs files too, and no more than the files can keep
+ * busy; the plan may need fewer still (serial groups, --filter, --shard), and the others stay idle.
+ */
+async function startThreads(
+  options: CheckOptions,
+  files: number,
+  variables: Variables,
+): Promise<ThreadExecutor | undefined> {
+  // -i asks in this thread: it runs one job. A bad --jobs is reported later, where it always was.
+  const jobs = options.update?.decide !== undefined ? 1 : jobCount(options.jobs);
+  const count = Math.min(jobs ?? 1, files) - 1;
+  if (count < 1) return undefined;
+  const { ThreadExecutor } = await import('./thread-executor.js');
+  return ThreadExecutor.create(count, variables);
+}
+
+/** {@link checkFiles} once the paths are expanded and the threads, if any, are starting. */
+async function checkExpanded(
+  files: readonly TranscriptFile[],
+  paths: readonly TranscriptPath[],
+  options: CheckOptions,
+  variables: Variables,
+  threads: ThreadExecutor | undefined,
+): Promise<CheckResult> {
+  const transcripts = await parseAll(files, paths);
   const port: ServerPort = {
     server: options.server !== undefined,
     picksPort: options.server?.includes(PORT_PLACEHOLDER) ?? false,
     makesDir: options.server?.includes(DIR_PLACEHOLDER) ?? false,
   };
   const targets = transcripts.map((t) => targetFor(t, options, port));
-  const variables = options.variables ?? new Variables();
   checkVariables(transcripts, variables, port);
   await checkTransports(transcripts, targets, port);
   const tls = {
@@ -369,13 +413,9 @@ export async function checkFiles(
     update: update !== undefined,
     stepEvents: options.stepEvents ?? true,
   };
-  // Several workers: a thread each, so they use as many CPUs (-i asks in this thread: it runs one job).
-  const { runScheduled, workerCount } = await import('./scheduler.js');
-  const workers = workerCount(jobs, plan);
-  const threads =
-    workers > 1
-      ? (await import('./thread-executor.js')).ThreadExecutor.create(workers, settings, variables)
-      : undefined;
+  // Several workers: this thread is worker 0 and worker k runs in thread k - 1, so N workers use N CPUs.
+  const { runScheduled } = await import('./scheduler.js');
+  threads?.configure(settings);
   /** One attempt at one file, in a worker thread or in this one. */
   const runFile = async (file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]> => {
     const job: FileJob = {
@@ -385,9 +425,9 @@ export async function checkFiles(
       targets: file.transcripts.map((i) => targets[i]),
     };
     const outcome =
-      threads === undefined
+      threads === undefined || context.worker === 0
         ? await runFileJob(job, settings, context.server, context.channel, variables, update?.decide)
-        : await threads.run(context.worker, job, context.server, context.channel);
+        : await threads.run(context.worker - 1, job, context.server, context.channel);
     if (outcome.update !== undefined) {
       updated.steps += outcome.update.written;
       updated.failed += outcome.update.failed;
@@ -398,19 +438,15 @@ export async function checkFiles(
   };
 
   const started = performance.now();
-  let results: TranscriptResult[];
-  try {
-    results = await runScheduled(plan, transcripts, {
-      jobs,
-      bail: options.bail ?? false,
-      retries,
-      ...(servers !== undefined ? { servers } : {}),
-      events: new OrderedEvents(options.onEvent, options.trace),
-      runFile,
-    });
-  } finally {
-    await threads?.close();
-  }
+  const results = await runScheduled(plan, transcripts, {
+    jobs,
+    bail: options.bail ?? false,
+    retries,
+    ...(servers !== undefined ? { servers } : {}),
+    events: new OrderedEvents(options.onEvent, options.trace),
+    runFile,
+    ...(threads !== undefined ? { filesDone: () => threads.close() } : {}),
+  });
   const summary = summarize(results, performance.now() - started);
   return update === undefined
     ? { summary, outcome: runStatus(summary) }
@@ -419,9 +455,15 @@ export async function checkFiles(
 
 /** `--jobs`: a number of at least 1, or `auto`, the number of CPUs. */
 function resolveJobs(jobs: number | 'auto' | undefined): number {
+  const count = jobCount(jobs);
+  if (count === undefined)
+    throw new UsageError(`--jobs ${jobs}: expected a whole number of at least 1, or auto`);
+  return count;
+}
+
+/** How many jobs `--jobs` asks for; undefined when it is not a whole number of at least 1 or `auto`. */
+function jobCount(jobs: number | 'auto' | undefined): number | undefined {
   if (jobs === undefined) return 1;
   if (jobs === 'auto') return availableParallelism();
-  if (!Number.isInteger(jobs) || jobs < 1)
-    throw new UsageError(`--jobs ${jobs}: expected a whole number of at least 1, or auto`);
-  return jobs;
+  return Number.isInteger(jobs) && jobs >= 1 ? jobs : undefined;
 }

@@ -3,9 +3,10 @@
  * and sends back their progress and results. Its own event loop, so N of them use N CPUs.
  *
  * Messages (src/thread-executor.ts is the other side):
- * - in: `run` (a file job and its server), `secret` (a secret value another thread captured);
- * - out: `items` (events, traces and captured secrets, in order, batched per turn of the event loop),
- *   then `done` (the outcome) or `failed` (an internal error).
+ * - in: `settings` (what every file runs with; first, before any `run`), `run` (a file job and its
+ *   server), `secret` (a secret value another thread captured);
+ * - out: `items` (events, traces and captured secrets, in order, batched every few milliseconds), then
+ *   `done` (the last items and the outcome) or `failed` (an internal error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
@@ -19,13 +20,13 @@ import type { IndexedEvent } from './ordered-events.js';
 import type { TraceEvent } from './results.js';
 import { Variables, type VariablesSnapshot } from './variables.js';
 
-/** What the main thread gives every worker. */
+/** What the main thread gives every worker as it starts (before the files are parsed). */
 export interface FileWorkerData {
-  settings: FileRunSettings;
   variables: VariablesSnapshot;
 }
 
 export type ToWorker =
+  | { type: 'settings'; settings: FileRunSettings }
   | { type: 'run'; job: FileJob; server: ServerValues | undefined }
   | { type: 'secret'; name: string; bytes: Uint8Array };
 
@@ -36,7 +37,7 @@ export type WorkerItem =
 
 export type FromWorker =
   | { type: 'items'; items: WorkerItem[] }
-  | { type: 'done'; outcome: Awaited<ReturnType<typeof runFileJob>> }
+  | { type: 'done'; items: WorkerItem[]; outcome: Awaited<ReturnType<typeof runFileJob>> }
   | { type: 'failed'; message: string; stack: string | undefined };
 
 /** How long events wait to be sent together. */
@@ -44,24 +45,29 @@ const FLUSH_MS = 10;
 
 const port = parentPort;
 if (port !== null) {
-  const { settings, variables: snapshot } = workerData as FileWorkerData;
+  const { variables: snapshot } = workerData as FileWorkerData;
   const variables = Variables.fromSnapshot(snapshot);
+  let settings: FileRunSettings | undefined;
   let items: WorkerItem[] = [];
-  let flushing = false;
-  const flush = (): void => {
-    flushing = false;
-    if (items.length === 0) return;
-    port.postMessage({ type: 'items', items } satisfies FromWorker);
+  /** Set while items wait to be sent. */
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The items not sent yet. */
+  const take = (): WorkerItem[] => {
+    clearTimeout(timer);
+    timer = undefined;
+    const taken = items;
     items = [];
+    return taken;
+  };
+  const flush = (): void => {
+    const taken = take();
+    if (taken.length > 0) port.postMessage({ type: 'items', items: taken } satisfies FromWorker);
   };
   // A message every few milliseconds, not one per event (a step is an event or two): posting costs
   // more than a small event does, and 10 ms late is still live to whoever watches.
   const push = (item: WorkerItem): void => {
     items.push(item);
-    if (!flushing) {
-      flushing = true;
-      setTimeout(flush, FLUSH_MS);
-    }
+    timer ??= setTimeout(flush, FLUSH_MS);
   };
   let fromMain = false;
   variables.onSecret = (name, bytes) => {
@@ -78,10 +84,16 @@ if (port !== null) {
       fromMain = false;
       return;
     }
+    if (message.type === 'settings') {
+      settings = message.settings;
+      return;
+    }
+    if (settings === undefined) throw new Error('a --jobs worker thread was sent a file before its settings');
     runFileJob(message.job, settings, message.server, events, variables).then(
       (outcome) => {
-        flush();
-        port.postMessage({ type: 'done', outcome } satisfies FromWorker);
+        // One message for the file's last events and its outcome: what they share (a step's result is in
+        // its step-end event, in the file-end event and in the outcome) is copied once within a message.
+        port.postMessage({ type: 'done', items: take(), outcome } satisfies FromWorker);
       },
       (err: unknown) => {
         flush();

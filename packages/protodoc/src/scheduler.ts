@@ -34,6 +34,11 @@ export interface ScheduleOptions {
   retries?: number;
   /** The servers of `--server`, started here and stopped when the run ends. */
   servers?: ServerPool;
+  /**
+   * Called once no file runs any more, while the servers stop (which takes a server like redis up to a
+   * tenth of a second): to let go of what only the files needed (the worker threads).
+   */
+  filesDone?(): Promise<void>;
   events: OrderedEvents;
   /** Runs one attempt at `file`: its transcripts in order, their results in the same order. */
   runFile(file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]>;
@@ -96,7 +101,7 @@ export async function runScheduled(
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
   } finally {
-    await servers?.close();
+    await Promise.all([servers?.close(), options.filesDone?.()]);
   }
 
   // Files never started: under --bail they are reported skipped, in their place.

@@ -1,14 +1,16 @@
 /**
- * `--jobs N` on N CPUs: each of the scheduler's workers runs its files in a worker thread of its own
- * (src/file-worker.ts), so the files' protocol work spreads over the cores rather than sharing one event
- * loop. Servers, planning, ordering and reports stay in the main thread; a thread gets a file's parsed
- * transcripts and its server's port and `{dir}`, and sends back events and results as plain data.
+ * `--jobs N` on N CPUs: the scheduler's worker 0 runs its files in the main thread, and each other
+ * worker in a worker thread of its own (src/file-worker.ts), so the files' protocol work spreads over
+ * the cores rather than sharing one event loop. Servers, planning, ordering and reports stay in the main
+ * thread; a thread gets a file's parsed transcripts and its server's port and `{dir}`, and sends back
+ * events and results as plain data. The threads are started before the files are parsed, so that their
+ * start-up runs on the cores the parse leaves idle; the run's settings follow once they are known.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FileEvents, FileJob, FileOutcome, FileRunSettings, ServerValues } from './file-run.js';
-import type { FileWorkerData, FromWorker, ToWorker } from './file-worker.js';
+import type { FileWorkerData, FromWorker, ToWorker, WorkerItem } from './file-worker.js';
 import type { Variables } from './variables.js';
 
 /** The worker thread's module, beside this one (in dist/; running from src/ there is none). */
@@ -26,19 +28,21 @@ export class ThreadExecutor {
   private readonly slots: Slot[];
   private readonly variables: Variables;
   private readonly previousOnSecret: Variables['onSecret'];
+  private closing: Promise<void> | undefined;
 
   /**
    * Starts `count` threads, or returns undefined when there is no worker module to start (protodoc run
    * from its TypeScript sources, as in its own unit tests): the caller then runs files in this thread.
+   * {@link configure} must be called before the first {@link run}.
    */
-  static create(count: number, settings: FileRunSettings, variables: Variables): ThreadExecutor | undefined {
+  static create(count: number, variables: Variables): ThreadExecutor | undefined {
     if (!existsSync(fileURLToPath(WORKER))) return undefined;
-    return new ThreadExecutor(count, settings, variables);
+    return new ThreadExecutor(count, variables);
   }
 
-  private constructor(count: number, settings: FileRunSettings, variables: Variables) {
+  private constructor(count: number, variables: Variables) {
     this.variables = variables;
-    const workerData: FileWorkerData = { settings, variables: variables.snapshot() };
+    const workerData: FileWorkerData = { variables: variables.snapshot() };
     this.slots = Array.from({ length: count }, () => this.startSlot(workerData));
     // A secret one thread captures is hidden by the others, and by what this thread prints (-v).
     this.previousOnSecret = variables.onSecret;
@@ -49,6 +53,14 @@ export class ThreadExecutor {
           slot.thread.postMessage({ type: 'secret', name, bytes } satisfies ToWorker);
       }
     };
+  }
+
+  /** What every file runs with: sent to each thread once, before any file. */
+  configure(settings: FileRunSettings): void {
+    for (const slot of this.slots) {
+      if (slot.broken === undefined)
+        slot.thread.postMessage({ type: 'settings', settings } satisfies ToWorker);
+    }
   }
 
   /** Runs `job` on thread `worker` (one file at a time per thread). */
@@ -67,10 +79,13 @@ export class ThreadExecutor {
     });
   }
 
-  /** Stops every thread. */
-  async close(): Promise<void> {
-    this.variables.onSecret = this.previousOnSecret;
-    await Promise.all(this.slots.map((slot) => slot.thread.terminate()));
+  /** Stops every thread. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.variables.onSecret = this.previousOnSecret;
+      await Promise.all(this.slots.map((slot) => slot.thread.terminate()));
+    })();
+    return this.closing;
   }
 
   private startSlot(workerData: FileWorkerData): Slot {
@@ -85,13 +100,17 @@ export class ThreadExecutor {
     thread.on('message', (message: FromWorker) => {
       const current = slot.current;
       if (current === undefined) return;
-      if (message.type === 'items') {
-        for (const item of message.items) {
+      const deliver = (items: WorkerItem[]): void => {
+        for (const item of items) {
           if (item.kind === 'event') current.events.event(item.event);
           else if (item.kind === 'trace') current.events.trace(item.trace);
           else this.variables.addSecret(item.name, item.bytes);
         }
+      };
+      if (message.type === 'items') {
+        deliver(message.items);
       } else if (message.type === 'done') {
+        deliver(message.items);
         slot.current = undefined;
         current.resolve(message.outcome);
       } else {

@@ -171,6 +171,17 @@ describe('protodoc check --jobs', () => {
     }
   });
 
+  it('a file that cannot be parsed stops a --jobs run before a server starts or a byte is sent', async () => {
+    // The worker threads start while the files are parsed: they must end with the run, which sends nothing.
+    const good = Array.from({ length: 4 }, (_, i) => `${i}-good.txt`);
+    for (const name of good) write(name, `>>>@shared ${shared.target}\n>>> RPUSH ran ${name}\n:...\n`);
+    write('5-bad.txt', '>>> PING\n>>>% PONG\n');
+    const run = await protodoc(['check', '--jobs', '4', '--server', `touch started; ${REDIS}`, '.']);
+    expect(run).toEqual({ out: '', err: "error: 5-bad.txt:2:4: unknown line type '>>>%'\n", exit: 3 });
+    expect(existsSync(join(dir, 'started'))).toBe(false);
+    expect(await list('ran')).toEqual([]);
+  });
+
   it('--server-scope file starts a fresh server for every file: beanstalkd hands out job 1 each time', async () => {
     const files = ['a', 'b', 'c', 'd'].map((name) =>
       write(`${name}.txt`, '>>> use jobs\nUSING jobs\n>>> put 0 0 60 5\n>>> hello\nINSERTED 1\n'),
@@ -206,6 +217,58 @@ describe('protodoc check --jobs', () => {
     const run = await protodoc(['check', '--jobs', '3', 'db-1.txt', 'free.txt', 'db-2.txt']);
     expect({ exit: run.exit, err: run.err }).toEqual({ exit: 0, err: '' });
     expect(await list('order')).toEqual(['db-1-start', 'db-1-end', 'db-2-start', 'db-2-end']);
+  });
+
+  // With --jobs 2, worker 0 runs in the main thread and worker 1 in a worker thread: the next three tests
+  // hold whichever of them takes what.
+  it('a file waiting behind a long one runs on a worker that has nothing left to do', async () => {
+    const sharedTarget = `>>>@shared ${shared.target}\n`;
+    write('0-quick.txt', '>>> PING\n+PONG\n');
+    // 1 waits for 2: with 2 behind 1 on one worker, 1 times out.
+    write('1-waits.txt', `${sharedTarget}>>> BLPOP go 20\n*2\n$2\ngo\n$2\nok\n`);
+    write('2-releases.txt', `${sharedTarget}>>> RPUSH go ok\n:1\n`);
+    const run = await protodoc(['check', '--jobs', '2', '--server', REDIS, '.']);
+    expect({ out: timeless(run.out), exit: run.exit }).toEqual({
+      out: [
+        'PASS 0-quick.txt (1 step, TIME)',
+        'PASS 1-waits.txt (1 step, TIME)',
+        'PASS 2-releases.txt (1 step, TIME)',
+        '',
+        '3 files, 3 steps: 3 passed, 0 failed, 0 skipped (TIME)',
+        '',
+      ].join('\n'),
+      exit: 0,
+    });
+  });
+
+  it('a retry runs before the next file of its worker, against the same server', async () => {
+    // 1 passes on its retry (the counter at 2), and 2 only after that retry (at 3), on worker 1's redis.
+    // 0 holds worker 0 until 2 has run, so that 2 can run nowhere else.
+    write('0-holds.txt', `>>>@shared ${shared.target}\n>>> BLPOP go 20\n*2\n$2\ngo\n$2\nok\n`);
+    write('1-counter.txt', '>>> INCR n\n:2\n');
+    write('2-next.txt', `>>> INCR n\n:3\n>>>@shared ${shared.target}\n>>> RPUSH go ok\n:1\n`);
+    const run = await protodoc(['check', '--jobs', '2', '--retries', '1', '--server', REDIS, '.']);
+    expect({ out: timeless(run.out), exit: run.exit }).toEqual({
+      out: [
+        'PASS 0-holds.txt (1 step, TIME)',
+        'FLAKY 1-counter.txt (1 step, passed on attempt 2, TIME)',
+        'PASS 2-next.txt (2 steps, TIME)',
+        '',
+        '3 files, 4 steps: 4 passed, 0 failed, 0 skipped, 1 flaky (TIME)',
+        '',
+      ].join('\n'),
+      exit: 0,
+    });
+  });
+
+  it('--bail: after a failing file, the next file of its serial group never starts', async () => {
+    write('0-other.txt', '>>> PING\n+PONG\n');
+    write('1-fails.txt', '>>>! serial db\n>>> PING\n+PANG\n');
+    write('2-after.txt', `>>>! serial db\n>>>@shared ${shared.target}\n>>> RPUSH ran 2-after\n:1\n`);
+    const run = await protodoc(['check', '--jobs', '2', '--bail', '--server', REDIS, '.']);
+    expect(run.exit).toBe(1);
+    expect(timeless(run.out)).toMatch(/\nFAIL 1-fails\.txt [\s\S]*\nSKIP 2-after\.txt \(1 step, not run\)\n/);
+    expect(await list('ran')).toEqual([]);
   });
 
   it('reports a file that passes only on a retry as flaky, and exits 0', async () => {
