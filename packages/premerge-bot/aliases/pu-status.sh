@@ -74,7 +74,7 @@ $log"
       code=1
     elif [ -z "$status" ] && checks=$(premerge_checks "$remote" "$mine") && [ -n "$checks" ]; then
       text="$head: on GitHub premerge-bot answers with a check run on the commit, which git cannot read: $checks"
-      wait=
+      wait= # nothing here will change: answer now, also under --wait
     elif [ -z "$status" ]; then
       text="$head: no record of this push: no premerge-bot has published to $remote (is its hook installed there, or a watch running?)"
     elif problem=$(field problem) && [ -n "$problem" ]; then

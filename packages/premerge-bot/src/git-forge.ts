@@ -10,7 +10,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_PATH, missingConfig, parseConfig } from './config.js';
 import { pushReason, RepoNotBareError, unreachable } from './errors.js';
 import type {
   Authorization,
@@ -28,6 +27,7 @@ import { readPushToken, tokenEnv } from './protect.js';
 import type { Publisher } from './publisher.js';
 import { repoIdentity, repoName } from './repo-identity.js';
 import { localPath } from './repo-location.js';
+import { trustedConfigOf } from './trusted-config.js';
 import type { Mirror } from './workspace.js';
 
 const HEADS = 'refs/origin/heads/';
@@ -97,13 +97,8 @@ export class GitForge implements Forge {
     return { defaultBranch, branches, tags, candidates };
   }
 
-  async readTrustedConfig(snapshot: ForgeSnapshot): Promise<TrustedConfig> {
-    const branch = snapshot.defaultBranch;
-    const source = `branch ${branch} of ${this.name}`;
-    const commit = snapshot.branches.get(branch);
-    const blob = commit === undefined ? null : await this.mirror.readBlob(commit, CONFIG_PATH);
-    if (blob === null || commit === undefined) throw missingConfig(source);
-    return { config: parseConfig(blob.text, source, branch), commit, oid: blob.oid };
+  readTrustedConfig(snapshot: ForgeSnapshot): Promise<TrustedConfig> {
+    return trustedConfigOf(this.mirror, this.name, snapshot);
   }
 
   /**

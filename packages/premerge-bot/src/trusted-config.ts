@@ -4,6 +4,7 @@
  */
 import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from './config.js';
 import { TargetMissingError } from './errors.js';
+import type { ForgeSnapshot, TrustedConfig } from './forge.js';
 import type { Mirror } from './workspace.js';
 
 /** The config's target branch is not in the repository: what to do about it, in one line. */
@@ -33,4 +34,21 @@ export async function readTrustedBlob(
   const blob = await mirror.readBlob(`refs/origin/heads/${branch}`, CONFIG_PATH);
   if (blob === null) throw missingConfig(source);
   return { config: parseConfig(blob.text, source, branch), oid: blob.oid };
+}
+
+/**
+ * The config on the default branch of a forge's `snapshot`, read from the mirror: what both forges' `readTrustedConfig`
+ * return. `name` is the repository as the forge names it, for the error when there is none.
+ */
+export async function trustedConfigOf(
+  mirror: Mirror,
+  name: string,
+  snapshot: ForgeSnapshot,
+): Promise<TrustedConfig> {
+  const branch = snapshot.defaultBranch;
+  const source = `branch ${branch} of ${name}`;
+  const commit = snapshot.branches.get(branch);
+  const blob = commit === undefined ? null : await mirror.readBlob(commit, CONFIG_PATH);
+  if (blob === null || commit === undefined) throw missingConfig(source);
+  return { config: parseConfig(blob.text, source, branch), commit, oid: blob.oid };
 }

@@ -8,7 +8,7 @@
  * role (permission.ts), what a token may push by its permissions (workflows-permission.ts). Verdicts become check
  * runs (check-run-publisher.ts).
  */
-import { CONFIG_PATH, missingConfig, type PremergeConfig, parseConfig } from '../config.js';
+import type { PremergeConfig } from '../config.js';
 import { pushReason, unreachable } from '../errors.js';
 import type {
   Authorization,
@@ -22,6 +22,7 @@ import type {
 } from '../forge.js';
 import type { Publisher } from '../publisher.js';
 import { githubIdentity } from '../repo-identity.js';
+import { trustedConfigOf } from '../trusted-config.js';
 import type { Mirror } from '../workspace.js';
 import { type BotOctokit, type InstallationToken, installationToken } from './app-client.js';
 import type { RepoName } from './check-runs.js';
@@ -195,15 +196,10 @@ export class GitHubForge implements Forge {
   }
 
   async readTrustedConfig(snapshot: ForgeSnapshot): Promise<TrustedConfig> {
-    const branch = snapshot.defaultBranch;
-    const source = `branch ${branch} of ${this.name}`;
-    const commit = snapshot.branches.get(branch);
-    const blob = commit === undefined ? null : await this.mirror.readBlob(commit, CONFIG_PATH);
-    if (blob === null || commit === undefined) throw missingConfig(source);
-    const config = parseConfig(blob.text, source, branch);
-    this.config = config;
-    this.onConfig?.(config);
-    return { config, commit, oid: blob.oid };
+    const trusted = await trustedConfigOf(this.mirror, this.name, snapshot);
+    this.config = trusted.config;
+    this.onConfig?.(trusted.config);
+    return trusted;
   }
 
   async checkTarget(): Promise<void> {
