@@ -3,6 +3,9 @@
  * Everything here is plain data so results can be serialised (JSON reporter) as they are.
  */
 
+/** The connection every transcript starts on. */
+export const DEFAULT_CONNECTION = 'main';
+
 /**
  * `{{name}}` in a line that opts into substitution (FORMAT §15): the value of the variable NAME when the
  * step runs, always taken literally. `line` and `column` are where it is written, for errors.

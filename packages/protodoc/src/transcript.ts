@@ -17,9 +17,7 @@ import type {
   Step,
   Transcript,
 } from './transcript-model.js';
-
-/** The connection every transcript starts on. */
-export const DEFAULT_CONNECTION = 'main';
+import { DEFAULT_CONNECTION } from './transcript-model.js';
 
 const CRLF = Buffer.from('\r\n');
 const LF = Buffer.from('\n');
