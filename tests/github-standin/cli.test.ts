@@ -158,8 +158,9 @@ describe('github-standin CLI, the real program', () => {
       verified: true,
       payload: { ref: 'refs/heads/pu', after: sha, sender: { login: 'dev' } },
     });
+    // The delivery is sent while git-receive-pack's response is still streaming, so its line can come first.
     await waitForOutput(/^webhook push [0-9a-f-]{36} -> \S+: 202$/m);
-    expect(out).toMatch(/^POST \/dev\/project\.git\/git-receive-pack 200 \(dev\)$/m);
+    await waitForOutput(/^POST \/dev\/project\.git\/git-receive-pack 200 \(dev\)$/m);
     expect(out).toMatch(/^GET \/api\/v3\/app 200$/m);
 
     proc.kill('SIGTERM');
