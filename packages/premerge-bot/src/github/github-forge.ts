@@ -240,7 +240,8 @@ export class GitHubForge implements Forge {
     const changesConfig = request.configChange !== undefined;
     const pusher = await this.pusherOf(request.candidate);
     const decision = await mayLand(this.client, this.repoName, pusher, required, changesConfig);
-    if (!decision.ok) return { ok: false, reason: decision.reason };
+    // About the pusher: another account's push of the same commit is asked about afresh.
+    if (!decision.ok) return { ok: false, reason: decision.reason, pusher };
     const paths = await request.changedPaths();
     const workflows = paths.filter((p) => p.startsWith(WORKFLOWS_DIR));
     const token = this.token ?? (await this.currentToken());
