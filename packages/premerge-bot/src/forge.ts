@@ -35,6 +35,13 @@ export interface ForgeSnapshot {
    * (`candidates`, never the target); a forge does not filter.
    */
   candidates: readonly CandidateTip[];
+  /**
+   * Commits someone asked the forge to decide again since the bot last looked (GitHub: "Re-run" on a check run, a
+   * `check_run` `rerequested` event), each with when it was last asked (ISO-8601). The engine treats each as
+   * `premerge-bot retry` once: the verdicts the commit had until then no longer settle it (a landed one always
+   * does). Absent where the forge has no such button (plain git).
+   */
+  retries?: ReadonlyMap<string, string>;
 }
 
 /** The configuration the engine trusts: read from the default branch, never from a candidate. */

@@ -192,7 +192,8 @@ export class GitHubForge implements Forge {
         candidates.push({ branch, sha, ...(pusher ? { pusher } : {}) });
       } else if (ref.startsWith(TAGS)) tags.set(ref.slice(TAGS.length), sha);
     }
-    return { defaultBranch, branches, tags, candidates };
+    const retries = this.deliveries.rerunsOf(this.repository.id);
+    return { defaultBranch, branches, tags, candidates, ...(retries.size > 0 ? { retries } : {}) };
   }
 
   async readTrustedConfig(snapshot: ForgeSnapshot): Promise<TrustedConfig> {
