@@ -138,6 +138,33 @@ describe('serve: a refusal for the pusher holds for that pusher only', () => {
     expect(runs.map((r) => r.conclusion)).toEqual(['action_required', 'success']);
   });
 
+  it("the maintainer's push of it missed (serve was down): the reconcile at start finds it, and it lands", async () => {
+    w = await appWorld({ config: 'test: ./check.sh\nland-permission: maintain\ncandidates: ["pu/*"]\n' });
+    const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
+    const maintainer = w.gh.createUser({ login: 'max', email: 'max@example.com' });
+    w.gh.addCollaborator(w.repo, writer, 'write');
+    w.gh.addCollaborator(w.repo, maintainer, 'maintain');
+    const first = await w.serve();
+    await commit(w, { VERSION: '1.1\n' });
+    const sha = await pushAs(w, writer, 'pu/wanda');
+    const [refused] = await checkRunsSettle(w, sha);
+    expect(refused).toMatchObject({ conclusion: 'action_required' });
+    await first.stop('SIGTERM');
+    await pushAs(w, maintainer, 'pu/max');
+    const lost = await w.gh.deliveries.waitFor(
+      (d) => d.event === 'push' && d.payload.ref === 'refs/heads/pu/max',
+    );
+    expect(lost.state).toBe('failed');
+    // Its tip has a completed check run (the writer's refusal), but on two candidate branches: worth a look.
+    const serve = await w.serve();
+    expect(serve.events.filter((e) => e['type'] === 'scheduled').map((e) => e['why'])).toEqual([
+      `reconcile: pu/max ${sha.slice(0, 12)} was refused, and another candidate branch has it too`,
+    ]);
+    const runs = await checkRunsSettle(w, sha, (r) => r.some((x) => x.conclusion === 'success'));
+    expect(runs.map((r) => r.conclusion)).toEqual(['action_required', 'success']);
+    expect(await w.ref('master')).toBe(sha);
+  });
+
   it('"Re-run" on the check run decides the commit again: still refused, then landed once the pusher may land', async () => {
     w = await appWorld({ config: 'test: ./check.sh\nland-permission: maintain\n' });
     const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
