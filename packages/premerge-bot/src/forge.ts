@@ -36,10 +36,10 @@ export interface ForgeSnapshot {
    */
   candidates: readonly CandidateTip[];
   /**
-   * Commits someone asked the forge to decide again since the bot last looked (GitHub: "Re-run" on a check run, a
-   * `check_run` `rerequested` event), each with when it was last asked (ISO-8601). The engine treats each as
-   * `premerge-bot retry` once: the verdicts the commit had until then no longer settle it (a landed one always
-   * does). Absent where the forge has no such button (plain git).
+   * Commits someone asked the forge to decide again (GitHub: "Re-run" on a check run, a `check_run` `rerequested`
+   * event, kept 7 days), each with when it was last asked (ISO-8601); a forge may list a request again at every
+   * fetch. The engine acts on each request once, as on `premerge-bot retry`: the verdicts the commit had until then
+   * no longer settle it (a landed one always does). Absent where the forge has no such button (plain git).
    */
   retries?: ReadonlyMap<string, string>;
 }
