@@ -45,6 +45,15 @@ async function passAfter(serve: ServeProcess, why: RegExp, what: string): Promis
 const verdictsOf = (serve: ServeProcess, sha: string) =>
   serve.events.filter((e) => e['type'] === 'verdict' && e['verdict']?.sha === sha).map((e) => e['verdict']);
 
+/** wanda, a writer, and max, a maintainer, on the repository. */
+function team(w: AppWorld) {
+  const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
+  const maintainer = w.gh.createUser({ login: 'max', email: 'max@example.com' });
+  w.gh.addCollaborator(w.repo, writer, 'write');
+  w.gh.addCollaborator(w.repo, maintainer, 'maintain');
+  return { writer, maintainer };
+}
+
 async function commit(w: AppWorld, files: Record<string, string>) {
   await w.git('fetch', '-q', 'origin');
   await w.git('checkout', '-q', '--detach', 'origin/master');
@@ -59,10 +68,7 @@ async function commit(w: AppWorld, files: Record<string, string>) {
 describe('serve: land-permission', () => {
   it('with maintain, a writer lands nothing (action_required, saying why); a maintainer lands', async () => {
     w = await appWorld({ config: 'test: ./check.sh\nland-permission: maintain\n' });
-    const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
-    const maintainer = w.gh.createUser({ login: 'max', email: 'max@example.com' });
-    w.gh.addCollaborator(w.repo, writer, 'write');
-    w.gh.addCollaborator(w.repo, maintainer, 'maintain');
+    const { writer, maintainer } = team(w);
     await w.serve();
     const before = await w.ref('master');
     await commit(w, { VERSION: '1.1\n' });
@@ -107,10 +113,7 @@ describe('serve: land-permission', () => {
 describe('serve: a refusal for the pusher holds for that pusher only', () => {
   it("a writer's refused commit, pushed as it is by a maintainer to a branch of their own, is tested and lands", async () => {
     w = await appWorld({ config: 'test: ./check.sh\nland-permission: maintain\ncandidates: ["pu/*"]\n' });
-    const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
-    const maintainer = w.gh.createUser({ login: 'max', email: 'max@example.com' });
-    w.gh.addCollaborator(w.repo, writer, 'write');
-    w.gh.addCollaborator(w.repo, maintainer, 'maintain');
+    const { writer, maintainer } = team(w);
     const serve = await w.serve();
     const before = await w.ref('master');
     await commit(w, { VERSION: '1.1\n' });
@@ -140,10 +143,7 @@ describe('serve: a refusal for the pusher holds for that pusher only', () => {
 
   it("the maintainer's push of it missed (serve was down): the reconcile at start finds it, and it lands", async () => {
     w = await appWorld({ config: 'test: ./check.sh\nland-permission: maintain\ncandidates: ["pu/*"]\n' });
-    const writer = w.gh.createUser({ login: 'wanda', email: 'wanda@example.com' });
-    const maintainer = w.gh.createUser({ login: 'max', email: 'max@example.com' });
-    w.gh.addCollaborator(w.repo, writer, 'write');
-    w.gh.addCollaborator(w.repo, maintainer, 'maintain');
+    const { writer, maintainer } = team(w);
     const first = await w.serve();
     await commit(w, { VERSION: '1.1\n' });
     const sha = await pushAs(w, writer, 'pu/wanda');
