@@ -1,16 +1,26 @@
 /**
  * Webhook payloads built from the stand-in's state, in the shapes GitHub sends (checked against
  * `@octokit/openapi-webhooks` before they leave): `push` for every ref a push, a ref update through the API or a
- * web commit moved, and `installation` / `installation_repositories` when a test changes an installation.
+ * web commit moved, `installation` / `installation_repositories` when a test changes an installation, and
+ * `check_run` `rerequested` when someone clicks a check run's "Re-run".
  */
 
 import { ZERO_SHA } from './git.mjs';
-import { installation as installationShape, nodeId, simpleUser, webhookRepository } from './shapes.mjs';
+import {
+  checkRun as checkRunShape,
+  installation as installationShape,
+  integration,
+  isoTime,
+  nodeId,
+  simpleUser,
+  webhookRepository,
+} from './shapes.mjs';
 
 /** @typedef {import('./shapes.mjs').Urls} Urls */
 /** @typedef {import('./model.mjs').Account} Account */
 /** @typedef {import('./model.mjs').Installation} Installation */
 /** @typedef {import('./model.mjs').Repository} Repository */
+/** @typedef {import('./model.mjs').CheckRun} CheckRun */
 /** @typedef {Awaited<ReturnType<import('./git.mjs').BareRepository['commit']>>} CommitInfo */
 
 /** GitHub lists at most this many commits in a push payload. */
@@ -158,5 +168,44 @@ function repositoryBrief(repo) {
     name: repo.name,
     full_name: repo.fullName,
     private: repo.private,
+  };
+}
+
+/**
+ * The `check_run` `rerequested` payload: someone clicked "Re-run" on `run`. GitHub resets the run's check suite to
+ * `queued` (the run itself is left as it is: the App decides what to do) and sends this to the App that made it.
+ * @param {Urls} urls
+ * @param {Repository} repo
+ * @param {Installation} inst
+ * @param {CheckRun} run
+ * @param {Account} sender
+ * @param {number} now
+ */
+export function checkRunRerequestedPayload(urls, repo, inst, run, sender, now) {
+  const shape = checkRunShape(urls, repo, run);
+  return {
+    action: 'rerequested',
+    check_run: {
+      ...shape,
+      check_suite: {
+        id: run.checkSuiteId,
+        node_id: nodeId('CheckSuite', run.checkSuiteId),
+        head_branch: null,
+        head_sha: run.headSha,
+        status: 'queued',
+        conclusion: null,
+        url: `${urls.repoApi(repo)}/check-suites/${run.checkSuiteId}`,
+        before: null,
+        after: run.headSha,
+        pull_requests: [],
+        app: integration(urls, run.app),
+        created_at: isoTime(run.createdAt),
+        updated_at: isoTime(now),
+      },
+    },
+    repository: webhookRepository(urls, repo),
+    sender: simpleUser(urls, sender),
+    installation: { id: inst.id, node_id: nodeId('Installation', inst.id) },
+    ...orgPart(urls, repo.owner),
   };
 }

@@ -74,6 +74,7 @@ export const WEBHOOKS = /** @type {const} */ ({
   'installation-deleted': 'installation',
   'installation-repositories-added': 'installation_repositories',
   'installation-repositories-removed': 'installation_repositories',
+  'check-run-rerequested': 'check_run',
 });
 
 /** @typedef {keyof typeof WEBHOOKS} WebhookName */

@@ -26,6 +26,7 @@ import { BareRepository, gitEnvironment, ZERO_SHA } from './git.mjs';
 import { handleGit, isGitPath } from './git-http.mjs';
 import { App, Installation, Model, Repository, ROLES } from './model.mjs';
 import {
+  checkRunRerequestedPayload,
   installationPayload,
   installationRepositoriesPayload,
   MAX_PUSH_COMMITS,
@@ -413,6 +414,26 @@ export class Standin extends EventEmitter {
       if ((await repo.git.ref(ref)) === current || attempt > 10)
         throw new Error(`cannot update ${ref} in ${repo.fullName}`);
     }
+  }
+
+  /**
+   * "Re-run" on a check run in GitHub's web UI, clicked by `user`: sends `check_run` `rerequested` to the App that
+   * made the run, when it subscribes to `check_run` and is still installed on the repository. The run itself is
+   * left as it is (GitHub resets only its check suite): the App decides what to do.
+   * @param {Repository} repo
+   * @param {number} checkRunId
+   * @param {Account} user  needs write access to the repository, as the button does
+   */
+  rerequestCheckRun(repo, checkRunId, user) {
+    const run = repo.checkRuns.get(checkRunId);
+    if (!run) throw new Error(`no check run ${checkRunId} in ${repo.fullName}`);
+    const role = repo.roleOf(user);
+    if (role === null || !['write', 'maintain', 'admin'].includes(role))
+      throw new Error(`${user.login} may not re-run checks in ${repo.fullName} (${role ?? 'no access'})`);
+    const inst = this.model.installationsOf(repo).find((i) => i.app.id === run.app.id);
+    if (!inst?.app.events.includes('check_run')) return;
+    const payload = checkRunRerequestedPayload(this.urls, repo, inst, run, user, this.model.clock.now());
+    this.#send(inst, 'check-run-rerequested', 'check_run', payload, repo.id);
   }
 
   // ---- what happens when refs move ----------------------------------------------------------------------

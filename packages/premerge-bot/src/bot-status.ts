@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { PremergeConfig } from './config.js';
 import type { JournalState } from './store.js';
 import { TEST_ENV_DENYLIST } from './test-run.js';
-import type { CandidateRef, Verdict, VerdictKind } from './types.js';
+import type { CandidateTip, Verdict, VerdictKind } from './types.js';
 
 /** A candidate tip and where it stands. */
 export type CandidateState =
@@ -53,13 +53,13 @@ export const STATUS_LOGS = 'logs';
 /** What decides where the candidates stand: the run in progress, the candidate tips, what settles them. */
 export interface QueueInput {
   /** Candidate tips (selected by the config), in queue order. */
-  candidates: readonly CandidateRef[];
+  candidates: readonly CandidateTip[];
   /** The journal's state (runs in progress, verdicts). */
   state: JournalState;
   /** The verdicts that settle commits (store.ts settlingVerdicts), and the test that decides whether one does. */
-  settled: (c: CandidateRef) => Verdict | undefined;
+  settled: (c: CandidateTip) => Verdict | undefined;
   /** Whether a tip is already in the target (false when that cannot be known). */
-  inTarget: (c: CandidateRef) => Promise<boolean>;
+  inTarget: (c: CandidateTip) => Promise<boolean>;
 }
 
 /** Where every candidate tip stands: testing first (the runs in progress), then the queue, then the rest. */
@@ -71,7 +71,7 @@ export async function describeQueue(input: QueueInput): Promise<CandidateState[]
       testing.set(`${m.branch} ${m.sha}`, { since: run.started.at, runId });
   }
   const out: CandidateState[] = [];
-  const queued: CandidateRef[] = [];
+  const queued: CandidateTip[] = [];
   for (const c of input.candidates) {
     const run = testing.get(`${c.branch} ${c.sha}`);
     if (run) {
@@ -85,7 +85,12 @@ export async function describeQueue(input: QueueInput): Promise<CandidateState[]
     else queued.push(c);
   }
   const running = out.filter((c) => c.state === 'testing').length;
-  const queue: CandidateState[] = queued.map((c, i) => ({ state: 'queued', ...c, ahead: running + i }));
+  const queue: CandidateState[] = queued.map((c, i) => ({
+    state: 'queued',
+    branch: c.branch,
+    sha: c.sha,
+    ahead: running + i,
+  }));
   return [...out.filter((c) => c.state === 'testing'), ...queue, ...out.filter((c) => c.state !== 'testing')];
 }
 

@@ -482,10 +482,16 @@ async function chooseRunner(s: Session, options: EngineOptions): Promise<void> {
   if (firstAnnouncement(s.repo, plan)) s.emit({ type: 'isolation', mode: plan.mode, detail: plan.detail });
 }
 
-/** Fetches, reads the trusted config from the default branch and the target's commit. */
+/**
+ * Fetches, reads the trusted config from the default branch and the target's commit. Re-runs asked for on the forge
+ * since the last look (a check run's "Re-run") are journaled as `premerge-bot retry` would journal them.
+ */
 async function scan(s: Session): Promise<void> {
   s.snapshot = await s.forge.fetch();
   s.defaultBranch = s.snapshot.defaultBranch;
+  for (const [sha, at] of s.snapshot.retries ?? []) {
+    if ((s.state.retries.get(sha) ?? '') < at) s.record({ type: 'retry', sha, at });
+  }
   const trusted = await s.forge.readTrustedConfig(s.snapshot);
   s.config = trusted.config;
   s.trustedConfig = { commit: trusted.commit, oid: trusted.oid };

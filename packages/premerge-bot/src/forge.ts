@@ -14,28 +14,12 @@
  */
 import type { PremergeConfig } from './config.js';
 import type { Publisher } from './publisher.js';
-import type { CandidateRef } from './types.js';
+import type { CandidateTip, Pusher } from './types.js';
 import type { Mirror } from './workspace.js';
 
 export type { PublishedVerdict, Publisher } from './publisher.js';
 
-/** Who pushed a candidate tip, as the forge knows it. */
-export interface Pusher {
-  /** The account's login (GitHub: the push event's `sender.login`). */
-  login: string;
-  /** The account's stable numeric id, when the forge has one (GitHub: `sender.id`, checked against the role's `user.id`). */
-  id?: number;
-}
-
-/**
- * A candidate branch tip as a forge lists it: the branch and its commit, plus what only that forge knows about it.
- * The engine carries the tip as it got it into the journal (a run's members) and back into
- * {@link Forge.authorize}, so forge-specific fields survive a restart.
- */
-export interface CandidateTip extends CandidateRef {
-  /** Who pushed this tip, when the forge can tell (GitHub: the webhook's sender, or the activity API); plain git cannot. */
-  pusher?: Pusher;
-}
+export type { CandidateTip, Pusher } from './types.js';
 
 /** What one {@link Forge.fetch} saw: the state of the repository that the engine decides from until the next fetch. */
 export interface ForgeSnapshot {
@@ -51,6 +35,13 @@ export interface ForgeSnapshot {
    * (`candidates`, never the target); a forge does not filter.
    */
   candidates: readonly CandidateTip[];
+  /**
+   * Commits someone asked the forge to decide again (GitHub: "Re-run" on a check run, a `check_run` `rerequested`
+   * event, kept 7 days), each with when it was last asked (ISO-8601); a forge may list a request again at every
+   * fetch. The engine acts on each request once, as on `premerge-bot retry`: the verdicts the commit had until then
+   * no longer settle it (a landed one always does). Absent where the forge has no such button (plain git).
+   */
+  retries?: ReadonlyMap<string, string>;
 }
 
 /** The configuration the engine trusts: read from the default branch, never from a candidate. */
@@ -118,11 +109,24 @@ export interface AuthorizeRequest {
 /**
  * A forge's answer to "may this candidate land?", before its test runs:
  * - `ok: false`: it does not land whatever its test says; it gets a `refused` verdict with `reason`, which says what
- *   to do (e.g. "pusher alice has read access; land-permission: write needs write", "push again").
+ *   to do (e.g. "pusher alice has read access; land-permission: write needs write", "push again"), and `pusher`
+ *   when the refusal is about who pushed it.
  * - `ok: true`: the forge does not stand in the way. `approvesConfigChange` lets a config change through that
  *   `config-changes: refuse` would refuse (GitHub: the pusher is admin or maintain).
  */
-export type Authorization = { ok: true; approvesConfigChange: boolean } | { ok: false; reason: string };
+export type Authorization =
+  | { ok: true; approvesConfigChange: boolean }
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * Set when the refusal is about who pushed the candidate (their role, or no pusher established: `null`):
+       * the pusher it was decided for. The refusal then settles the commit for that pusher only; the same commit
+       * pushed by another account is asked about afresh. Absent for a refusal about the commit itself (what it
+       * touches), which settles the commit whoever pushes it.
+       */
+      pusher?: Pusher | null;
+    };
 
 export interface Forge {
   /**

@@ -110,7 +110,7 @@ export async function answerPush(options: EngineOptions, pushed: readonly Pushed
   const states = await describeQueue({
     candidates: selectCandidates(tips, config),
     state,
-    settled: (c) => (targetSha ? settlingVerdict(c.sha, targetSha, config, verdicts) : undefined),
+    settled: (c) => (targetSha ? settlingVerdict(c, targetSha, config, verdicts) : undefined),
     inTarget: async (c) =>
       targetSha !== null &&
       (c.sha === targetSha ||

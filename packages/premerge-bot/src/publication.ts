@@ -34,7 +34,7 @@ export async function sessionStatus(s: Session): Promise<BotStatus> {
   status.candidates = await describeQueue({
     candidates: selectCandidates(s.candidateTips(), config),
     state: s.state,
-    settled: (c) => settlingVerdict(c.sha, s.targetSha, config, verdicts),
+    settled: (c) => settlingVerdict(c, s.targetSha, config, verdicts),
     inTarget: async (c) =>
       s.targetSha !== '' &&
       (c.sha === s.targetSha || (await isAncestor(s.mirror.gitDir, c.sha, s.targetSha))),

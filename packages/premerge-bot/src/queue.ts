@@ -19,7 +19,7 @@ import { KEPT_WORKTREE } from './paths.js';
 import { publishNow } from './publication.js';
 import type { TestOutcome, TestRunResult } from './runner.js';
 import type { RunMember } from './store.js';
-import type { CandidateRef } from './types.js';
+import type { CandidateRef, Pusher } from './types.js';
 
 /** The facts of one finished test run, carried into the verdicts it decides. */
 export interface RunFacts {
@@ -32,8 +32,9 @@ export interface RunFacts {
 
 /**
  * The candidate's own config (config-gate.ts) and the forge's say (forge.ts authorize: who pushed it, what it
- * touches), before anything is tested: records a `refused` verdict and returns false when it may not land; else the
- * config change it brings, if `allow`, an operator or the forge let one through.
+ * touches), before anything is tested: records a `refused` verdict and returns false when it may not land (one about
+ * who pushed it names that pusher: it settles the commit for them only); else the config change it brings, if
+ * `allow`, an operator or the forge let one through.
  */
 async function passesConfigGate(
   s: Session,
@@ -55,6 +56,8 @@ async function passesConfigGate(
   );
   let reason: string | undefined;
   let change: string | undefined;
+  // Set when the forge refused because of who pushed it: the refusal then holds for that pusher only.
+  let refusedPusher: Pusher | null | undefined;
   if (gate.ok || gate.change !== undefined) {
     change = gate.change;
     const forge = await s.forge.authorize({
@@ -65,8 +68,10 @@ async function passesConfigGate(
       configChange: change,
       changedPaths: () => changedPaths(s, base, tested),
     });
-    if (!forge.ok) reason = forge.reason;
-    else if (!gate.ok && !forge.approvesConfigChange) reason = gate.reason;
+    if (!forge.ok) {
+      reason = forge.reason;
+      refusedPusher = forge.pusher;
+    } else if (!gate.ok && !forge.approvesConfigChange) reason = gate.reason;
   } else reason = gate.reason;
   if (reason === undefined) return change ? { change } : {};
   s.verdict({
@@ -78,6 +83,7 @@ async function passesConfigGate(
     durationMs: 0,
     exitCode: null,
     reason,
+    ...(refusedPusher === undefined ? {} : { refusedPusher }),
   });
   return false;
 }

@@ -70,7 +70,7 @@ export async function readStatus(options: EngineOptions): Promise<StatusReport> 
     status.candidates = await describeQueue({
       candidates: selectCandidates(listed, config),
       state,
-      settled: (c) => settlingVerdict(c.sha, targetSha, config, verdicts),
+      settled: (c) => settlingVerdict(c, targetSha, config, verdicts),
       inTarget: async (c) =>
         c.sha === targetSha ||
         (targetKnown &&

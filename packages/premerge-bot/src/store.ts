@@ -177,7 +177,8 @@ export const DELIVERY_RETENTION_MS = 7 * 86_400_000;
 
 /**
  * What a compacted journal keeps of `records`: the records of runs not yet ended (a crash may have cut them off;
- * recovery needs them), the latest verdict per commit and config, the latest retry per commit, delivery ids younger
+ * recovery needs them), the latest verdict per commit and config (and pusher, for a refusal about its pusher), the
+ * latest retry per commit, delivery ids younger
  * than {@link DELIVERY_RETENTION_MS}, and, per remote, which of the kept verdicts were published. Everything kept
  * stays in its order; the `published` records come last.
  */
@@ -186,7 +187,7 @@ export function compactRecords(records: readonly JournalRecord[], now = Date.now
   const latestVerdict = new Map<string, number>();
   const latestRetry = new Map<string, number>();
   records.forEach((r, i) => {
-    if (r.type === 'verdict') latestVerdict.set(`${r.verdict.sha} ${r.verdict.configHash}`, i);
+    if (r.type === 'verdict') latestVerdict.set(compactionKey(r.verdict), i);
     if (r.type === 'retry') latestRetry.set(r.sha, i);
   });
   const keptIds = new Set<string>();
@@ -201,7 +202,7 @@ export function compactRecords(records: readonly JournalRecord[], now = Date.now
       case 'run-ended':
         break;
       case 'verdict':
-        if (latestVerdict.get(`${r.verdict.sha} ${r.verdict.configHash}`) === i) {
+        if (latestVerdict.get(compactionKey(r.verdict)) === i) {
           out.push(r);
           keptIds.add(r.id);
         }
@@ -221,6 +222,16 @@ export function compactRecords(records: readonly JournalRecord[], now = Date.now
     if (kept.length > 0) out.push({ type: 'published', remote, ids: kept });
   }
   return out;
+}
+
+/**
+ * Which verdicts compaction keeps one of: per commit and config, and per pusher for a refusal about its pusher (which
+ * settles the commit for that pusher only, so another pusher's later verdict must not drop it).
+ */
+function compactionKey(v: Verdict): string {
+  const key = `${v.sha} ${v.configHash}`;
+  if (v.refusedPusher === undefined) return key;
+  return `${key} pusher ${v.refusedPusher === null ? '' : `${v.refusedPusher.id ?? ''}:${v.refusedPusher.login}`}`;
 }
 
 /**

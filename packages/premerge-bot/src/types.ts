@@ -53,12 +53,37 @@ export interface Verdict {
   runId?: string;
   /** ISO-8601 time the verdict was recorded. */
   at: string;
+  /**
+   * Set on a `refused` verdict that is about who pushed the candidate (GitHub: `land-permission`, a pusher that
+   * cannot be established): the pusher it was decided for, `null` when none could be. Such a refusal settles the
+   * commit for that pusher only: the same commit pushed by another account is decided afresh (candidates.ts).
+   * Absent on every other verdict.
+   */
+  refusedPusher?: Pusher | null;
+}
+
+/** Who pushed a candidate tip, as the forge knows it (plain git knows no pushers). */
+export interface Pusher {
+  /** The account's login (GitHub: the push event's `sender.login`). */
+  login: string;
+  /** The account's stable numeric id, when the forge has one (GitHub: `sender.id`, checked against the role's `user.id`). */
+  id?: number;
 }
 
 /** A candidate branch tip the bot has seen. */
 export interface CandidateRef {
   branch: string;
   sha: string;
+}
+
+/**
+ * A candidate branch tip as a forge lists it: the branch and its commit, plus what only that forge knows about it.
+ * The engine carries the tip as it got it into the journal (a run's members) and back into `Forge.authorize`, so
+ * forge-specific fields survive a restart.
+ */
+export interface CandidateTip extends CandidateRef {
+  /** Who pushed this tip, when the forge can tell (GitHub: the webhook's sender, or the activity API); plain git cannot. */
+  pusher?: Pusher;
 }
 
 /** Progress reported through {@link EngineOptions.onEvent}; `type` discriminates. */

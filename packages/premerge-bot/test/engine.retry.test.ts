@@ -6,6 +6,8 @@ import type { PremergeError } from '../src/errors.js';
 import { runCli } from './helpers/cli-in-process.js';
 import { createFixture, FAIL, type Fixture, pushCandidate, writableShared } from './helpers/git-fixture.js';
 
+const CONFIG = '.github/premerge.yml';
+
 let f: Fixture;
 afterEach(() => f?.cleanup());
 
@@ -57,5 +59,16 @@ describe('premerge-bot retry SHA', () => {
       (e) => e,
     )) as PremergeError;
     expect(err.code).toBe('PREMERGE_NOT_A_CANDIDATE');
+  });
+
+  it('decides a refused commit again, untested: its refusal no longer settles it, and what decides it is asked anew', async () => {
+    f = await createFixture();
+    const sha = await pushCandidate(f, { files: { [CONFIG]: 'test: sh test.sh\ntimeout: later\n' } });
+    const first = await runOnce({ repo: f.origin, stateDir: f.stateDir });
+    expect(first.verdicts.map((v) => v.kind)).toEqual(['refused']);
+    expect((await runOnce({ repo: f.origin, stateDir: f.stateDir })).verdicts).toEqual([]);
+    const report = await retryCandidate({ repo: f.origin, stateDir: f.stateDir }, sha);
+    // Its own config is still invalid: refused again (a verdict of this call: decided afresh), and never tested.
+    expect([report.verdicts.map((v) => [v.kind, v.sha]), report.testRuns]).toEqual([[['refused', sha]], 0]);
   });
 });

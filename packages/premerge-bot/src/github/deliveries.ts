@@ -1,7 +1,8 @@
 /**
  * The App's journal of webhook deliveries: which `X-GitHub-Delivery` ids were already acted on (GitHub's UI and API
  * redeliver a delivery with the same id for 3 days, and a delivery can arrive twice), and who pushed each candidate
- * tip (a push event's `sender`, which only the webhook tells; reconcile falls back to the repository's activity).
+ * tip (a push event's `sender`, which only the webhook tells; reconcile falls back to the repository's activity),
+ * and which commits a check run's "Re-run" asked to decide again.
  * One append-only JSONL file, each record fsynced before the delivery is answered, so a restart neither does a
  * delivery's work twice nor forgets a pusher. Records older than {@link DELIVERY_RETENTION_MS} are dropped when the
  * journal is opened (an atomic rewrite).
@@ -46,12 +47,44 @@ export function pushHint(event: string, payload: unknown): PushHint | undefined 
   };
 }
 
+/** A "Re-run" of one of the App's check runs, as a `check_run` `rerequested` event named it. */
+export interface RerunHint {
+  repositoryId: number;
+  /** The check run's commit: the candidate to decide again. */
+  sha: string;
+  /** Who asked (for the log: it vouches for nothing; the pusher's own role is asked again). */
+  sender: Pusher;
+}
+
+/**
+ * The re-run a delivery asks for, to journal with it: only `check_run` `rerequested` for a check run of App
+ * `appId` (GitHub sends those only to the App that made the run; anything else is not ours to act on).
+ */
+export function rerunHint(event: string, payload: unknown, appId: number): RerunHint | undefined {
+  if (event !== 'check_run') return undefined;
+  const p = payload as {
+    action?: string;
+    check_run?: { head_sha?: string; app?: { id?: number } | null };
+    repository?: { id?: number };
+    sender?: { id?: number; login?: string };
+  };
+  if (p.action !== 'rerequested' || p.check_run?.app?.id !== appId) return undefined;
+  if (typeof p.repository?.id !== 'number' || typeof p.check_run.head_sha !== 'string') return undefined;
+  if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
+  return {
+    repositoryId: p.repository.id,
+    sha: p.check_run.head_sha,
+    sender: { id: p.sender.id, login: p.sender.login },
+  };
+}
+
 type DeliveryRecord = {
   type: 'delivery';
   id: string;
   event: string;
   at: string;
   push?: PushHint;
+  rerun?: RerunHint;
 };
 
 export class DeliveryJournal {
@@ -60,6 +93,8 @@ export class DeliveryJournal {
   private readonly seen = new Map<string, string>();
   /** `repositoryId ref after` → the latest pusher of that tip. */
   private readonly pushers = new Map<string, Pusher>();
+  /** Repository id → commit → when its latest re-run was asked for. */
+  private readonly reruns = new Map<number, Map<string, string>>();
 
   private constructor(path: string, journal: JsonlJournal<DeliveryRecord>, records: DeliveryRecord[]) {
     this.path = path;
@@ -88,10 +123,10 @@ export class DeliveryJournal {
   }
 
   /**
-   * Records delivery `id` (and the push it carries) unless it is known: true when it is new and now journaled
-   * (fsynced), false when it was seen before.
+   * Records delivery `id` (and the push or re-run it carries) unless it is known: true when it is new and now
+   * journaled (fsynced), false when it was seen before.
    */
-  claim(id: string, event: string, push?: PushHint): boolean {
+  claim(id: string, event: string, push?: PushHint, rerun?: RerunHint): boolean {
     if (this.seen.has(id)) return false;
     const record: DeliveryRecord = {
       type: 'delivery',
@@ -99,6 +134,7 @@ export class DeliveryJournal {
       event,
       at: new Date().toISOString(),
       ...(push ? { push } : {}),
+      ...(rerun ? { rerun } : {}),
     };
     this.journal.append(record);
     this.apply(record);
@@ -108,6 +144,11 @@ export class DeliveryJournal {
   /** The pusher a push event named for `after` on `ref` of repository `repositoryId`, if one did. */
   pusherOf(repositoryId: number, ref: string, after: string): Pusher | undefined {
     return this.pushers.get(`${repositoryId} ${ref} ${after}`);
+  }
+
+  /** The commits of repository `repositoryId` a check run's "Re-run" asked to decide again, with when (latest). */
+  rerunsOf(repositoryId: number): ReadonlyMap<string, string> {
+    return this.reruns.get(repositoryId) ?? new Map();
   }
 
   /** Records a pusher found another way (reconcile's activity lookup), so it is asked once. */
@@ -122,5 +163,10 @@ export class DeliveryJournal {
   private apply(r: DeliveryRecord): void {
     this.seen.set(r.id, r.at);
     if (r.push) this.pushers.set(`${r.push.repositoryId} ${r.push.ref} ${r.push.after}`, r.push.sender);
+    if (r.rerun) {
+      let shas = this.reruns.get(r.rerun.repositoryId);
+      if (!shas) this.reruns.set(r.rerun.repositoryId, (shas = new Map()));
+      if ((shas.get(r.rerun.sha) ?? '') < r.at) shas.set(r.rerun.sha, r.at);
+    }
   }
 }

@@ -192,7 +192,8 @@ export class GitHubForge implements Forge {
         candidates.push({ branch, sha, ...(pusher ? { pusher } : {}) });
       } else if (ref.startsWith(TAGS)) tags.set(ref.slice(TAGS.length), sha);
     }
-    return { defaultBranch, branches, tags, candidates };
+    const retries = this.deliveries.rerunsOf(this.repository.id);
+    return { defaultBranch, branches, tags, candidates, ...(retries.size > 0 ? { retries } : {}) };
   }
 
   async readTrustedConfig(snapshot: ForgeSnapshot): Promise<TrustedConfig> {
@@ -240,7 +241,8 @@ export class GitHubForge implements Forge {
     const changesConfig = request.configChange !== undefined;
     const pusher = await this.pusherOf(request.candidate);
     const decision = await mayLand(this.client, this.repoName, pusher, required, changesConfig);
-    if (!decision.ok) return { ok: false, reason: decision.reason };
+    // About the pusher: another account's push of the same commit is asked about afresh.
+    if (!decision.ok) return { ok: false, reason: decision.reason, pusher };
     const paths = await request.changedPaths();
     const workflows = paths.filter((p) => p.startsWith(WORKFLOWS_DIR));
     const token = this.token ?? (await this.currentToken());

@@ -62,7 +62,8 @@ export type PassReason = ({ needed: false } | { needed: true; why: string }) & {
 
 /**
  * Whether `repo` needs an engine pass: its config cannot be read (the pass reports why), or one of its candidate
- * tips has no completed check run by App `appId`.
+ * tips has no completed check run by App `appId`, or only refusals while another candidate branch has it too (a
+ * second pusher, perhaps one who may land).
  */
 export async function needsPass(
   client: BotOctokit,
@@ -121,12 +122,24 @@ export async function needsPass(
       throw apiError(e, `GET /repos/${repo.owner}/${repo.repo}/git/ref/heads/${config.target}`);
     }
   }
+  const branchesAt = new Map<string, number>();
+  for (const sha of tips.values()) branchesAt.set(sha, (branchesAt.get(sha) ?? 0) + 1);
   for (const [branch, sha] of [...tips].sort()) {
     // A tip the target already reached (after a landing, pu and the target are one commit) has nothing pending.
     if (sha === targetSha) continue;
     const runs = await listCheckRuns(client, repo, sha, appId);
-    if (!runs.some((r) => r.status === 'completed')) {
+    const completed = runs.filter((r) => r.status === 'completed');
+    if (completed.length === 0) {
       return { needed: true, why: `${branch} ${sha.slice(0, 12)} has no verdict`, config };
+    }
+    // A refusal for the pusher holds for that pusher only: the same commit at another candidate branch may have
+    // been pushed there by someone else, whom only the engine (which knows who pushed what) can ask about.
+    if ((branchesAt.get(sha) ?? 0) > 1 && completed.every((r) => r.conclusion === 'action_required')) {
+      return {
+        needed: true,
+        why: `${branch} ${sha.slice(0, 12)} was refused, and another candidate branch has it too`,
+        config,
+      };
     }
   }
   return { needed: false, config };

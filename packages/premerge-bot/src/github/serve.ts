@@ -27,7 +27,7 @@ import {
   installationClient,
 } from './app-client.js';
 import { CheckRunPublisher } from './check-run-publisher.js';
-import { DeliveryJournal, pushHint } from './deliveries.js';
+import { DeliveryJournal, pushHint, rerunHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
 import { botCommitter, GitHubForge, type GitHubRepository, githubHost } from './github-forge.js';
 import { isOwnPush } from './permission.js';
@@ -253,6 +253,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       schedule(r, `push to ${payload.ref} (${payload.after.slice(0, 12)})`);
     }
   });
+  // "Re-run" on one of the App's check runs: the commit is decided afresh at the next look, as `premerge-bot retry`
+  // does (the re-run itself is journaled with the delivery, and the forge hands it to the engine).
+  webhooks.on('check_run.rerequested', ({ payload }) => {
+    const installationId = payload.installation?.id;
+    if (installationId === undefined || payload.check_run.app?.id !== appId) return;
+    schedule(
+      fromRest(payload.repository, installationId),
+      `re-run of ${payload.check_run.head_sha.slice(0, 12)} asked by ${payload.sender.login}`,
+    );
+  });
   webhooks.on(
     ['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'],
     async ({ payload }) => {
@@ -273,7 +283,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     }
   });
 
-  const HANDLED = new Set(['push', 'installation', 'installation_repositories']);
+  const HANDLED = new Set(['push', 'check_run', 'installation', 'installation_repositories']);
   let server: WebhookServer;
   try {
     server = await startWebhookServer({
@@ -281,16 +291,19 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       ...(options.host === undefined ? {} : { host: options.host }),
       webhooks,
       accept: (d) => {
-        if (!HANDLED.has(d.name)) {
+        const rerun = rerunHint(d.name, d.payload, appId);
+        if (!HANDLED.has(d.name) || (d.name === 'check_run' && !rerun)) {
           emit({
             type: 'ignored',
             event: d.name,
             delivery: d.id,
-            reason: 'an event the App does not handle',
+            reason: HANDLED.has(d.name)
+              ? "not a re-run of one of the App's check runs"
+              : 'an event the App does not handle',
           });
           return true;
         }
-        return deliveries.claim(d.id, d.name, pushHint(d.name, d.payload));
+        return deliveries.claim(d.id, d.name, pushHint(d.name, d.payload), rerun);
       },
       onAnswer: (a) => emit({ type: 'webhook', ...a }),
       onError: (error, d) =>

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PremergeError } from '../../src/errors.js';
 import { completedCheck, conclusionFor, SUMMARY_LIMIT, TITLE_LIMIT } from '../../src/github/check-runs.js';
-import { DeliveryJournal } from '../../src/github/deliveries.js';
+import { DeliveryJournal, rerunHint } from '../../src/github/deliveries.js';
 import { checkedCloneUrl, gitAuthEnv, gitOriginFor } from '../../src/github/git-auth.js';
 import { levelOf } from '../../src/github/permission.js';
 import { workflowsRefusal } from '../../src/github/workflows-permission.js';
@@ -169,5 +169,35 @@ describe('the delivery journal', () => {
     later.close();
     expect(readFileSync(path, 'utf8')).toBe('');
     writeFileSync(path, '');
+  });
+
+  it('journals a "Re-run" of one of its own check runs, and keeps the latest per commit across a restart', () => {
+    const path = join(dir, 'deliveries.jsonl');
+    const sha = 'd'.repeat(40);
+    const payload = (appId: number, action = 'rerequested') => ({
+      action,
+      check_run: { head_sha: sha, app: { id: appId } },
+      repository: { id: 7 },
+      sender: { id: 2, login: 'max' },
+    });
+    expect(rerunHint('check_run', payload(5), 5)).toEqual({
+      repositoryId: 7,
+      sha,
+      sender: { id: 2, login: 'max' },
+    });
+    // Another App's run, another action, another event: not a re-run to act on.
+    expect(rerunHint('check_run', payload(6), 5)).toBeUndefined();
+    expect(rerunHint('check_run', payload(5, 'completed'), 5)).toBeUndefined();
+    expect(rerunHint('push', payload(5), 5)).toBeUndefined();
+    const a = DeliveryJournal.open(path);
+    expect(a.rerunsOf(7).size).toBe(0);
+    expect(a.claim('r1', 'check_run', undefined, rerunHint('check_run', payload(5), 5))).toBe(true);
+    const first = a.rerunsOf(7).get(sha);
+    expect(first).toBeDefined();
+    a.close();
+    const b = DeliveryJournal.open(path);
+    expect(b.rerunsOf(7).get(sha)).toBe(first);
+    expect(b.rerunsOf(8).size).toBe(0);
+    b.close();
   });
 });
