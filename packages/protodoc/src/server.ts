@@ -45,6 +45,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a stop waits for the output pipes to close before it reads /proc to see what is left of the
+ * group (a process outside it may hold them, and a zombie inside it keep kill(0) from saying empty).
+ */
+const LOOK_AFTER_MS = 200;
+
 /** Bytes of server output kept for error messages; enough for the last lines of any sane log. */
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -308,8 +314,9 @@ async function stopGroup(
   killGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   if (!hasExited()) await sleepUnless(graceMs, exitedPromise);
+  const stopped = Date.now();
   let delay = 2;
-  let members = survivors(pid, []);
+  let members = survivors(pid, [], false);
   const alive = (): boolean => members === null || members.length > 0;
   while (alive() && Date.now() < deadline) {
     const closedBefore = signals.isClosed();
@@ -319,7 +326,9 @@ async function stopGroup(
     );
     // The pipes just closed: their last holder is exiting now, so look again soon.
     delay = !closedBefore && signals.isClosed() ? 1 : Math.min(delay * 2, 50);
-    members = survivors(pid, members ?? []);
+    // /proc is read only once the pipes are closed (or after a while: a process that left the group may
+    // hold them): while a member holds them, kill(0) alone tells the group is not empty yet.
+    members = survivors(pid, members ?? [], signals.isClosed() || Date.now() - stopped > LOOK_AFTER_MS);
   }
   if (alive() || !hasExited()) {
     killGroup(pid, 'SIGKILL');
@@ -330,13 +339,16 @@ async function stopGroup(
 }
 
 /**
- * The group's members that still run, or null when that cannot be known. kill(0) first: when it says
- * the group is empty, as it is once a server stopped, nothing is read. Otherwise the members found
- * before are looked at, and only when all of them have gone is all of /proc read again (reading it at
- * every poll cost more CPU than the file a fresh server per file serves).
+ * The group's members that still run, or null when that cannot be known (or is not looked at: `look`
+ * false). kill(0) first: when it says the group is empty, as it is once a server stopped, nothing is
+ * read. Otherwise the members found before are looked at, and only when all of them have gone is all of
+ * /proc read again (a few milliseconds of this thread for a hundred processes; reading it at every poll
+ * cost more CPU than the file a fresh server per file serves). A zombie does not count: an orphan that
+ * exited waits for init to reap it, which some inits do only every second or two (this machine's too).
  */
-function survivors(pgid: number, known: readonly number[]): number[] | null {
+function survivors(pgid: number, known: readonly number[], look: boolean): number[] | null {
   if (!groupExists(pgid)) return [];
+  if (!look) return null;
   const still = known.filter(running);
   return still.length > 0 ? still : groupMembers(pgid);
 }
