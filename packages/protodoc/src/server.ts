@@ -51,6 +51,9 @@ export interface RunningServer {
  */
 const LOOK_AFTER_MS = 200;
 
+/** The least time between two connection attempts of a start that the server's output prompted. */
+const OUTPUT_ATTEMPT_GAP_MS = 2;
+
 /** Bytes of server output kept for error messages; enough for the last lines of any sane log. */
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -265,13 +268,17 @@ async function waitUntilAccepting(
   let delay = 2;
   for (;;) {
     if (hasExited()) throw new EarlyExit();
-    if (await canConnect(target, Math.max(1, deadline - Date.now()))) return;
+    const attempted = Date.now();
+    if (await canConnect(target, Math.max(1, deadline - attempted))) return;
     if (hasExited()) throw new EarlyExit();
     const left = deadline - Date.now();
     if (left <= 0) throw new Error('timeout');
     // Closed pipes are no news: only a chunk of output or the shell's exit cut the wait short.
     const woken = signals.isClosed() ? exitedPromise : Promise.race([exitedPromise, signals.nextOutput()]);
     await sleepUnless(Math.min(delay, left), woken);
+    // A server that logs a lot while it starts gets an attempt every few milliseconds, not one a chunk.
+    const gap = OUTPUT_ATTEMPT_GAP_MS - (Date.now() - attempted);
+    if (gap > 0 && !hasExited()) await sleepUnless(gap, exitedPromise);
     delay = Math.min(delay * 2, 100);
   }
 }
