@@ -32,7 +32,7 @@ export interface ScheduleOptions {
   bail?: boolean;
   /** `--retries`: how many more times a failing file runs. @default 0 */
   retries?: number;
-  /** The servers of `--server`, started here and stopped when the run ends. */
+  /** The servers of `--server`: started here, each worker's stopped once it can get no more files. */
   servers?: ServerPool;
   /**
    * Called once no file runs any more, while the servers stop (which takes a server like redis up to a
@@ -84,6 +84,8 @@ export async function runScheduled(
         await runOne(file, worker);
       }
     }
+    // Nothing left for this worker: its server stops while the others finish their last files.
+    options.servers?.retire(worker);
   };
 
   const servers = options.servers;

@@ -105,6 +105,19 @@ export class ServerPool {
     };
   }
 
+  /**
+   * Scope `run`: `worker` will run no more files (the run's queue is drained), so its server stops now,
+   * while the other workers run their last files, instead of after them; {@link close} waits for it.
+   * Scope `file`: nothing (each file's server stops as it is released).
+   */
+  retire(worker: number): void {
+    const started = this.perWorker.get(worker);
+    if (started === undefined) return;
+    this.perWorker.delete(worker);
+    // close() awaits the same promise and reports its failure; this one only must not go unhandled.
+    started.stop().catch(() => {});
+  }
+
   /** Stops every server and removes every directory. Idempotent. */
   async close(): Promise<void> {
     this.perWorker.clear();

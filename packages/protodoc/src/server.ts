@@ -45,6 +45,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a stop waits for the output pipes to close before it reads /proc to see what is left of the
+ * group (a process outside it may hold them, and a zombie inside it keep kill(0) from saying empty).
+ */
+const LOOK_AFTER_MS = 200;
+
+/** The least time between two connection attempts of a start that the server's output prompted. */
+const OUTPUT_ATTEMPT_GAP_MS = 2;
+
 /** Bytes of server output kept for error messages; enough for the last lines of any sane log. */
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -88,6 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const tail = (): string => lastLines(output, tailLines);
+  const signals = serverSignals(child);
 
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exitedPromise = new Promise<void>((resolve) => {
@@ -108,14 +118,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       forget(live);
-      await stopGroup(child, pid, exitedPromise, () => exited !== null, graceMs);
+      await stopGroup(child, pid, exitedPromise, () => exited !== null, signals, graceMs);
     })();
     return stopping;
   };
   watch(live);
 
   try {
-    await waitUntilAccepting(target, startTimeoutMs, () => exited !== null, exitedPromise);
+    await waitUntilAccepting(target, startTimeoutMs, () => exited !== null, exitedPromise, signals);
   } catch (err) {
     await stop();
     if (err instanceof EarlyExit) {
@@ -183,31 +193,92 @@ function forget(server: LiveServer): void {
 }
 
 /**
+ * What the server's output pipes tell without polling: that it printed something (a server that says
+ * it is ready has usually just started listening), and that every process holding them has exited
+ * (the server and whatever it started keep the shell's stdout and stderr unless they close them).
+ */
+interface ServerSignals {
+  /** Resolves at the next chunk of output (or once the pipes are closed). */
+  nextOutput(): Promise<void>;
+  /** Resolves once both pipes are closed. */
+  readonly closed: Promise<void>;
+  readonly isClosed: () => boolean;
+}
+
+function serverSignals(child: ChildProcess): ServerSignals {
+  const pipes = [child.stdout, child.stderr].filter((pipe) => pipe !== null);
+  let waiting: (() => void) | undefined;
+  let next: Promise<void> | undefined;
+  const wake = (): void => {
+    next = undefined;
+    const resolve = waiting;
+    waiting = undefined;
+    resolve?.();
+  };
+  let open = pipes.length;
+  let isClosed = open === 0;
+  const closed = new Promise<void>((resolve) => {
+    if (isClosed) resolve();
+    for (const pipe of pipes) {
+      pipe.on('data', wake);
+      pipe.once('close', () => {
+        if (--open > 0) return;
+        isClosed = true;
+        wake();
+        resolve();
+      });
+    }
+  });
+  return {
+    nextOutput: () => {
+      if (isClosed) return Promise.resolve();
+      next ??= new Promise<void>((resolve) => {
+        waiting = resolve;
+      });
+      return next;
+    },
+    closed,
+    isClosed: () => isClosed,
+  };
+}
+
+/** Resolves after `ms`, or once `event` does, whichever comes first. */
+async function sleepUnless(ms: number, event?: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const slept = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await (event === undefined ? slept : Promise.race([slept, event]));
+  clearTimeout(timer);
+}
+
+/**
  * Tries to connect until one attempt succeeds. There is no event for "the other process is now
- * listening", so this polls, with short intervals first so fast servers cost little.
+ * listening", so this polls, at short intervals first so fast servers cost little, and tries again at
+ * once whenever the server prints something (redis, nginx and most others log that they are ready).
  */
 async function waitUntilAccepting(
   target: Target,
   timeoutMs: number,
   hasExited: () => boolean,
   exitedPromise: Promise<void>,
+  signals: ServerSignals,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 5;
+  let delay = 2;
   for (;;) {
     if (hasExited()) throw new EarlyExit();
-    if (await canConnect(target, Math.max(1, deadline - Date.now()))) return;
+    const attempted = Date.now();
+    if (await canConnect(target, Math.max(1, deadline - attempted))) return;
     if (hasExited()) throw new EarlyExit();
     const left = deadline - Date.now();
     if (left <= 0) throw new Error('timeout');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.min(delay, left));
-      }),
-      exitedPromise,
-    ]);
-    clearTimeout(timer);
+    // Closed pipes are no news: only a chunk of output or the shell's exit cut the wait short.
+    const woken = signals.isClosed() ? exitedPromise : Promise.race([exitedPromise, signals.nextOutput()]);
+    await sleepUnless(Math.min(delay, left), woken);
+    // A server that logs a lot while it starts gets an attempt every few milliseconds, not one a chunk.
+    const gap = OUTPUT_ATTEMPT_GAP_MS - (Date.now() - attempted);
+    if (gap > 0 && !hasExited()) await sleepUnless(gap, exitedPromise);
     delay = Math.min(delay * 2, 100);
   }
 }
@@ -232,38 +303,39 @@ function canConnect(target: Target, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM to the group, wait for it to go, SIGKILL what is left after the grace. */
+/**
+ * SIGTERM to the group, wait for it to go, SIGKILL what is left after the grace. The shell's exit is an
+ * event, and so is the closing of the output pipes once the last process holding them has exited (the
+ * server itself, usually, at its own pace: redis acts on SIGTERM at its next tick); a member that closed
+ * its pipes is polled for, as no event exists for a process that is not our child.
+ */
 async function stopGroup(
   child: ChildProcess,
   pid: number,
   exitedPromise: Promise<void>,
   hasExited: () => boolean,
+  signals: ServerSignals,
   graceMs: number,
 ): Promise<void> {
   if (pid < 0) return;
   killGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  // First the shell itself (an event), then any other member of the group (polled: no event exists).
-  if (!hasExited()) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      exitedPromise,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-  let delay = 5;
-  // Each poll reads only the members found first (reading all of /proc each time cost more CPU than
-  // the file a fresh server per file serves); once they are gone, one full look confirms it.
-  let members = groupMembers(pid);
+  if (!hasExited()) await sleepUnless(graceMs, exitedPromise);
+  const stopped = Date.now();
+  let delay = 2;
+  let members = survivors(pid, [], false);
   const alive = (): boolean => members === null || members.length > 0;
   while (alive() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 50);
-    members = members === null ? groupMembers(pid) : members.filter(running);
-    if (members?.length === 0) members = groupMembers(pid);
+    const closedBefore = signals.isClosed();
+    await sleepUnless(
+      Math.min(delay, Math.max(1, deadline - Date.now())),
+      closedBefore ? undefined : signals.closed,
+    );
+    // The pipes just closed: their last holder is exiting now, so look again soon.
+    delay = !closedBefore && signals.isClosed() ? 1 : Math.min(delay * 2, 50);
+    // /proc is read only once the pipes are closed (or after a while: a process that left the group may
+    // hold them): while a member holds them, kill(0) alone tells the group is not empty yet.
+    members = survivors(pid, members ?? [], signals.isClosed() || Date.now() - stopped > LOOK_AFTER_MS);
   }
   if (alive() || !hasExited()) {
     killGroup(pid, 'SIGKILL');
@@ -271,6 +343,31 @@ async function stopGroup(
   }
   child.stdout?.destroy();
   child.stderr?.destroy();
+}
+
+/**
+ * The group's members that still run, or null when that cannot be known (or is not looked at: `look`
+ * false). kill(0) first: when it says the group is empty, as it is once a server stopped, nothing is
+ * read. Otherwise the members found before are looked at, and only when all of them have gone is all of
+ * /proc read again (a few milliseconds of this thread for a hundred processes; reading it at every poll
+ * cost more CPU than the file a fresh server per file serves). A zombie does not count: an orphan that
+ * exited waits for init to reap it, which some inits do only every second or two (this machine's too).
+ */
+function survivors(pgid: number, known: readonly number[], look: boolean): number[] | null {
+  if (!groupExists(pgid)) return [];
+  if (!look) return null;
+  const still = known.filter(running);
+  return still.length > 0 ? still : groupMembers(pgid);
+}
+
+/** Whether any process, a zombie too, is in the group. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -295,11 +392,7 @@ export function groupAlive(pgid: number): boolean {
  * kill(0) said some process is in it).
  */
 function groupMembers(pgid: number): number[] | null {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return [];
-  }
+  if (!groupExists(pgid)) return [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');

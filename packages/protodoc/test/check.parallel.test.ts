@@ -4,6 +4,7 @@
  * events a listener gets are those of a one-job run, in input order; retries send `file-retry` first.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,19 @@ function describeEvent(event: CheckEvent): string {
     default:
       return event.type;
   }
+}
+
+/** Sends one command to `port` and resolves with the first reply bytes. */
+function ask(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`${line}\r\n`));
+    socket.once('data', (chunk) => {
+      resolve(chunk.toString());
+      socket.destroy();
+    });
+  });
 }
 
 beforeAll(async () => {
@@ -75,6 +89,30 @@ describe('checkFiles with jobs', () => {
       'step second.txt:2 passed',
       'end second.txt passed',
     ]);
+  });
+
+  it("stops a worker's server once the queue is drained, while another worker's file still runs", async () => {
+    const connect = `>>>@shared ${shared.target}\n`;
+    // Each server, told to stop, says so in the shared redis. long.txt (worker 0) waits for that word, so it
+    // passes only if worker 1's server is stopped as soon as worker 1 can get no more files: at the end of
+    // the run, long.txt would have given up (BLPOP's nil reply) long before.
+    const key = `lib-stopped-${process.pid}`;
+    const long = file(
+      'long.txt',
+      `${connect}>>> BLPOP ${key} 15\n*2\n$${key.length}\n${key}\n$7\nstopped\n>>>@main\n>>> PING\n+PONG\n`,
+    );
+    const short = file('short.txt', '>>> PING\n+PONG\n');
+    const server =
+      `trap 'redis-cli -p ${shared.port} RPUSH ${key} stopped >/dev/null; exit 0' TERM; ` +
+      "redis-server --port {port} --bind 127.0.0.1 --save '' & wait";
+    const { outcome, summary } = await checkFiles([long, short], { jobs: 2, server, timeoutMs: 20_000 });
+    expect(summary.results.map((r) => [r.path, r.status])).toEqual([
+      [long, 'passed'],
+      [short, 'passed'],
+    ]);
+    expect(outcome).toBe('passed');
+    // Both servers were stopped by the end of the run (worker 0's as the run ended): two words, one taken.
+    expect(await ask(shared.port, `LLEN ${key}`)).toBe(':1\r\n');
   });
 
   it('retries a failing file: file-retry for the failed attempt, then the final file-end', async () => {

@@ -122,6 +122,41 @@ describe('startServer', () => {
     expect(groupAlive(server.pid)).toBe(false);
   });
 
+  it('waits for a member of the group that closed its output pipes and exits late', async () => {
+    // The subshell holds neither pipe, so their closing (the server gone) does not tell it has gone too.
+    const server = await startServer({
+      command:
+        "(trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.05; done) </dev/null >/dev/null 2>&1 & " +
+        'exec redis-server --port {port} --bind 127.0.0.1 --save "" --appendonly no',
+      handleSignals: false,
+    });
+    started.push(server);
+    await server.stop();
+    expect(groupAlive(server.pid)).toBe(false);
+  });
+
+  it('does not wait for a process that left the group, though it holds the output pipes', async () => {
+    // setsid: a session and group of its own, so it is no longer the server's to stop. Were the pipes'
+    // closing awaited, stop() would wait for the whole (minute-long) grace.
+    const server = await startServer({
+      command:
+        'setsid sleep 1000 & echo "left $!"; exec redis-server --port {port} --bind 127.0.0.1 --save ""',
+      graceMs: 60_000,
+      handleSignals: false,
+    });
+    started.push(server);
+    const left = Number(/left (\d+)/.exec(server.output())?.[1]);
+    expect(left).toBeGreaterThan(0);
+    try {
+      await server.stop();
+      expect(groupAlive(server.pid)).toBe(false);
+      expect(await ask(server.port!, 'PING')).toBe('error:ECONNREFUSED');
+      process.kill(left, 0); // still runs: throws ESRCH if not
+    } finally {
+      process.kill(left, 'SIGKILL');
+    }
+  });
+
   it('stops the server when the process gets SIGINT', async () => {
     // Another listener stands in for the CLI, so the test process itself is not killed.
     const keepAlive = (): void => {};
