@@ -16,8 +16,9 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printProfile, summarizeProfile } from './lib/cpuprofile.mjs';
+import { countInstructions } from './lib/instructions.mjs';
 import { pinned, pinning } from './lib/pin.mjs';
-import { BENCH_ENV, BenchError, main, run, runOk, tempDir } from './lib/process.mjs';
+import { BENCH_ENV, BenchError, main, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, protodocDist, ROOT } from './lib/protodoc.mjs';
 import { startRedis } from './lib/servers.mjs';
 import { printTable } from './lib/stats.mjs';
@@ -30,7 +31,6 @@ const instructions = args.includes('--instructions');
 // Unpinned by default: pinned, the profiler's own sampling thread shares the one CPU and inflates what it samples.
 const pin = args.includes('--pin') && !instructions;
 const steps = Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000);
-const VALGRIND = process.env.VALGRIND ?? 'valgrind';
 
 await main(async () => {
   const tmp = tempDir('profile');
@@ -62,29 +62,10 @@ await main(async () => {
     // Its own code cache, written under the same flags as the counted runs.
     const env = { ...BENCH_ENV, NODE_COMPILE_CACHE: join(tmp.dir, 'cache') };
     /**
-     * The user-space instructions of one run (every thread), under cachegrind; the run must exit 0.
      * @param {string} label
-     * @param {[string, string[]]} argv  a Node program: `--predictable` goes before its script
+     * @param {[string, string[]]} argv
      */
-    const count = async (label, [cmd, argv]) => {
-      if (cmd !== process.execPath) throw new BenchError(`${label}: ${cmd} is not this Node`);
-      const r = await run(
-        VALGRIND,
-        [
-          '--tool=cachegrind',
-          '--cache-sim=no',
-          '--cachegrind-out-file=/dev/null',
-          cmd,
-          '--predictable',
-          ...argv,
-        ],
-        { cwd: ROOT, env },
-      );
-      const refs = /I\s+refs:\s+([\d,]+)/.exec(r.stderr)?.[1];
-      if (r.code !== 0 || refs === undefined)
-        throw new BenchError(`${label} under ${VALGRIND} exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
-      return Number(refs.replaceAll(',', ''));
-    };
+    const count = (label, argv) => countInstructions(label, argv, env);
     /** @param {number} n */
     const raw = (n) =>
       /** @type {[string, string[]]} */ ([
