@@ -14,7 +14,8 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printProfile, summarizeProfile } from './lib/cpuprofile.mjs';
-import { BenchError, main, run, runOk, tempDir } from './lib/process.mjs';
+import { countInstructions } from './lib/instructions.mjs';
+import { BenchError, main, runOk, tempDir } from './lib/process.mjs';
 import { protodoc, ROOT } from './lib/protodoc.mjs';
 import { startNginx } from './lib/servers.mjs';
 import { printTable } from './lib/stats.mjs';
@@ -26,7 +27,6 @@ const h2 = args.includes('--h2');
 const instructions = args.includes('--instructions');
 const requests = Number(args.find((a) => /^\d+$/.test(a)) ?? (instructions ? 500 : 5000));
 const BODY = 'Hello, world!\n';
-const VALGRIND = process.env.VALGRIND ?? 'valgrind';
 
 await main(async () => {
   const tmp = tempDir('profile-http');
@@ -65,30 +65,6 @@ await main(async () => {
       return;
     }
 
-    /**
-     * The user-space instructions of one run (every thread), under cachegrind; the run must exit 0.
-     * @param {string} label
-     * @param {[string, string[]]} argv  a Node program: `--predictable` goes before its script
-     */
-    const count = async (label, [cmd, argv]) => {
-      if (cmd !== process.execPath) throw new BenchError(`${label}: ${cmd} is not this Node`);
-      const r = await run(
-        VALGRIND,
-        [
-          '--tool=cachegrind',
-          '--cache-sim=no',
-          '--cachegrind-out-file=/dev/null',
-          cmd,
-          '--predictable',
-          ...argv,
-        ],
-        { cwd: ROOT },
-      );
-      const refs = /I\s+refs:\s+([\d,]+)/.exec(r.stderr)?.[1];
-      if (r.code !== 0 || refs === undefined)
-        throw new BenchError(`${label} under ${VALGRIND} exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
-      return Number(refs.replaceAll(',', ''));
-    };
     /** @param {string} script  @param {number} n  @returns {[string, string[]]} */
     const client = (script, n) => [
       process.execPath,
@@ -112,8 +88,8 @@ await main(async () => {
     /** @type {string[][]} */
     const rows = [['', '1 request', `${requests} requests`, 'per request beyond the first']];
     for (const [name, argv] of contenders) {
-      const one = await count(`${name}, 1 request`, argv(1));
-      const all = await count(`${name}, ${requests} requests`, argv(requests));
+      const one = await countInstructions(`${name}, 1 request`, argv(1));
+      const all = await countInstructions(`${name}, ${requests} requests`, argv(requests));
       const per = (all - one) / (requests - 1);
       rows.push([
         name,

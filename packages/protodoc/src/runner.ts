@@ -250,12 +250,9 @@ class TranscriptRun implements TransportEvents {
     this.started = performance.now();
     this.onEvent?.({ type: 'file-start', path: this.transcript.path });
     try {
-      this.resolveTargets();
-      this.plain =
-        this.update === null &&
-        !this.steps.some(
-          (s) => s.uses !== undefined || s.captures !== undefined || s.unwritten !== undefined,
-        );
+      // One pass over the steps for both: a cold process interprets it, 10,000 steps at a time.
+      const special = this.resolveTargets();
+      this.plain = this.update === null && !special;
       if (!this.plain) this.checkVariables();
     } catch (err) {
       this.finishWithError(err);
@@ -796,11 +793,21 @@ class TranscriptRun implements TransportEvents {
 
   // --- connections ------------------------------------------------------------------------------
 
-  private resolveTargets(): void {
+  /**
+   * The target of every connection the steps use. Returns whether a step uses variables, captures or is
+   * `>>>?` (then the run is not {@link plain}): the same pass, as an indexed loop (no iterator result per
+   * step), since a cold process interprets it once for every step.
+   */
+  private resolveTargets(): boolean {
     const transcript = this.transcript;
+    const steps = this.steps;
     const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
+    let special = false;
     let previous: string | undefined;
-    for (const step of this.steps) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.uses !== undefined || step.captures !== undefined || step.unwritten !== undefined)
+        special = true;
       const name = step.connection;
       // Consecutive steps mostly share a connection: skip the lookup for a long run of them.
       if (name === previous) continue;
@@ -828,6 +835,7 @@ class TranscriptRun implements TransportEvents {
         where === undefined ? parseTarget(text) : locatedAt(where, () => parseTarget(text)),
       );
     }
+    return special;
   }
 
   private connection(name: string): Transport {
@@ -962,9 +970,12 @@ class TranscriptRun implements TransportEvents {
   /** The last line the transcript mentions: where the end-of-transcript check is reported. */
   private lastLine(): number {
     let line = 0;
-    for (const step of this.steps) {
+    const steps = this.steps;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
       if (step.line > line) line = step.line;
-      for (const item of step.expect) if (item.line > line) line = item.line;
+      const expect = step.expect;
+      for (let k = 0; k < expect.length; k++) if (expect[k]!.line > line) line = expect[k]!.line;
     }
     return line;
   }

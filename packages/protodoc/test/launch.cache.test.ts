@@ -186,4 +186,9 @@ describe('the binary with its bundle', () => {
     expect(text).toContain('/*! commander ');
     expect(text).toContain('Copyright (c) 2011 TJ Holowaychuk');
   });
+
+  it('is ASCII, so that V8 holds its source one byte a character', () => {
+    const text = readFileSync(join(PACKAGE, 'dist/cli.bundle.cjs'), 'utf8');
+    expect(text.match(/[^\x00-\x7f]/gu) ?? []).toEqual([]);
+  });
 });
