@@ -445,7 +445,19 @@ async function checkExpanded(
     ...(servers !== undefined ? { servers } : {}),
     events: new OrderedEvents(options.onEvent, options.trace),
     runFile,
-    ...(threads !== undefined ? { filesDone: () => threads.close() } : {}),
+    ...(threads !== undefined
+      ? {
+          filesDone: () => threads.close(),
+          // A thread is sent its next file while one runs (its server is the worker's own, scope run):
+          // this thread, busy with worker 0's files, need not answer first. Files still run one at a time.
+          // Not with --retries (a retry runs before the next file of its worker) nor --bail (no file starts
+          // after one failed: a thread starts its queued file as soon as the one before it ends).
+          lanes: (worker: number) =>
+            worker > 0 && retries === 0 && options.bail !== true && (options.serverScope ?? 'run') === 'run'
+              ? 2
+              : 1,
+        }
+      : {}),
   });
   const summary = summarize(results, performance.now() - started);
   return update === undefined

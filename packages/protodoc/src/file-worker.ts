@@ -3,10 +3,11 @@
  * and sends back their progress and results. Its own event loop, so N of them use N CPUs.
  *
  * Messages (src/thread-executor.ts is the other side):
- * - in: `settings` (what every file runs with; first, before any `run`), `run` (a file job and its
- *   server), `secret` (a secret value another thread captured);
- * - out: `items` (events, traces and captured secrets, in order, batched every few milliseconds), then
- *   `done` (the last items and the outcome) or `failed` (an internal error).
+ * - in: `settings` (what every file runs with; first, before any `run`), `run` (a file job, its id and
+ *   its server; a job sent while another runs waits in a queue), `secret` (a secret value another thread
+ *   captured);
+ * - out, each for one job id: `items` (events, traces and captured secrets, in order, batched every few
+ *   milliseconds), then `done` (the last items and the outcome) or `failed` (an internal error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
@@ -27,7 +28,7 @@ export interface FileWorkerData {
 
 export type ToWorker =
   | { type: 'settings'; settings: FileRunSettings }
-  | { type: 'run'; job: FileJob; server: ServerValues | undefined }
+  | { type: 'run'; id: number; job: FileJob; server: ServerValues | undefined }
   | { type: 'secret'; name: string; bytes: Uint8Array };
 
 export type WorkerItem =
@@ -36,9 +37,11 @@ export type WorkerItem =
   | { kind: 'secret'; name: string; bytes: Uint8Array };
 
 export type FromWorker =
-  | { type: 'items'; items: WorkerItem[] }
-  | { type: 'done'; items: WorkerItem[]; outcome: Awaited<ReturnType<typeof runFileJob>> }
-  | { type: 'failed'; message: string; stack: string | undefined };
+  | { type: 'items'; id: number; items: WorkerItem[] }
+  | { type: 'done'; id: number; items: WorkerItem[]; outcome: Awaited<ReturnType<typeof runFileJob>> }
+  | { type: 'failed'; id: number; message: string; stack: string | undefined };
+
+type RunMessage = Extract<ToWorker, { type: 'run' }>;
 
 /** How long events wait to be sent together. */
 const FLUSH_MS = 10;
@@ -59,9 +62,14 @@ if (port !== null) {
     items = [];
     return taken;
   };
+  /** The job running now, whose items these are. */
+  let running: RunMessage | undefined;
+  /** The jobs sent while one ran, in order. */
+  const queue: RunMessage[] = [];
   const flush = (): void => {
     const taken = take();
-    if (taken.length > 0) port.postMessage({ type: 'items', items: taken } satisfies FromWorker);
+    if (taken.length > 0 && running !== undefined)
+      port.postMessage({ type: 'items', id: running.id, items: taken } satisfies FromWorker);
   };
   // A message every few milliseconds, not one per event (a step is an event or two): posting costs
   // more than a small event does, and 10 ms late is still live to whoever watches.
@@ -88,18 +96,34 @@ if (port !== null) {
       settings = message.settings;
       return;
     }
+    queue.push(message);
+    if (running === undefined) startNext();
+  });
+
+  /** Runs the next queued job, then the one after it, until the queue is empty. */
+  const startNext = (): void => {
+    const job = queue.shift();
+    running = job;
+    if (job === undefined) return;
     if (settings === undefined) throw new Error('a --jobs worker thread was sent a file before its settings');
-    runFileJob(message.job, settings, message.server, events, variables).then(
+    runFileJob(job.job, settings, job.server, events, variables).then(
       (outcome) => {
         // One message for the file's last events and its outcome: what they share (a step's result is in
         // its step-end event, in the file-end event and in the outcome) is copied once within a message.
-        port.postMessage({ type: 'done', items: take(), outcome } satisfies FromWorker);
+        port.postMessage({ type: 'done', id: job.id, items: take(), outcome } satisfies FromWorker);
+        startNext();
       },
       (err: unknown) => {
         flush();
         const error = err instanceof Error ? err : new Error(String(err));
-        port.postMessage({ type: 'failed', message: error.message, stack: error.stack } satisfies FromWorker);
+        port.postMessage({
+          type: 'failed',
+          id: job.id,
+          message: error.message,
+          stack: error.stack,
+        } satisfies FromWorker);
+        startNext();
       },
     );
-  });
+  };
 }

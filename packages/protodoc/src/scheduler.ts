@@ -42,6 +42,13 @@ export interface ScheduleOptions {
   events: OrderedEvents;
   /** Runs one attempt at `file`: its transcripts in order, their results in the same order. */
   runFile(file: PlannedFile, context: FileRunContext): Promise<TranscriptResult[]>;
+  /**
+   * How many files worker `worker` is given at once (default 1). A worker that runs them one after another
+   * elsewhere (a worker thread, with a queue) is given two while many remain, so that it has the next one
+   * at hand when one ends rather than waiting for this thread to send it; they still run one at a time, on
+   * its server.
+   */
+  lanes?(worker: number): number;
 }
 
 /** How many workers a run of `plan` has: `jobs`, but no more than there are units to take. */
@@ -76,30 +83,43 @@ export async function runScheduled(
     if (failed && options.bail) stop ??= 'bail';
   };
 
-  const work = async (worker: number): Promise<void> => {
-    while (stop === undefined && next < plan.units.length) {
+  /**
+   * One of a worker's lanes: takes the next unit while the run goes on. A second lane takes one only while
+   * more than two units a worker remain: near the end every unit goes to a worker that starts it at once, so
+   * no file waits behind a long one while another worker has nothing to do.
+   */
+  const lane = async (worker: number, first: boolean): Promise<void> => {
+    const enough = first ? 0 : 2 * workers;
+    while (stop === undefined && plan.units.length - next > enough) {
       const unit = plan.units[next++]!;
       for (const file of unit.files) {
         if (stop !== undefined) break;
         await runOne(file, worker);
       }
     }
-    // Nothing left for this worker: its server stops while the others finish their last files.
-    options.servers?.retire(worker);
   };
 
-  const servers = options.servers;
-  try {
-    if (plan.units.length > 0) await servers?.open(workers);
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: workers }, (_, worker) =>
-        work(worker).catch((err: unknown) => {
-          // An internal error: the other workers finish their files and start no more.
+  const work = async (worker: number): Promise<void> => {
+    const lanes = Math.max(1, options.lanes?.(worker) ?? 1);
+    const ended = await Promise.allSettled(
+      Array.from({ length: lanes }, (_, k) =>
+        lane(worker, k === 0).catch((err: unknown) => {
+          // An internal error: the other lanes and workers finish their files and start no more.
           stop ??= 'halt';
           throw err;
         }),
       ),
     );
+    // Nothing left for this worker: its server stops while the others finish their last files.
+    options.servers?.retire(worker);
+    const failed = ended.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  };
+
+  const servers = options.servers;
+  try {
+    if (plan.units.length > 0) await servers?.open(workers);
+    const outcomes = await Promise.allSettled(Array.from({ length: workers }, (_, worker) => work(worker)));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
   } finally {

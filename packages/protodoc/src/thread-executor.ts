@@ -16,10 +16,16 @@ import type { Variables } from './variables.js';
 /** The worker thread's module, beside this one (in dist/; running from src/ there is none). */
 const WORKER = new URL('./file-worker.js', import.meta.url);
 
+interface Pending {
+  events: FileEvents;
+  resolve(outcome: FileOutcome): void;
+  reject(err: unknown): void;
+}
+
 interface Slot {
   thread: Worker;
-  /** The file it runs now. */
-  current?: { events: FileEvents; resolve(outcome: FileOutcome): void; reject(err: unknown): void };
+  /** The files sent to it and not ended, by job id: the one it runs, then those queued behind it. */
+  pending: Map<number, Pending>;
   /** Why it cannot run files any more (it crashed or exited). */
   broken?: Error;
 }
@@ -29,6 +35,7 @@ export class ThreadExecutor {
   private readonly variables: Variables;
   private readonly previousOnSecret: Variables['onSecret'];
   private closing: Promise<void> | undefined;
+  private nextId = 1;
 
   /**
    * Starts `count` threads, or returns undefined when there is no worker module to start (protodoc run
@@ -63,7 +70,10 @@ export class ThreadExecutor {
     }
   }
 
-  /** Runs `job` on thread `worker` (one file at a time per thread). */
+  /**
+   * Runs `job` on thread `worker`. A thread runs one file at a time: a job sent while another runs waits
+   * in its queue (first in, first out).
+   */
   run(
     worker: number,
     job: FileJob,
@@ -72,10 +82,11 @@ export class ThreadExecutor {
   ): Promise<FileOutcome> {
     const slot = this.slots[worker]!;
     if (slot.broken !== undefined) return Promise.reject(slot.broken);
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      slot.current = { events, resolve, reject };
+      slot.pending.set(id, { events, resolve, reject });
       const plain = server === undefined ? undefined : { port: server.port, dir: server.dir };
-      slot.thread.postMessage({ type: 'run', job, server: plain } satisfies ToWorker);
+      slot.thread.postMessage({ type: 'run', id, job, server: plain } satisfies ToWorker);
     });
   }
 
@@ -90,15 +101,15 @@ export class ThreadExecutor {
 
   private startSlot(workerData: FileWorkerData): Slot {
     const thread = new Worker(WORKER, { workerData });
-    const slot: Slot = { thread };
+    const slot: Slot = { thread, pending: new Map() };
     const fail = (err: Error): void => {
       slot.broken ??= err;
-      const current = slot.current;
-      slot.current = undefined;
-      current?.reject(err);
+      const pending = [...slot.pending.values()];
+      slot.pending.clear();
+      for (const p of pending) p.reject(err);
     };
     thread.on('message', (message: FromWorker) => {
-      const current = slot.current;
+      const current = slot.pending.get(message.id);
       if (current === undefined) return;
       const deliver = (items: WorkerItem[]): void => {
         for (const item of items) {
@@ -111,12 +122,12 @@ export class ThreadExecutor {
         deliver(message.items);
       } else if (message.type === 'done') {
         deliver(message.items);
-        slot.current = undefined;
+        slot.pending.delete(message.id);
         current.resolve(message.outcome);
       } else {
         const err = new Error(message.message);
         if (message.stack !== undefined) err.stack = message.stack;
-        slot.current = undefined;
+        slot.pending.delete(message.id);
         current.reject(err);
       }
     });

@@ -241,6 +241,30 @@ describe('protodoc check --jobs', () => {
     });
   });
 
+  it('a worker thread handed its next file while one runs still runs them one at a time, on its server', async () => {
+    // Each file holds `busy` at 1 on its worker's own redis while it waits on the shared one: two files at
+    // once on one server would see 2. Eight files on two workers: the thread is given two at a time.
+    const sharedTarget = `>>>@shared ${shared.target}\n`;
+    const names = Array.from({ length: 8 }, (_, i) => `${i}-holds.txt`);
+    for (const name of names) {
+      write(
+        name,
+        `${sharedTarget}>>>@main\n>>> INCR busy\n:1\n>>>@shared\n>>> BLPOP never 0.1\n*-1\n` +
+          '>>>@main\n>>> DECR busy\n:0\n',
+      );
+    }
+    const run = await protodoc(['check', '--jobs', '2', '--server', REDIS, '.']);
+    expect({ out: timeless(run.out), exit: run.exit }).toEqual({
+      out: [
+        ...names.map((name) => `PASS ${name} (3 steps, TIME)`),
+        '',
+        '8 files, 24 steps: 24 passed, 0 failed, 0 skipped (TIME)',
+        '',
+      ].join('\n'),
+      exit: 0,
+    });
+  });
+
   it('a retry runs before the next file of its worker, against the same server', async () => {
     // 1 passes on its retry (the counter at 2), and 2 only after that retry (at 3), on worker 1's redis.
     // 0 holds worker 0 until 2 has run, so that 2 can run nowhere else.
