@@ -199,6 +199,22 @@ await main(async () => {
       console.log(
         `${label}: ${fmtRatio(ratio)}${goal === undefined ? '' : ` (${goal}: ${verdict(met === true)})`}`,
       );
+    /**
+     * `a`'s median over `b`'s, held against the 1.1x goal (`over`: what the goal is read against, when not the floor).
+     * @param {string} label
+     * @param {Contender} a
+     * @param {Contender} b
+     * @param {string} [over]
+     */
+    const floorGoal = (label, a, b, over) => {
+      const ratio = medianMs(a) / medianMs(b);
+      ratioLine(
+        label,
+        ratio,
+        `goal ≤ ${FLOOR_GOAL}x${over === undefined ? '' : ` over ${over}`}`,
+        ratio <= FLOOR_GOAL,
+      );
+    };
 
     // HTTP/1.1 on the plain listener.
     const h1 = contender(
@@ -231,25 +247,10 @@ await main(async () => {
       medianMs(h1yac) / medianMs(h1) >= HTTPYAC_TARGET,
     );
     ratioLine('httpyac / protodoc raw TCP', medianMs(h1yac) / medianMs(h1raw));
-    ratioLine(
-      'protodoc http:// / floor',
-      medianMs(h1) / medianMs(h1floor),
-      `goal ≤ ${FLOOR_GOAL}x`,
-      medianMs(h1) / medianMs(h1floor) <= FLOOR_GOAL,
-    );
-    ratioLine(
-      'protodoc raw TCP / floor',
-      medianMs(h1raw) / medianMs(h1floor),
-      `goal ≤ ${FLOOR_GOAL}x`,
-      medianMs(h1raw) / medianMs(h1floor) <= FLOOR_GOAL,
-    );
+    floorGoal('protodoc http:// / floor', h1, h1floor);
+    floorGoal('protodoc raw TCP / floor', h1raw, h1floor);
     // The goal read against the least that undici (the HTTP client protodoc is built on) can do: protodoc's own cost.
-    ratioLine(
-      'protodoc http:// / undici floor',
-      medianMs(h1) / medianMs(h1undici),
-      `goal ≤ ${FLOOR_GOAL}x over undici`,
-      medianMs(h1) / medianMs(h1undici) <= FLOOR_GOAL,
-    );
+    floorGoal('protodoc http:// / undici floor', h1, h1undici, 'undici');
     ratioLine('undici floor / floor', medianMs(h1undici) / medianMs(h1floor));
 
     // HTTP/2 over TLS (nginx's `listen … ssl http2`), every contender accepting the self-signed certificate.
@@ -272,18 +273,8 @@ await main(async () => {
     );
     await measure('HTTP/2 (nginx, TLS)', [h2, h2floor, h2undici, h2yac]);
     ratioLine('httpyac / protodoc h2://', medianMs(h2yac) / medianMs(h2));
-    ratioLine(
-      'protodoc h2:// / floor',
-      medianMs(h2) / medianMs(h2floor),
-      `goal ≤ ${FLOOR_GOAL}x`,
-      medianMs(h2) / medianMs(h2floor) <= FLOOR_GOAL,
-    );
-    ratioLine(
-      'protodoc h2:// / undici floor',
-      medianMs(h2) / medianMs(h2undici),
-      `goal ≤ ${FLOOR_GOAL}x over undici`,
-      medianMs(h2) / medianMs(h2undici) <= FLOOR_GOAL,
-    );
+    floorGoal('protodoc h2:// / floor', h2, h2floor);
+    floorGoal('protodoc h2:// / undici floor', h2, h2undici, 'undici');
     ratioLine('undici floor / floor (HTTP/2)', medianMs(h2undici) / medianMs(h2floor));
     for (const c of [h1, h1raw, h1undici, h2, h2undici]) {
       if (c.runs.some((r) => r.connections !== 1))
