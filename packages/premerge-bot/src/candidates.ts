@@ -68,8 +68,12 @@ export function settlingVerdict(
  * same only as `null`.
  */
 export function samePusher(a: Pusher | null, b: Pusher | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.login === b.login && a.id === b.id;
+  return pusherKey(a) === pusherKey(b);
+}
+
+/** A pusher as one string, equal for the same account under the same name ({@link samePusher}); `null` is ''. */
+export function pusherKey(p: Pusher | null): string {
+  return p === null ? '' : `${p.id ?? ''}:${p.login}`;
 }
 
 /** The candidates still needing a verdict, in queue order. */

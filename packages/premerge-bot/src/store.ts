@@ -23,6 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pusherKey } from './candidates.js';
 import { StateError } from './errors.js';
 import type { CandidateRef, Verdict } from './types.js';
 
@@ -231,7 +232,7 @@ export function compactRecords(records: readonly JournalRecord[], now = Date.now
 function compactionKey(v: Verdict): string {
   const key = `${v.sha} ${v.configHash}`;
   if (v.refusedPusher === undefined) return key;
-  return `${key} pusher ${v.refusedPusher === null ? '' : `${v.refusedPusher.id ?? ''}:${v.refusedPusher.login}`}`;
+  return `${key} pusher ${pusherKey(v.refusedPusher)}`;
 }
 
 /**
