@@ -408,11 +408,14 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   const verbose = flags.verbose
     ? (await import('./reporters/verbose.js')).createVerbose((text) => void stderr.write(text), {
         color: useColor(flags.color, stderr, env),
-        ...(flags.secret !== undefined
+        // The config's `secrets:` too: a value from PROTODOC_VAR_<NAME> is as secret as one given here.
+        ...(flags.secret !== undefined || (config?.secrets?.length ?? 0) > 0
           ? {
               redact: (bytes: Uint8Array) => variables.redact(bytes),
               // A secret named without a value may be captured from a line: print lines once it is known.
-              holdReceived: flags.secret.some((secret) => !secret.includes('=')),
+              holdReceived:
+                (flags.secret ?? []).some((secret) => !secret.includes('=')) ||
+                (config?.secrets?.length ?? 0) > 0,
             }
           : {}),
       })

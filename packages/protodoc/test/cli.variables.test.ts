@@ -120,6 +120,20 @@ describe('secrets through the binary', () => {
     for (const run of [pretty, json]) expect(run.out + run.err).not.toContain('s3cr3t');
   });
 
+  it('hide a secret the config file names, with its value from the environment, in -v too', async () => {
+    // Not the default file name: the other tests in this directory run without a config.
+    writeFileSync(join(dir, 'secret.config.yaml'), 'secrets: [pw]\n');
+    writeFileSync(join(dir, 'config-secret.txt'), '>>>(vars) ECHO {{pw}}\n$3\nnope\n');
+    const run = await protodoc(
+      ['-v', '--config', 'secret.config.yaml', '--connect', redis.target, 'config-secret.txt'],
+      { PROTODOC_VAR_pw: 'cfg-s3cr3t' },
+    );
+    expect(run.exit).toBe(1);
+    expect(run.err).toMatch(/> +[\d.]+ms main: ECHO \{\{pw\}\}\n/);
+    expect(run.err).toMatch(/< +[\d.]+ms main: \{\{pw\}\}\n/);
+    expect(run.out + run.err).not.toContain('cfg-s3cr3t');
+  });
+
   it('hide a captured secret in -v that came in the chunk of an earlier step (pipelined)', async () => {
     // Both commands in one block: redis answers both in one chunk, whose second reply the next step captures.
     writeFileSync(
