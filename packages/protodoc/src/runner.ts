@@ -28,7 +28,13 @@ import type {
 import { fillServerPlaceholders } from './server-placeholders.js';
 import { summarize } from './summary.js';
 import { parseTarget, type Target } from './target.js';
-import { displayExpect, hideSecrets, renderStep, UnboundVariableError } from './template.js';
+import {
+  displayExpect,
+  hideSecrets,
+  type LineNotation,
+  renderStep,
+  UnboundVariableError,
+} from './template.js';
 import { DEFAULT_CONNECTION, type ExpectLine, type Step, type Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports, transportFor } from './transports/index.js';
 import type { TlsOptions, Transport, TransportEvents } from './transports/transport.js';
@@ -547,13 +553,17 @@ class TranscriptRun implements TransportEvents {
       connection: step.connection,
       status: 'failed',
       durationMs: performance.now() - active.started,
-      failure: this.failure(step, {
-        reason,
-        message: message ?? this.failureMessage(reason, active.conn),
-        line: where.line > 0 ? where.line : step.line,
-        expected: step.expect,
-        received,
-      }),
+      failure: this.failure(
+        step,
+        {
+          reason,
+          message: message ?? this.failureMessage(reason, active.conn),
+          line: where.line > 0 ? where.line : step.line,
+          expected: step.expect,
+          received,
+        },
+        active.conn.notation,
+      ),
     });
     this.index++;
   }
@@ -562,10 +572,10 @@ class TranscriptRun implements TransportEvents {
    * A step's failure as reports show it: expected lines with the values they had, a secret's as
    * `{{name}}`, and the received bytes with every secret value as `{{name}}` (src/variables.ts).
    */
-  private failure(step: Step, failure: StepFailure): StepFailure {
+  private failure(step: Step, failure: StepFailure, notation?: LineNotation): StepFailure {
     const scope = this.scope;
     if (step.uses !== undefined) {
-      failure.expected = displayExpect(step, scope);
+      failure.expected = displayExpect(step, scope, notation);
       failure.variables = this.usedVariables(step);
     }
     if (scope.hasSecrets) {
@@ -646,7 +656,7 @@ class TranscriptRun implements TransportEvents {
   ): { send: Uint8Array; expect: ExpectLine[] } | null {
     let rendered: { send: Uint8Array; expect: ExpectLine[] };
     try {
-      rendered = renderStep(step, this.scope);
+      rendered = renderStep(step, this.scope, conn.notation);
     } catch (err) {
       if (!(err instanceof UnboundVariableError)) throw err;
       // Only under --update: the step that captures it failed and the run went on.
@@ -678,7 +688,8 @@ class TranscriptRun implements TransportEvents {
     const values = evaluateCaptures(active.expect, lines);
     for (const { name, line } of active.step.captures ?? []) {
       const value = values.get(name);
-      if (value !== undefined) this.scope.capture(name, value, line);
+      // The bytes the line stands for: a WebSocket line shows a message in the notation of escapes.
+      if (value !== undefined) this.scope.capture(name, active.conn.notation.read(value), line);
     }
   }
 

@@ -101,6 +101,22 @@ export interface VariableLookup {
   isSecret(name: string): boolean;
 }
 
+/**
+ * How a connection's received lines show bytes, so that a value can be put into an expected line as the
+ * line shows it, and a value taken from a line (a capture) be the bytes it stands for: as they are over
+ * a byte stream and HTTP ({@link AS_BYTES}); in the notation of escapes on a WebSocket, whose line shows
+ * a message's backslash as `\\` and its line feed as `\n` (FORMAT §14).
+ */
+export interface LineNotation {
+  /** The value as a line shows it. */
+  show(value: Uint8Array): Uint8Array;
+  /** What a line shows, as the bytes it stands for. */
+  read(shown: Uint8Array): Uint8Array;
+}
+
+/** Lines that are the received bytes themselves (tcp, tls, unix, HTTP). */
+export const AS_BYTES: LineNotation = { show: (value) => value, read: (shown) => shown };
+
 /** A placeholder whose variable has no value when its step runs (possible only under `--update`). */
 export class UnboundVariableError extends Error {
   readonly placeholder: Placeholder;
@@ -153,15 +169,23 @@ export function placeholderText(p: Placeholder): Buffer {
  */
 export type RenderMode = 'match' | 'display';
 
-/** One expected line with its placeholders rendered (lines without any come back as they are). */
-export function renderItem(item: ExpectLine, vars: VariableLookup, mode: RenderMode): ExpectLine {
+/**
+ * One expected line with its placeholders rendered (lines without any come back as they are), each value
+ * as the connection's lines show it (`notation`).
+ */
+export function renderItem(
+  item: ExpectLine,
+  vars: VariableLookup,
+  mode: RenderMode,
+  notation: LineNotation = AS_BYTES,
+): ExpectLine {
   if (item.kind === 'regex' && item.template !== undefined) {
     let source = '';
     for (const part of item.template) {
       if (!isPlaceholder(part)) source += part;
       else if (mode === 'display' && shownAsPlaceholder(vars, part))
         source += escapeRegex(placeholderText(part));
-      else source += escapeRegex(valueFor(vars, part));
+      else source += escapeRegex(notation.show(valueFor(vars, part)));
     }
     const { template: _, ...rest } = item;
     return { ...rest, source };
@@ -173,7 +197,7 @@ export function renderItem(item: ExpectLine, vars: VariableLookup, mode: RenderM
       for (const part of piece) {
         if (!isPlaceholder(part)) out.push(part);
         else if (mode === 'display' && shownAsPlaceholder(vars, part)) out.push(part);
-        else out.push(valueFor(vars, part));
+        else out.push(notation.show(valueFor(vars, part)));
       }
       return out;
     });
@@ -193,16 +217,25 @@ export interface RenderedStep {
  * @throws {UnboundVariableError} when a variable has no value (only under `--update`, where a step that
  *   captures may fail and the run goes on; otherwise every use was checked before anything was sent)
  */
-export function renderStep(step: Step, vars: VariableLookup): RenderedStep {
+export function renderStep(
+  step: Step,
+  vars: VariableLookup,
+  notation: LineNotation = AS_BYTES,
+): RenderedStep {
   return {
+    // A send is bytes: a value goes out as itself, whatever the lines show.
     send: step.sendTemplate === undefined ? step.send : renderBytes(step.sendTemplate, vars),
-    expect: step.expect.map((item) => renderItem(item, vars, 'match')),
+    expect: step.expect.map((item) => renderItem(item, vars, 'match', notation)),
   };
 }
 
-/** The expected lines as a report shows them: values in, secrets as `{{name}}`. */
-export function displayExpect(step: Step, vars: VariableLookup): ExpectLine[] {
-  return step.expect.map((item) => renderItem(item, vars, 'display'));
+/** The expected lines as a report shows them: values in (as the lines show them), secrets as `{{name}}`. */
+export function displayExpect(
+  step: Step,
+  vars: VariableLookup,
+  notation: LineNotation = AS_BYTES,
+): ExpectLine[] {
+  return step.expect.map((item) => renderItem(item, vars, 'display', notation));
 }
 
 /** Where a secret's value lies in some bytes (src/variables.ts `secretSpans`). */

@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TranscriptSyntaxError, UsageError } from './errors.js';
+import { formatEscaped } from './escapes.js';
 import { type SecretSpan, VARIABLE_NAME, type VariableLookup } from './template.js';
 import type { Transcript } from './transcript-model.js';
 
@@ -84,8 +85,12 @@ function assignment(text: string, what: string): [string, string] {
 export class Variables {
   private readonly values = new Map<string, VariableValue>();
   private readonly secretNames = new Set<string>();
-  /** Secret values seen so far (given, or captured), longest first, each with its name. */
-  private secrets: { name: string; bytes: Buffer }[] = [];
+  /**
+   * Secret values seen so far (given, or captured), longest first, each with its name; each also in the
+   * notation of escapes (`shown`) when that differs from its bytes: a WebSocket line and `-v` show a
+   * message so (FORMAT §14), and a value with a backslash or a control byte would show there unhidden.
+   */
+  private secrets: { name: string; bytes: Buffer; shown: boolean }[] = [];
   /**
    * @internal Told of every secret value added from now on (a capture): how a worker thread tells the
    * main thread, so that what it prints is redacted too.
@@ -97,7 +102,8 @@ export class Variables {
     return {
       values: [...this.values],
       secretNames: [...this.secretNames],
-      secrets: this.secrets.map((s) => ({ name: s.name, bytes: s.bytes })),
+      // The values only: the other thread's addSecret adds their notation again.
+      secrets: this.secrets.filter((s) => !s.shown).map((s) => ({ name: s.name, bytes: s.bytes })),
     };
   }
 
@@ -161,15 +167,19 @@ export class Variables {
   addSecret(name: string, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     const value = Buffer.from(bytes);
-    if (this.secrets.some((s) => s.name === name && s.bytes.equals(value))) return;
-    this.secrets.push({ name, bytes: value });
+    if (this.secrets.some((s) => s.name === name && !s.shown && s.bytes.equals(value))) return;
+    this.secrets.push({ name, bytes: value, shown: false });
+    const shown = Buffer.from(formatEscaped(value), 'utf8');
+    if (!shown.equals(value)) this.secrets.push({ name, bytes: shown, shown: true });
     // Longest first, so a secret that holds another is hidden whole.
     this.secrets.sort((a, b) => b.bytes.length - a.bytes.length);
     this.onSecret?.(name, value);
   }
 
   /**
-   * `bytes` with every secret value replaced by `{{name}}`: what reports, `-v` and `--update` show.
+   * `bytes` with every secret value replaced by `{{name}}`: what reports, `-v` and `--update` show. A
+   * value is hidden as its bytes and in the notation of escapes (`\\` for a backslash, `\t` for a tab,
+   * ...), the form a WebSocket line shows it in (FORMAT §14, §15.6).
    * @example vars.redact(Buffer.from('token s3cr3t')) // 'token {{token}}'
    */
   redact(bytes: Uint8Array): Uint8Array {
@@ -304,7 +314,8 @@ export class VariableScope implements VariableLookup {
   }
 
   /** A value captured by the reply at `line`; a secret one is hidden from every report from now on. */
-  capture(name: string, value: Buffer, line: number): void {
+  capture(name: string, bytes: Uint8Array, line: number): void {
+    const value = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
     this.captures.set(name, { value, origin: 'capture', where: `line ${line}` });
     if (this.base.isSecret(name)) this.base.addSecret(name, value);
   }

@@ -184,6 +184,73 @@ describe('--update on a WebSocket conversation', () => {
   });
 });
 
+describe('variables and secrets in a WebSocket line', () => {
+  /** A secret with a backslash and a tab: a line shows it `zq\\x\tk`, not as its bytes. */
+  const SECRET = 'zq\\x\tk';
+  const secret = ['--secret', `pw=${SECRET}`];
+
+  it('hides a secret in the notation a line shows it in: report, JSON, -v', async () => {
+    const transcript = '>>>(vars) token {{pw}}\nnope\n';
+    const pretty = await check('secret.txt', transcript, '/echo', ...secret);
+    expect(pretty.exit, pretty.out + pretty.err).toBe(1);
+    expect(pretty.out).toContain('-nope\n+token {{pw}}\n');
+    const json = await check('secret.txt', transcript, '/echo', ...secret, '--reporter', 'json');
+    expect(json.out).toContain('token {{pw}}');
+    const verbose = await check('secret.txt', transcript, '/echo', ...secret, '-v');
+    expect(verbose.err).toMatch(/> +[\d.]+ms main: token \{\{pw\}\}\n/);
+    expect(verbose.err).toMatch(/< +[\d.]+ms main: token \{\{pw\}\}\n/);
+    for (const run of [pretty, json, verbose]) expect(run.out + run.err).not.toContain('zq');
+  });
+
+  it('writes a secret as {{name}} with --update, and the file passes with it', async () => {
+    const written = await check(
+      'secret-update.txt',
+      '>>>(vars) token {{pw}}\n>>>?\n',
+      '/echo',
+      ...secret,
+      '--update',
+    );
+    expect(written.exit, written.out + written.err).toBe(0);
+    expect(readFileSync(join(dir, 'secret-update.txt'), 'utf8')).toBe(
+      '>>>(vars) token {{pw}}\n>>>$ token {{pw}}\n',
+    );
+    const again = await runBin(['check', '--connect', `${base}/echo`, ...secret, 'secret-update.txt'], dir);
+    expect(again.exit, again.out).toBe(0);
+  });
+
+  it('puts a value into an expected line in the line’s notation', async () => {
+    // A backslash and a line feed: the line reads `a\\b\nc`.
+    const value = ['--var', 'v=a\\b\nc'];
+    const transcript = '>>>(vars) {{v}}\n>>>$ {{v}}\n>>>(vars) [{{v}}]\n>>>~(vars) ^\\[{{v}}\\]$\n';
+    const passed = await check('value.txt', transcript, '/echo', ...value);
+    expect(passed.exit, passed.out + passed.err).toBe(0);
+    // A failure shows the expected line with the value in, as the received line shows it.
+    const failed = await check('value-wrong.txt', '>>>(vars) {{v}}\n>>>$ x{{v}}\n', '/echo', ...value);
+    expect(failed.exit).toBe(1);
+    expect(failed.out).toContain('-xa\\\\b\\nc\n+a\\\\b\\nc\n');
+  });
+
+  it('captures a value as the message holds it: sent back, and expected again, as itself', async () => {
+    const transcript = [
+      '>>>(vars) {{v}}',
+      '>>>~ ^(?<x>.+)$',
+      // Sent as the message held it (one backslash), so the echo reads `a\\b` again.
+      '>>>(vars) {{x}}',
+      'a\\\\b',
+      '>>>(vars) {{x}}',
+      '>>>$ {{x}}',
+      '>>>(vars) {{x}}',
+      '>>>$ {{y=...}}',
+      '>>>(vars) {{y}}',
+      'a\\\\b',
+      '',
+    ].join('\n');
+    const run = await check('capture.txt', transcript, '/echo', '--var', 'v=a\\b');
+    expect(run.out).toContain('PASS capture.txt (5 steps, ');
+    expect(run.exit, run.out + run.err).toBe(0);
+  });
+});
+
 describe('>>>! handshake: headers and subprotocols of the opening handshake', () => {
   const HEAD = [
     'HTTP/1.1 101 Switching Protocols',

@@ -10,6 +10,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { Target } from '../target.js';
+import { AS_BYTES, type LineNotation } from '../template.js';
 import type { Step, Transcript } from '../transcript-model.js';
 
 /** How to verify the server's certificate, for TLS targets and `>>>! starttls`. */
@@ -59,6 +60,11 @@ export abstract class Transport {
    * transcript waits for the server to close or go quiet.
    */
   abstract readonly framed: boolean;
+  /**
+   * How the lines this connection hands the matcher show bytes: a value put into an expected line is
+   * shown so, and a value captured from one read back (FORMAT §14: a WebSocket's lines are escaped).
+   */
+  readonly notation: LineNotation = AS_BYTES;
   protected readonly events: TransportEvents;
 
   constructor(name: string, target: Target, events: TransportEvents) {

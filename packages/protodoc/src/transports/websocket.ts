@@ -20,8 +20,9 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { formatMs } from '../duration.js';
 import { ConnectError, UsageError } from '../errors.js';
-import { formatEscaped } from '../escapes.js';
+import { decodeEscapes, formatEscaped } from '../escapes.js';
 import { authority, type Target } from '../target.js';
+import type { LineNotation } from '../template.js';
 import type { Step, Transcript } from '../transcript-model.js';
 import { renderHead } from './http-h1.js';
 import { CONNECT_ERROR_CODES, connectSocket, describe } from './socket.js';
@@ -81,6 +82,27 @@ export function messageLine(data: Uint8Array, binary: boolean): Buffer {
   return Buffer.concat(body.length === 0 ? [BINARY_PREFIX, NEWLINE] : [BINARY_PREFIX, SPACE, body, NEWLINE]);
 }
 
+/**
+ * A message's bytes as its line shows them, and back (FORMAT §14): a value goes into an expected line
+ * escaped as the message's bytes are, and a capture is the text it stands for (`a\\b` captures a, a
+ * backslash, b), so that it is sent back as the server sent it. What is not the notation whole (a
+ * capture that took half of a `\\`) is taken as it reads.
+ */
+export const ESCAPED_LINES: LineNotation = {
+  show: (value) => (plainAscii(value) ? value : Buffer.from(formatEscaped(value), 'utf8')),
+  read(shown) {
+    if (!shown.includes(BACKSLASH)) return shown;
+    try {
+      return decodeEscapes(
+        Buffer.from(shown.buffer, shown.byteOffset, shown.byteLength).toString('utf8'),
+        true,
+      );
+    } catch {
+      return shown;
+    }
+  },
+};
+
 /** The line a close frame reads as: `\close CODE` and, when there is one, a space and its REASON. */
 export function closeLine(code: number, reason: Uint8Array): Buffer {
   const head = Buffer.from(`\\close ${code}${reason.length > 0 ? ' ' : ''}`, 'latin1');
@@ -123,6 +145,7 @@ function responseHead(res: IncomingMessage): Buffer {
 export class WebSocketTransport extends Transport {
   /** A reply is any number of messages: nothing says the last one has come. */
   readonly framed = false;
+  override readonly notation = ESCAPED_LINES;
   private ws: WebSocket | null = null;
   /** The connected socket while it waits for a `>>>! handshake` step to start the handshake on it. */
   private socket: Socket | null = null;
