@@ -720,7 +720,7 @@ Example:
     )
     .option(
       '--connect <target>',
-      'where to forward: HOST:PORT, tls://HOST:PORT, unix:/path, http://HOST:PORT or https://HOST:PORT',
+      'where to forward: HOST:PORT, tls://HOST:PORT, unix:/path, http://HOST:PORT, https://HOST:PORT, ws://HOST:PORT/PATH or wss://HOST:PORT/PATH',
     )
     .requiredOption(
       '--output <file>',

@@ -8,14 +8,17 @@
  * For a `tls://` or `https://` target the proxy listens in plain text and connects with TLS, so it sees
  * the bytes; the transcript replays them over the same raw connection (`https://` is written `tls://`,
  * `http://` as `HOST:PORT`: the bytes are the wire's, which undici would frame and decode otherwise).
+ * A `ws://` or `wss://` target is relayed message by message instead (src/recording-websocket.ts).
  */
 
 import { stat } from 'node:fs/promises';
+import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, extname } from 'node:path';
 import { readCaFile } from './ca-file.js';
 import { UsageError } from './errors.js';
 import { type RecordedChunk, segmentRecording } from './recording.js';
+import type { WebSocketRelay } from './recording-websocket.js';
 import { recordingText } from './recording-writer.js';
 import type { TraceEvent } from './results.js';
 import type { RunningServer } from './server.js';
@@ -35,7 +38,8 @@ export interface RecordOptions {
   listen: string;
   /**
    * `--connect TARGET`: where the proxy forwards each client connection: `HOST:PORT`, `[::1]:PORT`,
-   * `tls://HOST:PORT`, `unix:/path`, `http://HOST:PORT`, `https://HOST:PORT`. `{port}` is `server`'s port.
+   * `tls://HOST:PORT`, `unix:/path`, `http://HOST:PORT`, `https://HOST:PORT`, `ws://HOST:PORT/PATH`,
+   * `wss://HOST:PORT/PATH` (FORMAT §17.6). `{port}` is `server`'s port.
    * @default '127.0.0.1:{port}' with a `server` whose command has `{port}`
    */
   connect?: string;
@@ -205,16 +209,39 @@ export async function record(options: RecordOptions): Promise<Recorder> {
       ...(options.serverStartTimeoutMs !== undefined ? { startTimeoutMs: options.serverStartTimeoutMs } : {}),
     });
   }
-  let listener: Server;
+  let listener: Server | HttpServer;
   let targetText: string;
   let target: Target;
+  const started = performance.now();
+  const chunks: RecordedChunk[] = [];
+  const trace = options.trace;
+  const label = options.output ?? 'record';
+  const traceAt = (connection: string, event: Record<string, unknown> & { type: TraceEvent['type'] }): void =>
+    trace?.({ ...event, path: label, connection, at: performance.now() - started } as TraceEvent);
+  let relay: WebSocketRelay | undefined;
+  /** The resource each WebSocket client asked for, by connection. */
+  const resources = new Map<number, string>();
   try {
     targetText = server?.port === undefined ? connect : substitutePort(connect, server.port);
     target = withoutHttp(parseTarget(targetText));
     // Without --server nothing has shown that the target listens: one connection now, so that a
     // wrong address is one error at the start rather than one per client.
     if (server === undefined) await probe(target, timeoutMs, tls);
-    listener = await startListening(listen.host, listen.port, options.listen);
+    if (target.scheme === 'ws' || target.scheme === 'wss') {
+      const { relayWebSockets } = await import('./recording-websocket.js');
+      relay = relayWebSockets({
+        target: target as Target & { kind: 'tcp' },
+        timeoutMs,
+        tls,
+        onChunk: (chunk) => chunks.push({ ...chunk, at: performance.now() - started }),
+        onConnection: (connection, resource) => resources.set(connection, resource),
+        ...(trace !== undefined
+          ? { trace: (connection, event) => traceAt(`conn${connection + 1}`, event) }
+          : {}),
+        ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+      });
+    }
+    listener = await startListening(listen.host, listen.port, options.listen, relay?.server);
   } catch (err) {
     await server?.stop();
     throw err;
@@ -223,107 +250,105 @@ export async function record(options: RecordOptions): Promise<Recorder> {
   const port = typeof address === 'object' && address !== null ? address.port : listen.port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
 
-  const started = performance.now();
-  const chunks: RecordedChunk[] = [];
   const pairs = new Set<Pair>();
-  const trace = options.trace;
-  const label = options.output ?? 'record';
   const traced = (pair: Pair, event: Record<string, unknown> & { type: TraceEvent['type'] }): void =>
-    trace?.({ ...event, path: label, connection: pair.name, at: performance.now() - started } as TraceEvent);
+    traceAt(pair.name, event);
   let accepted = 0;
 
-  listener.on('connection', (client: Socket) => {
-    const index = accepted++;
-    client.setNoDelay(true);
-    const handler: TransportEvents = {
-      onData(_conn, chunk) {
-        chunks.push({ connection: index, from: 'server', at: performance.now() - started, bytes: chunk });
-        if (trace !== undefined) traced(pair, { type: 'received', bytes: chunk });
-        if (!client.write(chunk)) {
-          pair.upstream.socket?.pause();
-          client.once('drain', () => pair.upstream.socket?.resume());
+  if (relay === undefined)
+    listener.on('connection', (client: Socket) => {
+      const index = accepted++;
+      client.setNoDelay(true);
+      const handler: TransportEvents = {
+        onData(_conn, chunk) {
+          chunks.push({ connection: index, from: 'server', at: performance.now() - started, bytes: chunk });
+          if (trace !== undefined) traced(pair, { type: 'received', bytes: chunk });
+          if (!client.write(chunk)) {
+            pair.upstream.socket?.pause();
+            client.once('drain', () => pair.upstream.socket?.resume());
+          }
+        },
+        onReplyEnd() {},
+        onClose(conn) {
+          if (trace !== undefined) {
+            const reason = conn.error?.code ?? conn.error?.message;
+            traced(pair, reason === undefined ? { type: 'closed' } : { type: 'closed', reason });
+          }
+          // The server is done: so is the client's side, with a reset if the server's was one.
+          if (conn.error !== null) client.destroy();
+          else client.end();
+        },
+      };
+      const pair: Pair = {
+        name: `conn${index + 1}`,
+        client,
+        upstream: new StreamTransport(`conn${index + 1}`, target, handler),
+        pending: [],
+        clientEnded: false,
+        sent: 0,
+      };
+      pairs.add(pair);
+      const forward = (chunk: Buffer): void => {
+        const socket = pair.upstream.socket;
+        if (socket === null || pair.upstream.closed) return; // nobody there: not part of the conversation
+        if (pair.sent > 0 && startsTls(chunk)) {
+          options.onWarning?.(
+            `${pair.name}: the client started TLS inside the connection (STARTTLS): the proxy sees only ` +
+              'encrypted bytes from here on, which a transcript cannot replay',
+          );
         }
-      },
-      onReplyEnd() {},
-      onClose(conn) {
-        if (trace !== undefined) {
-          const reason = conn.error?.code ?? conn.error?.message;
-          traced(pair, reason === undefined ? { type: 'closed' } : { type: 'closed', reason });
+        pair.sent += chunk.length;
+        chunks.push({ connection: index, from: 'client', at: performance.now() - started, bytes: chunk });
+        if (trace !== undefined) traced(pair, { type: 'sent', bytes: chunk });
+        if (!socket.write(chunk)) {
+          client.pause();
+          socket.once('drain', () => client.resume());
         }
-        // The server is done: so is the client's side, with a reset if the server's was one.
-        if (conn.error !== null) client.destroy();
-        else client.end();
-      },
-    };
-    const pair: Pair = {
-      name: `conn${index + 1}`,
-      client,
-      upstream: new StreamTransport(`conn${index + 1}`, target, handler),
-      pending: [],
-      clientEnded: false,
-      sent: 0,
-    };
-    pairs.add(pair);
-    const forward = (chunk: Buffer): void => {
-      const socket = pair.upstream.socket;
-      if (socket === null || pair.upstream.closed) return; // nobody there: not part of the conversation
-      if (pair.sent > 0 && startsTls(chunk)) {
-        options.onWarning?.(
-          `${pair.name}: the client started TLS inside the connection (STARTTLS): the proxy sees only ` +
-            'encrypted bytes from here on, which a transcript cannot replay',
-        );
-      }
-      pair.sent += chunk.length;
-      chunks.push({ connection: index, from: 'client', at: performance.now() - started, bytes: chunk });
-      if (trace !== undefined) traced(pair, { type: 'sent', bytes: chunk });
-      if (!socket.write(chunk)) {
-        client.pause();
-        socket.once('drain', () => client.resume());
-      }
-    };
-    client.on('data', (chunk: Buffer) => {
-      if (pair.pending !== null) pair.pending.push(chunk);
-      else forward(chunk);
-    });
-    client.on('end', () => {
-      if (pair.pending !== null) {
-        pair.clientEnded = true;
-        return;
-      }
-      if (trace !== undefined && !pair.upstream.closed) traced(pair, { type: 'half-close' });
-      pair.upstream.end();
-    });
-    client.on('error', () => {});
-    client.on('close', () => {
-      // Both ways are done, or the client went away without a FIN (a reset, a killed process): nothing
-      // the target sends now can reach anyone.
-      pair.upstream.destroy();
-      pairs.delete(pair);
-    });
-    if (trace !== undefined) traced(pair, { type: 'connect', target: targetText });
-    pair.upstream.open(timeoutMs, tls).then(
-      () => {
-        if (trace !== undefined) traced(pair, { type: 'connected' });
-        const pending = pair.pending ?? [];
-        pair.pending = null;
-        for (const chunk of pending) forward(chunk);
-        if (pair.clientEnded) {
-          if (trace !== undefined) traced(pair, { type: 'half-close' });
-          pair.upstream.end();
+      };
+      client.on('data', (chunk: Buffer) => {
+        if (pair.pending !== null) pair.pending.push(chunk);
+        else forward(chunk);
+      });
+      client.on('end', () => {
+        if (pair.pending !== null) {
+          pair.clientEnded = true;
+          return;
         }
-      },
-      (err: unknown) => {
-        pair.pending = null;
-        options.onWarning?.(`${pair.name}: ${(err as Error).message}`);
-        client.destroy();
-      },
-    );
-  });
+        if (trace !== undefined && !pair.upstream.closed) traced(pair, { type: 'half-close' });
+        pair.upstream.end();
+      });
+      client.on('error', () => {});
+      client.on('close', () => {
+        // Both ways are done, or the client went away without a FIN (a reset, a killed process): nothing
+        // the target sends now can reach anyone.
+        pair.upstream.destroy();
+        pairs.delete(pair);
+      });
+      if (trace !== undefined) traced(pair, { type: 'connect', target: targetText });
+      pair.upstream.open(timeoutMs, tls).then(
+        () => {
+          if (trace !== undefined) traced(pair, { type: 'connected' });
+          const pending = pair.pending ?? [];
+          pair.pending = null;
+          for (const chunk of pending) forward(chunk);
+          if (pair.clientEnded) {
+            if (trace !== undefined) traced(pair, { type: 'half-close' });
+            pair.upstream.end();
+          }
+        },
+        (err: unknown) => {
+          pair.pending = null;
+          options.onWarning?.(`${pair.name}: ${(err as Error).message}`);
+          client.destroy();
+        },
+      );
+    });
 
   let stopping: Promise<Recording> | null = null;
   const stop = (): Promise<Recording> => {
     stopping ??= (async (): Promise<Recording> => {
       listener.close();
+      relay?.destroy();
       for (const pair of pairs) {
         pair.client.destroy();
         pair.upstream.destroy();
@@ -335,9 +360,12 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         if (steps.length === 0) return { text: '', steps: 0, connections: 0, captures: [] };
         const markdown = options.output !== undefined && extname(options.output).toLowerCase() === '.md';
         const fence = '```';
+        // A WebSocket's connections each reach the resource their client asked for.
+        const targets = new Map([...resources].map(([c, resource]) => [c, withResource(connect, resource)]));
         const written = recordingText(steps, {
           // With --server the port changes from run to run: the file keeps `{port}` (FORMAT §4.2).
-          target: rawTarget(connect),
+          target: targets.get(steps[0]!.connection) ?? rawTarget(connect),
+          targets,
           secrets: (bytes) => variables.secretSpans(bytes),
           reserved: secretNames(options.secrets ?? []),
           volatile,
@@ -367,10 +395,19 @@ export async function record(options: RecordOptions): Promise<Recorder> {
     address: `${host}:${port}`,
     target: targetText,
     get accepted() {
-      return accepted;
+      return relay?.accepted ?? accepted;
     },
     stop,
   };
+}
+
+/**
+ * A `ws://` or `wss://` target text with another resource (path and query), `{port}` kept.
+ * @example withResource('ws://127.0.0.1:{port}/chat', '/feed?x=1') // 'ws://127.0.0.1:{port}/feed?x=1'
+ */
+export function withResource(connect: string, resource: string): string {
+  const origin = /^wss?:\/\/[^/?#]*/i.exec(connect)?.[0] ?? connect;
+  return `${origin}${resource}`;
 }
 
 function secretNames(secrets: readonly string[]): string[] {
@@ -378,14 +415,12 @@ function secretNames(secrets: readonly string[]): string[] {
 }
 
 /**
- * Schemes whose traffic a byte proxy sees but cannot write as a transcript: HTTP/2's binary frames, a
- * WebSocket's masked ones (a check replays a transcript through a client that frames every message).
+ * Schemes whose traffic a byte proxy sees but cannot write as a transcript: HTTP/2's binary frames (a
+ * check replays a transcript through a client that frames every request).
  */
 const UNRECORDABLE: Partial<Record<Scheme, string>> = {
   h2: 'HTTP/2 is binary frames; record over https:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
   h2c: 'HTTP/2 is binary frames; record over http:// (HTTP/1.1) instead (FORMAT §13.1 says what changes)',
-  ws: 'WebSocket messages travel in masked frames, which no transcript line shows',
-  wss: 'WebSocket messages travel in masked frames, which no transcript line shows',
 };
 
 /** A target over its raw byte stream: the HTTP scheme only said which (`http` plain, `https` TLS). */
@@ -411,9 +446,14 @@ async function probe(target: Target, timeoutMs: number, tls: TlsOptions): Promis
   }
 }
 
-function startListening(host: string, port: number, text: string): Promise<Server> {
+function startListening<S extends Server | HttpServer = Server>(
+  host: string,
+  port: number,
+  text: string,
+  server?: S,
+): Promise<Server | S> {
   return new Promise((resolve, reject) => {
-    const listener = createServer({ allowHalfOpen: true });
+    const listener: Server | S = server ?? createServer({ allowHalfOpen: true });
     listener.once('error', (err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'EADDRINUSE'

@@ -30,6 +30,11 @@ import { volatileLines } from './volatile.js';
 export interface RecordingTextOptions {
   /** The target written as `>>>! connect TARGET`; none when undefined. */
   target?: string;
+  /**
+   * A connection's own target, by its number, where it is not `target` (a WebSocket client that asked
+   * for another path): written on its first `>>>@NAME` line (FORMAT §4.3).
+   */
+  targets?: ReadonlyMap<number, string>;
   /** Where `--secret` values lie in some bytes (src/variables.ts `secretSpans`); they are written `{{name}}`. */
   secrets?: SecretFinder;
   /** The names of the secrets, which captures must not take. */
@@ -112,7 +117,8 @@ function tokensOf(bytes: Uint8Array): Token[] {
 function nameFor(line: Uint8Array, start: number, taken: Set<string>): string {
   const before = Buffer.from(line.buffer, line.byteOffset, start).toString('latin1');
   const key =
-    /([A-Za-z_][A-Za-z0-9_-]*)\s*[:=]\s*["'/]?$/.exec(before)?.[1] ??
+    // A JSON key too: `"session":"`.
+    /([A-Za-z_][A-Za-z0-9_-]*)["']?\s*[:=]\s*["'/]?$/.exec(before)?.[1] ??
     /^([A-Za-z_][A-Za-z0-9_-]*)\s/.exec(before)?.[1] ??
     'value';
   const base = key.toLowerCase().replace(/-/g, '_');
@@ -132,7 +138,7 @@ export function recordingText(
   steps: readonly RecordedStep[],
   options: RecordingTextOptions = {},
 ): RecordingText {
-  const sends = steps.map((step) => new ReceivedLines(step.send));
+  const sends = steps.map((step) => new ReceivedLines(sendBytes(step)));
   const replies = steps.map((step) => new ReceivedLines(step.reply));
   // Each line's tokens, found once: for choosing the captures, then for writing their uses.
   const tokensOfLines = (lines: ReceivedLines): Token[][] =>
@@ -187,11 +193,16 @@ export function recordingText(
   /** The last step on the current connection has no expected line: a send would join its block. */
   let noReply = false;
   const written: string[] = [];
+  const seen = new Set<number>();
   for (const [s, step] of steps.entries()) {
     const name = names.get(step.connection)!;
-    const sendsNothing = step.send.length === 0;
+    const sendsNothing = step.send.length === 0 && step.message === undefined;
     // A switch starts a step that sends nothing, and keeps two sends on one connection apart.
-    if (name !== current || (sendsNothing && s > 0) || (!sendsNothing && noReply)) out.push(`>>>@${name}`);
+    if (name !== current || (sendsNothing && s > 0) || (!sendsNothing && noReply)) {
+      const own = seen.has(step.connection) ? undefined : options.targets?.get(step.connection);
+      out.push(own === undefined || own === options.target ? `>>>@${name}` : `>>>@${name} ${own}`);
+    }
+    seen.add(step.connection);
     current = name;
     // The uses of captures taken by earlier steps.
     const uses = (tokens: readonly Token[]): Span[] => {
@@ -204,10 +215,16 @@ export function recordingText(
       return spans;
     };
     const send = sends[s]!;
+    const message = step.message;
+    if (message?.kind === 'handshake') out.push('>>>! handshake');
+    if (message?.kind === 'close') out.push(closeDirective(message.code, message.reason));
+    // A binary message's block says so (every line of it); an empty one is a line of no bytes.
+    const flags = message?.kind === 'binary' ? ['binary'] : [];
+    if (message?.kind === 'binary' && send.length === 0) out.push('>>>(binary,no-eol)');
     for (let k = 0; k < send.length; k++) {
       const line = send.line(k);
       const spans = [...secretNames(secrets(line.bytes)), ...uses(sendTokens[s]![k]!)];
-      out.push(sendLine(line, ending(send, k), spans));
+      out.push(sendLine(line, ending(send, k), spans, flags));
     }
     const reply = replies[s]!;
     const volatile = reply.length > 0 ? volatileLines(reply) : new Map<number, string>();
@@ -241,6 +258,39 @@ export function recordingText(
     noReply = reply.length === 0;
   }
   return { lines: out, steps: steps.length, connections: order.length, captures: written };
+}
+
+const LF = 0x0a;
+
+/**
+ * The bytes of a step's block, as send lines are cut from them: a stream's as they came; a WebSocket text
+ * message's lines each with a CRLF, which the replay's block joins with LF again and drops at the end
+ * (FORMAT §14), so `a` LF `b` is `>>> a`, `>>> b` (and a CR before an LF an escaped `\r`).
+ */
+function sendBytes(step: RecordedStep): Uint8Array {
+  const kind = step.message?.kind;
+  if (kind === 'close') return new Uint8Array(0);
+  if (kind !== 'text') return step.send;
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  const bytes = step.send;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== LF) continue;
+    parts.push(bytes.subarray(from, i), CRLF);
+    from = i + 1;
+  }
+  parts.push(bytes.subarray(from), CRLF);
+  return Buffer.concat(parts);
+}
+
+/**
+ * `>>>! close CODE REASON` (just `>>>! close` for 1000 without a reason). A reason the directive cannot
+ * hold as written (a control character, spaces at its ends) is left out.
+ */
+function closeDirective(code: number, reason: string): string {
+  const writable = reason !== '' && reason === reason.trim() && isPlainLine(Buffer.from(reason, 'utf8'));
+  if (writable) return `>>>! close ${code} ${reason}`;
+  return code === 1000 ? '>>>! close' : `>>>! close ${code}`;
 }
 
 function fenced(fence: string | undefined): { fence?: string } {
@@ -303,9 +353,14 @@ function ending(lines: ReceivedLines, k: number): 'crlf' | 'lf' | 'none' {
 }
 
 /** A send line: `>>> TEXT`, with flags for another ending, escapes or variables. */
-function sendLine(line: ReceivedLine, end: 'crlf' | 'lf' | 'none', spans: readonly Span[]): string {
+function sendLine(
+  line: ReceivedLine,
+  end: 'crlf' | 'lf' | 'none',
+  spans: readonly Span[],
+  extra: readonly string[] = [],
+): string {
   const names = resolve(spans);
-  const flags: string[] = [];
+  const flags: string[] = [...extra];
   let text: string;
   const bytes = Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.byteLength);
   if (names.length === 0) {

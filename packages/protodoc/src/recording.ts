@@ -17,6 +17,16 @@
  * the recording stops.
  */
 
+/**
+ * What a WebSocket client sent (FORMAT §14): a text or binary message, a close frame, or the headers of
+ * its opening handshake (§14.1). Each is a step of its own: a message says where it ends.
+ */
+export type ClientMessage =
+  | { kind: 'text' }
+  | { kind: 'binary' }
+  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'handshake' };
+
 /** One piece of traffic the proxy forwarded. */
 export interface RecordedChunk {
   /** The connection, numbered from 0 in the order clients connected. */
@@ -26,6 +36,10 @@ export interface RecordedChunk {
   /** When it arrived, in milliseconds (any monotonic clock: only differences count). */
   at: number;
   bytes: Uint8Array;
+  /** A WebSocket client's message (`bytes` are its own, or a handshake's header lines). */
+  message?: ClientMessage;
+  /** Nothing after it is the same reply: a handshake's answer, after which messages are steps of their own. */
+  endsReply?: boolean;
 }
 
 /** A step of a recording: what one connection's client sent, and what the server answered. */
@@ -35,11 +49,14 @@ export interface RecordedStep {
   send: Uint8Array;
   /** The server's bytes. */
   reply: Uint8Array;
+  /** The WebSocket message the step sends (`send` its bytes). */
+  message?: ClientMessage;
 }
 
 /** A step being built. */
 interface Open {
   connection: number;
+  message?: ClientMessage;
   send: Uint8Array[];
   reply: Uint8Array[];
   /** Takes more client bytes (nothing came from the server yet, no other client sent since). */
@@ -102,21 +119,32 @@ export function segmentRecording(chunks: readonly RecordedChunk[], settleMs: num
   for (const chunk of chunks) {
     const { connection, at } = chunk;
     let bytes = chunk.bytes;
-    if (bytes.length === 0) continue;
+    const message = chunk.message;
+    // An empty message is a message; empty bytes of a stream are nothing.
+    if (bytes.length === 0 && message === undefined) continue;
     const mine = last.get(connection);
     if (chunk.from === 'client') {
       // A send ends every other connection's step: a replay sends this only after they are done.
       for (const other of open) if (other.connection !== connection) close(other, true);
-      if (mine?.sending) {
+      if (mine?.sending && message === undefined) {
         mine.send.push(bytes);
         continue;
       }
       // Its own client speaking ends a reply for good: a line without its ending is a prompt.
       if (mine !== undefined) close(mine, false);
       const step = start(connection, at);
+      // Until its first reply byte (however late: a blocking command); a message takes no more sends,
+      // though: it is a block of its own, and the next one the next step, reply or not.
       step.sending = true;
       step.replying = true;
       step.send.push(bytes);
+      if (message !== undefined) step.message = message;
+      continue;
+    }
+    // After a client's close frame, all its server sends is the answer to it (messages under way, the
+    // close frame), however late: a replay's `>>>! close` step waits for them.
+    if (mine?.message?.kind === 'close') {
+      addReply(mine, bytes, at);
       continue;
     }
     // Quiet for the settle time: the reply was over.
@@ -130,19 +158,48 @@ export function segmentRecording(chunks: readonly RecordedChunk[], settleMs: num
       if (end === bytes.length) continue;
       bytes = bytes.subarray(end);
     }
-    const current = last.get(connection);
-    if (current?.replying) {
-      current.sending = false;
-      addReply(current, bytes, at);
-      continue;
-    }
-    addReply(start(connection, at), bytes, at);
+    let current = last.get(connection);
+    if (current?.replying) current.sending = false;
+    else current = start(connection, at);
+    addReply(current, bytes, at);
+    if (chunk.endsReply === true) close(current, false);
   }
-  return steps.map((step) => ({
-    connection: step.connection,
-    send: join(step.send),
-    reply: join(step.reply),
-  }));
+  return withoutReplayEnd(
+    steps.map((step) => ({
+      connection: step.connection,
+      send: join(step.send),
+      reply: join(step.reply),
+      ...(step.message === undefined ? {} : { message: step.message }),
+    })),
+  );
+}
+
+const CLOSE_LINE = Buffer.from('\\close ');
+
+/**
+ * The steps without the close frames a replay sends by itself at its end (FORMAT §14: code 1000 on
+ * each WebSocket still open), with the server's answers: a client's close 1000 without a reason that
+ * only such closes and answers follow.
+ */
+function withoutReplayEnd(steps: RecordedStep[]): RecordedStep[] {
+  let from = steps.length;
+  const isEndClose = (step: RecordedStep): boolean =>
+    step.message?.kind === 'close' && step.message.code === 1000 && step.message.reason === '';
+  const isAnswer = (step: RecordedStep): boolean =>
+    step.send.length === 0 &&
+    step.message === undefined &&
+    Buffer.from(step.reply).subarray(0, 7).equals(CLOSE_LINE);
+  while (from > 0 && (isEndClose(steps[from - 1]!) || isAnswer(steps[from - 1]!))) from--;
+  if (from === steps.length) return steps;
+  const closed = new Set(
+    steps
+      .slice(from)
+      .filter(isEndClose)
+      .map((step) => step.connection),
+  );
+  return steps.filter(
+    (step, i) => i < from || !(isEndClose(step) || (isAnswer(step) && closed.has(step.connection))),
+  );
 }
 
 const EMPTY = new Uint8Array(0);

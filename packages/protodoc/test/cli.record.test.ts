@@ -416,8 +416,6 @@ describe('record() (the library)', () => {
   it.each([
     ['h2://127.0.0.1:8443', 'HTTP/2 is binary frames'],
     ['h2c://127.0.0.1:8080', 'HTTP/2 is binary frames'],
-    ['ws://127.0.0.1:8080/chat', 'WebSocket messages travel in masked frames'],
-    ['wss://127.0.0.1:8443/', 'WebSocket messages travel in masked frames'],
   ])(
     'refuses to record %s, whose traffic no transcript line shows, before it listens',
     async (connect, why) => {

@@ -134,7 +134,7 @@ function unsendable(block: Uint8Array, step: Step): string | null {
 }
 
 /** A response head as the transcript reads it: the status line, each raw header, the empty line (§13). */
-function responseHead(res: IncomingMessage): Buffer {
+export function responseHead(res: IncomingMessage): Buffer {
   // RFC 9112: the space after the status code is there even when the reason phrase is empty.
   // node:http gives the raw headers as latin1 strings: one char per byte, as received.
   const raw = res.rawHeaders.map((header) => Buffer.from(header, 'latin1'));
