@@ -7,7 +7,7 @@
  *
  * An `npx protodoc record` line runs as written but on a free port and with its output in a temp
  * directory; once it says it listens, the README's client lines that use its port (`redis-cli -p
- * PORT ...`) run against it, then a SIGINT stops it, and the `npx protodoc check` line of its output
+ * PORT ...`, a WebSocket client of `ws://127.0.0.1:PORT/...`) run against it, then a SIGINT stops it, and the `npx protodoc check` line of its output
  * file must pass on what it wrote.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -64,7 +64,10 @@ describe('examples/protodoc/README.md', () => {
     const output = recorded[i]!;
     const port = /--listen (?:\S+:)?(\d+)/.exec(command)![1]!;
     // The client lines that talk to the proxy: they name its port.
-    const clients = lines.filter((line) => !line.startsWith('npx ') && line.includes(` -p ${port} `));
+    const clients = lines.filter(
+      (line) =>
+        !line.startsWith('npx ') && (line.includes(` -p ${port} `) || line.includes(`://127.0.0.1:${port}/`)),
+    );
     const check = lines.find(
       (line) => line.startsWith('npx protodoc check ') && line.endsWith(` ${output}`),
     )!;
@@ -93,7 +96,11 @@ describe('examples/protodoc/README.md', () => {
           );
         });
         for (const line of clients) {
-          const result = await sh(line.replace(` -p ${port} `, ` -p ${listening} `));
+          const result = await sh(
+            line
+              .replace(` -p ${port} `, ` -p ${listening} `)
+              .replace(`://127.0.0.1:${port}/`, `://127.0.0.1:${listening}/`),
+          );
           expect(result.code, line).toBe(0);
         }
         recorder.kill('SIGINT');
