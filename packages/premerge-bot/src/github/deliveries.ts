@@ -2,7 +2,7 @@
  * The App's journal of webhook deliveries: which `X-GitHub-Delivery` ids were already acted on (GitHub's UI and API
  * redeliver a delivery with the same id for 3 days, and a delivery can arrive twice), and who pushed each candidate
  * tip (a push event's `sender`, which only the webhook tells; reconcile falls back to the repository's activity),
- * and which commits a check run's "Re-run" asked to decide again.
+ * and which commits a "Re-run" (of a check run, or of all checks in a suite) asked to decide again.
  * One append-only JSONL file, each record fsynced before the delivery is answered, so a restart neither does a
  * delivery's work twice nor forgets a pusher. Records older than {@link DELIVERY_RETENTION_MS} are dropped when the
  * journal is opened (an atomic rewrite).
@@ -47,33 +47,43 @@ export function pushHint(event: string, payload: unknown): PushHint | undefined 
   };
 }
 
-/** A "Re-run" of one of the App's check runs, as a `check_run` `rerequested` event named it. */
+/**
+ * A "Re-run" of one of the App's check runs (`check_run` `rerequested`), or "Re-run all checks" on the App's check
+ * suite of a commit (`check_suite` `rerequested`): either asks to decide that commit again.
+ */
 export interface RerunHint {
   repositoryId: number;
-  /** The check run's commit: the candidate to decide again. */
+  /** The check run's (or check suite's) commit: the candidate to decide again. */
   sha: string;
   /** Who asked (for the log: it vouches for nothing; the pusher's own role is asked again). */
   sender: Pusher;
 }
 
+type RerunPayload = {
+  action?: string;
+  check_run?: { head_sha?: string; app?: { id?: number } | null };
+  check_suite?: { head_sha?: string; app?: { id?: number } | null; latest_check_runs_count?: number };
+  repository?: { id?: number };
+  sender?: { id?: number; login?: string };
+};
+
 /**
- * The re-run a delivery asks for, to journal with it: only `check_run` `rerequested` for a check run of App
- * `appId` (GitHub sends those only to the App that made the run; anything else is not ours to act on).
+ * The re-run a delivery asks for, to journal with it: `check_run` `rerequested` for a check run of App `appId`, or
+ * `check_suite` `rerequested` for a suite of App `appId` that holds a check run (GitHub sends those only to the App
+ * that made the run or owns the suite; anything else is not ours to act on). GitHub makes an App a suite on every
+ * push it may see; one with no run in it was never the bot's to decide.
  */
 export function rerunHint(event: string, payload: unknown, appId: number): RerunHint | undefined {
-  if (event !== 'check_run') return undefined;
-  const p = payload as {
-    action?: string;
-    check_run?: { head_sha?: string; app?: { id?: number } | null };
-    repository?: { id?: number };
-    sender?: { id?: number; login?: string };
-  };
-  if (p.action !== 'rerequested' || p.check_run?.app?.id !== appId) return undefined;
-  if (typeof p.repository?.id !== 'number' || typeof p.check_run.head_sha !== 'string') return undefined;
+  const p = payload as RerunPayload;
+  if (p.action !== 'rerequested') return undefined;
+  const of = event === 'check_run' ? p.check_run : event === 'check_suite' ? p.check_suite : undefined;
+  if (of?.app?.id !== appId || typeof of.head_sha !== 'string') return undefined;
+  if (event === 'check_suite' && p.check_suite?.latest_check_runs_count === 0) return undefined;
+  if (typeof p.repository?.id !== 'number') return undefined;
   if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
   return {
     repositoryId: p.repository.id,
-    sha: p.check_run.head_sha,
+    sha: of.head_sha,
     sender: { id: p.sender.id, login: p.sender.login },
   };
 }
@@ -146,7 +156,7 @@ export class DeliveryJournal {
     return this.pushers.get(`${repositoryId} ${ref} ${after}`);
   }
 
-  /** The commits of repository `repositoryId` a check run's "Re-run" asked to decide again, with when (latest). */
+  /** The commits of repository `repositoryId` a "Re-run" asked to decide again, with when (latest). */
   rerunsOf(repositoryId: number): ReadonlyMap<string, string> {
     return this.reruns.get(repositoryId) ?? new Map();
   }

@@ -14,9 +14,11 @@ import type { EngineOptions } from '../engine.js';
 import { IsolationError, ListenError, PremergeError } from '../errors.js';
 import type { Forge, ForgeContext } from '../forge.js';
 import { isolationSettings, planIsolation } from '../isolation.js';
+import { resolveOptions } from '../options.js';
 import { defaultTreesDir } from '../paths.js';
 import { githubIdentity } from '../repo-identity.js';
 import { Scheduler, type SchedulerEvent } from '../scheduler.js';
+import { readJournal, summarize } from '../store.js';
 import {
   type AppCredentials,
   apiError,
@@ -27,6 +29,7 @@ import {
   installationClient,
 } from './app-client.js';
 import { CheckRunPublisher } from './check-run-publisher.js';
+import { listCheckRuns } from './check-runs.js';
 import { DeliveryJournal, pushHint, rerunHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
 import { botCommitter, GitHubForge, type GitHubRepository, githubHost } from './github-forge.js';
@@ -263,6 +266,37 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       `re-run of ${payload.check_run.head_sha.slice(0, 12)} asked by ${payload.sender.login}`,
     );
   });
+  // "Re-run all checks" (or "Re-run failed checks") on the App's check suite of a commit: the same as a "Re-run" of
+  // its check run there (journaled with the delivery when it was accepted). Only a suite the App has a check run in
+  // is acted on; GitHub says which, and the App's own runs on the commit say it again.
+  webhooks.on('check_suite.rerequested', async ({ id, payload }) => {
+    const installationId = payload.installation?.id;
+    if (installationId === undefined || payload.check_suite.app?.id !== appId) return;
+    const r = fromRest(payload.repository, installationId);
+    const sha = payload.check_suite.head_sha;
+    // A failed look leaves the decision to the engine: the re-run is journaled, and a commit the App never
+    // decided has no verdict for it to set aside.
+    const runs = await listCheckRuns(
+      clientFor(installationId),
+      { owner: r.owner, repo: r.name },
+      sha,
+      appId,
+    ).catch(() => null);
+    if (runs?.length === 0) {
+      emit({
+        type: 'ignored',
+        event: 'check_suite',
+        delivery: id,
+        reason: `the App has no check run on ${sha.slice(0, 12)}`,
+      });
+      return;
+    }
+    const run = runs?.[0];
+    schedule(
+      r,
+      `re-run of ${sha.slice(0, 12)} (all checks${run ? `; its check run ${run.id} ${run.conclusion ?? run.status}` : ''}) asked by ${payload.sender.login}`,
+    );
+  });
   webhooks.on(
     ['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'],
     async ({ payload }) => {
@@ -283,7 +317,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     }
   });
 
-  const HANDLED = new Set(['push', 'check_run', 'installation', 'installation_repositories']);
+  const HANDLED = new Set(['push', 'check_run', 'check_suite', 'installation', 'installation_repositories']);
+  /** Events whose only handled action is a re-run of the App's own check run or suite. */
+  const RERUNS = new Set(['check_run', 'check_suite']);
   let server: WebhookServer;
   try {
     server = await startWebhookServer({
@@ -292,14 +328,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       webhooks,
       accept: (d) => {
         const rerun = rerunHint(d.name, d.payload, appId);
-        if (!HANDLED.has(d.name) || (d.name === 'check_run' && !rerun)) {
+        if (!HANDLED.has(d.name) || (RERUNS.has(d.name) && !rerun)) {
           emit({
             type: 'ignored',
             event: d.name,
             delivery: d.id,
-            reason: HANDLED.has(d.name)
-              ? "not a re-run of one of the App's check runs"
-              : 'an event the App does not handle',
+            reason: !HANDLED.has(d.name)
+              ? 'an event the App does not handle'
+              : d.name === 'check_run'
+                ? "not a re-run of one of the App's check runs"
+                : 'not a re-run of a check suite the App has a check run in',
           });
           return true;
         }
@@ -329,6 +367,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   }
   emit({ type: 'listening', url: server.url, app: slug, appId, apiUrl });
 
+  /**
+   * A re-run journaled with its delivery that no engine pass has taken up yet (serve stopped between the answer and
+   * the pass): its commit, else null. The pass journals it as a `retry` with the delivery's time, so once taken up
+   * it is never found here again; a commit's completed check run alone would not get its repository a look.
+   */
+  const rerunNotTakenUp = (r: GitHubRepository): string | null => {
+    const reruns = deliveries.rerunsOf(r.id);
+    if (reruns.size === 0) return null;
+    const { paths } = resolveOptions({ ...target(r), stateDir: options.stateDir });
+    const { retries } = summarize(readJournal(paths.journal).records);
+    for (const [sha, at] of reruns) if ((retries.get(sha) ?? '') < at) return sha;
+    return null;
+  };
+
   let reconciling: Promise<void> | null = null;
   const reconcile = () => {
     reconciling ??= (async () => {
@@ -344,11 +396,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
           );
           if (verdict.config) configs.set(r.id, verdict.config);
           const open = publisherFor(r).openAttempts().size > 0;
-          if (verdict.needed || open) {
+          const rerun = verdict.needed || open ? null : rerunNotTakenUp(r);
+          if (verdict.needed || open || rerun) {
             queued.push(`${r.owner}/${r.name}`);
             schedule(
               r,
-              verdict.needed ? `reconcile: ${verdict.why}` : 'reconcile: a check run is still open',
+              verdict.needed
+                ? `reconcile: ${verdict.why}`
+                : open
+                  ? 'reconcile: a check run is still open'
+                  : `reconcile: the re-run of ${rerun!.slice(0, 12)} asked for was not taken up yet`,
             );
           }
         }
