@@ -88,6 +88,14 @@ export function rerunHint(event: string, payload: unknown, appId: number): Rerun
   };
 }
 
+/** The records of the last {@link DELIVERY_RETENTION_MS}. */
+function current(records: DeliveryRecord[], now: number): DeliveryRecord[] {
+  return records.filter(
+    (r) =>
+      r.type === 'delivery' && typeof r.id === 'string' && now - Date.parse(r.at) < DELIVERY_RETENTION_MS,
+  );
+}
+
 type DeliveryRecord = {
   type: 'delivery';
   id: string;
@@ -99,14 +107,15 @@ type DeliveryRecord = {
 
 export class DeliveryJournal {
   readonly path: string;
-  private readonly journal: JsonlJournal<DeliveryRecord>;
+  /** Null for a journal only read ({@link DeliveryJournal.read}). */
+  private readonly journal: JsonlJournal<DeliveryRecord> | null;
   private readonly seen = new Map<string, string>();
   /** `repositoryId ref after` → the latest pusher of that tip. */
   private readonly pushers = new Map<string, Pusher>();
   /** Repository id → commit → when its latest re-run was asked for. */
   private readonly reruns = new Map<number, Map<string, string>>();
 
-  private constructor(path: string, journal: JsonlJournal<DeliveryRecord>, records: DeliveryRecord[]) {
+  private constructor(path: string, journal: JsonlJournal<DeliveryRecord> | null, records: DeliveryRecord[]) {
     this.path = path;
     this.journal = journal;
     for (const r of records) this.apply(r);
@@ -119,12 +128,17 @@ export class DeliveryJournal {
    */
   static open(path: string, now = Date.now()): DeliveryJournal {
     const { journal, records } = JsonlJournal.open<DeliveryRecord>(path, 'delivery journal', (all) =>
-      all.filter(
-        (r) =>
-          r.type === 'delivery' && typeof r.id === 'string' && now - Date.parse(r.at) < DELIVERY_RETENTION_MS,
-      ),
+      current(all, now),
     );
     return new DeliveryJournal(path, journal, records);
+  }
+
+  /**
+   * The journal at `path` for reading only (`premerge-bot status` beside a running App): nothing is created or
+   * rewritten, and {@link claim} throws.
+   */
+  static read(path: string, now = Date.now()): DeliveryJournal {
+    return new DeliveryJournal(path, null, current(JsonlJournal.read(path, 'delivery journal'), now));
   }
 
   /** Whether a delivery id was already acted on. */
@@ -138,6 +152,7 @@ export class DeliveryJournal {
    */
   claim(id: string, event: string, push?: PushHint, rerun?: RerunHint): boolean {
     if (this.seen.has(id)) return false;
+    if (!this.journal) throw new Error(`the delivery journal ${this.path} was opened for reading only`);
     const record: DeliveryRecord = {
       type: 'delivery',
       id,
@@ -167,7 +182,7 @@ export class DeliveryJournal {
   }
 
   close(): void {
-    this.journal.close();
+    this.journal?.close();
   }
 
   private apply(r: DeliveryRecord): void {

@@ -19,6 +19,7 @@ import { defaultTreesDir } from '../paths.js';
 import { githubIdentity } from '../repo-identity.js';
 import { Scheduler, type SchedulerEvent } from '../scheduler.js';
 import { readJournal, summarize } from '../store.js';
+import { serveWatch, type WatchInfo } from '../watch-ipc.js';
 import {
   type AppCredentials,
   apiError,
@@ -162,6 +163,25 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       // Its pokes are serve's own `scheduled` events; the rest name the repository as serve's log does.
       if (e.type !== 'poked') emit({ ...e, repo: nameOf.get(e.repo) ?? e.repo });
     },
+  });
+  // `premerge-bot status` asks the state directory's socket which bot runs there and what it does, as it asks a
+  // watch. Pushes come as webhooks: a poke through it is not taken. Where the socket cannot be had (a watch serves
+  // this state directory, or its path is too long for a socket), serve runs without it; status then cannot tell.
+  const closeSocket = await serveWatch(options.stateDir, {
+    poke: () => false,
+    info: (): WatchInfo => ({
+      pid: process.pid,
+      kind: 'serve',
+      intervalMs: options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      repos: scheduler.info(),
+    }),
+    queue: (key) => {
+      const status = scheduler.status(key);
+      return status ? { repo: status.repo, at: status.seenAt, candidates: status.candidates } : null;
+    },
+  }).catch((e: unknown) => {
+    emit({ type: 'notice', message: `premerge-bot status will not see this serve: ${(e as Error).message}` });
+    return async () => {};
   });
   /** `owner/name` by the URL the scheduler knows a repository by, for the log. */
   const nameOf = new Map<string, string>();
@@ -354,6 +374,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     });
   } catch (e) {
     deliveries.close();
+    await closeSocket();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const port = options.port ?? 3000;
@@ -431,6 +452,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       await server.close();
       await reconciling?.catch(() => undefined);
       await scheduler.stop();
+      await closeSocket();
       for (const p of publishers.values()) p.close();
       deliveries.close();
       emit({ type: 'stopped' });
