@@ -5,7 +5,7 @@
 import { verify } from '@octokit/webhooks-methods';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signature } from './deliveries.mjs';
-import { installationClient, tokenClient, type World, world } from './helpers.js';
+import { installationClient, tokenClient, type World, webhookReceiver, world } from './helpers.js';
 
 let w: World;
 beforeEach(async () => {
@@ -153,5 +153,65 @@ describe('deliveries', () => {
     expect(w.gh.bugs).toHaveLength(1);
     (w.repo as { defaultBranch: unknown }).defaultBranch = 'master';
     w.gh.bugs.length = 0;
+  });
+});
+
+describe('"Re-run" buttons', () => {
+  it('sends check_suite rerequested for a suite to the App that owns it only, when it subscribes', async () => {
+    const sha = (await w.repo.git.ref('refs/heads/master'))!;
+    const ci = w.gh.createApp({ slug: 'other-ci', events: ['push', 'check_suite'] });
+    const ciReceiver = await webhookReceiver(ci.webhookSecret);
+    ci.webhookUrl = ciReceiver.url;
+    try {
+      const ciInstallation = w.gh.createInstallation({ app: ci, account: w.dev, repositories: [w.repo] });
+      const ours = await installationClient(w.gh, w.app, w.installation).rest.checks.create({
+        owner: 'dev',
+        repo: 'project',
+        name: 'premerge-bot',
+        head_sha: sha,
+        status: 'completed',
+        conclusion: 'failure',
+      });
+      const theirs = await installationClient(w.gh, ci, ciInstallation).rest.checks.create({
+        owner: 'dev',
+        repo: 'project',
+        name: 'lint',
+        head_sha: sha,
+      });
+      // One suite per App and commit.
+      expect(ours.data.check_suite!.id).not.toBe(theirs.data.check_suite!.id);
+      await expect(w.gh.rerequestCheckSuite(w.repo, 999_999, w.dev)).rejects.toThrow(
+        /^no check suite 999999/,
+      );
+
+      // premerge-bot subscribes to push only (the world's default): its suite's button sends it nothing.
+      await w.gh.rerequestCheckSuite(w.repo, ours.data.check_suite!.id, w.dev);
+      w.app.events = ['push', 'check_suite'];
+      await w.gh.rerequestCheckSuite(w.repo, ours.data.check_suite!.id, w.dev);
+      await w.gh.rerequestCheckSuite(w.repo, theirs.data.check_suite!.id, w.dev);
+      await w.gh.deliveries.idle();
+      const sent = w.gh.deliveries.list((d) => d.event === 'check_suite');
+      expect(sent.map((d) => [d.appId, d.state, d.payload.check_suite.id])).toEqual([
+        [w.app.id, 'delivered', ours.data.check_suite!.id],
+        [ci.id, 'delivered', theirs.data.check_suite!.id],
+      ]);
+      const mine = await w.receiver.next((r) => r.headers['x-github-event'] === 'check_suite');
+      expect(mine.verified).toBe(true);
+      expect(mine.payload).toMatchObject({
+        action: 'rerequested',
+        check_suite: { head_sha: sha, app: { id: w.app.id }, latest_check_runs_count: 1, status: 'queued' },
+        sender: { login: 'dev' },
+        installation: { id: w.installation.id },
+      });
+      const theirsSent = await ciReceiver.next((r) => r.headers['x-github-event'] === 'check_suite');
+      expect([theirsSent.verified, theirsSent.payload.check_suite.app.id]).toEqual([true, ci.id]);
+      // The run in it is left as it was: the App decides what to run again.
+      expect(w.repo.checkRuns.get(ours.data.id)).toMatchObject({
+        status: 'completed',
+        conclusion: 'failure',
+      });
+    } finally {
+      await ciReceiver.close();
+    }
   });
 });

@@ -31,8 +31,8 @@ export async function createDemo(standin, options) {
     name: 'premerge-bot',
     owner: developer,
     webhookUrl: options.webhookUrl,
-    // As premerge-bot's README sets the App up: pushes, and "Re-run" on its check runs.
-    events: ['push', 'check_run'],
+    // As premerge-bot's README sets the App up: pushes, and "Re-run" on its check runs and on its check suites.
+    events: ['push', 'check_run', 'check_suite'],
   });
   const repo = await standin.createRepository({ owner: developer, name: 'project', files: DEMO_FILES });
   const installation = standin.createInstallation({ app, account: developer, repositories: [repo] });

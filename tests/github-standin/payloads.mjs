@@ -2,7 +2,8 @@
  * Webhook payloads built from the stand-in's state, in the shapes GitHub sends (checked against
  * `@octokit/openapi-webhooks` before they leave): `push` for every ref a push, a ref update through the API or a
  * web commit moved, `installation` / `installation_repositories` when a test changes an installation, and
- * `check_run` `rerequested` when someone clicks a check run's "Re-run".
+ * `check_run` `rerequested` when someone clicks a check run's "Re-run", `check_suite` `rerequested` when someone
+ * clicks "Re-run all checks" on a commit's check suite.
  */
 
 import { ZERO_SHA } from './git.mjs';
@@ -201,6 +202,67 @@ export function checkRunRerequestedPayload(urls, repo, inst, run, sender, now) {
         app: integration(urls, run.app),
         created_at: isoTime(run.createdAt),
         updated_at: isoTime(now),
+      },
+    },
+    repository: webhookRepository(urls, repo),
+    sender: simpleUser(urls, sender),
+    installation: { id: inst.id, node_id: nodeId('Installation', inst.id) },
+    ...orgPart(urls, repo.owner),
+  };
+}
+
+/**
+ * A check suite: one App's check runs on one commit.
+ * @typedef {object} CheckSuiteFacts
+ * @property {number} id
+ * @property {import('./model.mjs').App} app
+ * @property {string} headSha
+ * @property {CheckRun[]} runs   the App's runs in the suite (at least one: the stand-in makes a suite with a run)
+ */
+
+/**
+ * The `check_suite` `rerequested` payload: someone clicked "Re-run all checks" (or "Re-run failed checks") on
+ * `suite`. GitHub resets the suite to `queued` and sends this to the App that owns the suite only; the runs in it
+ * are left as they are (the App decides what to run again).
+ * @param {Urls} urls
+ * @param {Repository} repo
+ * @param {Installation} inst
+ * @param {CheckSuiteFacts} suite
+ * @param {CommitInfo} head   the suite's commit
+ * @param {Account} sender
+ * @param {number} now
+ */
+export function checkSuiteRerequestedPayload(urls, repo, inst, suite, head, sender, now) {
+  const api = `${urls.repoApi(repo)}/check-suites/${suite.id}`;
+  const who = (/** @type {{ name: string, email: string }} */ p) => ({ name: p.name, email: p.email });
+  return {
+    action: 'rerequested',
+    check_suite: {
+      id: suite.id,
+      node_id: nodeId('CheckSuite', suite.id),
+      head_branch: null,
+      head_sha: suite.headSha,
+      status: 'queued',
+      conclusion: null,
+      url: api,
+      before: null,
+      after: suite.headSha,
+      pull_requests: [],
+      app: integration(urls, suite.app),
+      created_at: isoTime(Math.min(...suite.runs.map((r) => r.createdAt))),
+      updated_at: isoTime(now),
+      // GitHub counts the latest run of each name.
+      latest_check_runs_count: new Set(suite.runs.map((r) => r.name)).size,
+      check_runs_url: `${api}/check-runs`,
+      rerequestable: true,
+      runs_rerequestable: true,
+      head_commit: {
+        id: head.id,
+        tree_id: head.tree_id,
+        message: head.message,
+        timestamp: head.timestamp,
+        author: who(head.author),
+        committer: who(head.committer),
       },
     },
     repository: webhookRepository(urls, repo),

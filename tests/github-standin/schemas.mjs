@@ -75,6 +75,7 @@ export const WEBHOOKS = /** @type {const} */ ({
   'installation-repositories-added': 'installation_repositories',
   'installation-repositories-removed': 'installation_repositories',
   'check-run-rerequested': 'check_run',
+  'check-suite-rerequested': 'check_suite',
 });
 
 /** @typedef {keyof typeof WEBHOOKS} WebhookName */

@@ -27,6 +27,7 @@ import { handleGit, isGitPath } from './git-http.mjs';
 import { App, Installation, Model, Repository, ROLES } from './model.mjs';
 import {
   checkRunRerequestedPayload,
+  checkSuiteRerequestedPayload,
   installationPayload,
   installationRepositoriesPayload,
   MAX_PUSH_COMMITS,
@@ -434,6 +435,41 @@ export class Standin extends EventEmitter {
     if (!inst?.app.events.includes('check_run')) return;
     const payload = checkRunRerequestedPayload(this.urls, repo, inst, run, user, this.model.clock.now());
     this.#send(inst, 'check-run-rerequested', 'check_run', payload, repo.id);
+  }
+
+  /**
+   * "Re-run all checks" on a commit's check suite in GitHub's web UI (or `POST …/check-suites/{id}/rerequest`),
+   * clicked by `user`: sends `check_suite` `rerequested` to the App that owns the suite, when it subscribes to
+   * `check_suite` and is still installed on the repository (GitHub sends check suite events to no other App). The
+   * runs in it are left as they are: the App decides what to run again.
+   * @param {Repository} repo
+   * @param {number} checkSuiteId  a check run's `checkSuiteId`
+   * @param {Account} user  needs write access to the repository, as the button does
+   */
+  async rerequestCheckSuite(repo, checkSuiteId, user) {
+    const key = [...repo.checkSuites].find(([, id]) => id === checkSuiteId)?.[0];
+    if (key === undefined) throw new Error(`no check suite ${checkSuiteId} in ${repo.fullName}`);
+    const role = repo.roleOf(user);
+    if (role === null || !['write', 'maintain', 'admin'].includes(role))
+      throw new Error(`${user.login} may not re-run checks in ${repo.fullName} (${role ?? 'no access'})`);
+    const [appId = '', headSha = ''] = key.split(':');
+    const app = this.model.apps.get(Number(appId));
+    if (!app) throw new Error(`check suite ${checkSuiteId} names no App`);
+    const inst = this.model.installationsOf(repo).find((i) => i.app.id === app.id);
+    if (!inst?.app.events.includes('check_suite')) return;
+    const runs = [...repo.checkRuns.values()].filter((r) => r.checkSuiteId === checkSuiteId);
+    const head = await repo.git.commit(headSha);
+    const suite = { id: checkSuiteId, app, headSha, runs };
+    const payload = checkSuiteRerequestedPayload(
+      this.urls,
+      repo,
+      inst,
+      suite,
+      head,
+      user,
+      this.model.clock.now(),
+    );
+    this.#send(inst, 'check-suite-rerequested', 'check_suite', payload, repo.id);
   }
 
   // ---- what happens when refs move ----------------------------------------------------------------------

@@ -40,9 +40,13 @@ export { findRunLog, type RunLog, readRunLog } from './run-logs.js';
 export { readStatus } from './status.js';
 export type {
   CandidateRef,
+  CommitDecisions,
   EngineEvent,
   OnceReport,
+  Pusher,
+  PusherDecision,
   RunningRun,
+  StatusCandidate,
   StatusReport,
   Verdict,
   VerdictKind,

@@ -36,8 +36,8 @@ export interface ForgeSnapshot {
    */
   candidates: readonly CandidateTip[];
   /**
-   * Commits someone asked the forge to decide again (GitHub: "Re-run" on a check run, a `check_run` `rerequested`
-   * event, kept 7 days), each with when it was last asked (ISO-8601); a forge may list a request again at every
+   * Commits someone asked the forge to decide again (GitHub: "Re-run" on a check run or "Re-run all checks" on a
+   * check suite, a `check_run` or `check_suite` `rerequested` event, kept 7 days), each with when it was last asked (ISO-8601); a forge may list a request again at every
    * fetch. The engine acts on each request once, as on `premerge-bot retry`: the verdicts the commit had until then
    * no longer settle it (a landed one always does). Absent where the forge has no such button (plain git).
    */

@@ -158,6 +158,19 @@ export interface RepoRecord {
   candidatesIdentity?: string;
 }
 
+/**
+ * Whether two URLs name one GitHub repository: without credentials, a trailing `/` or `.git`, and case (GitHub's
+ * names are case-insensitive).
+ */
+function sameRepositoryName(a: string, b: string): boolean {
+  const plain = (url: string) =>
+    repoName(url)
+      .replace(/\/+$/, '')
+      .replace(/\.git$/, '')
+      .toLowerCase();
+  return plain(a) === plain(b);
+}
+
 /** Records in the repository's state root which repositories it belongs to (again when it says otherwise). */
 export function writeRepoRecord(r: Resolved): void {
   const path = join(r.paths.root, REPO_RECORD);
@@ -203,10 +216,19 @@ export async function resolveForReading(options: EngineOptions): Promise<Resolve
   if (r.candidatesFrom === undefined) {
     const repos = join(r.paths.stateDir, 'repos');
     const pairs: RepoRecord[] = [];
+    const apps: RepoRecord[] = [];
     for (const name of existsSync(repos) ? readdirSync(repos) : []) {
       const record = readRepoRecord(join(repos, name));
-      if (record && recordIdentities(record).repo === r.identity && record.candidatesFrom !== undefined)
+      if (!record) continue;
+      if (recordIdentities(record).repo === r.identity && record.candidatesFrom !== undefined)
         pairs.push(record);
+      // The GitHub App keys a repository's state by GitHub's id for it (`github:HOST:ID`), which a reader does not
+      // know: the record naming the repository by the URL the App last saw it at says which state is its.
+      if (record.identity?.startsWith('github:') && sameRepositoryName(record.repo, r.repo))
+        apps.push(record);
+    }
+    if (apps.length === 1 && pairs.length === 0) {
+      return resolveOptions({ ...options, repo: apps[0]!.repo, identity: apps[0]!.identity! });
     }
     if (pairs.length === 1) return resolveOptions({ ...options, candidatesFrom: pairs[0]!.candidatesFrom! });
     if (pairs.length > 1) {

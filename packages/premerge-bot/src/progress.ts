@@ -4,6 +4,7 @@
  */
 import type { EngineEvent, OnceReport, StatusReport, Verdict } from './engine.js';
 import type { SchedulerEvent } from './scheduler.js';
+import type { Pusher, PusherDecision } from './types.js';
 import type { WatchEvent } from './watch.js';
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -20,8 +21,21 @@ export function formatVerdict(v: Verdict): string {
     case 'timed-out':
       return `${head} after ${seconds(v.durationMs)}: ${v.reason ?? 'ran past the configured timeout'}${v.logPath ? `, log ${v.logPath}` : ''}`;
     default:
-      return `${head}${v.reason ? `: ${v.reason}` : ''}`;
+      // A refusal about who pushed it holds for that pusher only: say whom.
+      return `${head}${v.refusedPusher === undefined ? '' : ` for ${pusherName(v.refusedPusher)}`}${v.reason ? `: ${v.reason}` : ''}`;
   }
+}
+
+/** `@login`, or what a refusal for no established pusher was decided for. */
+function pusherName(p: Pusher | null): string {
+  return p === null ? 'a pusher that could not be established' : `@${p.login}`;
+}
+
+/** `refused for @alice (REASON)`, `pushed by @max: landed`: one decision about a commit, by pusher. */
+function formatDecision(d: PusherDecision): string {
+  if (d.forPusher) return `${d.kind} for ${pusherName(d.pusher ?? null)}${d.reason ? ` (${d.reason})` : ''}`;
+  const by = d.pusher ? `pushed by @${d.pusher.login}: ` : '';
+  return `${by}${d.kind}${d.reason && d.kind !== 'landed' ? ` (${d.reason})` : ''}`;
 }
 
 /** One human line for an engine event. */
@@ -117,15 +131,16 @@ export function formatStatus(s: StatusReport): string {
   lines.push(s.target ? `target: ${s.target.branch} at ${short(s.target.sha)}` : 'target: unknown');
   if (s.problem) lines.push(`problem: ${s.problem.code}: ${s.problem.message}`);
   const watching = s.watch?.repos.find((r) => r.repo === s.repo || r.candidatesFrom === s.repo);
+  const kind = s.watch?.kind ?? 'watch';
   if (s.watch && watching) {
     lines.push(
       watching.state === 'idle'
-        ? `bot: watch (pid ${s.watch.pid}) running, idle since ${watching.since}${watching.nextPollAt ? `, next look at ${watching.nextPollAt}` : ''}`
-        : `bot: watch (pid ${s.watch.pid}) running, working since ${watching.since}`,
+        ? `bot: ${kind} (pid ${s.watch.pid}) running, idle since ${watching.since}${watching.nextPollAt ? `, next look at ${watching.nextPollAt}` : ''}`
+        : `bot: ${kind} (pid ${s.watch.pid}) running, working since ${watching.since}`,
     );
   } else if (s.lockHolder !== null) lines.push(`bot: running (pid ${s.lockHolder})`);
   else if (s.watch)
-    lines.push(`bot: a watch (pid ${s.watch.pid}) runs on this state dir, for other repositories`);
+    lines.push(`bot: a ${kind} (pid ${s.watch.pid}) runs on this state dir, for other repositories`);
   else lines.push('bot: not running');
   const alive = s.lockHolder !== null || watching?.state === 'working';
   for (const r of s.running) {
@@ -140,7 +155,20 @@ export function formatStatus(s: StatusReport): string {
   if (queued.length === 0) lines.push('pending: none');
   else {
     lines.push('pending:');
-    for (const c of queued) lines.push(`  ${c.branch} ${commit(c.sha)}, ${c.ahead} ahead of it`);
+    for (const c of queued)
+      lines.push(
+        `  ${c.branch} ${commit(c.sha)}${c.pusher ? `, pushed by @${c.pusher.login}` : ''}, ${c.ahead} ahead of it`,
+      );
+  }
+  // Where the forge knows pushers (GitHub), what was decided for whom: a refusal about one pusher leaves the same
+  // commit open to another's push.
+  const byPusher = s.decided.filter((d) => d.decisions.some((x) => x.pusher !== undefined));
+  if (byPusher.length > 0) {
+    lines.push('decided, by pusher:');
+    for (const d of byPusher)
+      lines.push(
+        `  ${commit(d.sha)} on ${d.branches.join(', ')}: ${d.decisions.map(formatDecision).join('; ')}`,
+      );
   }
   if (s.recent.length > 0) {
     lines.push('recent verdicts:');

@@ -25,9 +25,9 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { pusherKey } from './candidates.js';
 import { StateError } from './errors.js';
-import type { CandidateRef, Verdict } from './types.js';
+import type { CandidateTip, Verdict } from './types.js';
 
-export interface RunMember extends CandidateRef {
+export interface RunMember extends CandidateTip {
   /** The commit this member became in the tested stack (its own sha when not rebased). */
   tested: string;
   /** The change to `.github/premerge.yml` it brings, which `config-changes: allow` (or an operator) let through. */

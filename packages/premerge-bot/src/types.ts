@@ -166,6 +166,34 @@ export interface RunningRun {
   pid: number;
 }
 
+/** A candidate tip in `premerge-bot status`: where it stands, and who pushed it where the forge knows (GitHub). */
+export type StatusCandidate = CandidateState & { pusher?: Pusher };
+
+/**
+ * One decision about a commit in `premerge-bot status`: a refusal about who pushed it holds for that pusher only
+ * (`forPusher`), any other verdict for whoever pushes it.
+ */
+export interface PusherDecision {
+  kind: VerdictKind;
+  at: string;
+  reason?: string;
+  /**
+   * For a refusal about the pusher, the pusher it was decided for (`null`: none could be established); for another
+   * verdict, who pushed the commit tested, when the forge knew.
+   */
+  pusher?: Pusher | null;
+  /** The verdict settles the commit for {@link pusher} only. */
+  forPusher: boolean;
+}
+
+/** The latest decision per pusher about a candidate commit, oldest first. */
+export interface CommitDecisions {
+  sha: string;
+  /** The candidate branches at it. */
+  branches: string[];
+  decisions: PusherDecision[];
+}
+
 /** The queue and recent history of one repository, read without taking the lock. */
 export interface StatusReport {
   repo: string;
@@ -173,8 +201,16 @@ export interface StatusReport {
   candidatesFrom?: string;
   /** Target branch and its current commit; null when the config could not be read. */
   target: { branch: string; sha: string } | null;
-  /** Every candidate tip and where it stands (testing, queued with how many ahead, settled, in the target). */
-  candidates: CandidateState[];
+  /**
+   * Every candidate tip and where it stands (testing, queued with how many ahead, settled, in the target), with its
+   * pusher where the forge knows it (GitHub): a refusal about one pusher does not settle another's push.
+   */
+  candidates: StatusCandidate[];
+  /**
+   * For each candidate commit with verdicts under the config in force (or landed): the latest decision per pusher
+   * (e.g. refused for `@alice`, landed as pushed by `@max`).
+   */
+  decided: CommitDecisions[];
   /** Candidate tips waiting for a test or a decision (not those being tested), in queue order. */
   pending: CandidateRef[];
   /** Runs started and not finished (running now, or cut off by a crash and to be run again). */

@@ -61,6 +61,8 @@ function ask(stateDir: string, message: object): Promise<string | null> {
 /** What a running watch says about itself (`premerge-bot status` asks it through the socket). */
 export interface WatchInfo {
   pid: number;
+  /** Which bot answers: a `watch`, or the GitHub App's `serve`. Absent from a watch before serve answered too. */
+  kind?: 'watch' | 'serve';
   intervalMs: number;
   repos: Array<{
     repo: string;

@@ -51,7 +51,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   const scheduler = new Scheduler({ stateDir, intervalMs, signal, onEvent: emit });
   const close = await serveWatch(stateDir, {
     poke: (key) => scheduler.poke(key),
-    info: (): WatchInfo => ({ pid: process.pid, intervalMs, repos: scheduler.info() }),
+    info: (): WatchInfo => ({ pid: process.pid, kind: 'watch', intervalMs, repos: scheduler.info() }),
     queue: (key) => {
       const status = scheduler.status(key);
       return status ? { repo: status.repo, at: status.seenAt, candidates: status.candidates } : null;

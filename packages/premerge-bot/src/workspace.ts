@@ -9,12 +9,17 @@
  * - `refs/origin/tags/*`    tags of `repo` (a test's `git describe` sees them)
  * - `refs/cands/heads/*`    branches of `candidatesFrom`, when given
  * - `refs/origin-notes/*`   notes of `repo`, as last fetched; `refs/notes/premerge` is built on top to publish
+ * - `refs/origin/HEAD`      (GitHub App) a symbolic ref to `repo`'s default branch as last fetched, for readers
+ *                           without a token (`premerge-bot status`)
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unreachable } from './errors.js';
 import { git, revParse } from './git.js';
 import { MIRROR_CONFIG } from './mirror-guard.js';
+
+/** The mirror's symbolic ref to the repository's default branch (`refs/origin/heads/BRANCH`), where one is kept. */
+export const DEFAULT_BRANCH_REF = 'refs/origin/HEAD';
 
 export class Mirror {
   readonly gitDir: string;

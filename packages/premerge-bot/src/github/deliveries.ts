@@ -2,7 +2,7 @@
  * The App's journal of webhook deliveries: which `X-GitHub-Delivery` ids were already acted on (GitHub's UI and API
  * redeliver a delivery with the same id for 3 days, and a delivery can arrive twice), and who pushed each candidate
  * tip (a push event's `sender`, which only the webhook tells; reconcile falls back to the repository's activity),
- * and which commits a check run's "Re-run" asked to decide again.
+ * and which commits a "Re-run" (of a check run, or of all checks in a suite) asked to decide again.
  * One append-only JSONL file, each record fsynced before the delivery is answered, so a restart neither does a
  * delivery's work twice nor forgets a pusher. Records older than {@link DELIVERY_RETENTION_MS} are dropped when the
  * journal is opened (an atomic rewrite).
@@ -47,35 +47,53 @@ export function pushHint(event: string, payload: unknown): PushHint | undefined 
   };
 }
 
-/** A "Re-run" of one of the App's check runs, as a `check_run` `rerequested` event named it. */
+/**
+ * A "Re-run" of one of the App's check runs (`check_run` `rerequested`), or "Re-run all checks" on the App's check
+ * suite of a commit (`check_suite` `rerequested`): either asks to decide that commit again.
+ */
 export interface RerunHint {
   repositoryId: number;
-  /** The check run's commit: the candidate to decide again. */
+  /** The check run's (or check suite's) commit: the candidate to decide again. */
   sha: string;
   /** Who asked (for the log: it vouches for nothing; the pusher's own role is asked again). */
   sender: Pusher;
 }
 
+type RerunPayload = {
+  action?: string;
+  check_run?: { head_sha?: string; app?: { id?: number } | null };
+  check_suite?: { head_sha?: string; app?: { id?: number } | null; latest_check_runs_count?: number };
+  repository?: { id?: number };
+  sender?: { id?: number; login?: string };
+};
+
 /**
- * The re-run a delivery asks for, to journal with it: only `check_run` `rerequested` for a check run of App
- * `appId` (GitHub sends those only to the App that made the run; anything else is not ours to act on).
+ * The re-run a delivery asks for, to journal with it: `check_run` `rerequested` for a check run of App `appId`, or
+ * `check_suite` `rerequested` for a suite of App `appId` that holds a check run (GitHub sends those only to the App
+ * that made the run or owns the suite; anything else is not ours to act on). GitHub makes an App a suite on every
+ * push it may see; one with no run in it was never the bot's to decide.
  */
 export function rerunHint(event: string, payload: unknown, appId: number): RerunHint | undefined {
-  if (event !== 'check_run') return undefined;
-  const p = payload as {
-    action?: string;
-    check_run?: { head_sha?: string; app?: { id?: number } | null };
-    repository?: { id?: number };
-    sender?: { id?: number; login?: string };
-  };
-  if (p.action !== 'rerequested' || p.check_run?.app?.id !== appId) return undefined;
-  if (typeof p.repository?.id !== 'number' || typeof p.check_run.head_sha !== 'string') return undefined;
+  const p = payload as RerunPayload;
+  if (p.action !== 'rerequested') return undefined;
+  const of = event === 'check_run' ? p.check_run : event === 'check_suite' ? p.check_suite : undefined;
+  if (of?.app?.id !== appId || typeof of.head_sha !== 'string') return undefined;
+  if (event === 'check_suite' && p.check_suite?.latest_check_runs_count === 0) return undefined;
+  if (typeof p.repository?.id !== 'number') return undefined;
   if (typeof p.sender?.id !== 'number' || typeof p.sender.login !== 'string') return undefined;
   return {
     repositoryId: p.repository.id,
-    sha: p.check_run.head_sha,
+    sha: of.head_sha,
     sender: { id: p.sender.id, login: p.sender.login },
   };
+}
+
+/** The records of the last {@link DELIVERY_RETENTION_MS}. */
+function current(records: DeliveryRecord[], now: number): DeliveryRecord[] {
+  return records.filter(
+    (r) =>
+      r.type === 'delivery' && typeof r.id === 'string' && now - Date.parse(r.at) < DELIVERY_RETENTION_MS,
+  );
 }
 
 type DeliveryRecord = {
@@ -89,14 +107,15 @@ type DeliveryRecord = {
 
 export class DeliveryJournal {
   readonly path: string;
-  private readonly journal: JsonlJournal<DeliveryRecord>;
+  /** Null for a journal only read ({@link DeliveryJournal.read}). */
+  private readonly journal: JsonlJournal<DeliveryRecord> | null;
   private readonly seen = new Map<string, string>();
   /** `repositoryId ref after` → the latest pusher of that tip. */
   private readonly pushers = new Map<string, Pusher>();
   /** Repository id → commit → when its latest re-run was asked for. */
   private readonly reruns = new Map<number, Map<string, string>>();
 
-  private constructor(path: string, journal: JsonlJournal<DeliveryRecord>, records: DeliveryRecord[]) {
+  private constructor(path: string, journal: JsonlJournal<DeliveryRecord> | null, records: DeliveryRecord[]) {
     this.path = path;
     this.journal = journal;
     for (const r of records) this.apply(r);
@@ -109,12 +128,17 @@ export class DeliveryJournal {
    */
   static open(path: string, now = Date.now()): DeliveryJournal {
     const { journal, records } = JsonlJournal.open<DeliveryRecord>(path, 'delivery journal', (all) =>
-      all.filter(
-        (r) =>
-          r.type === 'delivery' && typeof r.id === 'string' && now - Date.parse(r.at) < DELIVERY_RETENTION_MS,
-      ),
+      current(all, now),
     );
     return new DeliveryJournal(path, journal, records);
+  }
+
+  /**
+   * The journal at `path` for reading only (`premerge-bot status` beside a running App): nothing is created or
+   * rewritten, and {@link claim} throws.
+   */
+  static read(path: string, now = Date.now()): DeliveryJournal {
+    return new DeliveryJournal(path, null, current(JsonlJournal.read(path, 'delivery journal'), now));
   }
 
   /** Whether a delivery id was already acted on. */
@@ -128,6 +152,7 @@ export class DeliveryJournal {
    */
   claim(id: string, event: string, push?: PushHint, rerun?: RerunHint): boolean {
     if (this.seen.has(id)) return false;
+    if (!this.journal) throw new Error(`the delivery journal ${this.path} was opened for reading only`);
     const record: DeliveryRecord = {
       type: 'delivery',
       id,
@@ -146,7 +171,7 @@ export class DeliveryJournal {
     return this.pushers.get(`${repositoryId} ${ref} ${after}`);
   }
 
-  /** The commits of repository `repositoryId` a check run's "Re-run" asked to decide again, with when (latest). */
+  /** The commits of repository `repositoryId` a "Re-run" asked to decide again, with when (latest). */
   rerunsOf(repositoryId: number): ReadonlyMap<string, string> {
     return this.reruns.get(repositoryId) ?? new Map();
   }
@@ -157,7 +182,7 @@ export class DeliveryJournal {
   }
 
   close(): void {
-    this.journal.close();
+    this.journal?.close();
   }
 
   private apply(r: DeliveryRecord): void {

@@ -23,7 +23,7 @@ import type {
 import type { Publisher } from '../publisher.js';
 import { githubIdentity } from '../repo-identity.js';
 import { trustedConfigOf } from '../trusted-config.js';
-import type { Mirror } from '../workspace.js';
+import { DEFAULT_BRANCH_REF, type Mirror } from '../workspace.js';
 import { type BotOctokit, type InstallationToken, installationToken } from './app-client.js';
 import type { RepoName } from './check-runs.js';
 import type { DeliveryJournal, Pusher } from './deliveries.js';
@@ -106,6 +106,8 @@ export class GitHubForge implements Forge {
   private readonly retryBaseMs: number;
   private readonly onConfig: ((config: PremergeConfig) => void) | undefined;
   private token: InstallationToken | undefined;
+  /** The default branch as last written to {@link DEFAULT_BRANCH_REF}. */
+  private defaultBranch: string | undefined;
   /** The trusted config as last read: `land-permission` decides {@link authorize}. */
   private config: PremergeConfig | undefined;
 
@@ -180,6 +182,12 @@ export class GitHubForge implements Forge {
     ]);
     const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(head.stdout);
     const defaultBranch = m?.[1] ?? 'master';
+    // Kept in the mirror as `git clone` keeps `origin/HEAD`, for readers that have no token (`premerge-bot
+    // status` reads the bot's view from the mirror alone).
+    if (defaultBranch !== this.defaultBranch) {
+      await this.mirror.run(['symbolic-ref', DEFAULT_BRANCH_REF, `${HEADS}${defaultBranch}`]);
+      this.defaultBranch = defaultBranch;
+    }
     const refs = await this.mirror.refs();
     const branches = new Map<string, string>();
     const tags = new Map<string, string>();

@@ -59,6 +59,30 @@ export class JsonlJournal<T> {
     return { journal: new JsonlJournal<T>(path, fd), records };
   }
 
+  /**
+   * The records of the journal at `path`, for a reader that must change nothing (`premerge-bot status` beside a
+   * running App): a missing file is empty, a torn line is skipped, nothing is rewritten or created.
+   */
+  static read<T>(path: string, what: string): T[] {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StateError(`cannot read the ${what} ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    const records: T[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        records.push(JSON.parse(line) as T);
+      } catch {
+        // A torn last line: that delivery was never answered.
+      }
+    }
+    return records;
+  }
+
   /** Appends one record and fsyncs it: when this returns, the record survives a crash. */
   append(record: T): void {
     writeSync(this.fd, `${JSON.stringify(record)}\n`);

@@ -14,9 +14,12 @@ import type { EngineOptions } from '../engine.js';
 import { IsolationError, ListenError, PremergeError } from '../errors.js';
 import type { Forge, ForgeContext } from '../forge.js';
 import { isolationSettings, planIsolation } from '../isolation.js';
+import { resolveOptions } from '../options.js';
 import { defaultTreesDir } from '../paths.js';
 import { githubIdentity } from '../repo-identity.js';
 import { Scheduler, type SchedulerEvent } from '../scheduler.js';
+import { readJournal, summarize } from '../store.js';
+import { serveWatch, type WatchInfo } from '../watch-ipc.js';
 import {
   type AppCredentials,
   apiError,
@@ -27,6 +30,7 @@ import {
   installationClient,
 } from './app-client.js';
 import { CheckRunPublisher } from './check-run-publisher.js';
+import { listCheckRuns } from './check-runs.js';
 import { DeliveryJournal, pushHint, rerunHint } from './deliveries.js';
 import { tokenForms } from './git-auth.js';
 import { botCommitter, GitHubForge, type GitHubRepository, githubHost } from './github-forge.js';
@@ -160,6 +164,25 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       if (e.type !== 'poked') emit({ ...e, repo: nameOf.get(e.repo) ?? e.repo });
     },
   });
+  // `premerge-bot status` asks the state directory's socket which bot runs there and what it does, as it asks a
+  // watch. Pushes come as webhooks: a poke through it is not taken. Where the socket cannot be had (a watch serves
+  // this state directory, or its path is too long for a socket), serve runs without it; status then cannot tell.
+  const closeSocket = await serveWatch(options.stateDir, {
+    poke: () => false,
+    info: (): WatchInfo => ({
+      pid: process.pid,
+      kind: 'serve',
+      intervalMs: options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      repos: scheduler.info(),
+    }),
+    queue: (key) => {
+      const status = scheduler.status(key);
+      return status ? { repo: status.repo, at: status.seenAt, candidates: status.candidates } : null;
+    },
+  }).catch((e: unknown) => {
+    emit({ type: 'notice', message: `premerge-bot status will not see this serve: ${(e as Error).message}` });
+    return async () => {};
+  });
   /** `owner/name` by the URL the scheduler knows a repository by, for the log. */
   const nameOf = new Map<string, string>();
 
@@ -263,6 +286,37 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       `re-run of ${payload.check_run.head_sha.slice(0, 12)} asked by ${payload.sender.login}`,
     );
   });
+  // "Re-run all checks" (or "Re-run failed checks") on the App's check suite of a commit: the same as a "Re-run" of
+  // its check run there (journaled with the delivery when it was accepted). Only a suite the App has a check run in
+  // is acted on; GitHub says which, and the App's own runs on the commit say it again.
+  webhooks.on('check_suite.rerequested', async ({ id, payload }) => {
+    const installationId = payload.installation?.id;
+    if (installationId === undefined || payload.check_suite.app?.id !== appId) return;
+    const r = fromRest(payload.repository, installationId);
+    const sha = payload.check_suite.head_sha;
+    // A failed look leaves the decision to the engine: the re-run is journaled, and a commit the App never
+    // decided has no verdict for it to set aside.
+    const runs = await listCheckRuns(
+      clientFor(installationId),
+      { owner: r.owner, repo: r.name },
+      sha,
+      appId,
+    ).catch(() => null);
+    if (runs?.length === 0) {
+      emit({
+        type: 'ignored',
+        event: 'check_suite',
+        delivery: id,
+        reason: `the App has no check run on ${sha.slice(0, 12)}`,
+      });
+      return;
+    }
+    const run = runs?.[0];
+    schedule(
+      r,
+      `re-run of ${sha.slice(0, 12)} (all checks${run ? `; its check run ${run.id} ${run.conclusion ?? run.status}` : ''}) asked by ${payload.sender.login}`,
+    );
+  });
   webhooks.on(
     ['installation.created', 'installation.new_permissions_accepted', 'installation.unsuspend'],
     async ({ payload }) => {
@@ -283,7 +337,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     }
   });
 
-  const HANDLED = new Set(['push', 'check_run', 'installation', 'installation_repositories']);
+  const HANDLED = new Set(['push', 'check_run', 'check_suite', 'installation', 'installation_repositories']);
+  /** Events whose only handled action is a re-run of the App's own check run or suite. */
+  const RERUNS = new Set(['check_run', 'check_suite']);
   let server: WebhookServer;
   try {
     server = await startWebhookServer({
@@ -292,14 +348,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       webhooks,
       accept: (d) => {
         const rerun = rerunHint(d.name, d.payload, appId);
-        if (!HANDLED.has(d.name) || (d.name === 'check_run' && !rerun)) {
+        if (!HANDLED.has(d.name) || (RERUNS.has(d.name) && !rerun)) {
           emit({
             type: 'ignored',
             event: d.name,
             delivery: d.id,
-            reason: HANDLED.has(d.name)
-              ? "not a re-run of one of the App's check runs"
-              : 'an event the App does not handle',
+            reason: !HANDLED.has(d.name)
+              ? 'an event the App does not handle'
+              : d.name === 'check_run'
+                ? "not a re-run of one of the App's check runs"
+                : 'not a re-run of a check suite the App has a check run in',
           });
           return true;
         }
@@ -316,6 +374,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     });
   } catch (e) {
     deliveries.close();
+    await closeSocket();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const port = options.port ?? 3000;
@@ -328,6 +387,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     throw e;
   }
   emit({ type: 'listening', url: server.url, app: slug, appId, apiUrl });
+
+  /**
+   * A re-run journaled with its delivery that no engine pass has taken up yet (serve stopped between the answer and
+   * the pass): its commit, else null. The pass journals it as a `retry` with the delivery's time, so once taken up
+   * it is never found here again; a commit's completed check run alone would not get its repository a look.
+   */
+  const rerunNotTakenUp = (r: GitHubRepository): string | null => {
+    const reruns = deliveries.rerunsOf(r.id);
+    if (reruns.size === 0) return null;
+    const { paths } = resolveOptions({ ...target(r), stateDir: options.stateDir });
+    const { retries } = summarize(readJournal(paths.journal).records);
+    for (const [sha, at] of reruns) if ((retries.get(sha) ?? '') < at) return sha;
+    return null;
+  };
 
   let reconciling: Promise<void> | null = null;
   const reconcile = () => {
@@ -344,11 +417,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
           );
           if (verdict.config) configs.set(r.id, verdict.config);
           const open = publisherFor(r).openAttempts().size > 0;
-          if (verdict.needed || open) {
+          const rerun = verdict.needed || open ? null : rerunNotTakenUp(r);
+          if (verdict.needed || open || rerun) {
             queued.push(`${r.owner}/${r.name}`);
             schedule(
               r,
-              verdict.needed ? `reconcile: ${verdict.why}` : 'reconcile: a check run is still open',
+              verdict.needed
+                ? `reconcile: ${verdict.why}`
+                : open
+                  ? 'reconcile: a check run is still open'
+                  : `reconcile: the re-run of ${rerun!.slice(0, 12)} asked for was not taken up yet`,
             );
           }
         }
@@ -374,6 +452,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       await server.close();
       await reconciling?.catch(() => undefined);
       await scheduler.stop();
+      await closeSocket();
       for (const p of publishers.values()) p.close();
       deliveries.close();
       emit({ type: 'stopped' });

@@ -171,7 +171,7 @@ describe('the delivery journal', () => {
     writeFileSync(path, '');
   });
 
-  it('journals a "Re-run" of one of its own check runs, and keeps the latest per commit across a restart', () => {
+  it('journals a "Re-run" of one of its own check runs or suites, and keeps the latest per commit across a restart', () => {
     const path = join(dir, 'deliveries.jsonl');
     const sha = 'd'.repeat(40);
     const payload = (appId: number, action = 'rerequested') => ({
@@ -189,6 +189,21 @@ describe('the delivery journal', () => {
     expect(rerunHint('check_run', payload(6), 5)).toBeUndefined();
     expect(rerunHint('check_run', payload(5, 'completed'), 5)).toBeUndefined();
     expect(rerunHint('push', payload(5), 5)).toBeUndefined();
+    // "Re-run all checks" on its own suite of the commit, when the suite holds a run (GitHub counts them).
+    const suite = (appId: number, runs: number) => ({
+      action: 'rerequested',
+      check_suite: { head_sha: sha, app: { id: appId }, latest_check_runs_count: runs },
+      repository: { id: 7 },
+      sender: { id: 3, login: 'dev' },
+    });
+    expect(rerunHint('check_suite', suite(5, 1), 5)).toEqual({
+      repositoryId: 7,
+      sha,
+      sender: { id: 3, login: 'dev' },
+    });
+    expect(rerunHint('check_suite', suite(6, 1), 5)).toBeUndefined();
+    expect(rerunHint('check_suite', suite(5, 0), 5)).toBeUndefined();
+    expect(rerunHint('check_run', suite(5, 1), 5)).toBeUndefined();
     const a = DeliveryJournal.open(path);
     expect(a.rerunsOf(7).size).toBe(0);
     expect(a.claim('r1', 'check_run', undefined, rerunHint('check_run', payload(5), 5))).toBe(true);

@@ -78,8 +78,8 @@ export async function appWorld(options: AppWorldOptions = {}): Promise<AppWorld>
   const gh = await startStandin();
   const box = sandbox('premerge-app-');
   const dev = gh.createUser({ login: 'dev', name: 'Dev', email: 'dev@example.com' });
-  // Subscribed as the README sets the App up: pushes, and "Re-run" on its check runs.
-  const app = gh.createApp({ slug: 'premerge-bot', events: ['push', 'check_run'] });
+  // Subscribed as the README sets the App up: pushes, and "Re-run" on its check runs and check suites.
+  const app = gh.createApp({ slug: 'premerge-bot', events: ['push', 'check_run', 'check_suite'] });
   const goFile = join(box.dir, 'go');
   const repo = await gh.createRepository({
     owner: dev,
