@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Variables } from '../src/variables.js';
 import { failedStep, run, statuses, text } from './helpers/run.js';
 import { closedAfterEach, startTestServer } from './helpers/tcp-servers.js';
 
@@ -121,6 +122,20 @@ describe('http:// targets against node:http', () => {
       { target: http },
     );
     expect(result.status).toBe('passed');
+  });
+
+  it('sends a body holding a value with the Content-Length written for it, and refuses one that does not fit', async () => {
+    const transcript = (length: number): string =>
+      `>>> POST /echo HTTP/1.1\n>>> Content-Length: ${length}\n>>>\n>>>(vars,no-eol) {{v}}\n` +
+      `HTTP/1.1 201 Created\nContent-Length: 5\nX-Method: POST\n${KEEP_ALIVE}\n>>>=(no-eol) hello\n`;
+    const variables = Variables.of({ v: 'hello' });
+    expect((await run(transcript(5), { target: http, variables })).status).toBe('passed');
+    // Checked once the value is in, before the request goes out: an error at the block's line.
+    const wrong = await run(transcript(4), { target: http, variables });
+    expect(wrong.status).toBe('error');
+    expect(wrong.error?.message).toMatch(
+      /^test\.txt:1: the send block is not an HTTP request: Content-Length is 4 but the body after the empty line has 5 bytes/,
+    );
   });
 
   it('renders a 204 with its reason phrase and no body', async () => {

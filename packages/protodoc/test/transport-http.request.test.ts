@@ -172,6 +172,19 @@ describe('checkHttpSteps', () => {
     expect(err.message).toMatch(/^api\.txt:1: /);
   });
 
+  it('accepts a Content-Length that fits the body only once the values are in (a value in the body)', () => {
+    const text =
+      '>>> POST /echo HTTP/1.1\n>>> Content-Length: 5\n>>>\n>>>(vars,no-eol) {{v}}\nHTTP/1.1 201 Created\n...\n';
+    expect(() => checkHttpSteps(parseTranscript(text, 'a.txt'), () => http)).not.toThrow();
+    // Without a value in it, the body's length is known, and a wrong Content-Length is refused up front.
+    const err = usage(
+      '>>> POST /echo HTTP/1.1\n>>> Content-Length: 5\n>>>\n>>>(no-eol) hi\nHTTP/1.1 201 Created\n',
+    );
+    expect(err.message).toMatch(
+      /^api\.txt:1: .*Content-Length is 5 but the body after the empty line has 2 bytes/,
+    );
+  });
+
   it('refuses starttls on an HTTP connection', () => {
     const err = usage(
       '>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n>>>! starttls\n>>> GET / HTTP/1.1\n>>>\nHTTP/1.1 200 OK\n',

@@ -53,9 +53,11 @@ const H2_FORBIDDEN = new Set(['proxy-connection', 'http2-settings']);
  * Parses a send block as one HTTP request: the request line `METHOD /PATH HTTP/1.1` (or `HTTP/2`),
  * header lines `Name: value`, an empty line, then the body (the rest of the block, sent as is).
  * Lines may end with CRLF or LF. Whether it can go to a given target is {@link unfitFor}'s to say.
+ * @param bodyKnown false for a stand-in of a `>>>(vars)` block, whose values (and so the body's
+ *   length) are known only when its step runs: Content-Length is then compared with the rendered block
  * @returns the request, or a string saying what is wrong with the block
  */
-export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
+export function parseHttpRequest(bytes: Uint8Array, bodyKnown = true): HttpRequest | string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lines: string[] = [];
   let start = 0;
@@ -127,7 +129,7 @@ export function parseHttpRequest(bytes: Uint8Array): HttpRequest | string {
     headers.push(name, value);
   }
   const bodyLength = buf.length - bodyStart;
-  if (contentLength !== null && contentLength !== String(bodyLength)) {
+  if (bodyKnown && contentLength !== null && contentLength !== String(bodyLength)) {
     return `Content-Length is ${contentLength} but the body after the empty line has ${bodyLength} bytes`;
   }
   // Content-Length goes back in as written; without one undici computes it from the body.
@@ -214,11 +216,12 @@ export function checkHttpSteps(
     }
     if (step.sendTemplate !== undefined) {
       // The values are known only when the step runs (the runner checks the block then): check the
-      // shape with `/` for each, which fits a path and a header value alike.
+      // shape with `/` for each, which fits a path and a header value alike. A value in the body or in
+      // Content-Length leaves the body's length unknown until then.
       const standIn = Buffer.concat(
         step.sendTemplate.map((part) => (part instanceof Uint8Array ? part : SLASH)),
       );
-      const request = parseHttpRequest(standIn);
+      const request = parseHttpRequest(standIn, false);
       if (typeof request === 'string') throw notARequest(request);
       const unfit = unfitFor(request, target);
       if (unfit !== null) throw notARequest(unfit);
