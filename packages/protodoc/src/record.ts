@@ -176,6 +176,13 @@ export async function record(options: RecordOptions): Promise<Recorder> {
     if (!secret.includes('=')) {
       throw new UsageError(`--secret '${secret}': record needs NAME=VALUE, the value to write as {{NAME}}`);
     }
+    // The writer finds secrets line by line (FORMAT §17): across a line break it would write the value.
+    if (secret.includes('\n')) {
+      const name = secret.slice(0, secret.indexOf('='));
+      throw new UsageError(
+        `--secret '${name}': its value holds a line break, which record cannot write as {{${name}}} within a line`,
+      );
+    }
   }
   const variables: Variables = await loadVariables({ secrets: options.secrets ?? [], env: {} });
   if (options.output !== undefined) await checkOutput(options.output);

@@ -23,6 +23,8 @@ import { writeExpectedLine } from './transcript-writer.js';
 import type { Variables } from './variables.js';
 import { volatileLines } from './volatile.js';
 
+const LF = 0x0a;
+
 /** One line of a file: its text and the line ending after it (`''` for a last line without one). */
 interface FileLine {
   text: string;
@@ -181,6 +183,12 @@ function planStep(
     return `the reply is too large to line up with the expected lines (${alignment.lines.length} lines)`;
   }
   const lines = alignment.lines;
+  // Secrets are written `{{name}}` line by line: a value across a line break would be written as it is.
+  for (const { start, end, name } of variables.secretSpans(lines.bytes)) {
+    if (lines.bytes.subarray(start, end).includes(LF)) {
+      return `the reply holds the value of secret '${name}' across a line break, which no line can show as {{${name}}}`;
+    }
+  }
   const n = expect.length;
   const kept = new Array<boolean>(n).fill(false);
   const extras: number[][] = Array.from({ length: n + 1 }, () => []);

@@ -330,6 +330,26 @@ describe('protodoc record (the binary)', () => {
       "error: --secret 'token': record needs NAME=VALUE, the value to write as {{NAME}}\n",
     );
     expect(secret.exit).toBe(2);
+    // Written as {{NAME}} within a line: a value across lines would reach the file as it is.
+    const pem = await runBin(
+      [
+        'record',
+        '--listen',
+        '0',
+        '--connect',
+        '127.0.0.1:1',
+        '--output',
+        'x.txt',
+        '--secret',
+        'key=BEGIN\nc2VjcmV0',
+      ],
+      dir,
+    );
+    expect(pem).toEqual({
+      out: '',
+      err: "error: --secret 'key': its value holds a line break, which record cannot write as {{key}} within a line\n",
+      exit: 2,
+    });
     const refused = await runBin(
       ['record', '--listen', '0', '--connect', '127.0.0.1:1', '--output', 'x.txt'],
       dir,

@@ -210,6 +210,25 @@ describe('steps that cannot be rewritten', () => {
     );
   });
 
+  it('a reply holding a secret across a line break: not written, so the value never reaches the file', async () => {
+    // A key whose value spans lines, as a PEM key does; no transcript line can show it as {{key}}.
+    const pem: TestServer = await startTestServer((socket) => {
+      socket.on('data', () => socket.write('-----BEGIN-----\nc2VjcmV0\n-----END-----\nok\n'));
+    });
+    try {
+      const variables = Variables.of({ key: '-----BEGIN-----\nc2VjcmV0\n-----END-----' }, ['key']);
+      const path = transcript('>>> show key\nold\n');
+      const result = await update([path], { connect: pem.target, variables });
+      expect(steps(result)[0]?.notUpdated).toBe(
+        "the reply holds the value of secret 'key' across a line break, which no line can show as {{key}}",
+      );
+      expect(result.update).toEqual({ steps: 0, files: 0, failed: 1 });
+      expect(readFileSync(path, 'utf8')).toBe('>>> show key\nold\n');
+    } finally {
+      await pem.close();
+    }
+  });
+
   it('a reply that never goes quiet', async () => {
     // A tick every 10ms against a quiet period of a second: no stall of a busy machine makes it quiet.
     const stream: TestServer = await startTestServer((socket) => {
