@@ -29,6 +29,7 @@ import { fillServerPlaceholders } from './server-placeholders.js';
 import { summarize } from './summary.js';
 import { parseTarget, type Target } from './target.js';
 import { displayExpect, hideSecrets, renderStep, UnboundVariableError } from './template.js';
+import { stepFacts } from './transcript-facts.js';
 import { DEFAULT_CONNECTION, type ExpectLine, type Step, type Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports, transportFor } from './transports/index.js';
 import type { TlsOptions, Transport, TransportEvents } from './transports/transport.js';
@@ -795,24 +796,14 @@ class TranscriptRun implements TransportEvents {
 
   /**
    * The target of every connection the steps use. Returns whether a step uses variables, captures or is
-   * `>>>?` (then the run is not {@link plain}): the same pass, as an indexed loop (no iterator result per
-   * step), since a cold process interprets it once for every step.
+   * `>>>?` (then the run is not {@link plain}). Both come from the transcript's one pass over its steps
+   * (src/transcript-facts.ts), which checkFiles has made already.
    */
   private resolveTargets(): boolean {
     const transcript = this.transcript;
-    const steps = this.steps;
+    const facts = stepFacts(transcript);
     const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
-    let special = false;
-    let previous: string | undefined;
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i]!;
-      if (step.uses !== undefined || step.captures !== undefined || step.unwritten !== undefined)
-        special = true;
-      const name = step.connection;
-      // Consecutive steps mostly share a connection: skip the lookup for a long run of them.
-      if (name === previous) continue;
-      previous = name;
-      if (this.targets.has(name)) continue;
+    for (const name of facts.connections) {
       const decl = declared.get(name);
       const written = decl?.target ?? this.options.target ?? transcript.target;
       if (written === undefined) {
@@ -835,7 +826,7 @@ class TranscriptRun implements TransportEvents {
         where === undefined ? parseTarget(text) : locatedAt(where, () => parseTarget(text)),
       );
     }
-    return special;
+    return facts.special;
   }
 
   private connection(name: string): Transport {

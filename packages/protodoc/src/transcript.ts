@@ -8,6 +8,7 @@ import { durationMs } from './duration.js';
 import { MAX_SYNTAX_ERRORS, TranscriptParseError, TranscriptSyntaxError } from './errors.js';
 import { decodeEscapes, EscapeError } from './escapes.js';
 import { TemplateError, type TemplateToken, tokenize, VARIABLE_NAME } from './template.js';
+import { recordStepFacts } from './transcript-facts.js';
 import type {
   BytesTemplate,
   ConnectionDecl,
@@ -185,6 +186,14 @@ class Parser {
   private lastSendBytes: Uint8Array = EMPTY;
   /** The connection of the last step, already in `decls`. */
   private declared = '';
+  /**
+   * What the steps use, recorded as each step gets it (src/transcript-facts.ts): the connections in the
+   * order of their first step, and whether a step uses variables, is special, or is WebSocket-only.
+   */
+  private readonly used: string[] = [];
+  private variables = false;
+  private specialStep = false;
+  private webSocket = false;
 
   constructor(errors: SyntaxErrors) {
     this.path = errors.path;
@@ -334,6 +343,7 @@ class Parser {
     if (this.connection !== this.declared) {
       this.connectionDecl(this.connection, line);
       this.declared = this.connection;
+      if (!this.used.includes(this.connection)) this.used.push(this.connection);
     }
     // A step that sends has its last send line from the start: one object shape, set in the literal.
     const step: Step = sending
@@ -395,6 +405,7 @@ class Parser {
   }
 
   private use(step: Step, placeholder: Placeholder): void {
+    this.variables = true;
     if (step.uses === undefined) step.uses = [placeholder];
     else step.uses.push(placeholder);
   }
@@ -405,6 +416,7 @@ class Parser {
     if (earlier !== undefined) {
       this.fail(n, col, `'${name}' is already captured by line ${earlier.line} of this reply`);
     }
+    this.specialStep = true;
     if (step.captures === undefined) step.captures = [{ name, line: n }];
     else step.captures.push({ name, line: n });
   }
@@ -439,6 +451,7 @@ class Parser {
     }
     const step = this.current ?? this.newStep(n, false);
     step.unwritten = n;
+    this.specialStep = true;
     this.endStep();
   }
 
@@ -532,6 +545,7 @@ class Parser {
         this.endStep();
         // A step of its own that sends the close frame; the lines after it are its reply.
         this.newStep(n, true).close = { code: Number(codeText), reason };
+        this.webSocket = true;
         return;
       }
       case 'handshake': {
@@ -547,6 +561,7 @@ class Parser {
         this.endStep();
         // A step of its own whose send lines are the request's headers; the lines after it, the answer.
         this.newStep(n, true).handshake = true;
+        this.webSocket = true;
         return;
       }
       default:
@@ -615,7 +630,10 @@ class Parser {
     const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol', 'vars', 'binary']);
     if (flags.has('lf') && flags.has('no-eol')) this.fail(n, 5, "flags 'lf' and 'no-eol' exclude each other");
     // One line's flag makes the whole block one binary message (FORMAT §14).
-    if (flags.has('binary')) this.sendingStep(n).binary = true;
+    if (flags.has('binary')) {
+      this.sendingStep(n).binary = true;
+      this.webSocket = true;
+    }
     const f: SendFlags = {
       esc: flags.has('esc'),
       ending: flags.has('no-eol') ? EMPTY : flags.has('lf') ? LF : CRLF,
@@ -780,6 +798,7 @@ class Parser {
     for (const [connection, tls] of this.pendingTls) {
       const startTls = tls.servername === undefined ? {} : { servername: tls.servername };
       this.connectionDecl(connection, tls.line);
+      if (!this.used.includes(connection)) this.used.push(connection);
       this.transcript.steps.push({ connection, send: EMPTY, line: tls.line, startTls, expect: [] });
     }
     this.pendingTls.clear();
@@ -794,6 +813,13 @@ class Parser {
         ),
       );
     }
+    const { used: connections, variables, specialStep, webSocket } = this;
+    recordStepFacts(this.transcript.steps, {
+      connections,
+      variables,
+      special: specialStep || variables,
+      webSocket,
+    });
     return this.transcript;
   }
 }
