@@ -80,29 +80,8 @@ export function parseTranscript(text: string, path: string): Transcript {
 
 /** {@link parseTranscript} with the file's error list (which knows the lines that are not UTF-8). */
 export function parseTranscriptText(text: string, errors: SyntaxErrors): Transcript {
-  // The same lines as splitLines gives, without holding them all in an array while parsing.
   const parser = new Parser(errors);
-  const end = text.length;
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  // The two lines before this one. A transcript repeats its lines (a command and its reply, `>>> PING`
-  // and `+PONG` 10,000 times): a line equal to one of them is that same string again, not a new copy
-  // (V8 copies a slice shorter than 13 characters), so the steps share it and `===` on it is one compare.
-  let before = '';
-  let last = '';
-  for (let n = 1; pos < end; n++) {
-    let lf = text.indexOf('\n', pos);
-    if (lf < 0) lf = end;
-    const stop = lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
-    const length = stop - pos;
-    let line: string;
-    if (length === before.length && text.startsWith(before, pos)) line = before;
-    else if (length === last.length && text.startsWith(last, pos)) line = last;
-    else line = text.slice(pos, stop);
-    before = last;
-    last = line;
-    parser.line(line, n);
-    pos = lf + 1;
-  }
+  parser.text(text);
   const transcript = parser.finish(1, 'transcript');
   errors.throwIfAny();
   return transcript;
@@ -211,47 +190,69 @@ class Parser {
   }
 
   /**
-   * Parses one line; a line with a syntax error is reported and otherwise skipped, and parsing goes on.
+   * Parses a whole file's text: the same lines as splitLines gives, without holding them all in an array.
    *
-   * The base rules' two lines in a run of them (`>>> PING` again, then `+PONG`) are handled here, without
-   * calls: V8 optimizes the parse's loop while it runs (on the stack) with everything it calls inlined, and
-   * this path alone compiles to a fraction of the whole parser (13 ms of a cold process's compiling for
-   * 10,000 steps, before). Anything else, or any state this path does not keep, takes {@link parse}.
+   * The base rules' two lines in a run of them (`>>> PING` again, then `+PONG`) are handled in this loop,
+   * without calls: V8 optimizes the loop while it runs (on the stack) with everything it calls inlined,
+   * and this path alone compiles to a fraction of the whole parser (whose on-stack compile took 9-14 ms of
+   * a cold process's compiling for 10,000 steps); nor does a method per line get hot and compiled beside
+   * it. Any other line, or any state this path does not keep, takes {@link line}: the same steps.
    */
-  line(text: string, n: number): void {
-    if (this.invalid === null && this.moreSends === null && this.sendParts === null) {
-      const current = this.current;
-      if (text === this.lastSend) {
-        // A new step sending the same line as the last `>>> ` line: newStep and send, as they would.
-        if (!this.sending && this.connection === this.declared && this.pendingTls.size === 0) {
-          const step: Step = {
-            connection: this.connection,
-            send: this.lastSendBytes,
-            line: n,
-            expect: [],
-            sendEnd: n,
-          };
-          this.inHeader = false;
-          this.noEolLine = 0;
-          this.transcript.steps.push(step);
-          this.current = step;
-          this.sending = true;
-          return;
+  text(text: string): void {
+    const end = text.length;
+    let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    // The two lines before this one. A transcript repeats its lines (a command and its reply, `>>> PING`
+    // and `+PONG` 10,000 times): a line equal to one of them is that same string again, not a new copy
+    // (V8 copies a slice shorter than 13 characters), so the steps share it and `===` on it is one compare.
+    let before = '';
+    let last = '';
+    const plain = this.invalid === null;
+    for (let n = 1; pos < end; n++) {
+      let lf = text.indexOf('\n', pos);
+      if (lf < 0) lf = end;
+      const stop = lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+      const length = stop - pos;
+      let line: string;
+      if (length === before.length && text.startsWith(before, pos)) line = before;
+      else if (length === last.length && text.startsWith(last, pos)) line = last;
+      else line = text.slice(pos, stop);
+      before = last;
+      last = line;
+      pos = lf + 1;
+      if (plain && this.moreSends === null && this.sendParts === null) {
+        const current = this.current;
+        if (line === this.lastSend) {
+          // A new step sending the same line as the last `>>> ` line: newStep and send, as they would.
+          if (!this.sending && this.connection === this.declared && this.pendingTls.size === 0) {
+            const step: Step = {
+              connection: this.connection,
+              send: this.lastSendBytes,
+              line: n,
+              expect: [],
+              sendEnd: n,
+            };
+            this.inHeader = false;
+            this.noEolLine = 0;
+            this.transcript.steps.push(step);
+            this.current = step;
+            this.sending = true;
+            continue;
+          }
+        } else if (current !== null && this.noEolLine === 0 && line.charCodeAt(0) !== 62 && line !== '...') {
+          // An expected text line of the current step (`>` starts no expected line here: `>>>` may follow).
+          const item: ExpectLine = { kind: 'text', text: line, line: n };
+          this.sending = false;
+          if (current.expect.length === 0) current.expect = [item];
+          else current.expect.push(item);
+          continue;
         }
-      } else if (current !== null && this.noEolLine === 0 && text.charCodeAt(0) !== 62 && text !== '...') {
-        // An expected text line of the current step (`>` starts no expected line here: `>>>` may follow).
-        const item: ExpectLine = { kind: 'text', text, line: n };
-        this.sending = false;
-        if (current.expect.length === 0) current.expect = [item];
-        else current.expect.push(item);
-        return;
       }
+      this.line(line, n);
     }
-    this.parse(text, n);
   }
 
-  /** {@link line}, every rule: a syntax error is reported and the line otherwise skipped. */
-  private parse(text: string, n: number): void {
+  /** Parses one line; a line with a syntax error is reported and otherwise skipped, and parsing goes on. */
+  line(text: string, n: number): void {
     try {
       const bad = this.invalid?.get(n);
       if (bad !== undefined) {
