@@ -186,6 +186,9 @@ class TranscriptRun implements TransportEvents {
   private readonly settleMs: number;
   private readonly results: StepResult[] = [];
   private readonly conns = new Map<string, Transport>();
+  /** The connection {@link connection} gave last, and its name (no name is empty). */
+  private lastName = '';
+  private lastConn: Transport | null = null;
   /** Connections in the order they were opened. */
   private readonly opened: Transport[] = [];
   private readonly targets = new Map<string, Target>();
@@ -449,7 +452,8 @@ class TranscriptRun implements TransportEvents {
   private next(): void {
     while (this.index < this.steps.length) {
       const step = this.steps[this.index]!;
-      const conn = this.connection(step.connection);
+      // Consecutive steps mostly share a connection: the last one is at hand without a call and the Map.
+      const conn = step.connection === this.lastName ? this.lastConn! : this.connection(step.connection);
       if (!conn.opened && !conn.closed) {
         this.open(conn, step);
         return;
@@ -845,6 +849,8 @@ class TranscriptRun implements TransportEvents {
       if (this.trace !== undefined) conn.onSent = (c, bytes) => this.traced(c, { type: 'sent', bytes });
       this.conns.set(name, conn);
     }
+    this.lastName = name;
+    this.lastConn = conn;
     return conn;
   }
 
