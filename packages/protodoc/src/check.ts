@@ -19,6 +19,7 @@ import type { Shard } from './shard.js';
 import { runStatus, summarize } from './summary.js';
 import { onServerPort, PORT_PLACEHOLDER, parseTarget, type Target } from './target.js';
 import type { ThreadExecutor } from './thread-executor.js';
+import { stepFacts } from './transcript-facts.js';
 import type { Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports } from './transports/index.js';
 import type { ChangeToDecide, Decision } from './update.js';
@@ -298,7 +299,7 @@ function checkVariables(transcripts: readonly Transcript[], variables: Variables
   const defined = (name: string): boolean =>
     variables.has(name) || (name === 'port' && port.picksPort) || (name === 'dir' && port.makesDir);
   const errors = transcripts.flatMap((transcript) =>
-    transcript.steps.some((step) => step.uses !== undefined) ? undefinedVariables(transcript, defined) : [],
+    stepFacts(transcript).variables ? undefinedVariables(transcript, defined) : [],
   );
   if (errors.length > 0) throw new TranscriptParseError(errors);
 }

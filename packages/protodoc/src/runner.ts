@@ -35,6 +35,7 @@ import {
   renderStep,
   UnboundVariableError,
 } from './template.js';
+import { stepFacts } from './transcript-facts.js';
 import { DEFAULT_CONNECTION, type ExpectLine, type Step, type Transcript } from './transcript-model.js';
 import { checkSteps, loadTransports, transportFor } from './transports/index.js';
 import type { TlsOptions, Transport, TransportEvents } from './transports/transport.js';
@@ -123,6 +124,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** Receives progress as it happens (file start, each step, file end). */
 export type RunEventListener = (event: RunEvent) => void;
 
+/**
+ * `performance`, read once: the global is an accessor (Node defines it lazily), and a step reads the
+ * clock once, so every step paid for a getter call as well (some 300 instructions each, more before V8
+ * compiles the caller).
+ */
+const clock = performance;
+
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_SETTLE_MS = 200;
 
@@ -149,10 +157,10 @@ export async function runTranscripts(
   options: RunOptions = {},
   onEvent?: RunEventListener,
 ): Promise<RunSummary> {
-  const started = performance.now();
+  const started = clock.now();
   const results: TranscriptResult[] = [];
   for (const transcript of transcripts) results.push(await runTranscript(transcript, options, onEvent));
-  return summarize(results, performance.now() - started);
+  return summarize(results, clock.now() - started);
 }
 
 /** The step being waited for. */
@@ -184,6 +192,9 @@ class TranscriptRun implements TransportEvents {
   private readonly settleMs: number;
   private readonly results: StepResult[] = [];
   private readonly conns = new Map<string, Transport>();
+  /** The connection {@link connection} gave last, and its name (no name is empty). */
+  private lastName = '';
+  private lastConn: Transport | null = null;
   /** Connections in the order they were opened. */
   private readonly opened: Transport[] = [];
   private readonly targets = new Map<string, Target>();
@@ -253,7 +264,7 @@ class TranscriptRun implements TransportEvents {
   }
 
   start(): void {
-    this.started = performance.now();
+    this.started = clock.now();
     this.onEvent?.({ type: 'file-start', path: this.transcript.path });
     try {
       // One pass over the steps for both: a cold process interprets it, 10,000 steps at a time.
@@ -377,7 +388,7 @@ class TranscriptRun implements TransportEvents {
       if (this.phase === PHASE_DONE) return;
       // Between waits (connecting, handshaking) nothing times out here; the next wait re-arms.
       if (this.phase === PHASE_STEPS && this.active === null) return;
-      const left = this.deadline - performance.now();
+      const left = this.deadline - clock.now();
       if (left > 0) {
         // The deadline moved on since the timer was set: sleep for the rest of it.
         this.armTimer(left);
@@ -447,7 +458,8 @@ class TranscriptRun implements TransportEvents {
   private next(): void {
     while (this.index < this.steps.length) {
       const step = this.steps[this.index]!;
-      const conn = this.connection(step.connection);
+      // Consecutive steps mostly share a connection: the last one is at hand without a call and the Map.
+      const conn = step.connection === this.lastName ? this.lastConn! : this.connection(step.connection);
       if (!conn.opened && !conn.closed) {
         this.open(conn, step);
         return;
@@ -458,7 +470,7 @@ class TranscriptRun implements TransportEvents {
         return;
       }
       // The previous step's completion time is this one's start: one clock reading per step.
-      const started = this.completedAt >= 0 ? this.completedAt : performance.now();
+      const started = this.completedAt >= 0 ? this.completedAt : clock.now();
       this.completedAt = -1;
       let send = step.send;
       let expect = step.expect;
@@ -515,7 +527,7 @@ class TranscriptRun implements TransportEvents {
     if (rest.length > 0) active.conn.unread.push(rest);
     if (!this.plain && active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
     if (this.trace !== undefined) this.traced(active.conn, { type: 'reply-end', leftover: rest.length });
-    const now = performance.now();
+    const now = clock.now();
     this.completedAt = now;
     this.record({
       index: this.index,
@@ -552,7 +564,7 @@ class TranscriptRun implements TransportEvents {
       line: step.line,
       connection: step.connection,
       status: 'failed',
-      durationMs: performance.now() - active.started,
+      durationMs: clock.now() - active.started,
       failure: this.failure(
         step,
         {
@@ -806,24 +818,14 @@ class TranscriptRun implements TransportEvents {
 
   /**
    * The target of every connection the steps use. Returns whether a step uses variables, captures or is
-   * `>>>?` (then the run is not {@link plain}): the same pass, as an indexed loop (no iterator result per
-   * step), since a cold process interprets it once for every step.
+   * `>>>?` (then the run is not {@link plain}). Both come from the transcript's one pass over its steps
+   * (src/transcript-facts.ts), which checkFiles has made already.
    */
   private resolveTargets(): boolean {
     const transcript = this.transcript;
-    const steps = this.steps;
+    const facts = stepFacts(transcript);
     const declared = new Map(transcript.connections.map((decl) => [decl.name, decl]));
-    let special = false;
-    let previous: string | undefined;
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i]!;
-      if (step.uses !== undefined || step.captures !== undefined || step.unwritten !== undefined)
-        special = true;
-      const name = step.connection;
-      // Consecutive steps mostly share a connection: skip the lookup for a long run of them.
-      if (name === previous) continue;
-      previous = name;
-      if (this.targets.has(name)) continue;
+    for (const name of facts.connections) {
       const decl = declared.get(name);
       const written = decl?.target ?? this.options.target ?? transcript.target;
       if (written === undefined) {
@@ -846,7 +848,7 @@ class TranscriptRun implements TransportEvents {
         where === undefined ? parseTarget(text) : locatedAt(where, () => parseTarget(text)),
       );
     }
-    return special;
+    return facts.special;
   }
 
   private connection(name: string): Transport {
@@ -858,6 +860,8 @@ class TranscriptRun implements TransportEvents {
       if (this.trace !== undefined) conn.onSent = (c, bytes) => this.traced(c, { type: 'sent', bytes });
       this.conns.set(name, conn);
     }
+    this.lastName = name;
+    this.lastConn = conn;
     return conn;
   }
 
@@ -934,7 +938,7 @@ class TranscriptRun implements TransportEvents {
       if (this.trace !== undefined && !conn.closed) this.traced(conn, { type: 'half-close' });
       conn.end();
     }
-    this.setDeadline(performance.now());
+    this.setDeadline(clock.now());
     this.armSettle();
     this.maybeEndDone();
   }
@@ -1001,7 +1005,7 @@ class TranscriptRun implements TransportEvents {
     const result: TranscriptResult = {
       path: this.transcript.path,
       status: error ? 'error' : status,
-      durationMs: performance.now() - this.started,
+      durationMs: clock.now() - this.started,
       steps: this.results,
     };
     if (error) result.error = error;
@@ -1056,7 +1060,7 @@ class TranscriptRun implements TransportEvents {
 
   /** Hands a trace event to `options.trace`, with the file, the connection and the time. */
   private traced(conn: Transport, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
-    const at = performance.now() - this.started;
+    const at = clock.now() - this.started;
     this.trace!({ ...event, path: this.transcript.path, connection: conn.name, at } as TraceEvent);
   }
 

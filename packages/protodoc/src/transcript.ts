@@ -8,6 +8,7 @@ import { durationMs } from './duration.js';
 import { MAX_SYNTAX_ERRORS, TranscriptParseError, TranscriptSyntaxError } from './errors.js';
 import { decodeEscapes, EscapeError } from './escapes.js';
 import { TemplateError, type TemplateToken, tokenize, VARIABLE_NAME } from './template.js';
+import { recordStepFacts } from './transcript-facts.js';
 import type {
   BytesTemplate,
   ConnectionDecl,
@@ -79,29 +80,8 @@ export function parseTranscript(text: string, path: string): Transcript {
 
 /** {@link parseTranscript} with the file's error list (which knows the lines that are not UTF-8). */
 export function parseTranscriptText(text: string, errors: SyntaxErrors): Transcript {
-  // The same lines as splitLines gives, without holding them all in an array while parsing.
   const parser = new Parser(errors);
-  const end = text.length;
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  // The two lines before this one. A transcript repeats its lines (a command and its reply, `>>> PING`
-  // and `+PONG` 10,000 times): a line equal to one of them is that same string again, not a new copy
-  // (V8 copies a slice shorter than 13 characters), so the steps share it and `===` on it is one compare.
-  let before = '';
-  let last = '';
-  for (let n = 1; pos < end; n++) {
-    let lf = text.indexOf('\n', pos);
-    if (lf < 0) lf = end;
-    const stop = lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
-    const length = stop - pos;
-    let line: string;
-    if (length === before.length && text.startsWith(before, pos)) line = before;
-    else if (length === last.length && text.startsWith(last, pos)) line = last;
-    else line = text.slice(pos, stop);
-    before = last;
-    last = line;
-    parser.line(line, n);
-    pos = lf + 1;
-  }
+  parser.text(text);
   const transcript = parser.finish(1, 'transcript');
   errors.throwIfAny();
   return transcript;
@@ -180,10 +160,19 @@ class Parser {
    * and each is encoded once. Steps share these buffers; nothing writes into a step's `send`.
    */
   private readonly sendCache = new Map<string, Uint8Array>();
-  private lastSend = '';
+  /** The last `>>> ` line, and its bytes; a line never holds a LF, so none is this at first. */
+  private lastSend = '\n';
   private lastSendBytes: Uint8Array = EMPTY;
   /** The connection of the last step, already in `decls`. */
   private declared = '';
+  /**
+   * What the steps use, recorded as each step gets it (src/transcript-facts.ts): the connections in the
+   * order of their first step, and whether a step uses variables, is special, or is WebSocket-only.
+   */
+  private readonly used: string[] = [];
+  private variables = false;
+  private specialStep = false;
+  private webSocket = false;
 
   constructor(errors: SyntaxErrors) {
     this.path = errors.path;
@@ -198,6 +187,68 @@ class Parser {
 
   private fail(line: number, column: number, reason: string): never {
     throw new TranscriptSyntaxError(this.path, line, column, reason);
+  }
+
+  /**
+   * Parses a whole file's text: the same lines as splitLines gives, without holding them all in an array.
+   *
+   * The base rules' two lines in a run of them (`>>> PING` again, then `+PONG`) are handled in this loop,
+   * without calls: V8 optimizes the loop while it runs (on the stack) with everything it calls inlined,
+   * and this path alone compiles to a fraction of the whole parser (whose on-stack compile took 9-14 ms of
+   * a cold process's compiling for 10,000 steps); nor does a method per line get hot and compiled beside
+   * it. Any other line, or any state this path does not keep, takes {@link line}: the same steps.
+   */
+  text(text: string): void {
+    const end = text.length;
+    let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    // The two lines before this one. A transcript repeats its lines (a command and its reply, `>>> PING`
+    // and `+PONG` 10,000 times): a line equal to one of them is that same string again, not a new copy
+    // (V8 copies a slice shorter than 13 characters), so the steps share it and `===` on it is one compare.
+    let before = '';
+    let last = '';
+    const plain = this.invalid === null;
+    for (let n = 1; pos < end; n++) {
+      let lf = text.indexOf('\n', pos);
+      if (lf < 0) lf = end;
+      const stop = lf > pos && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+      const length = stop - pos;
+      let line: string;
+      if (length === before.length && text.startsWith(before, pos)) line = before;
+      else if (length === last.length && text.startsWith(last, pos)) line = last;
+      else line = text.slice(pos, stop);
+      before = last;
+      last = line;
+      pos = lf + 1;
+      if (plain && this.moreSends === null && this.sendParts === null) {
+        const current = this.current;
+        if (line === this.lastSend) {
+          // A new step sending the same line as the last `>>> ` line: newStep and send, as they would.
+          if (!this.sending && this.connection === this.declared && this.pendingTls.size === 0) {
+            const step: Step = {
+              connection: this.connection,
+              send: this.lastSendBytes,
+              line: n,
+              expect: [],
+              sendEnd: n,
+            };
+            this.inHeader = false;
+            this.noEolLine = 0;
+            this.transcript.steps.push(step);
+            this.current = step;
+            this.sending = true;
+            continue;
+          }
+        } else if (current !== null && this.noEolLine === 0 && line.charCodeAt(0) !== 62 && line !== '...') {
+          // An expected text line of the current step (`>` starts no expected line here: `>>>` may follow).
+          const item: ExpectLine = { kind: 'text', text: line, line: n };
+          this.sending = false;
+          if (current.expect.length === 0) current.expect = [item];
+          else current.expect.push(item);
+          continue;
+        }
+      }
+      this.line(line, n);
+    }
   }
 
   /** Parses one line; a line with a syntax error is reported and otherwise skipped, and parsing goes on. */
@@ -293,6 +344,7 @@ class Parser {
     if (this.connection !== this.declared) {
       this.connectionDecl(this.connection, line);
       this.declared = this.connection;
+      if (!this.used.includes(this.connection)) this.used.push(this.connection);
     }
     // A step that sends has its last send line from the start: one object shape, set in the literal.
     const step: Step = sending
@@ -354,6 +406,7 @@ class Parser {
   }
 
   private use(step: Step, placeholder: Placeholder): void {
+    this.variables = true;
     if (step.uses === undefined) step.uses = [placeholder];
     else step.uses.push(placeholder);
   }
@@ -364,6 +417,7 @@ class Parser {
     if (earlier !== undefined) {
       this.fail(n, col, `'${name}' is already captured by line ${earlier.line} of this reply`);
     }
+    this.specialStep = true;
     if (step.captures === undefined) step.captures = [{ name, line: n }];
     else step.captures.push({ name, line: n });
   }
@@ -398,6 +452,7 @@ class Parser {
     }
     const step = this.current ?? this.newStep(n, false);
     step.unwritten = n;
+    this.specialStep = true;
     this.endStep();
   }
 
@@ -491,6 +546,7 @@ class Parser {
         this.endStep();
         // A step of its own that sends the close frame; the lines after it are its reply.
         this.newStep(n, true).close = { code: Number(codeText), reason };
+        this.webSocket = true;
         return;
       }
       case 'handshake': {
@@ -506,6 +562,7 @@ class Parser {
         this.endStep();
         // A step of its own whose send lines are the request's headers; the lines after it, the answer.
         this.newStep(n, true).handshake = true;
+        this.webSocket = true;
         return;
       }
       default:
@@ -574,7 +631,10 @@ class Parser {
     const { flags, rest, restCol } = this.flags(text, n, 3, ['esc', 'lf', 'no-eol', 'vars', 'binary']);
     if (flags.has('lf') && flags.has('no-eol')) this.fail(n, 5, "flags 'lf' and 'no-eol' exclude each other");
     // One line's flag makes the whole block one binary message (FORMAT §14).
-    if (flags.has('binary')) this.sendingStep(n).binary = true;
+    if (flags.has('binary')) {
+      this.sendingStep(n).binary = true;
+      this.webSocket = true;
+    }
     const f: SendFlags = {
       esc: flags.has('esc'),
       ending: flags.has('no-eol') ? EMPTY : flags.has('lf') ? LF : CRLF,
@@ -739,6 +799,7 @@ class Parser {
     for (const [connection, tls] of this.pendingTls) {
       const startTls = tls.servername === undefined ? {} : { servername: tls.servername };
       this.connectionDecl(connection, tls.line);
+      if (!this.used.includes(connection)) this.used.push(connection);
       this.transcript.steps.push({ connection, send: EMPTY, line: tls.line, startTls, expect: [] });
     }
     this.pendingTls.clear();
@@ -753,6 +814,13 @@ class Parser {
         ),
       );
     }
+    const { used: connections, variables, specialStep, webSocket } = this;
+    recordStepFacts(this.transcript.steps, {
+      connections,
+      variables,
+      special: specialStep || variables,
+      webSocket,
+    });
     return this.transcript;
   }
 }

@@ -170,6 +170,37 @@ describe('ReplyMatcher: text lines', () => {
     m.push(bytes('a\r\nb\r\n'));
     expect(m.failure()).toEqual({ expectIndex: 2, line: 4 });
   });
+  it('decides a one-line reply in one chunk as it decides the same bytes cut up', () => {
+    // A one-line reply in one chunk takes a short way in push: it must agree with the line-by-line one.
+    const cases: [string, string][] = [
+      ['+PONG\n', '+PONG\r\n'],
+      ['+PONG\n', '+PONG\n'],
+      ['+PONG\n', '+PONG\r\r\n'],
+      ['+PONG\n', '+PONG \r\n'],
+      ['+PONG\n', '+PON\r\n'],
+      ['+PONG\n', '+PONG\r\n+PONG\r\n'],
+      ['+PONG\n', '\n+PONG\r\n'],
+      ['\n', '\r\n'],
+      ['\n', '\n'],
+      ['\n', '\r\r\n'],
+      ['a\r\r\n', 'a\r\r\n'],
+      ['a\r\r\n', 'a\r\n'],
+      ['>>>= x\n', 'x\r\n'],
+      ['>>>=(crlf) x\n', 'x\n'],
+      ['>>>=(lf) x\n', 'x\r\n'],
+    ];
+    for (const [expected, reply] of cases) {
+      const outcome = (chunks: string[]) => {
+        const { m, status } = run(expected, chunks, true);
+        return { status, leftover: str(m.leftover()), received: str(m.received()), failure: m.failure() };
+      };
+      const whole = outcome([reply]);
+      expect(outcome([...reply]), JSON.stringify([expected, reply])).toEqual(whole);
+      expect(outcome(['', reply]), JSON.stringify([expected, reply])).toEqual(whole);
+    }
+    expect(run('+PONG\n', ['+PONG\r\n']).status).toBe('complete');
+    expect(run('+PONG\n', ['+PONG\r\r\n']).status).toBe('failed');
+  });
 });
 
 describe('ReplyMatcher: `...` lines', () => {

@@ -124,4 +124,68 @@ describe('parseTranscript: the fixed rules', () => {
   it('records the default connection once it is used', () => {
     expect(parseTranscript('>>> PING\n+PONG\n', 'p').connections).toEqual([{ name: 'main', line: 1 }]);
   });
+
+  it('parses a line repeated from the step before as it parsed it there', () => {
+    // The same send line again joins its block, goes to a pending starttls, a new connection, and
+    // a reply after a no-eol line is still an error: repeats take no rule of their own.
+    const t = parseTranscript(
+      [
+        '>>> A',
+        '>>> A',
+        'ok',
+        '>>> A',
+        'ok',
+        '',
+        '>>>! starttls',
+        '>>> A',
+        'ok',
+        '>>>@b',
+        '>>> A',
+        'ok',
+        '>>>@main',
+        '>>> A',
+        '...',
+        '>>> A',
+        'ok',
+        'ok',
+        '>>> A',
+        '>ok',
+      ].join('\n'),
+      'r.txt',
+    );
+    expect(t.steps.map((s) => [s.connection, s.line, text(s.send), s.sendEnd, s.startTls, s.expect])).toEqual(
+      [
+        ['main', 1, 'A\r\nA\r\n', 2, undefined, [{ kind: 'text', text: 'ok', line: 3 }]],
+        [
+          'main',
+          4,
+          'A\r\n',
+          4,
+          undefined,
+          [
+            { kind: 'text', text: 'ok', line: 5 },
+            { kind: 'text', text: '', line: 6 },
+          ],
+        ],
+        ['main', 8, 'A\r\n', 8, {}, [{ kind: 'text', text: 'ok', line: 9 }]],
+        ['b', 11, 'A\r\n', 11, undefined, [{ kind: 'text', text: 'ok', line: 12 }]],
+        ['main', 14, 'A\r\n', 14, undefined, [{ kind: 'any-lines', line: 15 }]],
+        [
+          'main',
+          16,
+          'A\r\n',
+          16,
+          undefined,
+          [
+            { kind: 'text', text: 'ok', line: 17 },
+            { kind: 'text', text: 'ok', line: 18 },
+          ],
+        ],
+        ['main', 19, 'A\r\n', 19, undefined, [{ kind: 'text', text: '>ok', line: 20 }]],
+      ],
+    );
+    expect(() => parseTranscript('>>> A\n>>>=(no-eol) x\n>>> A\n>>>=(no-eol) x\ny\n', 'n.txt')).toThrow(
+      'n.txt:5:1: no expected line may follow the no-eol line 4 in the same reply',
+    );
+  });
 });

@@ -5,6 +5,7 @@
  * implementing src/transports/transport.ts and one line here.
  */
 import type { Scheme, Target } from '../target.js';
+import { stepFacts } from '../transcript-facts.js';
 import type { Transcript } from '../transcript-model.js';
 import { streamTransport } from './stream.js';
 import type { TransportModule } from './transport.js';
@@ -76,18 +77,15 @@ export function checkSteps(
   targetOf: (connection: string) => Target | undefined,
 ): void {
   const byModule = new Map<TransportModule, Map<string, Target>>();
-  let previous: string | undefined;
-  // Once per run of steps on one connection, not once per step (10,000 steps are common).
-  for (const step of transcript.steps) {
-    if (step.connection === previous) continue;
-    previous = step.connection;
-    const target = targetOf(previous);
+  // The connections from the transcript's one pass over its steps, not a pass of its own.
+  for (const name of stepFacts(transcript).connections) {
+    const target = targetOf(name);
     if (target === undefined) continue;
     const module = transportFor(target);
     if (module === undefined) throw new Error(`transport for ${target.scheme}: not loaded`);
     let targets = byModule.get(module);
     if (targets === undefined) byModule.set(module, (targets = new Map()));
-    targets.set(previous, target);
+    targets.set(name, target);
   }
   for (const [module, targets] of byModule) module.checkSteps(transcript, (name) => targets.get(name));
 }

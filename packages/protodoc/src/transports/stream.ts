@@ -7,6 +7,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { StartTlsError } from '../errors.js';
 import { defaultServername, type Target } from '../target.js';
+import { stepFacts } from '../transcript-facts.js';
 import type { Step, Transcript } from '../transcript-model.js';
 import { connectSocket, halfOpen, settle } from './socket.js';
 import {
@@ -134,12 +135,13 @@ export const streamTransport: TransportModule = {
   create: (name: string, target: Target, events: TransportEvents) =>
     new StreamTransport(name, target, events),
   checkSteps(transcript: Transcript, targetOf: (connection: string) => Target | undefined): void {
+    // Only WebSocket steps carry what a byte stream refuses: the transcript's one pass says whether any does.
+    if (!stepFacts(transcript).webSocket) return;
     const steps = transcript.steps;
     // Indexed, not for-of: a cold process interprets this loop once per step, and an iterator result each
     // time is garbage the run's scavenges then pay for.
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
-      // Only WebSocket steps carry these; a byte stream of 10,000 steps pays three property reads each.
       if (step.close === undefined && step.binary === undefined && step.handshake === undefined) continue;
       const target = targetOf(step.connection);
       if (target !== undefined) refuseWebSocketSteps(transcript, step, target);
