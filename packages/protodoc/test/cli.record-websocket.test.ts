@@ -1,10 +1,3 @@
-/**
- * `protodoc record --connect ws://...` and `wss://...` through the real binary (FORMAT §17.6): a real
- * WebSocket client (the `ws` package's) talks through the recorder to a real `ws` server started here;
- * the file written on SIGINT then passes `protodoc check` against the same server, whose session ids
- * change from connection to connection. Every wait is for an event.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -14,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { BIN, buildCli, type Outcome, runBin } from './build-cli.js';
+import { buildCli, runBin } from './build-cli.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
+import { recording as recordingIn, stopLeftRunning } from './helpers/processes.js';
 
 /**
  * `/chat` greets with a new session id, echoes `{"say": X}` as `{"echo": X}`, sends a binary message
@@ -70,53 +64,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const running = new Set<ChildProcess>();
-afterEach(async () => {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('close', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-});
+afterEach(stopLeftRunning);
 
-/** `protodoc record --listen 0 ARGS`, once it listens: its port, and a way to stop it with SIGINT. */
-function recording(args: readonly string[]): Promise<{ port: number; stop(): Promise<Outcome> }> {
-  const child = spawn(process.execPath, [BIN, 'record', '--listen', '0', ...args], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  running.add(child);
-  let out = '';
-  let err = '';
-  const exited = new Promise<Outcome>((resolve) =>
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      resolve({ out, err, exit: signal !== null ? -1 : (code ?? -1) });
-    }),
-  );
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString('utf8');
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const m = /^listening on 127\.0\.0\.1:(\d+), /m.exec(out);
-      if (m !== null)
-        resolve({
-          port: Number(m[1]),
-          stop: () => {
-            child.kill('SIGINT');
-            return exited;
-          },
-        });
-    });
-    void exited.then(({ exit }) => reject(new Error(`record exited (${exit}):\n${out}${err}`)));
-  });
-}
+const recording = (args: readonly string[]) => recordingIn(args, dir);
 
 /** One step of a client's conversation: what to send once the messages before it have come. */
 type Say = { text: string } | { binary: Buffer } | { close: number; reason: string };

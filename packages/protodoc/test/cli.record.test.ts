@@ -5,15 +5,21 @@
  * the same kind of server, started afresh. Every wait is for an event: the proxy's listening line, a
  * client's output or exit, the recorder's exit.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPython } from '../../../tests/setup/requirements.mjs';
 import { record } from '../src/record.js';
-import { BIN, buildCli, type Outcome, ROOT, runBin } from './build-cli.js';
+import { buildCli, type Outcome, ROOT, runBin } from './build-cli.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
+import {
+  recording as recordingIn,
+  type Started,
+  start as startIn,
+  stopLeftRunning,
+} from './helpers/processes.js';
 import { type NginxServer, startNginx, startRedis } from './helpers/servers.js';
 
 let dir: string;
@@ -30,88 +36,10 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every process a test started; one that a failing test left running is stopped after it. */
-const running = new Set<ChildProcess>();
-afterEach(async () => {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('close', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-});
+afterEach(stopLeftRunning);
 
-/** A process the test started, with its output so far and a way to wait for some of it. */
-interface Started {
-  child: ChildProcess;
-  out(): string;
-  err(): string;
-  /** Resolves with the match once stdout holds it; rejects if the process exits first. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<Outcome>;
-}
-
-function start(file: string, args: readonly string[], cwd = dir): Started {
-  const child = spawn(file, args, { cwd, env: { ...process.env, NO_COLOR: '1' } });
-  running.add(child);
-  child.on('close', () => running.delete(child));
-  let out = '';
-  let err = '';
-  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-    for (const waiter of [...waiters]) {
-      const m = waiter.pattern.exec(out);
-      if (m !== null) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(m);
-      }
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString('utf8');
-  });
-  const exited = new Promise<Outcome>((resolve) => {
-    child.on('close', (code, signal) => resolve({ out, err, exit: signal !== null ? -1 : (code ?? -1) }));
-  });
-  return {
-    child,
-    out: () => out,
-    err: () => err,
-    exited,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const m = pattern.exec(out);
-        if (m !== null) {
-          resolve(m);
-          return;
-        }
-        waiters.push({ pattern, resolve });
-        void exited.then(({ exit }) =>
-          reject(new Error(`${file} exited (${exit}) before printing ${pattern}:\n${out}${err}`)),
-        );
-      }),
-  };
-}
-
-/** `protodoc record --listen 0 ARGS`, once it listens: its port, and a way to stop it with a signal. */
-async function recording(args: readonly string[]): Promise<{
-  port: number;
-  stop(signal?: NodeJS.Signals): Promise<Outcome>;
-}> {
-  const recorder = start(process.execPath, [BIN, 'record', '--listen', '0', ...args]);
-  const [, port] = await recorder.waitFor(/^listening on 127\.0\.0\.1:(\d+), forwarding to \S+; /m);
-  return {
-    port: Number(port),
-    stop: (signal = 'SIGINT') => {
-      recorder.child.kill(signal);
-      return recorder.exited;
-    },
-  };
-}
+const start = (file: string, args: readonly string[], cwd = dir): Started => startIn(file, args, cwd);
+const recording = (args: readonly string[]) => recordingIn(args, dir);
 
 /** Runs a client to its end, with `input` on its stdin. */
 function client(file: string, args: readonly string[], input: string | Buffer = ''): Promise<Outcome> {
