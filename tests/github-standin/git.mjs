@@ -148,7 +148,11 @@ export class BareRepository {
           else resolve(stdout);
         },
       );
-      if (options.input !== undefined) child.stdin?.end(options.input);
+      if (options.input !== undefined) {
+        // git that fails before reading all of it closes the pipe (EPIPE): its exit says why.
+        child.stdin?.on('error', () => {});
+        child.stdin?.end(options.input);
+      }
     });
   }
 
@@ -411,6 +415,7 @@ export class BareRepository {
         (error, stdout, stderr) =>
           error ? reject(new Error(`git hash-object failed: ${stderr}`)) : resolve(stdout),
       );
+      child.stdin?.on('error', () => {});
       child.stdin?.end(content);
     });
   }
