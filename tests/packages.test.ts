@@ -57,12 +57,17 @@ describe.each(PACKAGES)('the %s tarball', (name) => {
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/cli.js']));
     if (name === 'protodoc') {
       expect(files).toEqual(
-        expect.arrayContaining(['bin/package.json', 'dist/launch.cjs', 'dist/cli.bundle.cjs']),
+        expect.arrayContaining([
+          'bin/package.json',
+          'dist/launch.cjs',
+          'dist/cli.bundle.cjs',
+          'dist/file-worker.bundle.cjs',
+        ]),
       );
     }
     const unexpected = files.filter(
       (file) =>
-        !/^(LICENSE|README\.md|FORMAT\.md|report\.schema\.json|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts)|dist\/(cli\.bundle|launch)\.cjs|bin\/package\.json|aliases\/[\w-]+\.sh)$/.test(
+        !/^(LICENSE|README\.md|FORMAT\.md|report\.schema\.json|package\.json|bin\/[\w-]+\.js|dist\/.+\.(js|d\.ts)|dist\/(cli\.bundle|file-worker\.bundle|launch)\.cjs|bin\/package\.json|aliases\/[\w-]+\.sh)$/.test(
           file,
         ),
     );

@@ -1,7 +1,8 @@
 /**
  * How the binary starts (src/launch.cts): from the CLI's one-file bundle, with the V8 code cache a run
  * writes at its end when it found none and the next run uses; from dist/cli.js when `tsc -b` has written
- * dist/ since the bundle was made; never with a cache in a directory someone else could write. Each test
+ * dist/ since the bundle was made; never with a cache in a directory someone else could write. Its
+ * `--jobs` threads start from their own bundle the same way (src/thread-executor.ts). Each test
  * runs a copy of the built package, so that making the bundle stale touches no other test's binary.
  */
 import { execFile } from 'node:child_process';
@@ -178,6 +179,32 @@ describe('the binary with its bundle', () => {
     const fresh = freshBase();
     expect(await run(['--version'], fresh)).toEqual({ out: `${VERSION}\n`, err: '', exit: 0 });
     expect(cacheFiles(fresh)).toHaveLength(1);
+  });
+
+  it('starts --jobs threads from the worker bundle while it is fresh, from dist/file-worker.js once it is stale', async () => {
+    // The ES module worker of the copy throws: a run that passes did not start it.
+    const worker = join(pkg, 'dist/file-worker.js');
+    const bundle = join(pkg, 'dist/file-worker.bundle.cjs');
+    const original = readFileSync(worker);
+    const times = statSync(bundle);
+    writeFileSync(join(dir, 'pong.txt'), '>>> PING\n+PONG\n');
+    const args = ['check', '--jobs', '2', '--connect', redis.target, 'ping.txt', 'pong.txt'];
+    try {
+      writeFileSync(worker, "throw new Error('the ES module worker ran');\n");
+      const bundled = await run(args, freshBase());
+      expect({ exit: bundled.exit, err: bundled.err }).toEqual({ exit: 0, err: '' });
+      expect(bundled.out).toContain('2 files, 2 steps: 2 passed, 0 failed');
+
+      // As if `tsc -b` had run since the bundle was made.
+      const earlier = new Date(statSync(join(pkg, 'dist/.tsbuildinfo')).mtimeMs - 5000);
+      utimesSync(bundle, earlier, earlier);
+      const modules = await run(args, freshBase());
+      expect(modules.exit).not.toBe(0);
+      expect(`${modules.out}${modules.err}`).toContain('the ES module worker ran');
+    } finally {
+      writeFileSync(worker, original);
+      utimesSync(bundle, times.atime, times.mtime);
+    }
   });
 
   it('carries the licence of the package it bundles', () => {
