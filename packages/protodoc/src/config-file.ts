@@ -177,10 +177,10 @@ function parseConfigWith(
       }
       return ms!;
     };
-    const wholeNumber = (min: number): number => {
+    const wholeNumber = (min: number, or = ''): number => {
       const value = isScalar(node) ? node.value : undefined;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-        fail(node ?? keyNode, `${what} must be a whole number of at least ${min}`);
+        fail(node ?? keyNode, `${what} must be a whole number of at least ${min}${or}`);
       }
       return value as number;
     };
@@ -231,7 +231,7 @@ function parseConfigWith(
         config.settleMs = duration();
         break;
       case 'jobs':
-        config.jobs = isScalar(node) && node.value === 'auto' ? 'auto' : wholeNumber(1);
+        config.jobs = isScalar(node) && node.value === 'auto' ? 'auto' : wholeNumber(1, ', or auto');
         break;
       case 'retries':
         config.retries = wholeNumber(0);

@@ -116,8 +116,8 @@ files: [specs, 'docs/**/*.md']
       'jobs: 2\njbos: 3\n',
       "protodoc.config.yaml:2:1: unknown key 'jbos' (known: files, connect, cacert, insecure, server, server-scope, server-timeout, timeout, settle, jobs, retries, bail, reporters, variables, vars-files, secrets, serial)",
     ],
-    ['jobs: 0\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
-    ['jobs: many\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1"],
+    ['jobs: 0\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1, or auto"],
+    ['jobs: many\n', "protodoc.config.yaml:1:7: 'jobs' must be a whole number of at least 1, or auto"],
     ['retries: -1\n', "protodoc.config.yaml:1:10: 'retries' must be a whole number of at least 0"],
     [
       'timeout: 5\n',
