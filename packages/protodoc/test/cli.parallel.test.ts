@@ -6,10 +6,13 @@
  * protodoc.config.yaml.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { buildCli, type Outcome, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
 
@@ -419,6 +422,37 @@ describe('protodoc check --jobs', () => {
     );
     const none = await protodoc(['check', '--server', REDIS, '--filter', 'nothing', '.']);
     expect(none).toEqual({ out: '', err: "error: --filter 'nothing' matches no transcript\n", exit: 2 });
+  });
+
+  it('runs HTTP and WebSocket conversations in a worker thread as in the main one', async () => {
+    // A thread loads its transports (undici, ws) from where its bundle or modules are: each file talks HTTP
+    // and WebSocket, and the two can only pass at once (one waits for the other through the shared redis),
+    // so one of them runs in the thread.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('hi\n');
+    });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const web = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const talk =
+        `>>>@web http://${web}\n>>> GET / HTTP/1.1\n>>> Host: ${web}\n>>>\nHTTP/1.1 200 OK\n...\n\nhi\n` +
+        `>>>@chat ws://${web}/\n>>> hello\nhello\n`;
+      write('a-waits.txt', `>>>@shared ${shared.target}\n>>> BLPOP go-a 20\n*2\n$4\ngo-a\n$2\nok\n${talk}`);
+      write('b-releases.txt', `>>>@shared ${shared.target}\n>>> RPUSH go-a ok\n:1\n${talk}`);
+      const run = await protodoc(['check', '--jobs', '2', 'a-waits.txt', 'b-releases.txt']);
+      expect({ out: timeless(run.out), err: run.err, exit: run.exit }).toEqual({
+        out: 'PASS a-waits.txt (3 steps, TIME)\nPASS b-releases.txt (3 steps, TIME)\n\n2 files, 6 steps: 6 passed, 0 failed, 0 skipped (TIME)\n',
+        err: '',
+        exit: 0,
+      });
+    } finally {
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('--shard I/N: the shards of a CI matrix run every file exactly once', async () => {
