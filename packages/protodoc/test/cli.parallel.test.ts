@@ -7,14 +7,13 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { buildCli, type Outcome, runBin, timeless } from './build-cli.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
+import { startWebSocketServer } from './helpers/websocket-server.js';
 
 /** Each worker's own redis: in `{dir}`, which it reports with CONFIG GET dir. */
 const REDIS = "redis-server --port {port} --bind 127.0.0.1 --save '' --dir {dir}";
@@ -428,15 +427,15 @@ describe('protodoc check --jobs', () => {
     // A thread loads its transports (undici, ws) from where its bundle or modules are: each file talks HTTP
     // and WebSocket, and the two can only pass at once (one waits for the other through the shared redis),
     // so one of them runs in the thread.
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('hi\n');
+    const server = await startWebSocketServer({
+      server: createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('hi\n');
+      }),
+      serve: (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })),
     });
-    const wss = new WebSocketServer({ server });
-    wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const web = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const web = `127.0.0.1:${server.port}`;
       const talk =
         `>>>@web http://${web}\n>>> GET / HTTP/1.1\n>>> Host: ${web}\n>>>\nHTTP/1.1 200 OK\n...\n\nhi\n` +
         `>>>@chat ws://${web}/\n>>> hello\nhello\n`;
@@ -449,9 +448,7 @@ describe('protodoc check --jobs', () => {
         exit: 0,
       });
     } finally {
-      wss.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 

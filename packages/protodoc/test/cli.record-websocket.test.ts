@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { buildCli, runBin } from './build-cli.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
 import { recording as recordingIn, stopLeftRunning } from './helpers/processes.js';
+import { startWebSocketServer, type WebSocketTestServer } from './helpers/websocket-server.js';
 
 /**
  * `/chat` greets with a new session id, echoes `{"say": X}` as `{"echo": X}`, sends a binary message
@@ -36,31 +36,29 @@ function verifyClient(
   else done(false, 401, 'Unauthorized');
 }
 
-function wsServer(options: { port?: number; server?: HttpsServer }): WebSocketServer {
-  const server = new WebSocketServer({
-    ...(options.server === undefined ? { host: '127.0.0.1', port: 0 } : { server: options.server }),
+/** The test's WebSocket server: plain, or for `wss://` over `https`. */
+function wsServer(https?: HttpsServer): Promise<WebSocketTestServer> {
+  return startWebSocketServer({
+    serve,
     verifyClient,
     handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false),
+    ...(https === undefined ? {} : { server: https }),
   });
-  server.on('connection', serve);
-  return server;
 }
 
 let dir: string;
-let server: WebSocketServer;
+let server: WebSocketTestServer;
 let base: string;
 
 beforeAll(async () => {
   buildCli();
   dir = mkdtempSync(join(tmpdir(), 'protodoc-record-ws-'));
-  server = wsServer({});
-  await new Promise<void>((resolve) => server.on('listening', resolve));
-  base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await wsServer();
+  base = `ws://127.0.0.1:${server.port}`;
 });
 
 afterAll(async () => {
-  for (const client of server?.clients ?? []) client.terminate();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+  await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -267,22 +265,17 @@ describe('protodoc record --connect ws://', () => {
 
 describe('protodoc record --connect wss://', () => {
   let certs: TestCerts;
-  let https: HttpsServer;
-  let tlsServer: WebSocketServer;
+  let tlsServer: WebSocketTestServer;
   let port: number;
 
   beforeAll(async () => {
     certs = makeCerts();
-    https = createHttpsServer({ key: certs.key, cert: certs.cert });
-    tlsServer = wsServer({ server: https });
-    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-    port = (https.address() as AddressInfo).port;
+    tlsServer = await wsServer(createHttpsServer({ key: certs.key, cert: certs.cert }));
+    port = tlsServer.port;
   });
 
   afterAll(async () => {
-    for (const client of tlsServer?.clients ?? []) client.terminate();
-    tlsServer?.close();
-    await new Promise((resolve) => (https ? https.close(resolve) : resolve(null)));
+    await tlsServer?.close();
     certs?.remove();
   });
 

@@ -6,12 +6,12 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { buildCli, runBin } from './build-cli.js';
+import { startWebSocketServer, type WebSocketTestServer } from './helpers/websocket-server.js';
 
 /** What `/tricky` sends, in order, on the message `tricky`: every kind of byte a line must tell apart. */
 const TRICKY: { data: string | Buffer; binary?: true }[] = [
@@ -68,25 +68,21 @@ function verifyClient(
   else done(true);
 }
 
-let server: WebSocketServer;
+let server: WebSocketTestServer;
 let base: string;
 let dir: string;
 beforeAll(async () => {
   buildCli();
   dir = mkdtempSync(join(tmpdir(), 'protodoc-cli-ws-'));
-  server = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
+  server = await startWebSocketServer({
+    serve,
     verifyClient,
     handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false),
   });
-  server.on('connection', serve);
-  await new Promise<void>((resolve) => server.on('listening', resolve));
-  base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `ws://127.0.0.1:${server.port}`;
 });
 afterAll(async () => {
-  for (const client of server?.clients ?? []) client.terminate();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+  await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
