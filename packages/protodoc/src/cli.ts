@@ -601,7 +601,12 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
   const ctx: CliContext = {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
-    stdin: context.stdin ?? process.stdin,
+    // Looked up only by `-i`: reading `process.stdin` makes a socket for a pipe or a terminal, and a third
+    // kind of socket seen by net.Socket's shared `_handle` getter before the run's own made every
+    // per-step read of it a megamorphic lookup (some 700 instructions a step).
+    get stdin() {
+      return context.stdin ?? process.stdin;
+    },
     checkFiles:
       context.checkFiles ??
       (async (paths, options) => (await import('./check.js')).checkFiles(paths, options)),

@@ -4,7 +4,7 @@
  */
 
 import { WriteStream } from 'node:tty';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CheckOptions, CheckResult } from '../src/check.js';
 import { type CliContext, createProgram, runCli, useColor } from '../src/cli.js';
 import { ServerStartError, TranscriptParseError, TranscriptSyntaxError, UsageError } from '../src/errors.js';
@@ -50,6 +50,18 @@ describe('protodoc check: flags to options', () => {
     expect(run.code).toBe(0);
     expect(run.calls[0]!.paths).toEqual(['a.txt', 'dir/', 'b.md']);
     expect(optionsOf(run)).toEqual({});
+  });
+
+  it('leaves process.stdin alone unless -i reads answers from it', async () => {
+    // Reading process.stdin makes a socket (a pipe's, a terminal's): one more kind of net.Socket before the
+    // run's own makes every per-step use of the sockets' shared `_handle` getter a megamorphic lookup.
+    const stdin = vi.spyOn(process, 'stdin', 'get');
+    try {
+      expect((await cli(['check', 'a.txt'])).code).toBe(0);
+      expect(stdin).not.toHaveBeenCalled();
+    } finally {
+      stdin.mockRestore();
+    }
   });
 
   it('traces the run with -v / --verbose, and only then, printing on stderr', async () => {
