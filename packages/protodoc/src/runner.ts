@@ -26,7 +26,7 @@ import type {
   UsedVariable,
 } from './results.js';
 import { fillServerPlaceholders } from './server-placeholders.js';
-import { summarize } from './summary.js';
+import { noteStepCounts, summarize } from './summary.js';
 import { parseTarget, type Target } from './target.js';
 import {
   displayExpect,
@@ -191,6 +191,9 @@ class TranscriptRun implements TransportEvents {
   private readonly timeoutMs: number;
   private readonly settleMs: number;
   private readonly results: StepResult[] = [];
+  /** Of {@link results}: what summarize() would count, counted as they are recorded. */
+  private failedSteps = 0;
+  private skippedSteps = 0;
   private readonly conns = new Map<string, Transport>();
   /** The connection {@link connection} gave last, and its name (no name is empty). */
   private lastName = '';
@@ -811,6 +814,10 @@ class TranscriptRun implements TransportEvents {
 
   private record(result: StepResult): void {
     this.results.push(result);
+    if (result.status !== 'passed') {
+      if (result.status === 'failed') this.failedSteps++;
+      else this.skippedSteps++;
+    }
     if (this.onStep !== null) this.onStep({ type: 'step-end', path: this.transcript.path, step: result });
   }
 
@@ -1009,6 +1016,7 @@ class TranscriptRun implements TransportEvents {
       steps: this.results,
     };
     if (error) result.error = error;
+    noteStepCounts(this.results, this.failedSteps, this.skippedSteps);
     this.onEvent?.({ type: 'file-end', result });
     this.resolve(result);
   }

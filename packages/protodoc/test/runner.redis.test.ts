@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTranscripts } from '../src/runner.js';
+import { summarize } from '../src/summary.js';
 import { parseTranscript } from '../src/transcript.js';
 import { failedStep, run, statuses, text } from './helpers/run.js';
 import { type RedisServer, startRedis } from './helpers/servers.js';
@@ -70,6 +71,28 @@ describe('runner against redis', () => {
       'skipped',
       'file-end',
     ]);
+  });
+
+  it('counts passed, failed and skipped steps as a look at each step would', async () => {
+    const summary = await runTranscripts(
+      [
+        parseTranscript('>>> PING\n+PONG\n>>> PING\n+PONG\n', 'passes.txt'),
+        parseTranscript(
+          '>>> PING\n+PONG\n>>> ECHO a\n$1\nb\n>>> PING\n+PONG\n>>> PING\n+PONG\n',
+          'fails.txt',
+        ),
+        // Leftover after the last step: the end-of-transcript check is a failed step of its own.
+        parseTranscript('>>> ECHO x\n$1\n', 'leftover.txt'),
+      ],
+      { target: redis.target },
+    );
+    expect(summary).toMatchObject({ steps: 8, passed: 4, failed: 2, skipped: 2 });
+    // A copy has no counts noted beside its lists: summarize looks at each step of it.
+    expect(summarize(structuredClone(summary.results), 0)).toMatchObject({
+      passed: 4,
+      failed: 2,
+      skipped: 2,
+    });
   });
 
   it('fails the next step when a reply holds more than the transcript expects', async () => {

@@ -8,7 +8,7 @@ import { formatSummaryLine } from '../src/reporters/format.js';
 import { formatJson, type JsonReport } from '../src/reporters/json.js';
 import type { TranscriptResult } from '../src/results.js';
 import { runTranscripts } from '../src/runner.js';
-import { runStatus, summarize } from '../src/summary.js';
+import { noteStepCounts, runStatus, summarize } from '../src/summary.js';
 
 const result = (path: string, status: TranscriptResult['status']): TranscriptResult => ({
   path,
@@ -42,6 +42,15 @@ describe('summarize', () => {
       '2 files, 2 steps: 2 passed, 0 failed, 0 skipped, 1 flaky (0.01s)',
     );
     expect(runStatus(summarize([result('a.txt', 'flaky'), result('b.txt', 'failed')], 1))).toBe('failed');
+  });
+
+  it("takes a list's noted counts instead of its steps, until the list grows", () => {
+    const noted = result('a.txt', 'passed');
+    // Counts that disagree with the one passed step: only taking them gives these figures.
+    noteStepCounts(noted.steps, 1, 0);
+    expect(summarize([noted], 1)).toMatchObject({ steps: 1, passed: 0, failed: 1, skipped: 0 });
+    noted.steps.push({ index: 1, line: 3, connection: 'main', status: 'skipped', durationMs: 0 });
+    expect(summarize([noted], 1)).toMatchObject({ steps: 2, passed: 1, failed: 0, skipped: 1 });
   });
 
   it('is what runTranscripts returns: two blocks of one Markdown file are one file', async () => {
