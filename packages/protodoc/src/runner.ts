@@ -190,7 +190,16 @@ class TranscriptRun implements TransportEvents {
   private readonly steps: readonly Step[];
   private readonly timeoutMs: number;
   private readonly settleMs: number;
-  private readonly results: StepResult[] = [];
+  private results: StepResult[] = [];
+  /**
+   * The times of the passed steps since the last other result, when nobody hears of each step: their
+   * results are made when the next other one is recorded, or at the end. A long run then keeps one
+   * unboxed number a step instead of an object and its boxed time, which every young-generation
+   * collection of the run copied (10,000 PINGs: 16 M instructions, 2% of the run).
+   */
+  private readonly passedMs: number[] = [];
+  /** The index of the first step {@link passedMs} holds. */
+  private passedFrom = 0;
   /** Of {@link results}: what summarize() would count, counted as they are recorded. */
   private failedSteps = 0;
   private skippedSteps = 0;
@@ -532,14 +541,38 @@ class TranscriptRun implements TransportEvents {
     if (this.trace !== undefined) this.traced(active.conn, { type: 'reply-end', leftover: rest.length });
     const now = clock.now();
     this.completedAt = now;
-    this.record({
-      index: this.index,
-      line: active.step.line,
-      connection: active.step.connection,
-      status: 'passed',
-      durationMs: now - active.started,
-    });
+    if (this.onStep === null) {
+      // Nobody hears of each step: only its time is kept now (see passedMs).
+      if (this.passedMs.length === 0) this.passedFrom = this.index;
+      this.passedMs.push(now - active.started);
+    } else {
+      this.record({
+        index: this.index,
+        line: active.step.line,
+        connection: active.step.connection,
+        status: 'passed',
+        durationMs: now - active.started,
+      });
+    }
     this.index++;
+  }
+
+  /** Makes the results of the passed steps {@link passedMs} holds, in their place among the others. */
+  private takePassed(): void {
+    const ms = this.passedMs;
+    if (ms.length === 0) return;
+    const steps = this.steps;
+    const from = this.passedFrom;
+    // map, not a loop here: V8 would compile this function on the stack (OSR) for its one pass, where
+    // the small callback is compiled as any hot function is, for less. The passed steps of a plain run
+    // are all its first ones, so their list is the results; a loop only after an earlier failure (--update).
+    const passed = ms.map((durationMs, i): StepResult => {
+      const step = steps[from + i]!;
+      return { index: from + i, line: step.line, connection: step.connection, status: 'passed', durationMs };
+    });
+    if (this.results.length === 0) this.results = passed;
+    else for (const result of passed) this.results.push(result);
+    ms.length = 0;
   }
 
   /** The reply is wrong: keep reading until close, quiet or timeout, so the report shows all of it. */
@@ -813,6 +846,7 @@ class TranscriptRun implements TransportEvents {
   }
 
   private record(result: StepResult): void {
+    this.takePassed();
     this.results.push(result);
     if (result.status !== 'passed') {
       if (result.status === 'failed') this.failedSteps++;
@@ -1009,6 +1043,7 @@ class TranscriptRun implements TransportEvents {
     this.phase = PHASE_DONE;
     this.active = null;
     this.cleanup();
+    this.takePassed();
     const result: TranscriptResult = {
       path: this.transcript.path,
       status: error ? 'error' : status,
