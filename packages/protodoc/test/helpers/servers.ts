@@ -4,7 +4,7 @@
  * lifecycle is exercised by every test), and is stopped with `stop()`.
  * Shared with the CLI/golden tests and the benchmarks.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type RunningServer, startServer } from '../../src/server.js';
@@ -110,6 +110,42 @@ export async function startNginx(options: NginxOptions = {}): Promise<NginxServe
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);
   }
+  // The TLS port is picked before nginx binds it, so another test's server can take it in between.
+  // nginx then keeps the ports it did bind open (the plain one answers, so the start looks done) while
+  // it retries for 2.5 s, and exits: it is ready only once it writes its pid file, after every bind.
+  for (let attempt = 1; ; attempt++) {
+    const server = await launchNginx(dir, root, options);
+    if (await pidFileWritten(join(dir, 'nginx.pid'), server.process.pid)) return server;
+    const log = readFileSync(join(dir, 'error.log'), 'utf8');
+    await server.process.stop();
+    if (attempt === 3 || !log.includes('Address already in use')) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`nginx did not start:\n${log}`);
+    }
+    writeFileSync(join(dir, 'error.log'), '');
+  }
+}
+
+/** Waits for nginx's pid file; false when the process ended (or 10 s passed) without writing it. */
+async function pidFileWritten(path: string, pid: number): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(path)) {
+    if (!alive(pid) || Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function launchNginx(dir: string, root: string, options: NginxOptions): Promise<NginxServer> {
   const { freePort } = await import('../../src/free-port.js');
   const tlsPort = options.tls ? await freePort() : undefined;
   const tlsServer =
