@@ -4,6 +4,7 @@
  * the results. The CLI is a thin layer over this; it only maps flags and prints.
  */
 import { availableParallelism } from 'node:os';
+import { now } from './clock.js';
 import { locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { type FileJob, type FileRunSettings, runFileJob } from './file-run.js';
 import { expandPaths, type TranscriptFile, type TranscriptPath } from './files.js';
@@ -438,7 +439,7 @@ async function checkExpanded(
     return outcome.results;
   };
 
-  const started = performance.now();
+  const started = now();
   const results = await runScheduled(plan, transcripts, {
     jobs,
     bail: options.bail ?? false,
@@ -460,7 +461,7 @@ async function checkExpanded(
         }
       : {}),
   });
-  const summary = summarize(results, performance.now() - started);
+  const summary = summarize(results, now() - started);
   return update === undefined
     ? { summary, outcome: runStatus(summary) }
     : { summary, outcome: runStatus(summary), update: updated };

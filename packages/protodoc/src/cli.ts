@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { styleText } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CheckOptions, CheckResult } from './check.js';
+import { now } from './clock.js';
 import {
   CONFIG_FILE_NAME,
   checkOptionsFromConfig,
@@ -482,7 +483,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   }
 
   // Every run that started gets its reports, also one that ends early: the error is in them.
-  const started = performance.now();
+  const started = now();
   let result: CheckResult | undefined;
   let failure: { error: unknown } | undefined;
   try {
@@ -494,7 +495,7 @@ async function runCheck(context: CliContext, files: string[], flags: CheckFlags)
   }
   const end: RunEnd =
     result === undefined
-      ? { summary: summarize(hub.results(), performance.now() - started), error: runErrorOf(failure?.error) }
+      ? { summary: summarize(hub.results(), now() - started), error: runErrorOf(failure?.error) }
       : { summary: result.summary, ...(result.update !== undefined ? { update: result.update } : {}) };
   await hub.end(end);
   for (const { path, out } of fileOutputs) await writeReport(path, out.text);

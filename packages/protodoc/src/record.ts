@@ -16,6 +16,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, extname } from 'node:path';
 import { readCaFile } from './ca-file.js';
+import { now } from './clock.js';
 import { UsageError } from './errors.js';
 import { type RecordedChunk, segmentRecording } from './recording.js';
 import type { WebSocketRelay } from './recording-websocket.js';
@@ -219,12 +220,12 @@ export async function record(options: RecordOptions): Promise<Recorder> {
   let listener: Server | HttpServer;
   let targetText: string;
   let target: Target;
-  const started = performance.now();
+  const started = now();
   const chunks: RecordedChunk[] = [];
   const trace = options.trace;
   const label = options.output ?? 'record';
   const traceAt = (connection: string, event: Record<string, unknown> & { type: TraceEvent['type'] }): void =>
-    trace?.({ ...event, path: label, connection, at: performance.now() - started } as TraceEvent);
+    trace?.({ ...event, path: label, connection, at: now() - started } as TraceEvent);
   let relay: WebSocketRelay | undefined;
   /** The resource each WebSocket client asked for, by connection. */
   const resources = new Map<number, string>();
@@ -240,7 +241,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
         target: target as Target & { kind: 'tcp' },
         timeoutMs,
         tls,
-        onChunk: (chunk) => chunks.push({ ...chunk, at: performance.now() - started }),
+        onChunk: (chunk) => chunks.push({ ...chunk, at: now() - started }),
         onConnection: (connection, resource) => resources.set(connection, resource),
         ...(trace !== undefined
           ? { trace: (connection, event) => traceAt(`conn${connection + 1}`, event) }
@@ -268,7 +269,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
       client.setNoDelay(true);
       const handler: TransportEvents = {
         onData(_conn, chunk) {
-          chunks.push({ connection: index, from: 'server', at: performance.now() - started, bytes: chunk });
+          chunks.push({ connection: index, from: 'server', at: now() - started, bytes: chunk });
           if (trace !== undefined) traced(pair, { type: 'received', bytes: chunk });
           if (!client.write(chunk)) {
             pair.upstream.socket?.pause();
@@ -305,7 +306,7 @@ export async function record(options: RecordOptions): Promise<Recorder> {
           );
         }
         pair.sent += chunk.length;
-        chunks.push({ connection: index, from: 'client', at: performance.now() - started, bytes: chunk });
+        chunks.push({ connection: index, from: 'client', at: now() - started, bytes: chunk });
         if (trace !== undefined) traced(pair, { type: 'sent', bytes: chunk });
         if (!socket.write(chunk)) {
           client.pause();

@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
+import { now } from './clock.js';
 import type { RecordedChunk } from './recording.js';
 import { authority, type Target } from './target.js';
 import { connectSocket } from './transports/socket.js';
@@ -112,8 +113,8 @@ export function relayWebSockets(options: WebSocketRelayOptions): WebSocketRelay 
   });
   const live = new Set<{ destroy(): void }>();
   let accepted = 0;
-  const started = performance.now();
-  const now = (): number => performance.now() - started;
+  const started = now();
+  const elapsed = (): number => now() - started;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const index = accepted++;
@@ -124,7 +125,7 @@ export function relayWebSockets(options: WebSocketRelayOptions): WebSocketRelay 
       bytes: Uint8Array,
       extra: Partial<RecordedChunk> = {},
     ): void => {
-      options.onChunk({ connection: index, from, at: now(), bytes, ...extra });
+      options.onChunk({ connection: index, from, at: elapsed(), bytes, ...extra });
       if (options.trace !== undefined)
         options.trace(index, { type: from === 'client' ? 'sent' : 'received', bytes });
     };

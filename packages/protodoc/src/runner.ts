@@ -11,6 +11,7 @@
 import type * as Alignment from './alignment.js';
 import type { ReplyAlignment } from './alignment.js';
 import { alignedCaptureLines, evaluateCaptures } from './capture.js';
+import { now } from './clock.js';
 import { formatMs } from './duration.js';
 import { ConnectError, locatedAt, ProtodocError, TranscriptParseError, UsageError } from './errors.js';
 import { type MatchedLine, ReplyMatcher } from './matcher.js';
@@ -124,13 +125,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** Receives progress as it happens (file start, each step, file end). */
 export type RunEventListener = (event: RunEvent) => void;
 
-/**
- * `performance`, read once: the global is an accessor (Node defines it lazily), and a step reads the
- * clock once, so every step paid for a getter call as well (some 300 instructions each, more before V8
- * compiles the caller).
- */
-const clock = performance;
-
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_SETTLE_MS = 200;
 
@@ -157,10 +151,10 @@ export async function runTranscripts(
   options: RunOptions = {},
   onEvent?: RunEventListener,
 ): Promise<RunSummary> {
-  const started = clock.now();
+  const started = now();
   const results: TranscriptResult[] = [];
   for (const transcript of transcripts) results.push(await runTranscript(transcript, options, onEvent));
-  return summarize(results, clock.now() - started);
+  return summarize(results, now() - started);
 }
 
 /** The step being waited for. */
@@ -276,7 +270,7 @@ class TranscriptRun implements TransportEvents {
   }
 
   start(): void {
-    this.started = clock.now();
+    this.started = now();
     this.onEvent?.({ type: 'file-start', path: this.transcript.path });
     try {
       // One pass over the steps for both: a cold process interprets it, 10,000 steps at a time.
@@ -400,7 +394,7 @@ class TranscriptRun implements TransportEvents {
       if (this.phase === PHASE_DONE) return;
       // Between waits (connecting, handshaking) nothing times out here; the next wait re-arms.
       if (this.phase === PHASE_STEPS && this.active === null) return;
-      const left = this.deadline - clock.now();
+      const left = this.deadline - now();
       if (left > 0) {
         // The deadline moved on since the timer was set: sleep for the rest of it.
         this.armTimer(left);
@@ -482,7 +476,7 @@ class TranscriptRun implements TransportEvents {
         return;
       }
       // The previous step's completion time is this one's start: one clock reading per step.
-      const started = this.completedAt >= 0 ? this.completedAt : clock.now();
+      const started = this.completedAt >= 0 ? this.completedAt : now();
       this.completedAt = -1;
       let send = step.send;
       let expect = step.expect;
@@ -539,19 +533,19 @@ class TranscriptRun implements TransportEvents {
     if (rest.length > 0) active.conn.unread.push(rest);
     if (!this.plain && active.step.captures !== undefined) this.takeCaptures(active, this.matcher.captured());
     if (this.trace !== undefined) this.traced(active.conn, { type: 'reply-end', leftover: rest.length });
-    const now = clock.now();
-    this.completedAt = now;
+    const done = now();
+    this.completedAt = done;
     if (this.onStep === null) {
       // Nobody hears of each step: only its time is kept now (see passedMs).
       if (this.passedMs.length === 0) this.passedFrom = this.index;
-      this.passedMs.push(now - active.started);
+      this.passedMs.push(done - active.started);
     } else {
       this.record({
         index: this.index,
         line: active.step.line,
         connection: active.step.connection,
         status: 'passed',
-        durationMs: now - active.started,
+        durationMs: done - active.started,
       });
     }
     this.index++;
@@ -600,7 +594,7 @@ class TranscriptRun implements TransportEvents {
       line: step.line,
       connection: step.connection,
       status: 'failed',
-      durationMs: clock.now() - active.started,
+      durationMs: now() - active.started,
       failure: this.failure(
         step,
         {
@@ -979,7 +973,7 @@ class TranscriptRun implements TransportEvents {
       if (this.trace !== undefined && !conn.closed) this.traced(conn, { type: 'half-close' });
       conn.end();
     }
-    this.setDeadline(clock.now());
+    this.setDeadline(now());
     this.armSettle();
     this.maybeEndDone();
   }
@@ -1047,7 +1041,7 @@ class TranscriptRun implements TransportEvents {
     const result: TranscriptResult = {
       path: this.transcript.path,
       status: error ? 'error' : status,
-      durationMs: clock.now() - this.started,
+      durationMs: now() - this.started,
       steps: this.results,
     };
     if (error) result.error = error;
@@ -1103,7 +1097,7 @@ class TranscriptRun implements TransportEvents {
 
   /** Hands a trace event to `options.trace`, with the file, the connection and the time. */
   private traced(conn: Transport, event: DistributiveOmit<TraceEvent, 'path' | 'connection' | 'at'>): void {
-    const at = clock.now() - this.started;
+    const at = now() - this.started;
     this.trace!({ ...event, path: this.transcript.path, connection: conn.name, at } as TraceEvent);
   }
 

@@ -14,6 +14,7 @@
  *     1 file, 4 steps: 1 passed, 1 failed, 2 skipped (0.01s)
  */
 import { styleText } from 'node:util';
+import { now } from '../clock.js';
 import type { RunSummary, StepResult, TranscriptResult, UpdateSummary } from '../results.js';
 import {
   countSteps,
@@ -178,7 +179,7 @@ class LiveLines {
     const state = this.running.get(transcript.index);
     if (state === undefined) return;
     state.done++;
-    if (performance.now() - this.lastDraw >= REDRAW_MS) this.draw();
+    if (now() - this.lastDraw >= REDRAW_MS) this.draw();
   }
 
   /** Takes the lines away, so that what is written next starts where they began. */
@@ -194,7 +195,7 @@ class LiveLines {
 
   draw(): void {
     this.clear();
-    this.lastDraw = performance.now();
+    this.lastDraw = now();
     if (this.running.size === 0) return;
     const width = Math.max((this.out.columns ?? 80) - 1, 20);
     const lines = [...this.running.values()].map(({ label, steps, done, place }) => {

@@ -18,6 +18,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { now } from '../clock.js';
 import { formatMs } from '../duration.js';
 import { ConnectError, UsageError } from '../errors.js';
 import { decodeEscapes, formatEscaped } from '../escapes.js';
@@ -159,7 +160,7 @@ export class WebSocketTransport extends Transport {
   async open(timeoutMs: number, tls: TlsOptions = {}, first?: Step): Promise<void> {
     const target = this.target;
     if (target.kind !== 'tcp') throw new Error('WebSocket target without host and port');
-    const started = performance.now();
+    const started = now();
     const socket = await connectSocket(target, timeoutMs, tls, { alpn: ['http/1.1'] });
     socket.setNoDelay(true);
     if (first?.handshake) {
@@ -171,7 +172,7 @@ export class WebSocketTransport extends Transport {
       return;
     }
     const ws = this.upgrade(socket, { headers: {}, protocols: [] }, false);
-    await handshake(ws, target, Math.max(1, timeoutMs - (performance.now() - started)));
+    await handshake(ws, target, Math.max(1, timeoutMs - (now() - started)));
   }
 
   private readonly closedBeforeHandshake = (): void => this.markClosed(null);
