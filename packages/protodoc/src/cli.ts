@@ -602,9 +602,9 @@ export function createProgram(context: Partial<CliContext> = {}): Command {
   const ctx: CliContext = {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,
-    // Looked up only by `-i`: reading `process.stdin` makes a socket for a pipe or a terminal, and a third
-    // kind of socket seen by net.Socket's shared `_handle` getter before the run's own made every
-    // per-step read of it a megamorphic lookup (some 700 instructions a step).
+    // Looked up only by `-i`: reading `process.stdin` makes a socket for a pipe or a terminal, one map
+    // more for net.Socket's shared `_handle` getter to see before the run's own socket, which made every
+    // per-step read of it a megamorphic lookup (some 700 instructions a step; bench/README.md §1).
     get stdin() {
       return context.stdin ?? process.stdin;
     },
