@@ -37,6 +37,10 @@ async function flakyCommit(w: AppWorld) {
 }
 
 const scheduledCount = (events: LogEvent[]) => events.filter((e) => e['type'] === 'scheduled').length;
+/** Passes begun and not yet ended (serve's own `run-failed` for a webhook it could not handle ends none). */
+const passesInFlight = (events: LogEvent[]) =>
+  events.filter((e) => e['type'] === 'run-started').length -
+  events.filter((e) => e['type'] === 'run-finished' || e['type'] === 'run-failed').length;
 
 describe('serve: "Re-run all checks" on the check suite', () => {
   it("decides a failed commit again from the App's suite: tested again, and landed once its test passes", async () => {
@@ -98,6 +102,10 @@ describe('serve: "Re-run all checks" on the check suite', () => {
       conclusion: 'failure',
     });
     expect(theirs.data.check_suite!.id).not.toBe(failed.checkSuiteId);
+    // What "nothing happens" is measured from: every webhook so far delivered, and every pass serve began
+    // (the failed commit's, and any a webhook about it scheduled) finished, so none of their requests comes later.
+    await w.gh.deliveries.idle();
+    await serve.waitFor(() => passesInFlight(serve.events) <= 0, 'serve to finish its passes');
     const passes = scheduledCount(serve.events);
     const requests = w.gh.requests.list().length;
 
