@@ -309,7 +309,7 @@ export class ReplyMatcher {
   private settleNeeded = false;
 
   private status = PENDING;
-  private readonly chunks: Buffer[] = [];
+  private chunks: Buffer[] = [];
   /** Start of the line not yet ended by LF: chunk index and offset. */
   private lineChunk = 0;
   private lineOffset = 0;
@@ -351,7 +351,8 @@ export class ReplyMatcher {
     if (!sameText(expect, this.expect)) this.compile(expect);
     this.expect = expect;
     this.n = n;
-    this.chunks.length = 0;
+    // A new list, not `length = 0`: setting an array's length is a call into the runtime before V8 compiles this.
+    this.chunks = [];
     this.lineChunk = 0;
     this.lineOffset = 0;
     this.total = 0;
