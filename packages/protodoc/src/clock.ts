@@ -3,9 +3,9 @@
  * `process.hrtime()`), for durations only; what it counts from is arbitrary.
  *
  * Not `performance.now()`: the `performance` global loads Node's perf_hooks on first use, 3.4 M
- * instructions (2% of a check of one PING, whose start-up is most of it), and a check of 10,000 steps
- * reads the clock once a step, where `performance.now()` also checks its receiver's brand and V8
- * compiles that check along with the caller.
+ * instructions (2% of a check of one PING, whose start-up is most of it). A read costs a little more
+ * here (about 600 instructions against 400: `hrtime` makes an array), one read a step, so a check of
+ * 10,000 steps comes out even (bench/README.md §1).
  */
 export function now(): number {
   const t = process.hrtime();
