@@ -126,7 +126,10 @@ export async function startNginx(options: NginxOptions = {}): Promise<NginxServe
   }
 }
 
-/** Waits for nginx's pid file; false when the process ended (or 10 s passed) without writing it. */
+/**
+ * Waits for nginx's pid file; false when the process ended (or 10 s passed) without writing it. Polled: nothing
+ * tells of a file being written or of the process ending here, and 10 s is four times nginx's bind retries.
+ */
 async function pidFileWritten(path: string, pid: number): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (!existsSync(path)) {
