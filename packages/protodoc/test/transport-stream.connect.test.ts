@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProtodocError } from '../src/errors.js';
 import { freePort } from '../src/free-port.js';
 import { parseTarget } from '../src/target.js';
 import { StreamTransport } from '../src/transports/stream.js';
 import type { TransportEvents } from '../src/transports/transport.js';
+import { makeCerts } from './helpers/certs.js';
 import { onLines, startTestServer, type TestServer } from './helpers/tcp-servers.js';
 
 /** A handler that records what the connection reports. */
@@ -70,6 +71,42 @@ describe('StreamTransport', () => {
     expect(conn.closed).toBe(true);
     expect(conn.error).toBeNull();
     conn.send(Buffer.from('ignored after close\r\n')); // no throw
+  });
+
+  it('delivers a reply much larger than its read buffer whole, every chunk as it was read', async () => {
+    // 1 MB in one write: many reads, into several of the reader's 64 KB pools. Every chunk is kept to the end
+    // (as the matcher keeps a reply's chunks): one read overwriting an earlier one's bytes would show here.
+    const big = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 12)) & 0xff;
+    const server = await serve(startTestServer((socket) => socket.end(big)));
+    const handler = recorder();
+    await new StreamTransport('main', parseTarget(server.target), handler).open(5000);
+    await handler.closed;
+    expect(handler.data.length).toBeGreaterThan(1);
+    expect(Buffer.concat(handler.data).equals(big)).toBe(true);
+  });
+
+  it("reads a TLS server's greeting through its reader, and tells it after open() resolves", async () => {
+    const certs = makeCerts();
+    cleanups.push(() => certs.remove());
+    const server = await serve(
+      startTestServer((socket) => socket.write('220 ready\r\n'), {
+        tls: { key: certs.key, cert: certs.cert },
+      }),
+    );
+    const events: string[] = [];
+    const handler = recorder();
+    const conn = new StreamTransport('main', parseTarget(`tls://localhost:${server.port}`), {
+      ...handler,
+      onData: (c, chunk) => {
+        events.push(`data ${chunk.toString().trim()}`);
+        handler.onData(c, chunk);
+      },
+    });
+    await conn.open(5000, { ca: certs.ca });
+    events.push('open');
+    await vi.waitFor(() => expect(events).toEqual(['open', 'data 220 ready']));
+    conn.destroy();
   });
 
   it('connects to a Unix socket', async () => {

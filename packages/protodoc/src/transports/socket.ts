@@ -3,7 +3,7 @@
  * a failed TLS handshake, each said the same way whether the target is `tls://`, `https://`, `h2://` or
  * `wss://`, and whether the handshake opens the connection or upgrades it (STARTTLS).
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { formatMs } from '../duration.js';
 import { ConnectError, type ProtodocError, StartTlsError } from '../errors.js';
@@ -125,21 +125,24 @@ export function settle<S extends Socket | TLSSocket>(
 /**
  * Connects to a network target within `timeoutMs`, and for a TLS one (`target.tls`) completes the
  * handshake, checking the certificate as `tls` says and offering `alpn` (the protocols, by ALPN) when
- * given. `halfOpen`: the socket stays writable after the server's FIN (byte streams).
+ * given. `halfOpen`: the socket stays writable after the server's FIN (byte streams). `onread`: what it
+ * reads goes there instead of to `'data'` events (src/transports/socket-reader.ts).
  * @throws ConnectError with a code from CONNECT_ERROR_CODES
  */
 export async function connectSocket(
   target: Target & { kind: 'tcp' },
   timeoutMs: number,
   tls: TlsOptions,
-  options: { alpn?: string[]; halfOpen?: boolean } = {},
+  options: { alpn?: string[]; halfOpen?: boolean; onread?: OnReadOpts } = {},
 ): Promise<Socket> {
   const allowHalfOpen = options.halfOpen === true;
+  const { onread } = options;
   if (!target.tls) {
+    const plain = { host: target.host, port: target.port, allowHalfOpen };
     return settle(
       target,
       timeoutMs,
-      netConnect({ host: target.host, port: target.port, allowHalfOpen }),
+      netConnect(onread === undefined ? plain : { ...plain, onread }),
       'connect',
     );
   }
@@ -153,5 +156,7 @@ export async function connectSocket(
     rejectUnauthorized: !tls.insecure,
   };
   if (options.alpn !== undefined) secure.ALPNProtocols = options.alpn;
+  // tls.connect passes it on to its TLSSocket (decrypted bytes); @types/node does not list it there.
+  if (onread !== undefined) Object.assign(secure, { onread });
   return settle(target, timeoutMs, tlsConnect(allowHalfOpen ? halfOpen(secure) : secure), 'secureConnect');
 }

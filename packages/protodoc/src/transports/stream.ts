@@ -10,6 +10,7 @@ import { defaultServername, type Target } from '../target.js';
 import { stepFacts } from '../transcript-facts.js';
 import type { Step, Transcript } from '../transcript-model.js';
 import { connectSocket, halfOpen, settle } from './socket.js';
+import { SocketReader } from './socket-reader.js';
 import {
   refuseWebSocketSteps,
   type TlsOptions,
@@ -25,6 +26,8 @@ export class StreamTransport extends Transport {
   socket: Socket | null = null;
 
   private readonly onDataBound = (chunk: Buffer): void => this.events.onData(this, chunk);
+  /** Reads the socket `open()` made (`onread`); an upgraded TLS socket is read through `'data'`. */
+  private reader: SocketReader | null = null;
   private readonly onEndBound = (): void => this.markClosed(null);
   private readonly onErrorBound = (err: NodeJS.ErrnoException): void => this.markClosed(err);
   private readonly onCloseBound = (): void => this.markClosed(null);
@@ -35,13 +38,22 @@ export class StreamTransport extends Transport {
    */
   async open(timeoutMs: number, tls: TlsOptions = {}): Promise<void> {
     const target = this.target;
+    const reader = new SocketReader();
+    const { onread } = reader;
+    this.reader = reader;
     const socket =
       target.kind === 'unix'
-        ? await settle(target, timeoutMs, netConnect({ path: target.path, allowHalfOpen: true }), 'connect')
-        : await connectSocket(target, timeoutMs, tls, { halfOpen: true });
+        ? await settle(
+            target,
+            timeoutMs,
+            netConnect({ path: target.path, allowHalfOpen: true, onread }),
+            'connect',
+          )
+        : await connectSocket(target, timeoutMs, tls, { halfOpen: true, onread });
     // Each step is one small write answered by one small reply: Nagle would add a delay to every one.
     socket.setNoDelay(true);
-    this.attach(socket);
+    this.attach(socket, false);
+    reader.start(this.onDataBound);
     this.opened = true;
   }
 
@@ -66,6 +78,8 @@ export class StreamTransport extends Transport {
     const { connect: tlsConnect } = await import('node:tls');
     // Detach first: the TLS socket takes over reading; the plain socket must not report its raw bytes.
     this.detach(plain);
+    this.reader?.stop();
+    this.reader = null;
     // Whatever was read until now came in plain text; from here on only decrypted bytes arrive.
     const plainText = this.unread.splice(0);
     const secure = await settle(
@@ -82,7 +96,7 @@ export class StreamTransport extends Transport {
       'secureConnect',
       true,
     );
-    this.attach(secure);
+    this.attach(secure, true);
     return plainText;
   }
 
@@ -105,6 +119,7 @@ export class StreamTransport extends Transport {
 
   /** Closes at once, without reporting it to the handler. */
   destroy(): void {
+    this.reader?.stop();
     if (this.socket !== null) {
       this.detach(this.socket);
       // Swallow errors of a socket we are abandoning (e.g. EPIPE from a pending write).
@@ -114,9 +129,10 @@ export class StreamTransport extends Transport {
     this.closed = true;
   }
 
-  private attach(socket: Socket): void {
+  /** `data`: the socket's bytes come as `'data'` events (else through the reader). */
+  private attach(socket: Socket, data: boolean): void {
     this.socket = socket;
-    socket.on('data', this.onDataBound);
+    if (data) socket.on('data', this.onDataBound);
     socket.on('end', this.onEndBound);
     socket.on('error', this.onErrorBound);
     socket.on('close', this.onCloseBound);
