@@ -1,6 +1,6 @@
 // The real servers the benchmarks talk to, each on a free 127.0.0.1 port in a temporary directory, stopped after.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './net.mjs';
@@ -40,6 +40,26 @@ export async function startRedis({ pin = false } = {}) {
  * @returns {Promise<{ port: number, tlsPort: number, stop: () => Promise<void>, accessLog: () => string[] }>}
  */
 export async function startNginx(files, { pin = false, tls = false } = {}) {
+  // A free port can be taken by another process before nginx binds it: nginx then keeps the ports it did bind
+  // open while it retries the other for 2.5 s, and exits. Started again on fresh ports, twice at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNginxOnce(files, pin, tls);
+    } catch (err) {
+      if (attempt === 3 || !(err instanceof BenchError) || !err.message.includes('Address already in use'))
+        throw err;
+    }
+  }
+}
+
+/**
+ * {@link startNginx}, once, on ports free a moment ago.
+ * @param {Record<string, string>} files
+ * @param {boolean} pin
+ * @param {boolean} tls
+ * @returns {Promise<{ port: number, tlsPort: number, stop: () => Promise<void>, accessLog: () => string[] }>}
+ */
+async function startNginxOnce(files, pin, tls) {
   const port = await freePort();
   const tlsPort = tls ? await freePort() : 0;
   const tmp = tempDir('nginx');
@@ -116,6 +136,8 @@ http {
     port,
     tmp,
     pin,
+    // Written once every port is bound: the plain port answering alone does not say the TLS one is nginx's.
+    { readyFile: join(tmp.dir, 'nginx.pid'), logFile: join(tmp.dir, 'error.log') },
   );
   return {
     port,
@@ -133,9 +155,11 @@ http {
  * @param {number} port  where it listens once started
  * @param {ReturnType<typeof tempDir>} tmp  its temporary directory
  * @param {boolean} pin  run it on the benchmark CPU (see pin.mjs)
+ * @param {{ readyFile?: string, logFile?: string }} [files]  readyFile: one it writes once it is ready, when
+ *   listening on `port` does not say so; logFile: where it says why it did not start, if not on stderr
  * @returns {Promise<{ stop: () => Promise<void> }>}
  */
-async function startServer(name, cmd, args, port, tmp, pin) {
+async function startServer(name, cmd, args, port, tmp, pin, { readyFile, logFile } = {}) {
   const [file, argv] = pin ? pinned(cmd, args) : [cmd, args];
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -168,12 +192,29 @@ async function startServer(name, cmd, args, port, tmp, pin) {
   };
   try {
     await waitForPort(port, { alive: () => !exited });
+    if (readyFile !== undefined) await waitForFile(readyFile, () => !exited);
   } catch (err) {
+    const log = logFile !== undefined && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     await stop();
     const why = spawnError ? spawnError.message : err instanceof Error ? err.message : String(err);
-    throw new BenchError(`${name} did not start: ${why}\n${tail(output, 10)}`);
+    throw new BenchError(`${name} did not start: ${why}\n${tail(output + log, 10)}`);
   }
   return { stop };
+}
+
+/**
+ * Waits for `path` to exist while `alive()`; polled (nothing tells when a server writes a file), outside every
+ * timed region, for at most 10 s (four times nginx's retries of a failed bind).
+ * @param {string} path
+ * @param {() => boolean} alive
+ */
+async function waitForFile(path, alive) {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(path)) {
+    if (!alive()) throw new Error(`it exited before writing ${path}`);
+    if (Date.now() > deadline) throw new Error(`${path} was not written within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
