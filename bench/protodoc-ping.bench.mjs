@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Benchmark 1: 10,000 sequential PING/+PONG round trips on one redis connection.
-// protodoc checking a generated transcript, against redis-benchmark (the C floor), bench/raw-redis-client.mjs
-// (the Node floor: 'data' events) and bench/raw-redis-client-onread.mjs (the same reading through `onread`, as
-// protodoc does). Whole-process wall times, runs interleaved, medians; measured with everything pinned to one
+// protodoc checking a generated transcript, against redis-benchmark (the C floor) and bench/raw-redis-client.mjs
+// (the Node floor: 'data' events; with --onread, reading through `onread` as protodoc does). Whole-process wall times, runs interleaved, medians; measured with everything pinned to one
 // CPU and unpinned (see lib/pin.mjs). See bench/README.md.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,24 +52,22 @@ async function measure(file, pin) {
       argv: ['redis-benchmark', [...benchmarkArgs, '-t', 'ping_inline', '-q']],
       runs: [],
     };
-    /** @type {Contender} */
-    const raw = {
-      name: 'raw Node client',
+    /**
+     * The raw Node client, reading `'data'` events or through `onread`.
+     * @param {string} name
+     * @param {string[]} flags
+     * @returns {Contender}
+     */
+    const rawClient = (name, flags) => ({
+      name,
       argv: [
         process.execPath,
-        [join(ROOT, 'bench', 'raw-redis-client.mjs'), String(redis.port), String(STEPS)],
+        [join(ROOT, 'bench', 'raw-redis-client.mjs'), String(redis.port), String(STEPS), ...flags],
       ],
       runs: [],
-    };
-    /** @type {Contender} */
-    const rawOnread = {
-      name: 'raw Node client, onread',
-      argv: [
-        process.execPath,
-        [join(ROOT, 'bench', 'raw-redis-client-onread.mjs'), String(redis.port), String(STEPS)],
-      ],
-      runs: [],
-    };
+    });
+    const raw = rawClient('raw Node client', []);
+    const rawOnread = rawClient('raw Node client, onread', ['--onread']);
     const contenders = [pd, redisBenchmark, raw, rawOnread];
     /** @param {Contender} c */
     const once = async (c) => {
