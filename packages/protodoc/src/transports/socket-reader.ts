@@ -4,8 +4,8 @@
  *
  * Why: Node otherwise runs every read through the stream machinery (a new ArrayBuffer, `push`,
  * `addChunk`, `Readable.read`, `maybeReadMore` on the next tick), which a cold process interprets and
- * then compiles. For 10,000 PING round trips a Node client reading this way ran 318 M instructions against
- * 493 M reading `'data'` (bench/README.md, benchmark 1). `'end'`, `'error'` and `'close'` come as before.
+ * then compiles. For 10,000 PING round trips a Node client reading this way ran 314 M instructions against
+ * 494 M reading `'data'` (bench/README.md, benchmark 1). `'end'`, `'error'` and `'close'` come as before.
  *
  * The bytes stay valid: each read goes into the part of a 64 KB pool after the last read's bytes, and a
  * part once read into is never written again (the pool is replaced when little of it is left), so the
