@@ -52,7 +52,7 @@ export class StreamTransport extends Transport {
         : await connectSocket(target, timeoutMs, tls, { halfOpen: true, onread });
     // Each step is one small write answered by one small reply: Nagle would add a delay to every one.
     socket.setNoDelay(true);
-    this.attach(socket, false);
+    this.attach(socket);
     reader.start(this.onDataBound);
     this.opened = true;
   }
@@ -96,7 +96,7 @@ export class StreamTransport extends Transport {
       'secureConnect',
       true,
     );
-    this.attach(secure, true);
+    this.attach(secure);
     return plainText;
   }
 
@@ -129,10 +129,10 @@ export class StreamTransport extends Transport {
     this.closed = true;
   }
 
-  /** `data`: the socket's bytes come as `'data'` events (else through the reader). */
-  private attach(socket: Socket, data: boolean): void {
+  private attach(socket: Socket): void {
     this.socket = socket;
-    if (data) socket.on('data', this.onDataBound);
+    // Without a reader (the socket STARTTLS made), its bytes come as `'data'` events.
+    if (this.reader === null) socket.on('data', this.onDataBound);
     socket.on('end', this.onEndBound);
     socket.on('error', this.onErrorBound);
     socket.on('close', this.onCloseBound);
